@@ -1,0 +1,5 @@
+"""Checks of the seed's claims; each returns a :class:`Verdict`."""
+
+from .verdict import METHODS, Certificate, Verdict, jsonable
+
+__all__ = ["METHODS", "Certificate", "Verdict", "jsonable"]

@@ -1,0 +1,156 @@
+"""Honest results: the :class:`Verdict` of a check and the :class:`Certificate` of a proof."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["METHODS", "Certificate", "Verdict", "jsonable"]
+
+#: How a claim was checked.  ``symbolic``: exact sympy algebra; ``exhaustive``:
+#: every input of a finite family (e.g. every basis vector); ``sampled``:
+#: random inputs, so a pass is evidence, not proof; ``numeric``: a
+#: floating-point computation compared with a tolerance.
+METHODS = ("symbolic", "exhaustive", "sampled", "numeric")
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy and sympy values (recursively) into JSON-friendly ones.
+
+    Examples
+    --------
+    >>> jsonable({"n": np.int64(3), "x": np.array([1.5, 2.0])})
+    {'n': 3, 'x': [1.5, 2.0]}
+    """
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, (complex, np.complexfloating)):
+        return {"real": float(value.real), "imag": float(value.imag)}
+    if isinstance(value, (int, float, str)) or value is None:
+        return value
+    return str(value)  # sympy expressions and anything else: their exact printed form
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got method={method!r}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check: what was claimed, how it was checked, what was found.
+
+    A verdict is truthy exactly when the claim holds, so ``assert verdict``
+    works in tests, and ``str(verdict)`` is a one-line summary.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier, e.g. ``"translation_equivariance"``.
+    statement : str
+        The claim, in words.
+    holds : bool
+        Whether the claim held over the scope checked.
+    method : {"symbolic", "exhaustive", "sampled", "numeric"}
+    scope : str
+        Sizes or configurations covered.  A symbolic identity checked for
+        n = 2..8 holds for those n only, and the scope says so.
+    evidence : dict
+        Figures: maximum errors, counts, formulas.
+    counterexample : object or None
+        An input or entry that breaks the claim, when it fails.
+
+    Examples
+    --------
+    >>> v = Verdict("demo", "1 + 1 == 2", True, "exhaustive", "one case", {"max_error": 0.0})
+    >>> bool(v), str(v)
+    (True, 'HOLDS  demo: 1 + 1 == 2 [exhaustive; one case]')
+    """
+
+    name: str
+    statement: str
+    holds: bool
+    method: str
+    scope: str
+    evidence: dict = field(default_factory=dict)
+    counterexample: Any = None
+
+    def __post_init__(self):
+        _check_method(self.method)
+        object.__setattr__(self, "holds", bool(self.holds))
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    def __str__(self) -> str:
+        tag = "HOLDS " if self.holds else "FAILS "
+        return f"{tag} {self.name}: {self.statement} [{self.method}; {self.scope}]"
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict of every field."""
+        return jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The outcome of a proof module in ``proofs/``.
+
+    Attributes
+    ----------
+    theorem : str
+        Short name.
+    statement : str
+        The theorem, in words.
+    assumptions : tuple of str
+    sizes : str
+        The sizes covered, e.g. ``"n = 2..8"``; a symbolic check for those
+        sizes is a proof for those sizes only.
+    method : str
+        One of :data:`METHODS`.
+    holds : bool
+    details : dict
+        Results: solution-space dimensions, maximum errors, formulas.
+    argument : str
+        The argument for all sizes, where one is given, and which of its
+        steps the computation checked.
+    seconds : float
+        Wall time of the check.
+
+    Examples
+    --------
+    >>> c = Certificate("demo", "x = x", (), "n = 1", "symbolic", True)
+    >>> c.to_dict()["holds"]
+    True
+    """
+
+    theorem: str
+    statement: str
+    assumptions: tuple
+    sizes: str
+    method: str
+    holds: bool
+    details: dict = field(default_factory=dict)
+    argument: str = ""
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        _check_method(self.method)
+        object.__setattr__(self, "holds", bool(self.holds))
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    def to_dict(self) -> dict:
+        return jsonable(asdict(self))

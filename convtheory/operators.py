@@ -1,0 +1,345 @@
+"""The convolution as a matrix-free ``scipy.sparse.linalg.LinearOperator``.
+
+Two paths, both derived from the taps:
+
+* **direct**: a 0/1 *gather* matrix ``G`` (one row per (kernel position,
+  output position), built from :func:`~convtheory.taps.spatial_taps`) turns
+  the input into its im2col form; a BLAS contraction with the weights gives
+  the output.  The adjoint is ``G.T`` after the transposed contraction, so the
+  transposed convolution needs no index arithmetic of its own.
+* **fft**: circular padding, stride 1 and an output the size of the input make
+  the conv a sum of circulant blocks, diagonalised by the DFT.  The kernel's
+  circular embedding is read from the taps of the first output position.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.fft
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
+
+from .checks.verdict import Verdict
+from .geometry import ConvSpec
+from .taps import spatial_taps
+from .weights import conv_arguments
+
+__all__ = ["ConvOperator", "conv_operator", "dot_test", "gather_matrix"]
+
+METHODS = ("auto", "direct", "fft")
+
+
+def gather_matrix(spec: ConvSpec) -> sp.csr_array:
+    """The 0/1 im2col matrix of one channel: ``cols = G @ x_spatial``.
+
+    Row ``j * P + p`` (weight position ``j`` in C order over the kernel,
+    output position ``p``) has a single 1 at the input position that output
+    ``p`` reads through weight ``j``; rows of taps that land in zero padding
+    are empty.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+
+    Returns
+    -------
+    G : (prod(k) * prod(o), prod(n)) csr_array of float64
+
+    Examples
+    --------
+    >>> G = gather_matrix(ConvSpec((2,), (3,)))
+    >>> G.toarray().astype(int)
+    array([[1, 0, 0],
+           [0, 1, 0],
+           [0, 1, 0],
+           [0, 0, 1]])
+    """
+    st = spatial_taps(spec)
+    n_out = len(st.indptr) - 1
+    rows = st.kernel * n_out + st.rows
+    k_vol = int(np.prod(spec.kernel_size))
+    shape = (k_vol * n_out, int(np.prod(spec.input_spatial)))
+    return sp.csr_array((np.ones(len(rows)), (rows, st.cols)), shape=shape)
+
+
+def _fft_eligible(spec: ConvSpec) -> bool:
+    return (spec.padding_mode == "circular" and all(s == 1 for s in spec.stride)
+            and spec.output_spatial == spec.input_spatial)
+
+
+def _fft_cheaper(spec: ConvSpec) -> bool:
+    """A rough flop model: direct is C_out*C_in/g*K*P, FFT is transforms plus per-frequency mixing."""
+    n = int(np.prod(spec.input_spatial))
+    k = int(np.prod(spec.kernel_size))
+    pairs = spec.out_channels * spec.in_channels_per_group
+    direct = pairs * k * n
+    fft = 4 * pairs * n + 5 * (spec.in_channels + spec.out_channels) * n * math.log2(max(n, 2))
+    return fft < direct
+
+
+class ConvOperator(LinearOperator):
+    """A convolution as a ``LinearOperator``; see :func:`conv_operator`."""
+
+    def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str):
+        dtype = np.result_type(weight.dtype, np.float32)
+        super().__init__(dtype=dtype, shape=spec.matrix_shape)
+        self.spec = spec
+        self.method = method
+        self.weight = weight
+        g, c_out_g, c_in_g = spec.groups, spec.out_channels_per_group, spec.in_channels_per_group
+        # (groups, C_out/g, C_in/g, K): one block of weights per group.
+        self._w = weight.reshape(g, c_out_g, c_in_g, -1)
+        self._n_in = int(np.prod(spec.input_spatial))
+        self._n_out = int(np.prod(spec.output_spatial))
+        if method == "direct":
+            self._gather = gather_matrix(spec)
+            self._gather_t = self._gather.T.tocsr()
+        else:
+            self._init_fft()
+
+    # ---- direct path ----------------------------------------------------
+    def _direct(self, X: np.ndarray) -> np.ndarray:
+        spec, (g, c_out_g, c_in_g, k) = self.spec, self._w.shape
+        b = X.shape[1]
+        xs = X.reshape(spec.in_channels, self._n_in, b).transpose(1, 0, 2).reshape(self._n_in, -1)
+        cols = (self._gather @ xs).reshape(k, self._n_out, g, c_in_g, b)
+        # out[g, o, p, b] = sum_{i, k} w[g, o, i, k] cols[k, p, g, i, b]
+        out = np.einsum("goik,kpgib->gopb", self._w, cols, optimize=True)
+        return out.reshape(spec.out_channels * self._n_out, b)
+
+    def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
+        spec, (g, c_out_g, c_in_g, k) = self.spec, self._w.shape
+        b = Y.shape[1]
+        ys = Y.reshape(g, c_out_g, self._n_out, b)
+        cols = np.einsum("goik,gopb->kpgib", self._w.conj(), ys, optimize=True)
+        xs = self._gather_t @ cols.reshape(k * self._n_out, -1)
+        return xs.reshape(self._n_in, spec.in_channels, b).transpose(1, 0, 2).reshape(-1, b)
+
+    # ---- FFT path -------------------------------------------------------
+    def _init_fft(self):
+        spec = self.spec
+        st = spatial_taps(spec)
+        first = slice(st.indptr[0], st.indptr[1])
+        # Output 0 reads input cols[t] through kernel[t]; output o reads the
+        # same positions cyclically shifted by o.  So y = sum_m h[m] x[o + m].
+        g, c_out_g, c_in_g, k = self._w.shape
+        h = np.zeros((g, c_out_g, c_in_g, self._n_in), dtype=self._w.dtype)
+        np.add.at(h, (Ellipsis, st.cols[first]), self._w[..., st.kernel[first]])
+        h = h.reshape(h.shape[:3] + spec.input_spatial)
+        axes = tuple(range(3, 3 + spec.ndim))
+        self._real = not np.iscomplexobj(h)
+        if self._real:
+            # sum_m h[m] x[o+m]  <->  conj(rfft(h)) * rfft(x) for real h.
+            hf = np.conj(scipy.fft.rfftn(h, axes=axes))
+        else:
+            hf = scipy.fft.ifftn(h, axes=axes) * self._n_in
+        # (groups, F, C_out/g, C_in/g): a small matrix per frequency, for batched matmul.
+        self._hf = np.ascontiguousarray(hf.reshape(g, c_out_g, c_in_g, -1).transpose(0, 3, 1, 2))
+
+    def _fft_apply(self, X: np.ndarray, adjoint: bool) -> np.ndarray:
+        spec = self.spec
+        g, f = self._hf.shape[:2]
+        c_from = spec.out_channels if adjoint else spec.in_channels
+        b = X.shape[1]
+        shape = spec.input_spatial
+        axes = tuple(range(1, 1 + spec.ndim))
+        xs = X.reshape((c_from,) + shape + (b,))
+        transform = scipy.fft.rfftn if self._real else scipy.fft.fftn
+        xf = transform(xs, axes=axes).reshape(g, -1, f, b).transpose(0, 2, 1, 3)  # (g, F, C/g, B)
+        hf = np.conj(self._hf).transpose(0, 1, 3, 2) if adjoint else self._hf
+        yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
+        c_to = spec.in_channels if adjoint else spec.out_channels
+        yf = yf.reshape((c_to,) + xf_shape(shape, self._real) + (b,))
+        if self._real:
+            y = scipy.fft.irfftn(yf, s=shape, axes=axes)
+        else:
+            y = scipy.fft.ifftn(yf, axes=axes)
+        return y.reshape(-1, b)
+
+    # ---- LinearOperator protocol ---------------------------------------
+    def _prepare(self, X):
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[:, None]
+        return X.astype(np.result_type(X.dtype, self.dtype), copy=False)
+
+    def _apply(self, X, adjoint: bool):
+        X = self._prepare(X)
+        if self.method == "direct":
+            return self._direct_adjoint(X) if adjoint else self._direct(X)
+        if self._real and np.iscomplexobj(X):
+            # The real FFT path drops imaginary parts; a real operator is applied to each.
+            return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
+        return self._fft_apply(X, adjoint)
+
+    def _matmat(self, X):
+        return self._apply(X, adjoint=False)
+
+    def _rmatmat(self, Y):
+        return self._apply(Y, adjoint=True)
+
+    def _matvec(self, x):
+        return self._matmat(x).ravel()
+
+    def _rmatvec(self, y):
+        return self._rmatmat(y).ravel()
+
+    def _adjoint(self):
+        return _AdjointConv(self)
+
+    def __repr__(self):
+        s = self.spec
+        return (f"<{self.shape[0]}x{self.shape[1]} ConvOperator weight={s.weight_shape} "
+                f"input={s.input_shape} method={self.method!r} dtype={self.dtype}>")
+
+
+def xf_shape(shape: tuple, real: bool) -> tuple:
+    """Shape of the (r)fftn of an array with spatial ``shape``."""
+    return shape[:-1] + (shape[-1] // 2 + 1,) if real else shape
+
+
+class _AdjointConv(LinearOperator):
+    """``A.H`` of a :class:`ConvOperator`: the transposed convolution."""
+
+    def __init__(self, op: ConvOperator):
+        super().__init__(dtype=op.dtype, shape=(op.shape[1], op.shape[0]))
+        self.op = op
+
+    def _matmat(self, X):
+        return self.op._rmatmat(X)
+
+    def _rmatmat(self, Y):
+        return self.op._matmat(Y)
+
+    def _matvec(self, x):
+        return self.op._rmatvec(x)
+
+    def _rmatvec(self, y):
+        return self.op._matvec(y)
+
+    def _adjoint(self):
+        return self.op
+
+
+def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
+                  padding_mode="zeros", flip=False, method="auto") -> ConvOperator:
+    """The convolution as a matrix-free ``LinearOperator``.
+
+    Same arguments and semantics as :func:`conv_matrix`, without ever
+    materialising the matrix: a 64->64-channel 3x3 layer on 56x56 (113 M
+    virtual nonzeros) applies in milliseconds.
+
+    Parameters
+    ----------
+    weight, input_shape, stride, padding, dilation, groups, padding_mode, flip
+        As in :func:`conv_matrix` (numeric weights only).
+    method : {"auto", "direct", "fft"}
+        ``"direct"`` gathers (im2col) and contracts with BLAS.  ``"fft"``
+        needs circular padding, stride 1 and output size equal to input
+        size.  ``"auto"`` takes FFT where it applies and a flop model says it
+        is cheaper.
+
+    Returns
+    -------
+    ConvOperator
+        A ``LinearOperator`` with ``matvec``, ``rmatvec`` (the adjoint: the
+        transposed convolution), ``matmat`` and ``.H``.
+
+    Notes
+    -----
+    The adjoint of a cross-correlation is a convolution with the same kernel
+    (equivalently, correlation with the flipped kernel), with the stride
+    becoming a dilation of the input; here it is computed as ``G.T`` applied
+    after the transposed weight contraction, so it shares the forward's taps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> w = rng.standard_normal((4, 3, 3, 3))
+    >>> A = conv_operator(w, (3, 8, 8), padding=1)
+    >>> M = conv_matrix(w, (3, 8, 8), padding=1)
+    >>> x = rng.standard_normal(A.shape[1])
+    >>> np.allclose(A @ x, M @ x)
+    True
+    >>> bool(dot_test(A))
+    True
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got method={method!r}")
+    w, spec = conv_arguments(weight, input_shape, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, padding_mode=padding_mode, flip=flip)
+    if w.dtype == object:
+        raise TypeError("conv_operator needs numeric weights; use conv_matrix for sympy weights")
+    if method == "fft" and not _fft_eligible(spec):
+        raise ValueError(
+            f"method='fft' needs padding_mode='circular', stride 1 and an output the size of "
+            f"the input, got padding_mode={spec.padding_mode!r}, stride={spec.stride}, "
+            f"output {spec.output_spatial} for input {spec.input_spatial}; use method='direct'"
+        )
+    if method == "auto":
+        method = "fft" if _fft_eligible(spec) and _fft_cheaper(spec) else "direct"
+    return ConvOperator(w, spec, method)
+
+
+def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> Verdict:
+    """The dot test: ``<A x, y> == <x, A^H y>`` on random vectors.
+
+    A wrong adjoint fails it with overwhelming probability; both sides are
+    reported in the verdict's evidence, as PyLops' ``dottest`` prints them.
+
+    Parameters
+    ----------
+    op : LinearOperator, sparse array or ndarray
+    n_samples : int
+        Random pairs ``(x, y)`` to try.
+    rtol : float
+        Allowed ``|lhs - rhs| / max(|lhs|, |rhs|)``.
+    seed : int
+
+    Returns
+    -------
+    Verdict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.sparse.linalg import LinearOperator
+    >>> A = np.arange(6.0).reshape(2, 3)
+    >>> bool(dot_test(A))
+    True
+    >>> wrong = LinearOperator((2, 3), matvec=lambda x: A @ x, rmatvec=lambda y: 2 * A.T @ y)
+    >>> bool(dot_test(wrong))
+    False
+    """
+    if not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got n_samples={n_samples!r}")
+    A = aslinearoperator(op)
+    m, n = A.shape
+    rng = np.random.default_rng(seed)
+    complex_ = np.iscomplexobj(np.empty(0, dtype=A.dtype))
+    worst, sides = 0.0, []
+    for _ in range(n_samples):
+        x = rng.standard_normal(n)
+        y = rng.standard_normal(m)
+        if complex_:
+            x = x + 1j * rng.standard_normal(n)
+            y = y + 1j * rng.standard_normal(m)
+        lhs = np.vdot(y, A.matvec(x))
+        rhs = np.vdot(A.rmatvec(y), x)
+        scale = max(abs(lhs), abs(rhs), np.finfo(float).tiny)
+        err = abs(lhs - rhs) / scale
+        sides.append((complex(lhs), complex(rhs)) if complex_ else (float(lhs.real), float(rhs.real)))
+        worst = max(worst, float(err))
+    holds = worst <= rtol
+    return Verdict(
+        name="dot_test",
+        statement="<A x, y> = <x, A^H y>: rmatvec is the adjoint of matvec",
+        holds=holds,
+        method="sampled",
+        scope=f"{n_samples} random (x, y) pairs, shape {m}x{n}, rtol={rtol:g}",
+        evidence={"max_relative_error": worst, "sides": sides},
+        counterexample=None if holds else {"seed": seed, "sides": sides},
+    )

@@ -1,0 +1,292 @@
+"""Taps: the geometry of a convolution, computed once, read by every view.
+
+A *tap* is a triple ``(row, col, k)``: output unit ``row`` reads input unit
+``col`` through weight ``k`` (all three are flat C-order indices: rows over
+``(C_out, o1, ..., od)``, columns over ``(C_in, n1, ..., nd)``, weights over
+``(C_out, C_in/groups, k1, ..., kd)``).  The conv matrix is
+
+    M(w) = sum over taps of w[k] * e_row e_col^T,
+
+so ``B_k = dM/dw_k`` is the 0/1 (or, where reflect and replicate fold two taps
+onto one input, small-integer) pattern of the taps of weight ``k``.
+
+The spatial part is shared by every (output channel, input channel) pair, so
+it is computed once (:func:`spatial_taps`) from the per-axis tables of
+:class:`~convtheory.geometry.ConvSpec`, and channels are laid over it
+(:func:`channel_layout`, :func:`conv_taps`).  Nothing here computes an index
+from stride, padding or dilation: that lives in :mod:`convtheory.geometry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .geometry import ConvSpec
+
+__all__ = ["ChannelLayout", "SpatialTaps", "Taps", "channel_layout", "conv_taps", "spatial_taps"]
+
+
+def _readonly(*arrays):
+    for a in arrays:
+        a.setflags(write=False)
+
+
+@dataclass(frozen=True, eq=False)
+class SpatialTaps:
+    """Taps of one (output channel, input channel) pair.
+
+    Attributes
+    ----------
+    indptr : (P+1,) int64
+        Taps of spatial output position ``p`` are ``indptr[p]:indptr[p+1]``,
+        ordered by kernel position (so by input position for zero padding).
+    cols : (T,) int64
+        Flat spatial input index of each tap.
+    kernel : (T,) int64
+        Flat spatial kernel index (the weight) of each tap; ``flip`` applied.
+    entry_indptr, entry_cols : int64 arrays
+        The distinct input positions each output reads, sorted: the CSR
+        pattern of one channel pair.  Equal to ``indptr``/``cols`` except
+        where a boundary mode folds taps together or wraps them.
+    entry : (T,) int64
+        Index into ``entry_cols`` of each tap.
+    canonical : bool
+        True when every tap is its own entry (no folding, already sorted).
+    """
+
+    indptr: np.ndarray
+    cols: np.ndarray
+    kernel: np.ndarray
+    entry_indptr: np.ndarray
+    entry_cols: np.ndarray
+    entry: np.ndarray
+    canonical: bool
+
+    @property
+    def n_taps(self) -> int:
+        return len(self.cols)
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.entry_cols)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Spatial output position of each tap."""
+        return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+
+
+@lru_cache(maxsize=64)
+def spatial_taps(spec: ConvSpec) -> SpatialTaps:
+    """The taps of one channel pair, derived from the per-axis tap tables.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+
+    Returns
+    -------
+    SpatialTaps
+
+    Examples
+    --------
+    >>> from convtheory import ConvSpec
+    >>> st = spatial_taps(ConvSpec((3,), (4,), padding=1))
+    >>> st.indptr.tolist(), st.cols.tolist()
+    ([0, 2, 5, 8, 10], [0, 1, 0, 1, 2, 1, 2, 3, 2, 3])
+    >>> st.kernel.tolist()
+    [1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
+    """
+    d = spec.ndim
+    n = spec.input_spatial
+    k = spec.kernel_size
+    # Broadcast the per-axis tables to shape (o1, ..., od, k1, ..., kd).
+    col = np.zeros((1,) * (2 * d), dtype=np.int64)
+    valid = np.ones((1,) * (2 * d), dtype=bool)
+    kern = np.zeros((1,) * (2 * d), dtype=np.int64)
+    in_stride = np.cumprod((1,) + n[::-1])[::-1][1:]   # C-order strides of the input
+    k_stride = np.cumprod((1,) + k[::-1])[::-1][1:]
+    for axis in range(d):
+        table = spec.axis_table(axis)
+        shape = [1] * (2 * d)
+        shape[axis], shape[d + axis] = table.shape
+        t = table.reshape(shape)
+        col = col + t * in_stride[axis]
+        valid = valid & (t >= 0)
+        kshape = [1] * (2 * d)
+        kshape[d + axis] = k[axis]
+        kern = kern + spec.kernel_order(axis).reshape(kshape) * k_stride[axis]
+    full = spec.output_spatial + k
+    col, valid, kern = (np.broadcast_to(a, full) for a in (col, valid, kern))
+    n_out = int(np.prod(spec.output_spatial))
+    per_row = valid.reshape(n_out, -1).sum(axis=1)
+    indptr = np.concatenate(([0], np.cumsum(per_row))).astype(np.int64)
+    cols = col[valid].astype(np.int64)
+    kernel = kern[valid].astype(np.int64)
+
+    rows = np.repeat(np.arange(n_out, dtype=np.int64), per_row)
+    n_in = int(np.prod(n))
+    key = rows * n_in + cols
+    canonical = bool(np.all(np.diff(key) > 0)) if len(key) > 1 else True
+    if canonical:
+        entry_indptr, entry_cols, entry = indptr, cols, np.arange(len(cols), dtype=np.int64)
+    else:
+        ukey, entry = np.unique(key, return_inverse=True)
+        entry = entry.astype(np.int64).ravel()
+        entry_cols = ukey % n_in
+        entry_indptr = np.concatenate(([0], np.cumsum(np.bincount(ukey // n_in, minlength=n_out))))
+        entry_indptr = entry_indptr.astype(np.int64)
+    _readonly(indptr, cols, kernel, entry_indptr, entry_cols, entry)
+    return SpatialTaps(indptr, cols, kernel, entry_indptr, entry_cols, entry, canonical)
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelLayout:
+    """The CSR layout of one output channel's rows, over its group's inputs.
+
+    Every output channel of a group has the same pattern; only the column
+    offset (``group * C_in/groups * prod(n)``) and the weight values differ.
+    Rows are ordered by spatial output position; within a row, by input
+    channel, then by input position.
+
+    Attributes
+    ----------
+    row_nnz : (P,) int64
+        Stored entries of each row.
+    cols : (E,) int64
+        Column of each entry, relative to the group's first input column.
+    tap_entry : (T_c,) int64
+        Entry that each tap adds into (``arange`` when canonical).
+    tap_weight : (T_c,) int64
+        Index into ``weight[c_out].ravel()`` of each tap.
+    canonical : bool
+        True when ``tap_entry`` is the identity.
+    """
+
+    row_nnz: np.ndarray
+    cols: np.ndarray
+    tap_entry: np.ndarray
+    tap_weight: np.ndarray
+    canonical: bool
+
+
+def _expand_channels(indptr, values, c_in_g, per_channel):
+    """Lay per-row segments out as (row, channel, item), adding a per-channel offset.
+
+    ``values`` is a flat array of per-row segments delimited by ``indptr``;
+    the result holds, for every row, ``c_in_g`` copies of that row's segment,
+    copy ``c`` shifted by ``c * per_channel``.
+    """
+    count = np.diff(indptr)
+    n = len(values)
+    row = np.repeat(np.arange(len(count)), count)
+    within = np.arange(n) - indptr[row]
+    c = np.arange(c_in_g, dtype=np.int64)[:, None]
+    pos = c_in_g * indptr[row][None, :] + c * count[row][None, :] + within[None, :]
+    out = np.empty(c_in_g * n, dtype=np.int64)
+    out[pos.ravel()] = (values[None, :] + c * per_channel).ravel()
+    return out, pos.ravel()
+
+
+@lru_cache(maxsize=64)
+def channel_layout(spec: ConvSpec) -> ChannelLayout:
+    """CSR layout shared by all output channels of ``spec``.
+
+    Examples
+    --------
+    >>> from convtheory import ConvSpec
+    >>> lay = channel_layout(ConvSpec((1, 2, 2), (2, 3)))
+    >>> lay.row_nnz.tolist(), lay.cols.tolist()
+    ([4, 4], [0, 1, 3, 4, 1, 2, 4, 5])
+    >>> lay.tap_weight.tolist()
+    [0, 1, 2, 3, 0, 1, 2, 3]
+    """
+    st = spatial_taps(spec)
+    c_in_g = spec.in_channels_per_group
+    n_in = int(np.prod(spec.input_spatial))
+    k_vol = int(np.prod(spec.kernel_size))
+    cols, _ = _expand_channels(st.entry_indptr, st.entry_cols, c_in_g, n_in)
+    row_nnz = c_in_g * np.diff(st.entry_indptr)
+    tap_weight, tap_pos = _expand_channels(st.indptr, st.kernel, c_in_g, k_vol)
+    if st.canonical:
+        tap_entry = np.arange(len(tap_weight), dtype=np.int64)
+    else:
+        # Map each tap to its entry in the (row, channel, entry) layout.
+        ent_count = np.diff(st.entry_indptr)
+        row = st.rows
+        local = st.entry - st.entry_indptr[row]
+        c = np.arange(c_in_g, dtype=np.int64)[:, None]
+        entry_pos = c_in_g * st.entry_indptr[row][None, :] + c * ent_count[row][None, :] + local[None, :]
+        tap_entry = np.empty(len(tap_weight), dtype=np.int64)
+        tap_entry[tap_pos] = entry_pos.ravel()
+    _readonly(row_nnz, cols, tap_entry, tap_weight)
+    return ChannelLayout(row_nnz, cols, tap_entry, tap_weight, st.canonical)
+
+
+@dataclass(frozen=True, eq=False)
+class Taps:
+    """All taps ``(rows, cols, kernel)`` of a conv, as flat index arrays.
+
+    Ordered as the CSR matrix stores them: by row, then input channel, then
+    kernel position.  Reflect and replicate may give two taps the same
+    ``(row, col)``; the matrix entry there is the sum of their weights.
+
+    Attributes
+    ----------
+    spec : ConvSpec
+    rows, cols, kernel : (T,) int64
+    """
+
+    spec: ConvSpec
+    rows: np.ndarray
+    cols: np.ndarray
+    kernel: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def shared_positions(self) -> np.ndarray:
+        """Number of taps of each weight (the sharing count), shape ``weight_shape``."""
+        return np.bincount(self.kernel, minlength=self.spec.n_weights).reshape(self.spec.weight_shape)
+
+
+def conv_taps(spec: ConvSpec) -> Taps:
+    """Every tap of a convolution, channels and groups included.
+
+    Memory is three int64 arrays of ``C_out * C_in/groups * (taps per
+    channel pair)`` entries; the matrix builders avoid materialising them.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+
+    Returns
+    -------
+    Taps
+
+    Examples
+    --------
+    The 1-D valid correlation of a length-4 signal with a length-2 kernel:
+
+    >>> from convtheory import ConvSpec
+    >>> t = conv_taps(ConvSpec((2,), (4,)))
+    >>> list(zip(t.rows.tolist(), t.cols.tolist(), t.kernel.tolist()))
+    [(0, 0, 0), (0, 1, 1), (1, 1, 0), (1, 2, 1), (2, 2, 0), (2, 3, 1)]
+    """
+    lay = channel_layout(spec)
+    st = spatial_taps(spec)
+    c_out, c_in_g = spec.out_channels, spec.in_channels_per_group
+    n_in = int(np.prod(spec.input_spatial))
+    n_out = int(np.prod(spec.output_spatial))
+    # Rows and relative columns of one output channel's taps, in tap order.
+    tap_row_sp = np.repeat(np.arange(n_out, dtype=np.int64), c_in_g * np.diff(st.indptr))
+    tap_cols_rel, _ = _expand_channels(st.indptr, st.cols, c_in_g, n_in)
+    co = np.arange(c_out, dtype=np.int64)[:, None]
+    group = co // spec.out_channels_per_group
+    rows = (co * n_out + tap_row_sp[None, :]).ravel()
+    cols = (group * c_in_g * n_in + tap_cols_rel[None, :]).ravel()
+    kernel = (co * c_in_g * int(np.prod(spec.kernel_size)) + lay.tap_weight[None, :]).ravel()
+    return Taps(spec, rows, cols, kernel)

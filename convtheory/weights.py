@@ -1,0 +1,181 @@
+"""Kernel weights where they enter: numeric arrays or exact sympy expressions.
+
+Every builder accepts either a numeric array (float or complex) or symbolic
+weights (a sympy ``Array``/``Matrix`` or an object array of sympy
+expressions).  This module converts both once, at the door, so that the rest
+of the package handles exactly two kinds: a finite floating ndarray, or an
+object ndarray of exact sympy expressions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from .geometry import ConvSpec, _as_shape
+
+__all__ = ["as_weight", "conv_arguments", "is_symbolic", "kernel_symbols"]
+
+_CONV_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", flip=False)
+
+
+def is_symbolic(weight) -> bool:
+    """True when ``weight`` holds sympy objects rather than plain numbers.
+
+    Examples
+    --------
+    >>> is_symbolic(kernel_symbols((3,)))
+    True
+    >>> is_symbolic(np.ones(3))
+    False
+    """
+    if isinstance(weight, (sympy.NDimArray, sympy.MatrixBase, sympy.Basic)):
+        return True
+    arr = np.asarray(weight, dtype=object) if not isinstance(weight, np.ndarray) else weight
+    return arr.dtype == object and any(isinstance(v, sympy.Basic) for v in arr.flat)
+
+
+def as_weight(weight, name: str = "weight") -> np.ndarray:
+    """Convert a kernel to the one numeric or one symbolic form the core uses.
+
+    Parameters
+    ----------
+    weight : array_like or sympy Array/Matrix
+        Numeric weights (real or complex, finite) or exact symbolic weights.
+
+    Returns
+    -------
+    ndarray
+        ``float64``/``float32``/complex for numeric input (integers become
+        ``float64``), or an ``object`` array of sympy expressions.
+
+    Raises
+    ------
+    TypeError
+        For booleans, strings, or floats inside symbolic weights (use
+        ``sympy.Rational`` so that results stay exact).
+    ValueError
+        For NaN or infinite weights.
+
+    Examples
+    --------
+    >>> as_weight([[1, 2], [3, 4]]).dtype
+    dtype('float64')
+    >>> as_weight(sympy.Matrix([[sympy.Symbol('a'), 1]]))
+    array([[a, 1]], dtype=object)
+    """
+    if is_symbolic(weight):
+        if isinstance(weight, sympy.MatrixBase):
+            arr = np.array(weight.tolist(), dtype=object)
+        elif isinstance(weight, sympy.NDimArray):
+            arr = np.array(weight.tolist(), dtype=object).reshape(weight.shape)
+        elif isinstance(weight, sympy.Basic):
+            raise TypeError(f"{name} must be an array of expressions, got the scalar {weight!r}")
+        else:
+            arr = np.asarray(weight, dtype=object)
+        out = np.empty(arr.shape, dtype=object)
+        for idx, v in np.ndenumerate(arr):
+            if isinstance(v, (float, np.floating)) or (isinstance(v, sympy.Basic) and v.has(sympy.Float)):
+                raise TypeError(
+                    f"symbolic {name} must be exact, got the float {v!r} at index {idx}; "
+                    f"use sympy.Rational or sympy.nsimplify"
+                )
+            out[idx] = sympy.sympify(v)
+        return out
+    arr = np.asarray(weight)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
+        raise TypeError(
+            f"{name} must be a numeric or sympy array, got dtype {arr.dtype}"
+        )
+    if np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} must be finite, got {arr[bad].item()!r} at index {bad}")
+    return arr
+
+
+def kernel_symbols(shape, name: str = "w") -> np.ndarray:
+    """An object array of distinct, readable sympy symbols for a weight shape.
+
+    The symbol for index ``(i, j, ...)`` is ``{name}_i_j_...``, so
+    ``w_0_1_2_0`` is output channel 0, input channel 1, kernel row 2,
+    column 0.  Symbols are real, so that transposes and adjoints simplify.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    name : str
+
+    Returns
+    -------
+    ndarray of sympy.Symbol, dtype object
+
+    Examples
+    --------
+    >>> kernel_symbols((2, 2))
+    array([[w_0_0, w_0_1],
+           [w_1_0, w_1_1]], dtype=object)
+    >>> kernel_symbols((1, 1, 3), name="k")[0, 0, 2]
+    k_0_0_2
+    """
+    shape = _as_shape(shape, "shape")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a Python identifier, got name={name!r}")
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        out[idx] = sympy.Symbol(name + "".join(f"_{i}" for i in idx), real=True)
+    return out
+
+
+
+def conv_arguments(weight, input_shape, **conv) -> tuple[np.ndarray, ConvSpec]:
+    """Validate the arguments every builder and check takes.
+
+    Parameters
+    ----------
+    weight : array_like or sympy Array/Matrix
+        ``(C_out, C_in/groups, k1, ..., kd)``, or ``(k1, ..., kd)`` with the
+        single-channel shorthand.
+    input_shape : tuple of int, or ConvSpec
+        A ``ConvSpec`` replaces the shape and all conv options.
+    **conv
+        ``stride, padding, dilation, groups, padding_mode, flip``.
+
+    Returns
+    -------
+    weight : ndarray
+        Converted by :func:`as_weight` and reshaped to the full layout.
+    spec : ConvSpec
+
+    Examples
+    --------
+    >>> w, spec = conv_arguments(np.ones((3, 3)), (5, 5), padding=1)
+    >>> w.shape, spec.output_shape
+    ((1, 1, 3, 3), (1, 5, 5))
+    """
+    unknown = set(conv) - set(_CONV_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown conv options {sorted(unknown)}; allowed: {sorted(_CONV_DEFAULTS)}")
+    w = as_weight(weight)
+    if isinstance(input_shape, ConvSpec):
+        spec = input_shape
+        given = {k: v for k, v in conv.items() if not _is_default(k, v)}
+        if given:
+            raise TypeError(
+                f"conv options {sorted(given)} conflict with the ConvSpec given as input_shape; "
+                f"use spec.replace(...) instead"
+            )
+        shorthand = spec.weight_shape[:2] == (1, 1) and w.shape == spec.weight_shape[2:]
+        if w.shape != spec.weight_shape and not shorthand:
+            raise ValueError(
+                f"weight.shape={w.shape} does not match the spec's weight_shape={spec.weight_shape}"
+            )
+    else:
+        spec = ConvSpec(w.shape, input_shape, **conv)
+    return w.reshape(spec.weight_shape), spec
+
+
+def _is_default(key, value) -> bool:
+    default = _CONV_DEFAULTS[key]
+    return type(value) is type(default) and value == default

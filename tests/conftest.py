@@ -1,0 +1,24 @@
+"""Shared fixtures.  PyTorch is a test reference only, never a runtime dependency."""
+
+import os
+
+import numpy as np
+import pytest
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - CI always has torch
+    torch = None
+    if os.environ.get("CI"):
+        raise RuntimeError(
+            "CI must run the PyTorch reference tests, but torch is not importable; "
+            "install torch==2.13.0 (see .ci/run)"
+        ) from None
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(283592436523456)
+
+
+requires_torch = pytest.mark.skipif(torch is None, reason="torch is not importable")
