@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from convtheory.transforms import cyclic_shift, downsample, flip, rot90, transform_matrix, upsample
+
+
+@pytest.mark.parametrize("transform, shape", [
+    (lambda x: cyclic_shift(x, (1, -2)), (3, 4, 5)),
+    (lambda x: rot90(x), (2, 4, 4)),
+    (lambda x: rot90(x, 3), (4, 4)),
+    (lambda x: flip(x, -2), (2, 3, 3)),
+    (lambda x: downsample(x, (2, 2)), (2, 6, 6)),
+    (lambda x: upsample(x, (2, 3)), (2, 2, 3)),
+])
+def test_transform_matrix_matches_transform(transform, shape, rng):
+    x = rng.standard_normal(shape)
+    T = transform_matrix(transform, shape)
+    assert np.array_equal(T @ x.ravel(), transform(x).ravel())
+
+
+def test_shift_convention():
+    # y[i] = x[i - shift]: the content moves forward.
+    assert cyclic_shift(np.array([1, 0, 0]), 1).tolist() == [0, 1, 0]
+
+
+def test_arithmetic_transform_refused():
+    with pytest.raises(ValueError, match="transform must only move entries"):
+        transform_matrix(lambda x: x * 0.5, (3,))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"rot90 needs at least 2 axes, got x.shape=\(3,\)"):
+        rot90(np.zeros(3))
+    with pytest.raises(ValueError, match=r"shift has 2 entries but x has only 1 axes"):
+        cyclic_shift(np.zeros(3), (1, 1))
+    with pytest.raises(ValueError, match=r"factor\[0\] must be >= 1"):
+        downsample(np.zeros(4), 0)
