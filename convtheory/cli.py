@@ -1,36 +1,456 @@
-"""The ``convtheory`` console script."""
+"""The ``convtheory`` console script: ``verify`` writes the report; the rest are thin front ends.
+
+Each subcommand calls the library exactly as a user would, so reading this
+file (or ``convtheory COMMAND --help``) teaches the API.  A user mistake is
+one line on stderr and exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
+from fractions import Fraction
 
 __all__ = ["main"]
 
+EXIT_OK, EXIT_NOT_CONFIRMED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its values: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage text is one ``--help`` away)."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
+# ---- argument types -------------------------------------------------------
+
+def _shape(text: str) -> tuple[int, ...]:
+    """``"4x4"`` or ``"3,8,8"`` -> a shape tuple."""
+    parts = text.replace(",", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 4x4 or 3x8x8, got {text!r}") from None
+    if any(n < 1 for n in shape):
+        raise argparse.ArgumentTypeError(f"shape entries must be positive, got {text!r}")
+    return shape
+
+
+def _ints(text: str):
+    """``"2"`` -> 2, ``"2,1"`` -> (2, 1)."""
+    try:
+        values = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int or ints like 2,1, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _padding(text: str):
+    if text in ("same", "valid", "full"):
+        return text
+    try:
+        return _ints(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected same, valid, full, an int or ints like 1,2, got {text!r}") from None
+
+
+def _kernel(text: str):
+    """``"1,0,-1;2,0,-2;1,0,-1"`` -> a 2-D list (rows split by ``;``), exact fractions allowed."""
+    rows = [r for r in text.split(";")]
+    try:
+        values = [[Fraction(v) for v in row.replace(",", " ").split()] for row in rows]
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, rows by ';' (e.g. '1,0,-1;2,0,-2;1,0,-1'), "
+            f"got {text!r}") from None
+    if not values or any(len(r) == 0 for r in values) or len({len(r) for r in values}) != 1:
+        raise argparse.ArgumentTypeError(f"kernel rows must be non-empty and of equal length, got {text!r}")
+    return values if len(values) > 1 else values[0]
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return seed
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from .report.output import FORMATS
+
+    formats = tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise argparse.ArgumentTypeError(
+            f"formats must be a comma-separated subset of {','.join(FORMATS)}, got {text!r}")
+    return formats
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# ---- shared: a conv given on the command line -------------------------------
+
+def _conv_arguments(parser) -> None:
+    group = parser.add_argument_group("the convolution")
+    what = group.add_mutually_exclusive_group(required=True)
+    what.add_argument("--kernel", type=_kernel, metavar="VALUES",
+                      help="kernel values, rows separated by ';': '1,0,-1;2,0,-2;1,0,-1'")
+    what.add_argument("--symbolic", type=_shape, metavar="K",
+                      help="symbolic kernel of this size (e.g. 3x3): entries w_..")
+    group.add_argument("--input", type=_shape, required=True, metavar="SHAPE",
+                       help="input shape: 4x4 (one channel) or C_in x n1 x ... with --in-channels")
+    group.add_argument("--in-channels", type=_positive, default=None, metavar="C",
+                       help="input channels (symbolic kernels; the first entry of --input)")
+    group.add_argument("--out-channels", type=_positive, default=1, metavar="C",
+                       help="output channels (symbolic kernels; default 1)")
+    group.add_argument("--stride", type=_ints, default=1)
+    group.add_argument("--padding", type=_padding, default=0,
+                       help="int, ints per axis, same, valid or full (default 0)")
+    group.add_argument("--dilation", type=_ints, default=1)
+    group.add_argument("--groups", type=_positive, default=1)
+    group.add_argument("--padding-mode", default="zeros",
+                       choices=("zeros", "circular", "reflect", "replicate"))
+    group.add_argument("--flip", action="store_true", help="true convolution (flip the kernel)")
+
+
+def _build_conv(args):
+    """``(weight, input_shape, conv options)`` from the shared arguments."""
+    import numpy as np
+
+    from .weights import kernel_symbols
+
+    conv = dict(stride=args.stride, padding=args.padding, dilation=args.dilation,
+                groups=args.groups, padding_mode=args.padding_mode, flip=args.flip)
+    if args.kernel is not None:
+        if args.in_channels is not None or args.out_channels != 1:
+            raise UsageError("--in-channels and --out-channels go with --symbolic; "
+                             "--kernel gives one single-channel kernel")
+        values = np.array(args.kernel, dtype=object)
+        integer = all(v.denominator == 1 for v in values.ravel())
+        return values.astype(np.int64 if integer else float), args.input, conv
+    if args.in_channels is None:
+        return kernel_symbols(args.symbolic), args.input, conv
+    if args.input[0] != args.in_channels:
+        raise UsageError(f"--input {'x'.join(map(str, args.input))} must start with "
+                         f"--in-channels {args.in_channels}")
+    shape = (args.out_channels, args.in_channels // args.groups) + args.symbolic
+    return kernel_symbols(shape), args.input, conv
+
+
+# ---- verify -----------------------------------------------------------------
+
+def _cmd_verify(args) -> int:
+    from .report import OutputError, prepare_output, run_report, write_report
+
+    # Refuse an unwritable --out before spending minutes on the checks.
+    try:
+        prepare_output(args.out)
+    except OutputError as exc:
+        raise UsageError(f"convtheory verify: error: {exc}") from None
+    report = run_report(seed=args.seed, quick=args.quick, sections=args.section)
+    try:
+        written = write_report(report, args.out, args.format)
+    except OSError as exc:
+        raise UsageError(f"convtheory verify: error: cannot write the report to --out "
+                         f"{args.out!r}: {exc.strerror or exc}") from None
+    for r in report.results:
+        if not r.confirmed:
+            detail = f": {r.message}" if r.message else ""
+            print(f"NOT CONFIRMED ({r.status}) {r.claim.id}{detail}")
+    c = report.counts()
+    print(f"{c['confirmed']}/{c['claims']} claims confirmed in {report.seconds:.1f} s; "
+          f"report: {', '.join(p for p in written if not p.endswith('.png'))}")
+    return EXIT_OK if report.confirmed else EXIT_NOT_CONFIRMED
+
+
+# ---- matrix -----------------------------------------------------------------
+
+#: Widest matrix ``convtheory matrix`` prints as a table; beyond it, use --spy.
+MAX_TABLE_COLUMNS = 64
+
+
+def _cmd_matrix(args) -> int:
+    from .matrices import conv_matrix
+    from .weights import conv_arguments
+
+    weight, shape, conv = _build_conv(args)
+    try:
+        w, spec = conv_arguments(weight, shape, **conv)
+        if args.spy:
+            return _save_spy(w, spec, args.spy)
+        rows, cols = spec.matrix_shape
+        if cols > MAX_TABLE_COLUMNS or rows > 4 * MAX_TABLE_COLUMNS:
+            raise UsageError(f"convtheory matrix: error: a {rows} x {cols} matrix is too big for a "
+                             f"table (at most {MAX_TABLE_COLUMNS} columns); use --spy FILE.png")
+        M = conv_matrix(w, spec)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"convtheory matrix: error: {exc}") from None
+    print(_matrix_table(M, spec))
+    return EXIT_OK
+
+
+def _save_spy(w, spec, path) -> int:
+    from .figures import savefig
+    from .figures.matrices import spy_conv_vs_dense
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"convtheory matrix: error: --spy {path!r} must end in .png, .svg or .pdf")
+    fig = spy_conv_vs_dense(w, spec)
+    try:
+        savefig(fig, path)
+    except OSError as exc:
+        raise UsageError(f"convtheory matrix: error: cannot write --spy {path!r}: "
+                         f"{exc.strerror or exc}") from None
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _matrix_table(M, spec) -> str:
+    """The matrix as a text table: rows are outputs, columns inputs, '.' where no tap lands."""
+    rows, cols = spec.matrix_shape
+    cells = [["."] * cols for _ in range(rows)]
+    if hasattr(M, "indptr"):  # scipy csr_array: the structural pattern, zeros included
+        for r in range(rows):
+            for k in range(M.indptr[r], M.indptr[r + 1]):
+                cells[r][M.indices[k]] = _number(M.data[k])
+    else:  # sympy sparse matrix
+        for (r, c), v in M.todok().items():
+            cells[r][c] = str(v)
+    row_labels = [_position("y", i, spec.output_shape) for i in range(rows)]
+    col_labels = [_position("x", j, spec.input_shape) for j in range(cols)]
+    width = max(max(len(c) for row in cells for c in row), max(len(c) for c in col_labels))
+    label_width = max(len(r) for r in row_labels)
+    nnz = sum(c != "." for row in cells for c in row)
+    kernel = "x".join(map(str, spec.weight_shape))
+    lines = [f"conv_matrix: {rows} x {cols}, {nnz} nonzeros, {spec.n_weights} weights "
+             f"(kernel {kernel} on input {'x'.join(map(str, spec.input_shape))}); "
+             f"'.' = no connection", ""]
+    lines.append(" " * label_width + "  " + " ".join(c.rjust(width) for c in col_labels))
+    for label, row in zip(row_labels, cells):
+        lines.append(label.rjust(label_width) + "  " + " ".join(c.rjust(width) for c in row))
+    return "\n".join(lines)
+
+
+def _number(v) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
+
+
+def _position(name: str, flat: int, shape) -> str:
+    import numpy as np
+
+    index = np.unravel_index(flat, shape)
+    if shape[0] == 1:  # a single channel: leave the channel out of the label
+        index = index[1:]
+    return f"{name}" + "".join(str(int(i)) if max(shape) <= 10 else f"{int(i)}," for i in index).rstrip(",")
+
+
+# ---- prove, train, graph, receptive-field: front ends to modules that may be absent ----
+
+def _require(module: str, command: str, what: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"convtheory {command}: error: {what} ({module}) is not available in "
+                         f"this installation") from None
+
+
+def _cmd_prove(args) -> int:
+    from .report.seed.theorems import CLAIMS
+
+    _require("proofs", "prove", "the proofs package")
+    claims = [c for c in CLAIMS if args.only is None or c.id.split(".", 1)[1] in args.only]
+    if not claims:
+        names = ", ".join(c.id.split(".", 1)[1] for c in CLAIMS)
+        raise UsageError(f"convtheory prove: error: --only {args.only} names no proof; "
+                         f"available: {names}")
+    from .report.claims import Context, run_claim
+
+    ok = True
+    for claim in claims:
+        result = run_claim(claim, Context(seed=0))
+        ok &= result.confirmed
+        for v in result.verdicts:
+            print(f"{'PROVED' if v.holds else 'FAILED'}  {v.name}: {v.statement} "
+                  f"[{v.method}; {v.scope}]")
+        if result.message:
+            print(f"FAILED  {claim.id}: {result.message}")
+    return EXIT_OK if ok else EXIT_NOT_CONFIRMED
+
+
+def _cmd_train(args) -> int:
+    nn = _require("convtheory.nn", "train", "the trainable layers")
+    learn = getattr(nn, "learn_filter", None)
+    if learn is None:
+        raise UsageError("convtheory train: error: convtheory.nn has no learn_filter in this "
+                         "installation")
+    try:
+        result = learn(args.filter, steps=args.steps, seed=args.seed)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"convtheory train: error: {exc}") from None
+    print(result)
+    return EXIT_OK
+
+
+def _cmd_graph(args) -> int:
+    graph = _require("convtheory.graph", "graph", "the graph views")
+    weight, shape, conv = _build_conv(args)
+    try:
+        G = graph.conv_graph(weight, shape, **conv)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"convtheory graph: error: {exc}") from None
+    ties = {d.get("k", d.get("tie")) for _, _, d in G.edges(data=True)}
+    print(f"conv graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges, "
+          f"{len(ties)} tie labels")
+    return EXIT_OK
+
+
+def _layer(text: str) -> dict:
+    """``"k=3,s=2,p=1,d=1"`` (or the long names) -> a layer description."""
+    names = {"k": "kernel_size", "s": "stride", "p": "padding", "d": "dilation"}
+    layer = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = names.get(key.strip(), key.strip())
+        if not sep or key not in names.values():
+            raise argparse.ArgumentTypeError(
+                f"expected a layer like k=3,s=2,p=1,d=1 (kernel_size, stride, padding, "
+                f"dilation), got {text!r}")
+        try:
+            layer[key] = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key} must be an integer in {text!r}") from None
+    if "kernel_size" not in layer:
+        raise argparse.ArgumentTypeError(f"a layer needs k=<kernel_size>, got {text!r}")
+    return layer
+
+
+def _cmd_receptive_field(args) -> int:
+    rf = _require("convtheory.receptive_field", "receptive-field", "the receptive-field module")
+    try:
+        result = rf.receptive_field(args.layers)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"convtheory receptive-field: error: {exc}") from None
+    print(f"receptive field size {result.size}, jump (stride) {result.stride}, "
+          f"offset (padding) {result.padding}")
+    return EXIT_OK
+
+
+# ---- the parser -------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="convtheory",
+    """The ``convtheory`` argument parser (one subparser per command)."""
+    parser = _Parser(
+        prog="convtheory", formatter_class=_formatter,
         description="Every claim about convolutional layers, made concrete.",
-    )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+        epilog="examples:\n  convtheory verify --quick\n"
+               "  convtheory matrix --symbolic 3x3 --input 4x4\n"
+               "run 'convtheory COMMAND --help' for the options of a command.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"convtheory {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name, help, example, func):
+        p = sub.add_parser(name, help=help, description=help, formatter_class=_formatter,
+                           epilog=f"example:\n  {example}")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("verify", "run every claim and write the verification report (md, html, json)",
+                "convtheory verify --out reports/ --quick --format md,html", _cmd_verify)
+    p.add_argument("--out", default="reports", metavar="DIR",
+                   help="output directory (default: reports/)")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, shorter training (< 30 s)")
+    p.add_argument("--format", type=_formats, default=("md", "html", "json"), metavar="FORMATS",
+                   help="comma-separated subset of md,html,json (default: all three)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random input (default 0)")
+    from .report.registry import SECTIONS
+
+    p.add_argument("--section", action="append", choices=[s.id for s in SECTIONS],
+                   help="run only this section (repeatable)")
+
+    p = command("matrix", "print the conv matrix as a table, or save its spy plot",
+                "convtheory matrix --symbolic 3x3 --input 4x4   (the textbook 4x16 matrix)",
+                _cmd_matrix)
+    _conv_arguments(p)
+    p.add_argument("--spy", metavar="FILE", help="save the spy plot (png, svg or pdf) instead")
+
+    p = command("prove", "run the proofs and print their certificates",
+                "convtheory prove --only circulant", _cmd_prove)
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this proof (repeatable)")
+
+    p = command("train", "learn a handcrafted filter from data with a conv layer",
+                "convtheory train --filter sobel_x --steps 300", _cmd_train)
+    p.add_argument("--filter", default="sobel_x", metavar="NAME",
+                   help="the filter to learn (default sobel_x)")
+    p.add_argument("--steps", type=_positive, default=300)
+    p.add_argument("--seed", type=_seed, default=0)
+
+    p = command("graph", "build the conv layer as a graph and summarise it",
+                "convtheory graph --kernel '1,-1' --input 4x4", _cmd_graph)
+    _conv_arguments(p)
+
+    p = command("receptive-field", "receptive field of a stack of layers",
+                "convtheory receptive-field k=3 k=3,s=2 k=3", _cmd_receptive_field)
+    p.add_argument("layers", nargs="+", type=_layer, metavar="LAYER",
+                   help="k=KERNEL[,s=STRIDE][,p=PADDING][,d=DILATION], first layer first")
     return parser
 
 
 def main(argv=None) -> int:
-    """Run the command line; return the exit code.
+    """Run the command line; return the exit code (0 ok, 1 a claim not confirmed, 2 usage error).
 
     Examples
     --------
-    >>> build_parser().prog
-    'convtheory'
+    >>> main(["matrix", "--kernel", "1,-1", "--input", "3"])
+    conv_matrix: 2 x 3, 4 nonzeros, 2 weights (kernel 1x1x2 on input 1x3); '.' = no connection
+    <BLANKLINE>
+            x0 x1 x2
+        y0   1 -1  .
+        y1   .  1 -1
+    0
     """
+    # A command-line program draws off screen; the library itself never picks a backend.
+    os.environ.setdefault("MPLBACKEND", "Agg")
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stdout)
-        return 0
-    return 0
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return args.func(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        print("convtheory: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

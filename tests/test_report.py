@@ -1,0 +1,250 @@
+"""The report framework: claims, their statuses, the registry, the writers."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import convtheory.report.seed.equivariance as equivariance
+import convtheory.report.seed.matrix as matrix_section
+import convtheory.report.seed.sharing as sharing
+import convtheory.report.seed.sparsity as sparsity
+from convtheory import Certificate, Verdict, conv_matrix
+from convtheory.report import (SECTIONS, Claim, Context, OutputError, Report, all_claims,
+                               atomic_write, prepare_output, run_claim, run_report, to_html,
+                               to_json, to_markdown, write_report)
+from convtheory.report.registry import section
+
+
+def _verdict(holds):
+    return Verdict("v", "s", holds, "exhaustive", "one case", {"max_error": 0.5})
+
+
+class TestRunClaim:
+    @pytest.mark.parametrize("expected, holds, status", [
+        (True, True, "confirmed"), (True, False, "refuted"),
+        (False, False, "confirmed"), (False, True, "refuted"),
+    ])
+    def test_expected_outcome(self, expected, holds, status):
+        claim = Claim("demo.c", "demo", "s", expected, lambda ctx: _verdict(holds))
+        result = run_claim(claim, Context())
+        assert result.status == status
+        assert result.confirmed == (status == "confirmed")
+
+    def test_every_verdict_of_a_list_must_come_out_as_expected(self):
+        claim = Claim("demo.c", "demo", "s", True, lambda ctx: [_verdict(True), _verdict(False)])
+        assert run_claim(claim, Context()).status == "refuted"
+
+    def test_a_check_that_raises_is_an_error_not_a_pass(self):
+        def broken(ctx):
+            raise ZeroDivisionError("boom")
+        result = run_claim(Claim("demo.c", "demo", "s", False, broken), Context())
+        assert result.status == "error" and not result.confirmed
+        assert "ZeroDivisionError: boom" in result.message
+
+    def test_a_check_that_returns_nothing_is_an_error(self):
+        result = run_claim(Claim("demo.c", "demo", "s", True, lambda ctx: []), Context())
+        assert result.status == "error"
+
+    def test_a_check_that_returns_something_else_is_an_error(self):
+        result = run_claim(Claim("demo.c", "demo", "s", True, lambda ctx: True), Context())
+        assert result.status == "error" and "Verdict" in result.message
+
+    def test_missing_module_is_unavailable(self):
+        claim = Claim("demo.c", "demo", "s", True, lambda ctx: _verdict(True),
+                      requires=("convtheory:no_such_name",))
+        result = run_claim(claim, Context())
+        assert result.status == "unavailable" and "convtheory:no_such_name" in result.message
+
+    def test_certificates_become_verdicts_and_are_kept(self):
+        cert = Certificate("thm", "x = x", (), "n = 1..3", "symbolic", True, {"n": 3})
+        result = run_claim(Claim("demo.c", "demo", "s", True, lambda ctx: cert), Context())
+        assert result.confirmed and result.certificates == (cert,)
+        assert result.verdicts[0].scope == "n = 1..3"
+
+    def test_expected_must_be_a_bool(self):
+        with pytest.raises(TypeError, match="expected must be a bool, got expected=1 in demo.c"):
+            Claim("demo.c", "demo", "s", 1, None)
+
+    def test_rng_depends_on_seed_and_name_only(self):
+        a = Context(seed=1).rng("x").standard_normal(3)
+        assert np.array_equal(a, Context(seed=1).rng("x").standard_normal(3))
+        assert not np.array_equal(a, Context(seed=2).rng("x").standard_normal(3))
+        assert not np.array_equal(a, Context(seed=1).rng("y").standard_normal(3))
+
+
+class TestRegistry:
+    def test_ids_are_unique_and_sectioned(self):
+        claims = all_claims()
+        assert len({c.id for c in claims}) == len(claims)
+        assert {c.section for c in claims} == {s.id for s in SECTIONS}
+
+    def test_no_claim_is_unavailable(self):
+        missing = {c.id: c.missing() for c in all_claims() if c.missing()}
+        assert missing == {}
+
+    def test_claims_that_a_property_fails_are_marked(self):
+        expected_false = {c.id for c in all_claims() if not c.expected}
+        assert {"equivariance.zero_padding_border", "equivariance.stride_off_grid",
+                "equivariance.rotation_sobel", "equivariance.scale"} <= expected_false
+
+    def test_unknown_section(self):
+        with pytest.raises(ValueError, match="section must be one of .* got 'nope'"):
+            section("nope")
+
+
+# Each claim below must turn "refuted" when its machinery is deliberately broken.
+def _one_entry_off(M):
+    M = sp.csr_array(M, copy=True)
+    M.data[len(M.data) // 2] += 1e-6
+    return M
+
+
+def _break(module, name, monkeypatch, wrap):
+    original = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: wrap(original(*a, **k), *a, **k))
+
+
+def _swap_two_weights(M, *args, **kwargs):
+    M = M.as_mutable()
+    (r0, c0), (r1, c1) = list(M.todok())[:2]
+    M[r0, c0], M[r1, c1] = M[r1, c1], M[r0, c0]
+    return M.as_immutable()
+
+
+def _circular_instead(M, weight, shape, **conv):
+    return conv_matrix(weight, shape, **{**conv, "padding_mode": "circular"})
+
+
+def _position_dependent(M, *args, **kwargs):
+    M = sp.csr_array(M, copy=True)
+    middle = M.shape[0] // 2 + 1  # an interior output uses a different kernel
+    M.data[M.indptr[middle]:M.indptr[middle + 1]] *= 2.0
+    return M
+
+
+def _doubled_weight(M, *args, **kwargs):
+    M = M.as_mutable()
+    r, c = next(iter(M.todok()))
+    M[r, c] = 2 * M[r, c]
+    return M.as_immutable()
+
+
+def _dense_row(M, *args, **kwargs):
+    M = sp.lil_array(M)
+    M[0, :] = 1.0
+    return M.tocsr()
+
+
+BREAKS = [
+    ("matrix.textbook", matrix_section, "conv_matrix", _swap_two_weights),
+    ("matrix.scipy_signal", matrix_section, "conv_matrix", lambda M, *a, **k: _one_entry_off(M)),
+    ("matrix.ndimage_modes", matrix_section, "conv_matrix", lambda M, *a, **k: _one_entry_off(M)),
+    ("matrix.operator", matrix_section, "conv_matrix", lambda M, *a, **k: _one_entry_off(M)),
+    ("sharing.tied", sharing, "conv_matrix", _doubled_weight),
+    ("sparsity.local", sparsity, "conv_matrix", _dense_row),
+    ("sparsity.nnz_formula", sparsity, "conv_matrix", _dense_row),
+    ("equivariance.circular", equivariance, "conv_matrix", _position_dependent),
+    ("equivariance.zero_padding_border", equivariance, "conv_matrix", _circular_instead),
+    ("equivariance.zero_padding_interior", equivariance, "conv_matrix", _position_dependent),
+    ("equivariance.stride_multiple", equivariance, "conv_matrix", _position_dependent),
+    ("equivariance.rotation_laplacian", equivariance, "conv_matrix", _position_dependent),
+]
+
+
+@pytest.mark.parametrize("claim_id, module, name, wrap", BREAKS, ids=[b[0] for b in BREAKS])
+def test_a_broken_matrix_is_caught(claim_id, module, name, wrap, monkeypatch):
+    claim = next(c for c in all_claims() if c.id == claim_id)
+    assert run_claim(claim, Context(), figures=False).confirmed
+    _break(module, name, monkeypatch, wrap)
+    assert run_claim(claim, Context(), figures=False).status == "refuted"
+
+
+@pytest.mark.parametrize("claim_id, kernel", [
+    ("equivariance.rotation_sobel", "LAPLACIAN"), ("equivariance.rotation_laplacian", "SOBEL_X"),
+])
+def test_rotation_claims_depend_on_the_kernel(claim_id, kernel, monkeypatch):
+    claim = next(c for c in all_claims() if c.id == claim_id)
+    name = "SOBEL_X" if kernel == "LAPLACIAN" else "LAPLACIAN"
+    monkeypatch.setattr(equivariance, name, getattr(equivariance, kernel))
+    assert run_claim(claim, Context(), figures=False).status == "refuted"
+
+
+@pytest.fixture(scope="module")
+def small_report():
+    return run_report(seed=3, quick=True, sections=["matrix", "equivariance"], progress=False)
+
+
+class TestWriters:
+    def test_markdown_is_deterministic(self, small_report):
+        again = run_report(seed=3, quick=True, sections=["matrix", "equivariance"], progress=False)
+        assert to_markdown(small_report) == to_markdown(again)
+        assert to_html(small_report) == to_html(again)
+
+    def test_markdown_lists_every_claim_with_its_status(self, small_report):
+        md = to_markdown(small_report)
+        for r in small_report.results:
+            assert f"### {r.claim.id}" in md
+        assert "| claim | expected | confirmed? | method | scope | key figure |" in md
+
+    def test_json_marks_errors_as_unconfirmed_verdicts(self):
+        claim = Claim("matrix.broken", "matrix", "s", True, lambda ctx: 1 / 0)
+        report = Report(0, True, (run_claim(claim, Context()),))
+        data = json.loads(to_json(report))
+        assert data["all_confirmed"] is False
+        assert data["verdicts"][0]["confirmed"] is False
+        assert data["verdicts"][0]["evidence"]["status"] == "error"
+
+    def test_json_has_no_nan(self):
+        claim = Claim("matrix.nan", "matrix", "s", True, lambda ctx: Verdict(
+            "v", "s", True, "numeric", "one", {"e": float("nan"), "f": float("inf")}))
+        data = json.loads(to_json(Report(0, True, (run_claim(claim, Context()),))))
+        assert data["verdicts"][0]["evidence"] == {"e": "nan", "f": "inf"}
+
+    def test_write_report(self, small_report, tmp_path):
+        stale = tmp_path / "figures" / "matrix.old.spy.png"
+        stale.parent.mkdir()
+        stale.write_bytes(b"old")
+        keep = tmp_path / "figures" / "mine.png"
+        keep.write_bytes(b"a user's file")
+        written = write_report(small_report, tmp_path, ("md", "json"))
+        names = sorted(os.listdir(tmp_path))
+        assert names == ["figures", "verification.json", "verification.md"]
+        assert not stale.exists() and keep.exists()
+        assert all(os.path.exists(p) for p in written)
+        assert not [n for n in os.listdir(tmp_path / "figures") if n.startswith(".tmp")]
+
+    def test_write_report_rejects_unknown_format(self, small_report, tmp_path):
+        with pytest.raises(ValueError, match=r"formats must be among .* got \['pdf'\]"):
+            write_report(small_report, tmp_path, ("pdf",))
+
+
+class TestOutput:
+    def test_prepare_output_under_a_file_leaves_nothing(self, tmp_path):
+        blocker = tmp_path / "f"
+        blocker.write_text("x")
+        with pytest.raises(OutputError, match="cannot write the report to --out .*f/a/b"):
+            prepare_output(blocker / "a" / "b")
+        assert os.listdir(tmp_path) == ["f"]
+
+    def test_prepare_output_removes_what_it_created_when_figures_fail(self, tmp_path):
+        out = tmp_path / "r"
+        out.mkdir()
+        (out / "figures").write_text("a file where the figure directory goes")
+        with pytest.raises(OutputError, match="--out"):
+            prepare_output(out)
+        assert sorted(os.listdir(out)) == ["figures"]
+
+    def test_atomic_write_keeps_the_old_file_when_interrupted(self, tmp_path, monkeypatch):
+        path = tmp_path / "a.md"
+        path.write_text("old")
+
+        def interrupted(src, dst):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(os, "replace", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write(path, "new")
+        assert path.read_text() == "old"
+        assert os.listdir(tmp_path) == ["a.md"]
