@@ -1,15 +1,17 @@
 """The report framework: claims, their statuses, the registry, the writers."""
 
+import importlib
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import convtheory.report.seed.channels as channels
 import convtheory.report.seed.equivariance as equivariance
 import convtheory.report.seed.matrix as matrix_section
-import convtheory.report.seed.sharing as sharing
 import convtheory.report.seed.sparsity as sparsity
 from convtheory import Certificate, Verdict, conv_matrix
 from convtheory.report import (SECTIONS, Claim, Context, OutputError, Report, all_claims,
@@ -95,16 +97,15 @@ class TestRegistry:
             section("nope")
 
 
-# Each claim below must turn "refuted" when its machinery is deliberately broken.
-def _one_entry_off(M):
+# Each claim below must turn "refuted" when its machinery is deliberately broken:
+# a claim whose check cannot fail would be confirmed whatever the code does.
+CONV_KEYS = ("stride", "padding", "dilation", "groups", "padding_mode", "flip")
+
+
+def _one_entry_off(M, *args, **kwargs):
     M = sp.csr_array(M, copy=True)
     M.data[len(M.data) // 2] += 1e-6
     return M
-
-
-def _break(module, name, monkeypatch, wrap):
-    original = getattr(module, name)
-    monkeypatch.setattr(module, name, lambda *a, **k: wrap(original(*a, **k), *a, **k))
 
 
 def _swap_two_weights(M, *args, **kwargs):
@@ -114,10 +115,6 @@ def _swap_two_weights(M, *args, **kwargs):
     return M.as_immutable()
 
 
-def _circular_instead(M, weight, shape, **conv):
-    return conv_matrix(weight, shape, **{**conv, "padding_mode": "circular"})
-
-
 def _position_dependent(M, *args, **kwargs):
     M = sp.csr_array(M, copy=True)
     middle = M.shape[0] // 2 + 1  # an interior output uses a different kernel
@@ -125,51 +122,189 @@ def _position_dependent(M, *args, **kwargs):
     return M
 
 
-def _doubled_weight(M, *args, **kwargs):
-    M = M.as_mutable()
-    r, c = next(iter(M.todok()))
-    M[r, c] = 2 * M[r, c]
-    return M.as_immutable()
-
-
 def _dense_row(M, *args, **kwargs):
     M = sp.lil_array(M)
-    M[0, :] = 1.0
+    M[M.shape[0] // 2, :] = 1.0
     return M.tocsr()
 
 
-BREAKS = [
-    ("matrix.textbook", matrix_section, "conv_matrix", _swap_two_weights),
-    ("matrix.scipy_signal", matrix_section, "conv_matrix", lambda M, *a, **k: _one_entry_off(M)),
-    ("matrix.ndimage_modes", matrix_section, "conv_matrix", lambda M, *a, **k: _one_entry_off(M)),
-    ("matrix.operator", matrix_section, "conv_matrix", lambda M, *a, **k: _one_entry_off(M)),
-    ("sharing.tied", sharing, "conv_matrix", _doubled_weight),
-    ("sparsity.local", sparsity, "conv_matrix", _dense_row),
-    ("sparsity.nnz_formula", sparsity, "conv_matrix", _dense_row),
-    ("equivariance.circular", equivariance, "conv_matrix", _position_dependent),
-    ("equivariance.zero_padding_border", equivariance, "conv_matrix", _circular_instead),
-    ("equivariance.zero_padding_interior", equivariance, "conv_matrix", _position_dependent),
-    ("equivariance.stride_multiple", equivariance, "conv_matrix", _position_dependent),
-    ("equivariance.rotation_laplacian", equivariance, "conv_matrix", _position_dependent),
-]
+def _doubled_entry(M, *args, **kwargs):
+    M = sp.csr_array(M, copy=True)
+    M.data[len(M.data) // 2] *= 2.0
+    return M
 
 
-@pytest.mark.parametrize("claim_id, module, name, wrap", BREAKS, ids=[b[0] for b in BREAKS])
-def test_a_broken_matrix_is_caught(claim_id, module, name, wrap, monkeypatch):
-    claim = next(c for c in all_claims() if c.id == claim_id)
-    assert run_claim(claim, Context(), figures=False).confirmed
-    _break(module, name, monkeypatch, wrap)
-    assert run_claim(claim, Context(), figures=False).status == "refuted"
+def _circular_instead(M, weight, shape, **conv):
+    return conv_matrix(weight, shape, **{**conv, "padding_mode": "circular"})
 
 
-@pytest.mark.parametrize("claim_id, kernel", [
-    ("equivariance.rotation_sobel", "LAPLACIAN"), ("equivariance.rotation_laplacian", "SOBEL_X"),
-])
-def test_rotation_claims_depend_on_the_kernel(claim_id, kernel, monkeypatch):
-    claim = next(c for c in all_claims() if c.id == claim_id)
-    name = "SOBEL_X" if kernel == "LAPLACIAN" else "LAPLACIAN"
-    monkeypatch.setattr(equivariance, name, getattr(equivariance, kernel))
-    assert run_claim(claim, Context(), figures=False).status == "refuted"
+def _wrap_result(module, name, breaker):
+    """Replace ``module.name`` by a function whose matrix result ``breaker`` spoils."""
+    original = getattr(module, name)
+    return module, name, lambda *a, **k: breaker(original(*a, **k), *a, **k)
+
+
+def _feed_matrix(name, breaker):
+    """Call the real ``convtheory.checks.<name>`` with ``matrix=`` a broken conv matrix."""
+    import convtheory.checks as checks
+
+    original = getattr(checks, name)
+
+    def check(weight, input_shape, *args, **kwargs):
+        conv = {k: v for k, v in kwargs.items() if k in CONV_KEYS}
+        w = np.asarray(weight, dtype=float)
+        if not w.any():  # a placeholder kernel (symbolic checks): use a generic one
+            w = np.random.default_rng(5).standard_normal(w.shape)
+        M = breaker(conv_matrix(w, input_shape, **conv), w, input_shape, **conv)
+        kwargs = {k: v for k, v in kwargs.items() if k != "symbolic"}
+        return original(w, input_shape, *args, matrix=M, **kwargs)
+    return checks, name, check
+
+
+def _checks_attr(name, value):
+    import convtheory.checks as checks
+
+    return checks, name, value
+
+
+def _scaled(name, factor):
+    import convtheory.checks as checks
+
+    original = getattr(checks, name)
+    return checks, name, lambda *a, **k: factor * np.asarray(original(*a, **k))
+
+
+def _affine_layer():
+    import convtheory.checks as checks
+
+    original = checks.check_linearity
+
+    def check(weight, input_shape, **kwargs):
+        M = conv_matrix(weight, input_shape, **{k: v for k, v in kwargs.items() if k in CONV_KEYS})
+        return original(weight, input_shape, layer=lambda x: M @ x.ravel() + 1.0, **kwargs)
+    return checks, "check_linearity", check
+
+
+def _unflipped():
+    import convtheory.checks as checks
+
+    original = checks.check_flip_identity
+
+    def check(weight, input_shape, **kwargs):
+        conv = {k: v for k, v in kwargs.items() if k in CONV_KEYS}
+        return original(weight, input_shape, matrix=conv_matrix(weight, input_shape, **conv),
+                        **kwargs)
+    return checks, "check_flip_identity", check
+
+
+def _broken_builder():
+    import convtheory.checks as checks
+
+    original = checks.check_adaptivity
+
+    def check(weight, input_shape, sizes=None, **kwargs):
+        conv = {k: v for k, v in kwargs.items() if k in CONV_KEYS}
+        c_in = input_shape[0]
+        return original(weight, input_shape, sizes, builder=lambda size: _dense_row(
+            conv_matrix(weight, (c_in,) + tuple(size), **conv)), **kwargs)
+    return checks, "check_adaptivity", check
+
+
+def _exact_receptive_field_off():
+    # The package re-exports the function under the module's name: take the module itself.
+    rf = importlib.import_module("convtheory.receptive_field")
+    original = rf.receptive_field
+
+    def wrong(layers, input_shape=None, *, method="closed"):
+        result = original(layers, input_shape, method=method)
+        if method == "exact":
+            result = replace(result, size=tuple(s + 1 for s in result.size))
+        return result
+    return rf, "receptive_field", wrong
+
+
+def _graph_missing_an_edge():
+    import convtheory.graph as graph
+
+    original = graph.conv_graph
+
+    def wrong(*args, **kwargs):
+        G = original(*args, **kwargs)
+        G.remove_edge(*next(iter(G.edges())))
+        return G
+    return graph, "conv_graph", wrong
+
+
+BREAKS = {
+    "matrix.textbook": lambda: _wrap_result(matrix_section, "conv_matrix", _swap_two_weights),
+    "matrix.scipy_signal": lambda: _wrap_result(matrix_section, "conv_matrix", _one_entry_off),
+    "matrix.ndimage_modes": lambda: _wrap_result(matrix_section, "conv_matrix", _one_entry_off),
+    "matrix.operator": lambda: _wrap_result(matrix_section, "conv_matrix", _one_entry_off),
+    "matrix.linearity": _affine_layer,
+    "matrix.flip": _unflipped,
+    "sharing.tied": lambda: _feed_matrix("check_sharing", _doubled_entry),
+    "sparsity.local": lambda: _feed_matrix("check_sparsity", _dense_row),
+    "sparsity.receptive_field_exact": _exact_receptive_field_off,
+    "sparsity.receptive_field_vgg16": lambda: (sparsity, "_VGG16", sparsity._VGG16[:-1]),
+    "adaptivity.any_size": _broken_builder,
+    "equivariance.circular": lambda: _feed_matrix("check_translation_equivariance",
+                                                  _position_dependent),
+    "equivariance.zero_padding_border": lambda: _feed_matrix("check_translation_equivariance",
+                                                             _circular_instead),
+    "equivariance.zero_padding_interior": lambda: _feed_matrix("check_translation_equivariance",
+                                                               _position_dependent),
+    "equivariance.stride_multiple": lambda: _feed_matrix("check_translation_equivariance",
+                                                         _position_dependent),
+    "equivariance.rotation_sobel": lambda: _checks_attr("SOBEL_X", _LAPLACIAN),
+    "equivariance.rotation_laplacian": lambda: _checks_attr("LAPLACIAN", _SOBEL_X),
+    "equivariance.scale": lambda: (equivariance, "_kernel", lambda ctx: _DELTA),
+    "dense.masked_tied": _graph_missing_an_edge,
+    "channels.blocks": lambda: _wrap_result(channels, "conv_matrix", _one_entry_off),
+    "spectra.singular_values": lambda: _scaled("conv_singular_values", 1 + 1e-6),
+    "spectra.spectral_norm": lambda: _scaled("conv_spectral_norm", 1 + 1e-6),
+}
+
+_SOBEL_X = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+_LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+_DELTA = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+
+
+def _claim(claim_id):
+    return next(c for c in all_claims() if c.id == claim_id)
+
+
+@pytest.mark.parametrize("claim_id", sorted(BREAKS))
+def test_a_broken_input_is_caught(claim_id, monkeypatch):
+    claim = _claim(claim_id)
+    assert run_claim(claim, Context(quick=True), figures=False).confirmed
+    module, name, value = BREAKS[claim_id]()
+    monkeypatch.setattr(module, name, value)
+    result = run_claim(claim, Context(quick=True), figures=False)
+    assert result.status == "refuted", result.message
+
+
+# The learning claims judge the experiments' results: feed them bad ones.
+_LEARNING_FAILURES = {
+    "learning.sobel_x": ("learning.sobel_x", dict(
+        converged=False, tol=1e-6, n_images=4, max_error=0.1, steps=3000,
+        loss_curve=np.array([1.0, 0.5]), learned_kernel=np.zeros((3, 3)))),
+    "learning.composition": ("learning.composition", dict(
+        effective_error=1e-3, factor_names=("box", "box"), scales=(1.0, 1.0),
+        factor_errors=(0.1, 0.1), swapped=False, rescaling_error=0.0, steps=6000)),
+    "learning.data_efficiency": ("learning.efficiency", dict(
+        n_train=(1, 4), conv_error=(0.2, 1e-9), dense_error=(0.5, 0.4), size=8, n_test=4,
+        conv_parameters=9, dense_parameters=4096)),
+}
+
+
+@pytest.mark.parametrize("claim_id", sorted(_LEARNING_FAILURES))
+def test_learning_claims_fail_on_bad_results(claim_id):
+    from types import SimpleNamespace
+
+    key, fields = _LEARNING_FAILURES[claim_id]
+    ctx = Context(quick=True)
+    ctx.memo[key] = SimpleNamespace(**fields)
+    assert run_claim(_claim(claim_id), ctx, figures=False).status == "refuted"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Section "dense": a conv layer is a dense layer with most connections cut and the rest tied.
 
-Interim: the tie classes are read from the taps.  The graph claims run once
-``convtheory.graph`` (``conv_graph``) is importable.
+The graph view (:func:`~convtheory.conv_graph`) has an edge per nonzero of the
+matrix, labelled by the weight it carries; the claims compare its metrics
+with the matrix, an independent reader of the same taps.
 """
 
 from __future__ import annotations
@@ -9,35 +10,44 @@ from __future__ import annotations
 import numpy as np
 
 from ...checks.verdict import Verdict
-from ...geometry import ConvSpec
 from ...matrices import conv_matrix
-from ...taps import conv_taps
 from ..claims import Claim, FigureSpec
 
 __all__ = ["CLAIMS"]
 
 
-def masked_tied(ctx) -> Verdict:
-    rng = ctx.rng("dense.masked_tied")
+def graph_is_masked_tied_dense(ctx):
+    from ...graph import conv_graph, dense_graph, graph_metrics
+
+    rng = ctx.rng("dense.graph")
+    n = 6 if ctx.quick else 10
     w = rng.standard_normal((2, 3, 3, 3))
-    spec = ConvSpec(w.shape, (3, 6, 6), padding=1)
-    M = conv_matrix(w, spec)
-    taps = conv_taps(spec)
-    # The dense layer's weight matrix, restricted to the conv's mask, with each
-    # tie class set to its weight, must be M; and the classes are the weights.
-    dense = np.zeros(spec.matrix_shape)
-    np.add.at(dense, (taps.rows, taps.cols), w.ravel()[taps.kernel])
-    error = float(np.abs(dense - M.toarray()).max())
-    classes = len(np.unique(taps.kernel))
-    kept = M.nnz / (spec.matrix_shape[0] * spec.matrix_shape[1])
-    holds = error == 0.0 and classes == spec.n_weights
+    shape = (3, n, n)
+    G = conv_graph(w, shape, padding=1)
+    m = graph_metrics(G)
+    M = conv_matrix(w, shape, padding=1)
+    D = dense_graph(shape, (2, n, n))
+    rows = np.diff(M.indptr).reshape(2, n, n)
+    checks = {
+        "edges == nnz(M)": m.n_edges == M.nnz,
+        "tie labels == weights": m.n_ties == w.size,
+        "in-degree == nnz per row": np.array_equal(np.asarray(m.in_degree), rows),
+        "dense graph is complete": D.number_of_edges() == M.shape[0] * M.shape[1],
+    }
+    failed = [k for k, ok in checks.items() if not ok]
     return Verdict(
-        "masked_tied_dense", "M is a dense weight matrix with a fixed 0/1 mask whose surviving "
-                             "entries are tied into one class per kernel weight",
-        holds, "exhaustive", "2 x 3 x 3 x 3 kernel on 3 x 6 x 6, padding 1",
-        {"max_error": error, "tie_classes": classes, "weights": spec.n_weights,
-         "connections_kept": M.nnz, "dense_connections": spec.matrix_shape[0] * spec.matrix_shape[1],
-         "fraction_kept": kept})
+        "conv_graph_vs_dense", "the conv layer's graph is the dense layer's with most edges cut "
+                               "and the rest tied into one label per weight",
+        not failed, "exhaustive", f"2 x 3 x 3 x 3 kernel on 3 x {n} x {n}, padding 1",
+        {"edges": m.n_edges, "dense_edges": m.n_dense_edges, "tie_labels": m.n_ties,
+         "fraction_kept": m.density, **{k: bool(v) for k, v in checks.items()}},
+        {"failed": failed} if failed else None)
+
+
+def _graph_figure(ctx):
+    from ...figures.graph import conv_vs_dense_figure
+
+    return conv_vs_dense_figure()
 
 
 def _spy(ctx):
@@ -48,9 +58,14 @@ def _spy(ctx):
 
 CLAIMS = [
     Claim("dense.masked_tied", "dense",
-          "The conv matrix is the dense layer's weight matrix under a fixed sparsity mask, with "
-          "the kept weights tied to the kernel values.", True, masked_tied,
-          figures=[FigureSpec("spy", "A 3x3 conv on 6x6 (zero padding 1) as a 36x36 matrix: 9 "
-                                     "tie classes (colours) on a sparse mask, beside the dense "
-                                     "layer's 1296 free parameters.", _spy)]),
+          "A conv layer is the dense layer between the same units with most connections cut "
+          "and the kept weights tied to the kernel values.", True, graph_is_masked_tied_dense,
+          figures=[FigureSpec("graph", "The conv layer as a graph beside the dense layer: edges "
+                                       "coloured by the weight they carry (tie label).",
+                              _graph_figure),
+                   FigureSpec("spy", "The same as matrices: a 3x3 conv on 6x6 (zero padding 1) "
+                                     "is a 36x36 matrix with 9 tie classes (colours) on a sparse "
+                                     "mask, against the dense layer's 1296 free parameters.",
+                              _spy)],
+          requires=("convtheory.graph:conv_graph", "convtheory.figures.graph:conv_vs_dense_figure")),
 ]

@@ -12,6 +12,7 @@ import scipy.ndimage
 import scipy.signal
 import sympy
 
+from ... import checks
 from ...checks.verdict import Verdict
 from ...matrices import conv_matrix
 from ...operators import conv_operator, dot_test
@@ -129,6 +130,17 @@ def adjoint_dot_test(ctx) -> list[Verdict]:
     return verdicts
 
 
+def linearity(ctx):
+    w = ctx.rng("matrix.linearity").standard_normal((4, 3, 3, 3))
+    return checks.check_linearity(w, (3, 9, 8), padding=1, seed=ctx.seed)
+
+
+def flip_identity(ctx):
+    w = ctx.rng("matrix.flip").standard_normal((2, 3, 3, 2))
+    return [checks.check_flip_identity(w, (3, 6, 7)),
+            checks.check_flip_identity(w, (3, 6, 7), padding=(1, 2), padding_mode="reflect")]
+
+
 def _textbook_figure(ctx):
     from ...figures.matrices import spy_conv_vs_dense
 
@@ -154,4 +166,10 @@ CLAIMS = [
     Claim("matrix.dot_test", "matrix",
           "The operator's adjoint passes the dot test <Ax, y> = <x, A^T y>.",
           True, adjoint_dot_test),
+    Claim("matrix.linearity", "matrix",
+          "The conv is linear: conv(a x + b y) = a conv(x) + b conv(y).", True, linearity,
+          requires=("convtheory.checks:check_linearity",)),
+    Claim("matrix.flip", "matrix",
+          "Convolution is correlation with the flipped kernel.", True, flip_identity,
+          requires=("convtheory.checks:check_flip_identity",)),
 ]

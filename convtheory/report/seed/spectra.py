@@ -1,56 +1,55 @@
 """Section "spectra": singular values of the conv operator, circular against zero padding.
 
-Runs once ``convtheory`` exports ``conv_singular_values`` and
-``conv_spectral_norm``; each is compared with the dense SVD of the explicit
-matrix, an independent reference.
+``conv_singular_values`` (FFT, per-frequency SVDs) and ``conv_spectral_norm``
+are compared with the dense SVD of the explicit matrix, an independent
+reference, and with closed forms.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ... import checks
+from ...matrices import conv_matrix
 from ..claims import Claim, FigureSpec
 from ._common import max_abs, tolerance_verdict
 
 __all__ = ["CLAIMS"]
 
-_REQUIRES = ("convtheory:conv_singular_values", "convtheory:conv_spectral_norm")
-
 
 def _case(ctx):
-    c, n = (2, 6) if ctx.quick else (3, 8)
+    c, n = (2, 6) if ctx.quick else (3, 10)
     return ctx.rng("spectra").standard_normal((c, c, 3, 3)), (c, n, n)
 
 
 def _dense_svd(w, shape, **conv):
-    from ...matrices import conv_matrix
-
     return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)
 
 
 def singular_values(ctx):
-    import convtheory
-
     w, shape = _case(ctx)
-    fast = np.sort(np.ravel(convtheory.conv_singular_values(w, shape)))[::-1]
+    fast = np.sort(np.ravel(checks.conv_singular_values(w, shape)))[::-1]
     dense = _dense_svd(w, shape, padding=1, padding_mode="circular")
     return tolerance_verdict(
         "fft_singular_values", "the FFT method gives every singular value of the circular conv",
-        {"circular": max_abs(fast, dense)}, tol=1e-10, scope=f"kernel {w.shape}, input {shape}")
+        {"circular": max_abs(fast, dense)}, tol=1e-10,
+        scope=f"kernel {w.shape}, input {shape}; against the dense SVD")
 
 
 def spectral_norms(ctx):
-    import convtheory
-
     w, shape = _case(ctx)
-    errors = {}
+    errors, norms = {}, {}
     for mode in ("circular", "zeros"):
-        norm = convtheory.conv_spectral_norm(w, shape, padding=1, padding_mode=mode)
+        norm = checks.conv_spectral_norm(w, shape, padding=1, padding_mode=mode)
         dense = _dense_svd(w, shape, padding=1, padding_mode=mode)[0]
         errors[mode] = abs(norm - dense) / dense
-    return tolerance_verdict(
-        "spectral_norm", "conv_spectral_norm equals the largest singular value of the dense matrix",
-        errors, tol=1e-8, scope=f"kernel {w.shape}, input {shape}, circular and zero padding")
+        norms[mode] = float(norm)
+    v = tolerance_verdict(
+        "spectral_norm_vs_dense", "conv_spectral_norm equals the largest singular value of the "
+                                  "dense matrix", errors, tol=1e-8,
+        scope=f"kernel {w.shape}, input {shape}, circular and zero padding")
+    v.evidence["norms"] = norms
+    return [v, checks.check_spectral_norm_closed_forms((8,) if ctx.quick else (8, 64))]
 
 
 def _figure(ctx):
@@ -58,12 +57,12 @@ def _figure(ctx):
 
     w, shape = _case(ctx)
     fig, ax = new_figure(figsize=(6.0, 3.5))
-    for mode in ("circular", "zeros"):
+    for mode, style in (("circular", "-"), ("zeros", "--")):
         s = _dense_svd(w, shape, padding=1, padding_mode=mode)
-        ax.plot(s, label=f"{mode} padding", lw=1.5)
-    ax.set_xlabel("index")
+        ax.plot(s, style, label=f"{mode} padding", lw=1.5)
+    ax.set_xlabel("index (sorted)")
     ax.set_ylabel("singular value")
-    ax.set_title(f"Singular values, kernel {w.shape} on {shape}")
+    ax.set_title(f"Singular values of one kernel {w.shape} on {shape}")
     ax.legend()
     return fig
 
@@ -71,10 +70,13 @@ def _figure(ctx):
 CLAIMS = [
     Claim("spectra.singular_values", "spectra",
           "All singular values of a circular conv come from per-frequency C_out x C_in SVDs "
-          "(Sedghi et al. 2019).", True, singular_values, requires=_REQUIRES,
+          "(Sedghi, Gupta & Long 2019).", True, singular_values,
           figures=[FigureSpec("spectrum", "Singular values of the same kernel with circular and "
-                                          "zero padding.", _figure)]),
+                                          "zero padding.", _figure)],
+          requires=("convtheory.checks:conv_singular_values",)),
     Claim("spectra.spectral_norm", "spectra",
-          "The spectral norm is exact for circular and zero padding.", True, spectral_norms,
-          requires=_REQUIRES),
+          "The spectral norm is exact for circular and zero padding, and matches closed forms "
+          "for difference and Laplacian kernels.", True, spectral_norms,
+          requires=("convtheory.checks:conv_spectral_norm",
+                    "convtheory.checks:check_spectral_norm_closed_forms")),
 ]
