@@ -117,7 +117,8 @@ def _conv_arguments(parser) -> None:
     group = parser.add_argument_group("the convolution")
     what = group.add_mutually_exclusive_group(required=True)
     what.add_argument("--kernel", type=_kernel, metavar="VALUES",
-                      help="kernel values, rows separated by ';': '1,0,-1;2,0,-2;1,0,-1'")
+                      help="kernel values, rows separated by ';': '1,0,-1;2,0,-2;1,0,-1' "
+                           "(one row on an image is a 1 x k kernel)")
     what.add_argument("--symbolic", type=_shape, metavar="K",
                       help="symbolic kernel of this size (e.g. 3x3): entries w_..")
     group.add_argument("--input", type=_shape, required=True, metavar="SHAPE",
@@ -150,7 +151,10 @@ def _build_conv(args):
                              "--kernel gives one single-channel kernel")
         values = np.array(args.kernel, dtype=object)
         integer = all(v.denominator == 1 for v in values.ravel())
-        return values.astype(np.int64 if integer else float), args.input, conv
+        weight = values.astype(np.int64 if integer else float)
+        if weight.ndim == 1 and len(args.input) > 1:  # one row on an image: a 1 x k kernel
+            weight = weight.reshape((1,) * (len(args.input) - 1) + weight.shape)
+        return weight, args.input, conv
     if args.in_channels is None:
         return kernel_symbols(args.symbolic), args.input, conv
     if args.input[0] != args.in_channels:
@@ -302,29 +306,72 @@ def _cmd_prove(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    nn = _require("convtheory.nn", "train", "the trainable layers")
-    learn = getattr(nn, "learn_filter", None)
-    if learn is None:
-        raise UsageError("convtheory train: error: convtheory.nn has no learn_filter in this "
-                         "installation")
+    _require("convtheory.nn.train", "train", "the training experiments")
+    from .nn.train import learn_filter
+
+    options = {k: v for k, v in (("steps", args.steps), ("n_images", args.images),
+                                 ("size", args.size)) if v is not None}
     try:
-        result = learn(args.filter, steps=args.steps, seed=args.seed)
+        r = learn_filter(args.filter, seed=args.seed, progress=sys.stderr.isatty(), **options)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"convtheory train: error: {exc}") from None
-    print(result)
-    return EXIT_OK
+    status = "converged" if r.converged else "NOT converged"
+    print(f"learned {r.name} with a conv layer in {r.steps} steps from {r.n_images} images: "
+          f"max |learned - true| = {r.max_error:.3g} ({status}, tol {r.tol:g})")
+    true_rows = [" ".join(f"{v:9.4f}" for v in row) for row in r.true_kernel]
+    learned_rows = [" ".join(f"{v:9.4f}" for v in row) for row in r.learned_kernel]
+    width = len(true_rows[0])
+    print(f"{'true kernel':<{width}}    learned kernel")
+    for a, b in zip(true_rows, learned_rows):
+        print(f"{a}    {b}")
+    return EXIT_OK if r.converged else EXIT_NOT_CONFIRMED
 
 
 def _cmd_graph(args) -> int:
-    graph = _require("convtheory.graph", "graph", "the graph views")
+    _require("convtheory.graph", "graph", "the graph views")
+    from .graph import conv_graph, dense_graph, graph_metrics
+
     weight, shape, conv = _build_conv(args)
     try:
-        G = graph.conv_graph(weight, shape, **conv)
+        G = conv_graph(weight, shape, **conv)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"convtheory graph: error: {exc}") from None
-    ties = {d.get("k", d.get("tie")) for _, _, d in G.edges(data=True)}
-    print(f"conv graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges, "
-          f"{len(ties)} tie labels")
+    m = graph_metrics(G)
+    ties = m.tie_counts[m.tie_counts > 0]
+    print(f"conv layer {'x'.join(map(str, G.graph['input_shape']))} -> "
+          f"{'x'.join(map(str, G.graph['output_shape']))}: {G.number_of_nodes()} units, "
+          f"{m.n_edges} edges of the dense layer's {m.n_dense_edges} "
+          f"({100 * m.density:.3g}% kept), {m.n_ties} tie labels (weights)")
+    print(f"inputs per output (receptive field): {int(m.in_degree.min())}..{int(m.in_degree.max())}; "
+          f"outputs per weight (sharing): {int(ties.min())}..{int(ties.max())}")
+    if args.figure:
+        return _save_graph_figure(G, dense_graph(G.graph["input_shape"], G.graph["output_shape"]),
+                                  args.figure)
+    return EXIT_OK
+
+
+#: Most units ``convtheory graph --figure`` draws: beyond it the picture is a blur.
+MAX_DRAWN_UNITS = 200
+
+
+def _save_graph_figure(G, D, path) -> int:
+    from .figures import new_figure, savefig
+    from .figures.graph import draw_layer_graph
+
+    if os.path.splitext(path)[1].lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"convtheory graph: error: --figure {path!r} must end in .png, .svg or .pdf")
+    if G.number_of_nodes() > MAX_DRAWN_UNITS:
+        raise UsageError(f"convtheory graph: error: {G.number_of_nodes()} units are too many to "
+                         f"draw (at most {MAX_DRAWN_UNITS}); use a smaller --input")
+    fig, (ax_conv, ax_dense) = new_figure(1, 2, figsize=(10.0, 4.5))
+    draw_layer_graph(G, ax_conv, title="conv")
+    draw_layer_graph(D, ax_dense, title="dense", legend=False)
+    try:
+        savefig(fig, path)
+    except OSError as exc:
+        raise UsageError(f"convtheory graph: error: cannot write --figure {path!r}: "
+                         f"{exc.strerror or exc}") from None
+    print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -349,13 +396,25 @@ def _layer(text: str) -> dict:
 
 
 def _cmd_receptive_field(args) -> int:
-    rf = _require("convtheory.receptive_field", "receptive-field", "the receptive-field module")
+    _require("convtheory.receptive_field", "receptive-field", "the receptive-field module")
+    from .receptive_field import receptive_field
+
+    method = "exact" if args.exact else "closed"
+    if args.exact and args.input is None:
+        raise UsageError("convtheory receptive-field: error: --exact needs --input")
     try:
-        result = rf.receptive_field(args.layers)
+        rf = receptive_field(args.layers, args.input, method=method)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"convtheory receptive-field: error: {exc}") from None
-    print(f"receptive field size {result.size}, jump (stride) {result.stride}, "
-          f"offset (padding) {result.padding}")
+
+    def axes(values):
+        return "x".join(str(v) for v in values)
+
+    print(f"receptive field ({method}): size {axes(rf.size)}, jump (stride) {axes(rf.stride)}, "
+          f"effective padding {axes(rf.padding)}")
+    if rf.output_shape is not None:
+        print(f"output {axes(rf.output_shape)}; output unit 0 sees input "
+              + ", ".join(f"[{lo}, {hi})" for lo, hi in rf.region((0,) * rf.ndim)))
     return EXIT_OK
 
 
@@ -404,20 +463,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME", help="run only this proof (repeatable)")
 
     p = command("train", "learn a handcrafted filter from data with a conv layer",
-                "convtheory train --filter sobel_x --steps 300", _cmd_train)
+                "convtheory train --filter sobel_x --steps 3000", _cmd_train)
     p.add_argument("--filter", default="sobel_x", metavar="NAME",
-                   help="the filter to learn (default sobel_x)")
-    p.add_argument("--steps", type=_positive, default=300)
+                   help="the filter to learn: sobel_x, sobel_y, prewitt_x, prewitt_y, laplacian, "
+                        "gaussian, box, sharpen or emboss (default sobel_x)")
+    p.add_argument("--steps", type=_positive, default=None, help="most optimiser steps")
+    p.add_argument("--images", type=_positive, default=None, help="training images")
+    p.add_argument("--size", type=_positive, default=None, help="side of each image")
     p.add_argument("--seed", type=_seed, default=0)
 
     p = command("graph", "build the conv layer as a graph and summarise it",
-                "convtheory graph --kernel '1,-1' --input 4x4", _cmd_graph)
+                "convtheory graph --kernel '1,-1' --input 4x4 --figure graph.png", _cmd_graph)
     _conv_arguments(p)
+    p.add_argument("--figure", metavar="FILE", help="draw the conv and dense graphs (png, svg, pdf)")
 
     p = command("receptive-field", "receptive field of a stack of layers",
-                "convtheory receptive-field k=3 k=3,s=2 k=3", _cmd_receptive_field)
+                "convtheory receptive-field k=3,p=1 k=3,s=2 k=2,s=2 --input 32x32",
+                _cmd_receptive_field)
     p.add_argument("layers", nargs="+", type=_layer, metavar="LAYER",
                    help="k=KERNEL[,s=STRIDE][,p=PADDING][,d=DILATION], first layer first")
+    p.add_argument("--input", type=_shape, default=None, metavar="SHAPE",
+                   help="spatial input shape, e.g. 32x32 (gives the output shape)")
+    p.add_argument("--exact", action="store_true",
+                   help="read the field off the stacked layer graph (needs --input)")
     return parser
 
 

@@ -217,3 +217,68 @@ def test_main_returns_exit_codes_without_raising(capsys):
     assert main(["--version"]) == 0
     captured = capsys.readouterr()
     assert "x0 x1 x2" in captured.out and "error:" in captured.err
+
+
+class TestFrontEnds:
+    def test_receptive_field(self):
+        proc = run("receptive-field", "k=3,p=1", "k=3,s=2", "k=2,s=2", "--input", "32x32")
+        assert proc.returncode == 0, proc.stderr
+        # By hand: r = 1 + 2 + 2 + 1*2 = 7, jump 1*2*2 = 4, padding 1; 32 -> 32 -> 15 -> 7.
+        assert proc.stdout.splitlines() == [
+            "receptive field (closed): size 7x7, jump (stride) 4x4, effective padding 1x1",
+            "output 7x7; output unit 0 sees input [-1, 6), [-1, 6)"]
+
+    def test_receptive_field_exact_agrees(self):
+        closed = run("receptive-field", "k=3,p=1", "k=3,s=2", "--input", "16x16")
+        exact = run("receptive-field", "k=3,p=1", "k=3,s=2", "--input", "16x16", "--exact")
+        assert exact.returncode == 0, exact.stderr
+        assert exact.stdout.replace("(exact)", "(closed)") == closed.stdout
+
+    @pytest.mark.parametrize("args, needle", [
+        (("k=0",), "kernel_size"), (("k3",), "LAYER"), (("k=3,q=1",), "LAYER"),
+        (("k=3", "--exact"), "--input"),
+    ])
+    def test_receptive_field_errors(self, args, needle):
+        _one_line_error(run("receptive-field", *args), needle)
+
+    def test_graph(self, tmp_path):
+        proc = run("graph", "--kernel", "1,-1", "--input", "4x4", "--figure", tmp_path / "g.png")
+        assert proc.returncode == 0, proc.stderr
+        # The seed's example by hand: 4 rows x 3 outputs x 2 taps = 24 edges of 16 x 12 = 192.
+        assert proc.stdout.splitlines()[0] == (
+            "conv layer 1x4x4 -> 1x4x3: 28 units, 24 edges of the dense layer's 192 "
+            "(12.5% kept), 2 tie labels (weights)")
+        assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+    def test_graph_refuses_a_blur(self, tmp_path):
+        _one_line_error(run("graph", "--kernel", "1,-1", "--input", "20x20", "--figure",
+                            tmp_path / "g.png"), "too many")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_train(self):
+        proc = run("train", "--filter", "sobel_x")
+        assert proc.returncode == 0, proc.stderr
+        assert "(converged, tol 1e-06)" in proc.stdout.splitlines()[0]
+
+    def test_train_unknown_filter(self):
+        _one_line_error(run("train", "--filter", "nope"), "sobel_x")
+
+    def test_prove(self):
+        proc = run("prove")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout and all(line.startswith("PROVED") for line in proc.stdout.splitlines())
+
+
+@pytest.mark.parametrize("command, module", [
+    (["graph", "--kernel", "1,-1", "--input", "4x4"], "convtheory.graph"),
+    (["receptive-field", "k=3"], "convtheory.receptive_field"),
+    (["train"], "convtheory.nn.train"),
+    (["prove"], "proofs"),
+])
+def test_a_missing_module_is_one_clear_line(command, module, monkeypatch, capsys):
+    from convtheory.cli import main
+
+    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"({module}) is not available" in err
