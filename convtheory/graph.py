@@ -102,8 +102,9 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     where the boundary mode folds; so ``G.number_of_edges() ==
     conv_matrix(...).nnz`` and the edge pattern is structural (an edge per
     tap, even where the weight is 0).  Building takes time and memory linear
-    in the number of edges, about a microsecond and half a kilobyte per edge
-    in networkx's dict-of-dicts (see ``benchmarks/bench_graph.py``).
+    in the number of edges, about 2 microseconds and half a kilobyte per
+    edge, nearly all of it networkx's own dict-of-dicts insertion (see
+    ``benchmarks/bench_graph.py``).
 
     A 1-D kernel ``[a, b]`` on 3 inputs (valid)::
 

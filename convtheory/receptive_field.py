@@ -129,6 +129,7 @@ class _Layer:
     stride: tuple
     padding: tuple       # (lo, hi) pairs
     dilation: tuple
+    ceil_mode: bool = False  # a pool's rounding: changes the output shape, not the field
 
     @property
     def extent(self) -> tuple:
@@ -155,7 +156,9 @@ def _raw_description(layer, where: str) -> dict:
             f"a kernel_size attribute (a conv or pool layer), got {type(layer).__name__}; "
             f"describe pointwise layers as {{'kernel_size': 1}} or leave them out"
         )
-    return {key: getattr(layer, key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
+    values = {key: getattr(layer, key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
+    values["ceil_mode"] = bool(getattr(layer, "ceil_mode", False))
+    return values
 
 
 def _axes_of(value) -> int | None:
@@ -173,7 +176,7 @@ def _parse_layer(raw: dict, ndim: int, where: str) -> _Layer:
         padding = resolve_padding(raw["padding"], kernel, stride=stride, dilation=dilation)
     except (TypeError, ValueError) as err:
         raise type(err)(f"{where}: {err}") from None
-    return _Layer(kernel, stride, padding, dilation)
+    return _Layer(kernel, stride, padding, dilation, raw.get("ceil_mode", False))
 
 
 def _network(layers, input_shape):
@@ -243,6 +246,11 @@ def _output_shapes(dag, parsed, where, input_shape, source):
         if layer is None:
             shapes[node] = shape
             continue
+        if layer.ceil_mode:
+            raise ValueError(
+                f"{where[node]}: ceil_mode=True changes output shapes, which receptive_field "
+                f"computes with floor; omit input_shape (the closed form does not need it)"
+            )
         try:
             shapes[node] = output_shape(shape, layer.kernel_size, stride=layer.stride,
                                         padding=layer.padding, dilation=layer.dilation)
@@ -370,7 +378,9 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         0, 1; ints or per-axis tuples; ``padding`` also takes ``(lo, hi)``
         pairs and ``"valid"``/``"same"``/``"full"``), or any object with
         those attributes (``torch.nn.Conv2d``, ``MaxPool2d``, ``AvgPool2d``
-        and their convtheory counterparts; a missing ``dilation`` means 1).
+        and their convtheory counterparts; a missing ``dilation`` means 1;
+        a pool's ``ceil_mode=True`` is refused only when ``input_shape`` is
+        given, since it changes output shapes and not the field).
         A ``DiGraph`` is a network with branches: one input node, one output
         node, each node's ``"layer"`` attribute a layer description applied
         to the merged outputs of its predecessors (no ``"layer"``: the node

@@ -275,6 +275,17 @@ class TestDescriptions:
             rf.region((1,))
 
 
+class TestCeilMode:
+    def test_ceil_mode_pool_needs_no_input_shape(self):
+        class Pool:
+            kernel_size, stride, padding, ceil_mode = 3, 2, 0, True
+
+        rf = receptive_field([conv(3), Pool()])
+        assert (rf.size, rf.stride, rf.padding) == ((5, 5), (2, 2), (0, 0))
+        with pytest.raises(ValueError, match=r"layer 1: ceil_mode=True changes output shapes"):
+            receptive_field([conv(3), Pool()], (10, 10))
+
+
 class TestDag:
     def test_misaligned_branches_are_reported(self):
         G = nx.DiGraph()
