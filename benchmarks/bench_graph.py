@@ -117,7 +117,8 @@ def main(argv=None):
               f"{floor:>11.3f} {t / floor:>5.2f}x {ref_cols}")
         previous = (edges, t)
     print("ratio = conv_graph / networkx's from_biadjacency_matrix (1 attribute per edge, "
-          "no tie labels);\nspeedup = per-tap reference / conv_graph; growth = d log t / d log edges")
+          "no tie labels);\nspeedup = per-tap reference / conv_graph; "
+          "growth = d log t / d log edges")
 
     print("\n2. graph_metrics on the same graphs")
     print(f"{'n':>4} {'edges':>10} {'seconds':>9} {'us/edge':>8}")

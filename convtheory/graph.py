@@ -290,7 +290,8 @@ def graph_metrics(G: nx.DiGraph) -> GraphMetrics:
     missing = [key for key in ("input_shape", "output_shape", "weight_shape") if key not in G.graph]
     if missing:
         raise ValueError(
-            f"G.graph lacks {missing}; graph_metrics reads graphs built by conv_graph or dense_graph"
+            f"G.graph lacks {missing}; graph_metrics reads graphs built by conv_graph "
+            f"or dense_graph"
         )
     in_shape, out_shape = G.graph["input_shape"], G.graph["output_shape"]
     n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))

@@ -79,5 +79,6 @@ def test_errors():
     with pytest.raises(ValueError, match=r"H\*W must be at most 36 .* got H=7, W=6"):
         seed_parameters_figure(7, 6)
     G = conv_graph(np.ones((2, 2, 2)), (3, 3, 3))
-    with pytest.raises(ValueError, match=r"can only draw 1-D or 2-D layers, got input_shape=\(1, 3, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"can only draw 1-D or 2-D layers, "
+                                         r"got input_shape=\(1, 3, 3, 3\)"):
         draw_layer_graph(G, Figure().subplots())
