@@ -244,7 +244,9 @@ class GraphMetrics:
     n_edges, n_dense_edges : int
         Edges of this graph, and of the dense graph between the same units.
     n_ties : int
-        Distinct tie labels that occur: the free parameters of the layer.
+        Weights that label at least one edge: the free parameters of the
+        layer that the graph uses (a weight that only ever meets zero
+        padding, as the outer taps of a 5-tap kernel on 1 input, has none).
     density : float
         ``n_edges / n_dense_edges``: the fraction of dense connections kept.
     """

@@ -33,7 +33,7 @@ conv matrices; the tests assert the two agree.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -192,7 +192,8 @@ def _network(layers, input_shape):
         dag = layers
         raw = {node: layers.nodes[node].get("layer") for node in dag}
         where = {node: f"node {node!r}" for node in dag}
-    elif isinstance(layers, Sequence) and not isinstance(layers, (str, bytes)):
+    elif isinstance(layers, Iterable) and not isinstance(layers, (str, bytes, Mapping)):
+        layers = list(layers)  # any iterable of layers, torch.nn.Sequential included
         dag = nx.path_graph(len(layers), create_using=nx.DiGraph)
         raw = dict(enumerate(layers))
         where = {i: f"layer {i}" for i in range(len(layers))}
@@ -372,8 +373,8 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
 
     Parameters
     ----------
-    layers : sequence of layer descriptions, or networkx.DiGraph
-        A chain, input side first.  Each layer is a mapping with keys
+    layers : iterable of layer descriptions, or networkx.DiGraph
+        A chain, input side first (a list, or e.g. ``torch.nn.Sequential``).  Each layer is a mapping with keys
         ``kernel_size``, ``stride``, ``padding``, ``dilation`` (defaults 1,
         0, 1; ints or per-axis tuples; ``padding`` also takes ``(lo, hi)``
         pairs and ``"valid"``/``"same"``/``"full"``), or any object with

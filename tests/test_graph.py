@@ -148,6 +148,15 @@ class TestCanonical:
         assert corner["multiplicity"] == 2
         assert sympy.expand(corner["value"] - w[0, 0, 0] - w[0, 0, 1]) == 0
 
+    def test_weight_that_only_meets_padding_labels_no_edge(self):
+        # A 5-tap kernel on one input with padding 2: only the centre tap is real.
+        G = conv_graph(np.arange(1.0, 6.0), (1,), padding=2)
+        assert list(G.edges(data=True)) == [
+            (("in", 0, 0), ("out", 0, 0), {"k": 2, "value": 3.0, "multiplicity": 1})]
+        m = graph_metrics(G)
+        assert m.n_ties == 1 and m.tie_counts.ravel().tolist() == [0, 0, 1, 0, 0]
+        assert m.n_edges == conv_matrix(np.ones(5), (1,), padding=2).nnz
+
     def test_accepts_spec(self, rng):
         spec = ConvSpec((2, 1, 3), (1, 6), padding=1)
         w = rng.standard_normal(spec.weight_shape)

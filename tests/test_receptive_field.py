@@ -246,9 +246,13 @@ class TestClosedAgainstExact:
                                         "padding": (1, 4)}, conv(3, 2, 1)], (32, 32))
         assert rf == described
         assert rf.size == (3 + 1 + 2 * 2 + 2 * 2, 3 + 1 + 8 * 2 + 2 * 2)
+        net = torch.nn.Sequential(*layers)
         with torch.no_grad():
-            y = torch.nn.Sequential(*layers)(torch.zeros(1, 3, 32, 32))
+            y = net(torch.zeros(1, 3, 32, 32))
         assert rf.output_shape == tuple(y.shape[2:])
+        assert receptive_field(net, (32, 32)) == rf  # any iterable of layers
+        with pytest.raises(TypeError, match=r"layer 1: a layer must be a mapping .* got ReLU"):
+            receptive_field(torch.nn.Sequential(layers[0], torch.nn.ReLU()))
 
 
 class TestDescriptions:
