@@ -181,7 +181,7 @@ class TestMatrix:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["spy.png"]
 
     @pytest.mark.parametrize("args, needle", [
-        (("--kernel", "1,2", "--input", "4x4"), "weight"),
+        (("--kernel", "1,2;3,4", "--input", "5"), "weight"),
         (("--kernel", "1,2", "--input", "5", "--stride", "0"), "stride"),
         (("--kernel", "1,x", "--input", "5"), "--kernel"),
         (("--kernel", "1,2;3", "--input", "5"), "--kernel"),

@@ -16,7 +16,7 @@ def max_abs(a, b) -> float:
 
 
 def tolerance_verdict(name: str, statement: str, errors: dict, *, tol: float, scope: str,
-                      method: str = "numeric") -> Verdict:
+                      method: str = "numeric", extra: dict | None = None) -> Verdict:
     """A verdict that holds when every error in ``errors`` (case -> max error) is ``<= tol``.
 
     The worst case is the counterexample when it fails.
@@ -30,6 +30,6 @@ def tolerance_verdict(name: str, statement: str, errors: dict, *, tol: float, sc
     worst = max(errors, key=errors.get)
     holds = errors[worst] <= tol
     evidence = {"max_error": errors[worst], "tolerance": tol, "cases": len(errors),
-                "errors": dict(errors)}
+                "errors": dict(errors), **(extra or {})}
     counterexample = None if holds else {"case": worst, "max_error": errors[worst]}
     return Verdict(name, statement, holds, method, scope, evidence, counterexample)

@@ -109,45 +109,16 @@ def scale_dilated(ctx) -> Verdict:
 
 
 def _border_map(ctx):
-    from ...figures import new_figure
+    from ...figures.checks import border_error_figure
 
-    e = _zero_padded(ctx).evidence
-    error_map = np.asarray(e["error_map"], dtype=float)
-    border = np.zeros(error_map.shape, dtype=bool)
-    for index in e["border_outputs"]:
-        border[tuple(index)] = True
-    fig, (ax_err, ax_int) = new_figure(1, 2, figsize=(7.0, 3.2))
-    im = ax_err.imshow(error_map, cmap="magma")
-    fig.colorbar(im, ax=ax_err, shrink=0.8, label="max |M S - S M| in the row")
-    ax_err.set_title(f"zero padding: error per output, shift {SHIFT}")
-    ax_int.imshow(~border, cmap="Greys_r", vmin=0, vmax=1)
-    ax_int.set_title("interior outputs (white): error 0")
-    for ax in (ax_err, ax_int):
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig
+    n = _size(ctx)
+    return border_error_figure(_kernel(ctx), (n, n), SHIFT)
 
 
 def _rotation_figure(ctx):
-    from ...figures import new_figure
-    from ...matrices import conv_matrix
-    from ...transforms import rot90
+    from ...figures.checks import rotation_counterexample_figure
 
-    n = _size(ctx)
-    x = np.zeros((n, n))
-    x[2:n - 3, 3:5] = 1.0  # an off-centre vertical bar
-    fig, axes = new_figure(2, 4, figsize=(9.0, 4.8))
-    for row, (name, k) in enumerate((("Sobel x", checks.SOBEL_X), ("Laplacian", checks.LAPLACIAN))):
-        M = conv_matrix(k, (n, n), padding=1)
-        a = (M @ rot90(x).ravel()).reshape(n, n)
-        b = rot90((M @ x.ravel()).reshape(n, n))
-        panels = ((rot90(x), "rot x"), (a, "conv(rot x)"), (b, "rot conv(x)"), (a - b, "difference"))
-        for ax, (img, title) in zip(axes[row], panels):
-            ax.imshow(img, cmap="RdBu_r", vmin=-4, vmax=4)
-            ax.set_title(f"{name}: {title}")
-            ax.set_xticks([])
-            ax.set_yticks([])
-    return fig
+    return rotation_counterexample_figure()
 
 
 CLAIMS = [
@@ -157,9 +128,11 @@ CLAIMS = [
     Claim("equivariance.zero_padding_border", "equivariance",
           "Zero padding breaks translation equivariance at the border.", False,
           translation_zero_padding,
-          figures=[FigureSpec("border", "Where zero padding breaks equivariance: the error of "
-                                        "each output (left) lives only off the interior (right).",
-                              _border_map)]),
+          figures=[FigureSpec("border", "Where zero padding breaks equivariance: the error "
+                                        "max |conv(shift x) - shift conv(x)| of each output lives "
+                                        "on the predicted border outputs (outlined); circular "
+                                        "padding has none.", _border_map)],
+          requires=("convtheory.figures.checks:border_error_figure",)),
     Claim("equivariance.zero_padding_interior", "equivariance",
           "Away from the border, a zero-padded conv is still translation equivariant.", True,
           translation_interior),
@@ -177,9 +150,10 @@ CLAIMS = [
           "something that is no shift of the original.", True, pooling_aliasing),
     Claim("equivariance.rotation_sobel", "equivariance",
           "A generic kernel (Sobel x) is not rotation equivariant.", False, rotation_sobel,
-          figures=[FigureSpec("rotation", "The rotation counterexample: for Sobel x, conv(rot x) "
-                                          "and rot conv(x) differ; for the Laplacian they agree.",
-                              _rotation_figure)]),
+          figures=[FigureSpec("rotation", "The rotation counterexample: for Sobel x, "
+                                          "conv(rot90 x) and rot90 conv(x) differ.",
+                              _rotation_figure)],
+          requires=("convtheory.figures.checks:rotation_counterexample_figure",)),
     Claim("equivariance.rotation_laplacian", "equivariance",
           "A kernel invariant under 90-degree rotation (the Laplacian) is rotation equivariant.",
           True, rotation_laplacian),

@@ -47,24 +47,16 @@ def spectral_norms(ctx):
     v = tolerance_verdict(
         "spectral_norm_vs_dense", "conv_spectral_norm equals the largest singular value of the "
                                   "dense matrix", errors, tol=1e-8,
-        scope=f"kernel {w.shape}, input {shape}, circular and zero padding")
-    v.evidence["norms"] = norms
+        scope=f"kernel {w.shape}, input {shape}, circular and zero padding",
+        extra={"norms": norms})
     return [v, checks.check_spectral_norm_closed_forms((8,) if ctx.quick else (8, 64))]
 
 
 def _figure(ctx):
-    from ...figures import new_figure
+    from ...figures.checks import singular_value_figure
 
     w, shape = _case(ctx)
-    fig, ax = new_figure(figsize=(6.0, 3.5))
-    for mode, style in (("circular", "-"), ("zeros", "--")):
-        s = _dense_svd(w, shape, padding=1, padding_mode=mode)
-        ax.plot(s, style, label=f"{mode} padding", lw=1.5)
-    ax.set_xlabel("index (sorted)")
-    ax.set_ylabel("singular value")
-    ax.set_title(f"Singular values of one kernel {w.shape} on {shape}")
-    ax.legend()
-    return fig
+    return singular_value_figure(w, shape[1])
 
 
 CLAIMS = [
@@ -73,7 +65,8 @@ CLAIMS = [
           "(Sedghi, Gupta & Long 2019).", True, singular_values,
           figures=[FigureSpec("spectrum", "Singular values of the same kernel with circular and "
                                           "zero padding.", _figure)],
-          requires=("convtheory.checks:conv_singular_values",)),
+          requires=("convtheory.checks:conv_singular_values",
+                    "convtheory.figures.checks:singular_value_figure")),
     Claim("spectra.spectral_norm", "spectra",
           "The spectral norm is exact for circular and zero padding, and matches closed forms "
           "for difference and Laplacian kernels.", True, spectral_norms,
