@@ -137,6 +137,11 @@ def to_markdown(report: Report) -> str:
                         f"{k} = {_fmt(val)}" for k, val in jsonable(v.evidence).items()))
                 if v.counterexample is not None:
                     out.append(f"  - counterexample: {_fmt(v.counterexample)}")
+            for c in r.certificates:
+                if c.assumptions:
+                    out.append(f"  - assumptions: {'; '.join(map(str, c.assumptions))}")
+                if c.argument:
+                    out += ["", "**Argument.** " + " ".join(str(c.argument).split())]
             for f in r.figures:
                 out += ["", f"![{f.caption}]({figure_path(f)})", "", f"*{f.caption}*"]
     return "\n".join(out) + "\n"
@@ -213,6 +218,11 @@ def to_html(report: Report) -> str:
                     out.append(f"<li><code>{_e(v.name)}</code> {'holds' if v.holds else 'fails'}: "
                                f"{_e(v.statement)} [{_e(v.method)}; {_e(v.scope)}]{extra}</li>")
                 out.append("</ul>")
+            for c in r.certificates:
+                if c.assumptions:
+                    out.append(f"<p><b>Assumptions.</b> {_e('; '.join(map(str, c.assumptions)))}</p>")
+                if c.argument:
+                    out.append(f"<p><b>Argument.</b> {_e(' '.join(str(c.argument).split()))}</p>")
             for f in r.figures:
                 data = base64.b64encode(f.png).decode("ascii")
                 out.append(f'<figure><img alt="{_e(f.caption)}" src="data:image/png;base64,{data}">'
