@@ -10,7 +10,7 @@
 Examples
 --------
 >>> from convtheory.report import run_report
->>> report = run_report(sections=["matrix"], figures=False, progress=False)
+>>> report = run_report(sections=["channels"], figures=False, progress=False)
 >>> report.confirmed
 True
 """

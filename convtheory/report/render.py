@@ -102,7 +102,7 @@ def to_markdown(report: Report) -> str:
     Examples
     --------
     >>> from convtheory.report.run import run_report
-    >>> md = to_markdown(run_report(sections=["adaptivity"], figures=False, progress=False))
+    >>> md = to_markdown(run_report(sections=["channels"], figures=False, progress=False))
     >>> md.splitlines()[0]
     '# convtheory verification report'
     """
@@ -179,7 +179,7 @@ def to_html(report: Report) -> str:
     Examples
     --------
     >>> from convtheory.report.run import run_report
-    >>> page = to_html(run_report(sections=["adaptivity"], figures=False, progress=False))
+    >>> page = to_html(run_report(sections=["channels"], figures=False, progress=False))
     >>> page.startswith("<!DOCTYPE html>"), "http" in page
     (True, False)
     """
@@ -252,7 +252,7 @@ def to_json(report: Report) -> str:
     Examples
     --------
     >>> from convtheory.report.run import run_report
-    >>> data = json.loads(to_json(run_report(sections=["adaptivity"], figures=False,
+    >>> data = json.loads(to_json(run_report(sections=["channels"], figures=False,
     ...                                      progress=False)))
     >>> data["schema_version"], data["verdicts"][0]["confirmed"]
     (1, True)

@@ -68,9 +68,9 @@ def run_report(*, seed: int = 0, quick: bool = False, sections=None, figures: bo
 
     Examples
     --------
-    >>> report = run_report(sections=["adaptivity"], figures=False, progress=False)
+    >>> report = run_report(sections=["channels"], figures=False, progress=False)
     >>> [(r.claim.id, r.status) for r in report.results]
-    [('adaptivity.any_size', 'confirmed')]
+    [('channels.blocks', 'confirmed'), ('channels.groups', 'confirmed')]
     """
     from tqdm import tqdm
 
