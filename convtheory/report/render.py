@@ -40,7 +40,27 @@ def _fmt(value, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+#: Lists with more entries than this print as their shape (the JSON keeps them whole).
+_MAX_LISTED = 12
+
+
+def _shape_of(value) -> tuple:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value or not all(isinstance(v, list) and len(v) == len(value[0]) for v in value):
+            break
+        value = value[0]
+    return tuple(shape)
+
+
+def _count(value) -> int:
+    return sum(_count(v) for v in value) if isinstance(value, list) else 1
+
+
 def _fmt_inner(value) -> str:
+    if isinstance(value, list) and _count(value) > _MAX_LISTED:
+        return f"[{' x '.join(map(str, _shape_of(value)))} values; see verification.json]"
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, float):
