@@ -127,11 +127,11 @@ def _conv_arguments(parser) -> None:
                        help="input channels (symbolic kernels; the first entry of --input)")
     group.add_argument("--out-channels", type=_positive, default=1, metavar="C",
                        help="output channels (symbolic kernels; default 1)")
-    group.add_argument("--stride", type=_ints, default=1)
+    group.add_argument("--stride", type=_ints, default=1, help="int or ints per axis (default 1)")
     group.add_argument("--padding", type=_padding, default=0,
                        help="int, ints per axis, same, valid or full (default 0)")
-    group.add_argument("--dilation", type=_ints, default=1)
-    group.add_argument("--groups", type=_positive, default=1)
+    group.add_argument("--dilation", type=_ints, default=1, help="int or ints per axis (default 1)")
+    group.add_argument("--groups", type=_positive, default=1, help="channel groups (default 1)")
     group.add_argument("--padding-mode", default="zeros",
                        choices=("zeros", "circular", "reflect", "replicate"))
     group.add_argument("--flip", action="store_true", help="true convolution (flip the kernel)")
@@ -264,12 +264,13 @@ def _number(v) -> str:
 
 
 def _position(name: str, flat: int, shape) -> str:
+    """``y01`` for output (0, 1) (channel left out when there is one; commas past 9)."""
     import numpy as np
 
-    index = np.unravel_index(flat, shape)
-    if shape[0] == 1:  # a single channel: leave the channel out of the label
+    index = [int(i) for i in np.unravel_index(flat, shape)]
+    if shape[0] == 1:
         index = index[1:]
-    return f"{name}" + "".join(str(int(i)) if max(shape) <= 10 else f"{int(i)}," for i in index).rstrip(",")
+    return name + ("".join if max(shape) <= 10 else ",".join)(map(str, index))
 
 
 # ---- prove, train, graph, receptive-field: front ends to modules that may be absent ----
@@ -470,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive, default=None, help="most optimiser steps")
     p.add_argument("--images", type=_positive, default=None, help="training images")
     p.add_argument("--size", type=_positive, default=None, help="side of each image")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the images and the init")
 
     p = command("graph", "build the conv layer as a graph and summarise it",
                 "convtheory graph --kernel '1,-1' --input 4x4 --figure graph.png", _cmd_graph)
@@ -519,6 +520,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("convtheory: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `convtheory matrix ... | head`: the reader left, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
