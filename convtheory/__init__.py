@@ -9,6 +9,7 @@ from .checks import Certificate, Verdict
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
+from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .weights import conv_arguments, kernel_symbols
 
@@ -20,6 +21,8 @@ __all__ = [
     "Certificate",
     "ConvOperator",
     "ConvSpec",
+    "KernelRecovery",
+    "StructureBreach",
     "Taps",
     "Verdict",
     "axis_taps",
@@ -30,8 +33,11 @@ __all__ = [
     "dot_test",
     "estimate_matrix_bytes",
     "gather_matrix",
+    "is_circulant",
+    "is_toeplitz",
     "kernel_symbols",
     "output_shape",
+    "recover_kernel",
     "resolve_padding",
     "spatial_taps",
 ]
