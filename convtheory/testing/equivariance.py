@@ -347,7 +347,7 @@ def _shift_list(shifts, d: int, stride: tuple) -> list[tuple]:
     if isinstance(shifts, numbers.Integral):
         shifts = [(shifts,) * d]
     elif len(shifts) and all(isinstance(s, numbers.Integral) for s in shifts):
-        shifts = [tuple(shifts)] if d > 1 or len(shifts) == 1 else [(s,) for s in shifts]
+        shifts = [tuple(shifts)]   # a flat sequence of ints is one shift, one entry per axis
     out = []
     for i, s in enumerate(shifts):
         s = (s,) if isinstance(s, numbers.Integral) else tuple(s)
@@ -372,7 +372,9 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
         Shape of one input, batch and channel axes included where ``f``
         expects them.
     shifts : int, tuple of int, or sequence of tuples, optional
-        Input shifts, one integer per spatial axis.  Default: one stride
+        Input shifts, one integer per spatial axis: an int shifts every
+        axis by that much, a flat tuple is one shift, a list of tuples is
+        several (``[(1,), (2,)]`` in 1-D).  Default: one stride
         along each axis, and along all axes at once.
     ndim : int, optional
         Number of spatial axes; default the length of the shifts, else 1
