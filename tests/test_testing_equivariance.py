@@ -260,7 +260,7 @@ def test_report_draws_the_failing_border():
                                        [(0, 1)], mode="interior", seed=0)
     # Interior mode compares outputs q = 1..3 (clean 3x3 windows; rows 0 and 4 are clipped),
     # at their shifted places p = q + (0, 1); the bias eye - S eye breaks two diagonals there.
-    assert info.value.report().splitlines()[-5:] == ["", "  #..", "  ##.", "  .##", ""]
+    assert info.value.report().split("\n")[-5:] == ["", "  #..", "  ##.", "  .##", ""]
     assert info.value.failing == 5
 
 
