@@ -141,10 +141,14 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     return sp.csr_array(M)
 
 
-def _infer_kernel_size(M, input_shape, d, dilation) -> tuple[int, ...]:
-    """Kernel size from the most common receptive-field extent of the probed rows."""
+def _infer_kernel_size(M, input_shape, d) -> tuple[int, ...]:
+    """Kernel size from the probed support: per axis, the most distinct positions one output reads.
+
+    An interior output reads exactly ``k`` distinct positions along each axis
+    (whatever the dilation); a border output reads fewer (clipped by zero
+    padding, folded by reflect/replicate) or as many (wrapped), never more.
+    """
     spatial = input_shape[-d:]
-    dilation = (dilation,) * d if isinstance(dilation, numbers.Integral) else tuple(dilation)
     M = sp.csr_array(M)
     rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
     if not len(rows):
@@ -153,14 +157,8 @@ def _infer_kernel_size(M, input_shape, d, dilation) -> tuple[int, ...]:
     pos = np.unravel_index(M.indices % int(np.prod(spatial)), spatial)
     size = []
     for axis in range(d):
-        lo = np.full(M.shape[0], np.iinfo(np.int64).max)
-        hi = np.full(M.shape[0], -1)
-        np.minimum.at(lo, rows, pos[axis])
-        np.maximum.at(hi, rows, pos[axis])
-        extent = (hi - lo + 1)[hi >= 0]
-        values, counts = np.unique(extent, return_counts=True)
-        e = int(values[np.argmax(counts)])
-        size.append((e - 1) // dilation[axis] + 1)
+        pairs = np.unique(rows * spatial[axis] + pos[axis])
+        size.append(int(np.bincount(pairs // spatial[axis]).max()))
     return tuple(size)
 
 
@@ -182,9 +180,10 @@ def assert_is_convolution(f, input_shape, kernel_size=None, *, ndim: int | None 
     input_shape : tuple of int
         Shape of one input; ``len(input_shape) == d`` means no channel axis.
     kernel_size : tuple of int, optional
-        ``(k1, ..., kd)``.  Default: inferred from the most common extent of
-        the probed receptive fields (a kernel whose border rows are zero is
-        then seen smaller: pass ``kernel_size`` for it).
+        ``(k1, ..., kd)``.  Default: inferred from the probed support, as
+        the most distinct input positions one output reads along each axis
+        (a kernel whose border rows are zero is then seen smaller: pass
+        ``kernel_size`` for it).
     ndim : int, optional
         Number of spatial axes when ``kernel_size`` is not given (default:
         ``len(input_shape)``, i.e. no channel axis).
@@ -244,7 +243,7 @@ def assert_is_convolution(f, input_shape, kernel_size=None, *, ndim: int | None 
             raise
         raise ConvolutionAssertionError(f"f is not a convolution: {err}") from err
     if kernel_size is None:
-        kernel_size = _infer_kernel_size(M, input_shape, d, conv.get("dilation", 1))
+        kernel_size = _infer_kernel_size(M, input_shape, d)
     full_input = (1,) + input_shape if shorthand else input_shape
     out_shape = np.asarray(f(np.zeros(input_shape))).shape
     groups = conv.get("groups", 1)
