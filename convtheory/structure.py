@@ -508,7 +508,12 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
 
     Weights that land nowhere (e.g. always in zero padding) cannot be
     identified; they are returned as 0 and counted in
-    ``verdict.evidence["unidentified_weights"]``.
+    ``verdict.evidence["unidentified_weights"]``.  Weights that only land
+    folded together may be determined only through their sums (a 2-tap
+    kernel with dilation 2 wrapped around 2 samples sees ``w0 + w1``); the
+    minimum-norm kernel is returned, ``conv_matrix`` of it still equals
+    ``M``, and ``evidence["ambiguous_weights"]`` counts the undetermined
+    combinations.  The kernel is unique exactly when both counts are 0.
 
     Examples
     --------
@@ -551,8 +556,9 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
         known[k[starts]] = True
     landed = np.bincount(taps.kernel, minlength=spec.n_weights) > 0
     unknown = np.flatnonzero(landed & ~known)
+    ambiguous = 0
     if len(unknown):
-        w[unknown] = _solve_folded(taps, tap_entry, entry_value, w, unknown, len(entry_key))
+        w[unknown], ambiguous = _solve_folded(taps, tap_entry, entry_value, w, unknown, len(entry_key))
     weight = w.reshape(spec.weight_shape)
     rebuilt = conv_matrix(weight, spec)
 
@@ -563,7 +569,7 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     evidence = {
         "taps": len(taps), "entries": len(entry_key), "folded_entries": int(np.sum(entry_taps > 1)),
         "max_error": float(diff.data.max()) if diff.nnz else 0.0, "tolerance": tol,
-        "unidentified_weights": int(np.sum(~landed)),
+        "unidentified_weights": int(np.sum(~landed)), "ambiguous_weights": int(ambiguous),
     }
     statement = f"M is the matrix of a convolution with geometry {spec}"
     scope = f"every entry of the {M.shape[0]} x {M.shape[1]} matrix"
@@ -597,5 +603,6 @@ def _solve_folded(taps, tap_entry, entry_value, w, unknown, n_entries):
     rhs = entry_value - A @ np.where(np.isin(np.arange(len(w)), unknown), 0.0, w)
     sub = A[:, unknown].toarray()
     touched = np.flatnonzero(sub.any(axis=1))
-    solution, *_ = np.linalg.lstsq(sub[touched], rhs[touched], rcond=None)
-    return solution
+    solution, _, rank, _ = np.linalg.lstsq(sub[touched], rhs[touched], rcond=None)
+    # Minimum-norm solution; len(unknown) - rank combinations of weights are not determined.
+    return solution, len(unknown) - int(rank)

@@ -248,6 +248,15 @@ class TestRecoverKernel:
         # 2 outputs x 2 inputs = 4 entries, 3 weights: still identifiable, by least squares
         assert r and np.allclose(r.kernel.ravel(), w, rtol=0, atol=1e-14)
 
+    def test_weights_seen_only_through_their_sum_are_reported(self):
+        """Dilation 2 wraps both taps of [w0, w1] onto one of 2 samples: only w0 + w1 is in M."""
+        spec = ConvSpec((1, 2), (1, 2), padding=((0, 0), (0, 1)), dilation=2, padding_mode="circular")
+        M = conv_matrix(np.array([[0.0, 1.0]]), spec)
+        r = recover_kernel(M, spec)
+        assert r and r.verdict.evidence["ambiguous_weights"] == 1
+        np.testing.assert_allclose(r.kernel.ravel(), [0.5, 0.5], rtol=0, atol=1e-15)   # minimum norm
+        np.testing.assert_allclose(conv_matrix(r.kernel, spec).toarray(), M.toarray(), atol=1e-15)
+
     def test_weights_that_never_land_are_reported(self):
         spec = ConvSpec((3,), (1,), padding=1)   # only the middle weight ever meets the input
         r = recover_kernel(conv_matrix([5.0, 2.0, 7.0], spec), spec)

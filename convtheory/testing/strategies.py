@@ -53,10 +53,9 @@ def _elements():
     return st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
-@st.composite
-def conv_specs(draw, dims=(1, 2, 3), padding_modes=PADDING_MODES, max_size: int = 6,
+def conv_specs(dims=(1, 2, 3), padding_modes=PADDING_MODES, max_size: int = 6,
                max_kernel: int = 3, max_channels: int = 2, max_groups: int = 2,
-               max_stride: int = 2, max_dilation: int = 2, flip=None) -> ConvSpec:
+               max_stride: int = 2, max_dilation: int = 2, flip=None):
     """Valid :class:`~convtheory.ConvSpec` geometries.
 
     Parameters
@@ -73,6 +72,10 @@ def conv_specs(draw, dims=(1, 2, 3), padding_modes=PADDING_MODES, max_size: int 
     flip : bool, optional
         Fixed correlation (False) or convolution (True); drawn when None.
 
+    Returns
+    -------
+    strategy of ConvSpec
+
     Examples
     --------
     >>> from hypothesis import given, settings
@@ -88,7 +91,16 @@ def conv_specs(draw, dims=(1, 2, 3), padding_modes=PADDING_MODES, max_size: int 
     max_channels = _bounded(max_channels, "max_channels", 1)
     max_groups, max_stride = _bounded(max_groups, "max_groups", 1), _bounded(max_stride, "max_stride", 1)
     max_dilation = _bounded(max_dilation, "max_dilation", 1)
+    if flip is not None and not isinstance(flip, bool):
+        raise TypeError(f"flip must be a bool or None, got flip={flip!r}")
+    return _conv_specs(dims, padding_modes, max_size, max_kernel, max_channels, max_groups,
+                       max_stride, max_dilation, flip)
 
+
+@st.composite
+def _conv_specs(draw, dims, padding_modes, max_size, max_kernel, max_channels, max_groups,
+                max_stride, max_dilation, flip) -> ConvSpec:
+    # Arguments are validated by conv_specs, eagerly, so that a bad bound fails at the call.
     d = draw(st.sampled_from(dims))
     mode = draw(st.sampled_from(padding_modes))
     groups = draw(st.integers(1, max_groups))
