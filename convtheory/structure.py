@@ -154,6 +154,12 @@ def _as_matrix(M, name: str = "M"):
     return arr
 
 
+def _as_sparse(M):
+    """CSR of the nonzeros: work and memory then scale with nnz, not with the m x n positions."""
+    M = _as_matrix(M)
+    return M if sp.issparse(M) else sp.csr_array(M)
+
+
 def _stored(M):
     """Rows, columns and values of the entries the matrix stores (all, if dense), row-major."""
     if sp.issparse(M):
@@ -171,6 +177,8 @@ def _values_at(M, rows, cols):
     n = M.shape[1]
     keys = stored_rows * n + stored_cols  # sorted: canonical CSR is row-major
     want = np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64)
+    if len(want) == len(keys) and np.array_equal(want, keys):
+        return data.copy()   # asked for exactly the stored pattern: no search
     pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
     hit = (keys[pos] == want) if len(keys) else np.zeros(len(want), dtype=bool)
     out = np.zeros(len(want), dtype=data.dtype if len(data) else np.float64)
@@ -364,8 +372,10 @@ def is_toeplitz(M, levels=None, *, atol: float = 0.0, rtol: float = 0.0) -> Verd
 
     A 2-D zero-padded convolution with stride 1 is BTTB with levels
     ``((o1, n1), (o2, n2))``.  Every entry is compared with the median of
-    its diagonal (so the odd entry out is the one reported): O(nnz log nnz)
-    for sparse input, O(m n log(m n)) for dense.
+    its diagonal (so the odd entry out is the one reported), and a zero
+    that interrupts a nonzero diagonal is found by walking that diagonal:
+    O(nnz log nnz) for a structured matrix, dense or sparse (dense input is
+    converted to CSR first).
 
     Examples
     --------
@@ -382,7 +392,7 @@ def is_toeplitz(M, levels=None, *, atol: float = 0.0, rtol: float = 0.0) -> Verd
     >>> bool(is_toeplitz(M, levels=((2, 4), (3, 5)))), bool(is_toeplitz(M))
     (True, False)
     """
-    M = _as_matrix(M)
+    M = _as_sparse(M)
     return _diagonal_structure(M, _levels(levels, M.shape, False), False, atol, rtol)
 
 
@@ -423,7 +433,7 @@ def is_circulant(M, levels=None, *, atol: float = 0.0, rtol: float = 0.0) -> Ver
     >>> bool(is_circulant(M, levels=(4, 5))), bool(is_circulant(M))
     (True, False)
     """
-    M = _as_matrix(M)
+    M = _as_sparse(M)
     return _diagonal_structure(M, _levels(levels, M.shape, True), True, atol, rtol)
 
 
@@ -538,8 +548,12 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     taps = conv_taps(spec)
     n_cols = spec.matrix_shape[1]
     tap_key = taps.rows * n_cols + taps.cols
-    entry_key, tap_entry = np.unique(tap_key, return_inverse=True)
-    tap_entry = tap_entry.ravel()
+    if len(tap_key) < 2 or np.all(tap_key[1:] > tap_key[:-1]):
+        # No folding: taps come in CSR order, one per entry (the common case; skips a sort).
+        entry_key, tap_entry = tap_key, np.arange(len(tap_key))
+    else:
+        entry_key, tap_entry = np.unique(tap_key, return_inverse=True)
+        tap_entry = tap_entry.ravel()
     entry_taps = np.bincount(tap_entry, minlength=len(entry_key))
     entry_value = _values_at(M, entry_key // n_cols, entry_key % n_cols).astype(np.float64)
 
@@ -548,12 +562,19 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     alone = entry_taps[tap_entry] == 1
     if alone.any():
         k, v = taps.kernel[alone], entry_value[tap_entry[alone]]
-        order = np.lexsort((v, k))
-        k, v = k[order], v[order]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        counts = np.diff(np.r_[starts, len(k)])
-        w[k[starts]] = v[starts + (counts - 1) // 2]   # lower median: an actual entry of M
-        known[k[starts]] = True
+        # Any one position per weight, then the (sorting) median only where positions disagree.
+        w[k] = v
+        known[k] = True
+        split = np.zeros(len(w), dtype=bool)
+        split[k[v != w[k]]] = True
+        if split.any():
+            pick = split[k]
+            k, v = k[pick], v[pick]
+            order = np.lexsort((v, k))
+            k, v = k[order], v[order]
+            starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+            counts = np.diff(np.r_[starts, len(k)])
+            w[k[starts]] = v[starts + (counts - 1) // 2]   # lower median: an actual entry of M
     landed = np.bincount(taps.kernel, minlength=spec.n_weights) > 0
     unknown = np.flatnonzero(landed & ~known)
     ambiguous = 0
