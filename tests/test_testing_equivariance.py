@@ -24,12 +24,12 @@ from scipy import ndimage, signal
 from convtheory import ConvSpec, conv_matrix
 from convtheory.testing import (
     EquivarianceAssertionError,
-    ReceptiveField,
+    ReceptiveFieldMap,
     assert_invariant,
     assert_rotation_equivariant,
     assert_translation_equivariant,
     equivariance_error,
-    receptive_field,
+    receptive_field_map,
 )
 from convtheory.transforms import cyclic_shift
 
@@ -198,8 +198,8 @@ class TestTorchConv2d:
     ("constant", "zeros"), ("wrap", "circular"), ("mirror", "reflect"), ("nearest", "replicate")])
 def test_probed_receptive_field_matches_the_spec(ndimage_mode, padding_mode):
     w = np.ones((3, 5))
-    probed = receptive_field(correlate(ndimage_mode, w), (7, 9))
-    exact = ReceptiveField.from_spec(ConvSpec((3, 5), (7, 9), padding="same", padding_mode=padding_mode))
+    probed = receptive_field_map(correlate(ndimage_mode, w), (7, 9))
+    exact = ReceptiveFieldMap.from_spec(ConvSpec((3, 5), (7, 9), padding="same", padding_mode=padding_mode))
     assert np.array_equal(probed.clean, exact.clean)
     if padding_mode in ("zeros", "replicate"):   # boxes coincide; wrap and mirror reorder positions
         assert np.array_equal(probed.lo, exact.lo) and np.array_equal(probed.hi, exact.hi)
@@ -207,9 +207,9 @@ def test_probed_receptive_field_matches_the_spec(ndimage_mode, padding_mode):
 
 def test_receptive_field_of_strided_dilated_conv():
     spec = ConvSpec((3,), (12,), stride=2, dilation=2, padding=2)
-    rf = ReceptiveField.from_spec(spec)
+    rf = ReceptiveFieldMap.from_spec(spec)
     M = conv_matrix(np.ones(3), spec)
-    probed = receptive_field(matrix_callable(M, spec.output_spatial), (12,))
+    probed = receptive_field_map(matrix_callable(M, spec.output_spatial), (12,))
     assert np.array_equal(rf.lo, probed.lo) and np.array_equal(rf.hi, probed.hi)
     assert rf.clean.tolist() == [False, True, True, True, True, False]
 
@@ -286,7 +286,7 @@ def test_bad_arguments():
         assert_translation_equivariant(np.ones(3), (4, 4))
     with pytest.raises(ValueError, match=r"shifts\[1\]=\(1,\) must have one entry per spatial axis \(ndim=2\)"):
         assert_translation_equivariant(f, (4, 4), [(1, 0), (1,)])
-    with pytest.raises(TypeError, match=r"receptive_field must be a ReceptiveField or a ConvSpec, got tuple"):
+    with pytest.raises(TypeError, match=r"receptive_field must be a ReceptiveFieldMap or a ConvSpec, got tuple"):
         assert_translation_equivariant(f, (4, 4), mode="interior", receptive_field=(3, 3))
     with pytest.raises(ValueError, match=r"stride must have ndim=2 entries, got stride=\(1, 1, 1\)"):
         assert_translation_equivariant(f, (4, 4), stride=(1, 1, 1))
@@ -297,8 +297,8 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match=r"transform_in must be callable, got str"):
         equivariance_error(f, "shift", np.rot90, (4, 4))
     with pytest.raises(ValueError, match=r"ndim must be between 1 and len\(input_shape\)=2, got ndim=3"):
-        receptive_field(f, (4, 4), ndim=3)
+        receptive_field_map(f, (4, 4), ndim=3)
     with pytest.raises(TypeError, match=r"spec must be a ConvSpec, got dict"):
-        ReceptiveField.from_spec({})
+        ReceptiveFieldMap.from_spec({})
     with pytest.raises(ValueError, match=r"f\(T_in x\).shape=\(4, 4\) differs from T_out\(f\(x\)\).shape=\(4, 2\)"):
         equivariance_error(f, lambda x: x, lambda y: y[:, :2], (4, 4))

@@ -38,12 +38,12 @@ shift (1, 0) -> output shift (1, 0) fails at output (0, 5)
 """
 
 from .equivariance import (
-    ReceptiveField,
+    ReceptiveFieldMap,
     assert_invariant,
     assert_rotation_equivariant,
     assert_translation_equivariant,
     equivariance_error,
-    receptive_field,
+    receptive_field_map,
 )
 from .failures import ConvolutionAssertionError, ConvtheoryAssertionError, EquivarianceAssertionError
 from .probing import DEFAULT_MAX_PROBES, NotLinearError, assert_is_convolution, probe_matrix
@@ -54,12 +54,12 @@ __all__ = [
     "ConvtheoryAssertionError",
     "EquivarianceAssertionError",
     "NotLinearError",
-    "ReceptiveField",
+    "ReceptiveFieldMap",
     "assert_invariant",
     "assert_is_convolution",
     "assert_rotation_equivariant",
     "assert_translation_equivariant",
     "equivariance_error",
     "probe_matrix",
-    "receptive_field",
+    "receptive_field_map",
 ]

@@ -8,7 +8,7 @@ Shifts are cyclic (:func:`~convtheory.transforms.cyclic_shift`); with
 input, before and after the shift, are compared, which is the honest question
 for zero, reflect or replicate padding.  Receptive fields are read off a
 :class:`~convtheory.geometry.ConvSpec`'s tap tables, or inferred from the
-black box by probing it with impulses (:func:`receptive_field`).
+black box by probing it with impulses (:func:`receptive_field_map`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from ..transforms import cyclic_shift, flip, rot90
 from .failures import EquivarianceAssertionError
 
 __all__ = [
-    "ReceptiveField",
+    "ReceptiveFieldMap",
     "assert_invariant",
     "assert_rotation_equivariant",
     "assert_translation_equivariant",
     "equivariance_error",
-    "receptive_field",
+    "receptive_field_map",
 ]
 
 MODES = ("circular", "interior")
@@ -41,7 +41,7 @@ DEFAULT_RTOL = 1e-7
 # Receptive fields
 # --------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class ReceptiveField:
+class ReceptiveFieldMap:
     """Which input positions each output position depends on, as boxes.
 
     Attributes
@@ -56,7 +56,7 @@ class ReceptiveField:
 
     Examples
     --------
-    >>> rf = ReceptiveField.from_spec(ConvSpec((3,), (6,), padding=1))
+    >>> rf = ReceptiveFieldMap.from_spec(ConvSpec((3,), (6,), padding=1))
     >>> rf.clean.tolist()
     [False, True, True, True, True, False]
     >>> rf.interior((1,), (1,)).tolist()
@@ -73,7 +73,7 @@ class ReceptiveField:
         return self.clean.shape
 
     @classmethod
-    def from_spec(cls, spec: ConvSpec) -> "ReceptiveField":
+    def from_spec(cls, spec: ConvSpec) -> "ReceptiveFieldMap":
         """Exact receptive fields of a convolution, from its tap tables.
 
         An output is clean on an axis when it reads only real inputs (no
@@ -118,13 +118,13 @@ class ReceptiveField:
         return ((self.clean & inside) | empty) & exists
 
 
-def receptive_field(f, input_shape, *, ndim: int | None = None, seed: int = 0) -> ReceptiveField:
+def receptive_field_map(f, input_shape, *, ndim: int | None = None, seed: int = 0) -> ReceptiveFieldMap:
     """Infer the receptive fields of a black box by probing it with impulses.
 
     Each input position (all leading batch and channel entries at once) is
     pushed up, then down, by a large amount, and the output positions that
     move are its dependents.  Costs ``2 * prod(spatial input)`` calls of
-    ``f``; pass :meth:`ReceptiveField.from_spec` instead when the geometry is
+    ``f``; pass :meth:`ReceptiveFieldMap.from_spec` instead when the geometry is
     known.
 
     Parameters
@@ -140,7 +140,7 @@ def receptive_field(f, input_shape, *, ndim: int | None = None, seed: int = 0) -
 
     Returns
     -------
-    ReceptiveField
+    ReceptiveFieldMap
         ``clean`` marks the outputs whose box has the most common extent on
         every axis (the unclipped footprint; border outputs are clipped,
         folded or wrapped).  This needs an image larger than twice the
@@ -149,7 +149,7 @@ def receptive_field(f, input_shape, *, ndim: int | None = None, seed: int = 0) -
     Examples
     --------
     >>> from scipy.ndimage import correlate1d
-    >>> rf = receptive_field(lambda x: correlate1d(x, [1.0, 2, 3], mode="constant"), (6,))
+    >>> rf = receptive_field_map(lambda x: correlate1d(x, [1.0, 2, 3], mode="constant"), (6,))
     >>> rf.lo[:, 0].tolist(), rf.hi[:, 0].tolist()
     ([0, 0, 1, 2, 3, 4], [1, 2, 3, 4, 5, 5])
     >>> rf.clean.tolist()
@@ -185,7 +185,7 @@ def receptive_field(f, input_shape, *, ndim: int | None = None, seed: int = 0) -
         values, counts = np.unique(extent[..., axis][~empty], return_counts=True)
         if len(values):
             clean &= extent[..., axis] == values[np.argmax(counts)]
-    return ReceptiveField(lo, hi, clean, spatial)
+    return ReceptiveFieldMap(lo, hi, clean, spatial)
 
 
 # --------------------------------------------------------------------------
@@ -388,9 +388,9 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
         padded conv.  ``"interior"`` compares only outputs whose receptive
         field is clean and stays inside the input after the shift: the
         claim of a conv with any other padding.
-    receptive_field : ReceptiveField or ConvSpec, optional
+    receptive_field : ReceptiveFieldMap or ConvSpec, optional
         Used by ``mode="interior"``; default: inferred by probing ``f``
-        (:func:`receptive_field`, ``2 * prod(spatial)`` calls).
+        (:func:`receptive_field_map`, ``2 * prod(spatial)`` calls).
     atol, rtol : float
         An output fails when its error exceeds ``atol + rtol * |shift' f(x)|``.
     samples : int
@@ -435,11 +435,11 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     seed = _resolve_seed(seed)
     rf = None
     if mode == "interior":
-        rf = receptive_field if receptive_field is not None else _probe_rf(f, input_shape, d, seed)
+        rf = receptive_field if receptive_field is not None else receptive_field_map(f, input_shape, ndim=d, seed=seed)
         if isinstance(rf, ConvSpec):
-            rf = ReceptiveField.from_spec(rf)
-        if not isinstance(rf, ReceptiveField):
-            raise TypeError(f"receptive_field must be a ReceptiveField or a ConvSpec, got "
+            rf = ReceptiveFieldMap.from_spec(rf)
+        if not isinstance(rf, ReceptiveFieldMap):
+            raise TypeError(f"receptive_field must be a ReceptiveFieldMap or a ConvSpec, got "
                             f"{type(rf).__name__}")
     cases = []
     for t in shift_list:
@@ -458,10 +458,6 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     note = " (mode='interior': only border-free outputs compared)" if rf is not None else ""
     _assert_cases(f, input_shape, cases, claim="translation equivariance", atol=atol, rtol=rtol,
                   samples=samples, seed=seed, mode_note=note)
-
-
-def _probe_rf(f, input_shape, d, seed):
-    return receptive_field(f, input_shape, ndim=d, seed=seed)  # the module function: not shadowed here
 
 
 def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-1, -2),
