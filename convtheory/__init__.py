@@ -7,8 +7,10 @@ reports the results.  Nothing is defined here; see the modules.
 
 from .checks import Certificate, Verdict
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
+from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
+from .receptive_field import ReceptiveField, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .weights import conv_arguments, kernel_symbols
@@ -21,22 +23,28 @@ __all__ = [
     "Certificate",
     "ConvOperator",
     "ConvSpec",
+    "GraphMetrics",
     "KernelRecovery",
+    "ReceptiveField",
     "StructureBreach",
     "Taps",
     "Verdict",
     "axis_taps",
     "conv_arguments",
+    "conv_graph",
     "conv_matrix",
     "conv_operator",
     "conv_taps",
+    "dense_graph",
     "dot_test",
     "estimate_matrix_bytes",
     "gather_matrix",
+    "graph_metrics",
     "is_circulant",
     "is_toeplitz",
     "kernel_symbols",
     "output_shape",
+    "receptive_field",
     "recover_kernel",
     "resolve_padding",
     "spatial_taps",
