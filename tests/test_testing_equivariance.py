@@ -288,6 +288,8 @@ def test_bad_arguments():
         assert_translation_equivariant(f, (4, 4), [(1, 0), (1,)])
     with pytest.raises(TypeError, match=r"receptive_field must be a ReceptiveFieldMap or a ConvSpec, got tuple"):
         assert_translation_equivariant(f, (4, 4), mode="interior", receptive_field=(3, 3))
+    with pytest.raises(ValueError, match=r"no output position is border-free under shift \(3, 0\) -> output shift \(3, 0\) for input_shape=\(4, 4\); use a larger input_shape"):
+        assert_translation_equivariant(correlate("constant"), (4, 4), [(3, 0)], mode="interior")
     with pytest.raises(ValueError, match=r"stride must have ndim=2 entries, got stride=\(1, 1, 1\)"):
         assert_translation_equivariant(f, (4, 4), stride=(1, 1, 1))
     with pytest.raises(ValueError, match=r"rotations act on two axes, got input_shape=\(4,\)"):
