@@ -548,19 +548,21 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     taps = conv_taps(spec)
     n_cols = spec.matrix_shape[1]
     tap_key = taps.rows * n_cols + taps.cols
-    if len(tap_key) < 2 or np.all(tap_key[1:] > tap_key[:-1]):
+    unfolded = len(tap_key) < 2 or bool(np.all(tap_key[1:] > tap_key[:-1]))
+    if unfolded:
         # No folding: taps come in CSR order, one per entry (the common case; skips a sort).
         entry_key, tap_entry = tap_key, np.arange(len(tap_key))
+        entry_taps = np.ones(len(tap_key), dtype=np.int64)
     else:
         entry_key, tap_entry = np.unique(tap_key, return_inverse=True)
         tap_entry = tap_entry.ravel()
-    entry_taps = np.bincount(tap_entry, minlength=len(entry_key))
+        entry_taps = np.bincount(tap_entry, minlength=len(entry_key))
     entry_value = _values_at(M, entry_key // n_cols, entry_key % n_cols).astype(np.float64)
 
     w = np.zeros(spec.n_weights)
     known = np.zeros(spec.n_weights, dtype=bool)
-    alone = entry_taps[tap_entry] == 1
-    if alone.any():
+    alone = slice(None) if unfolded else entry_taps[tap_entry] == 1
+    if len(taps.kernel[alone]):
         k, v = taps.kernel[alone], entry_value[tap_entry[alone]]
         # Any one position per weight, then the (sorting) median only where positions disagree.
         w[k] = v
@@ -583,13 +585,11 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     weight = w.reshape(spec.weight_shape)
     rebuilt = conv_matrix(weight, spec)
 
-    diff = sp.csr_array(abs(sp.csr_array(M) - rebuilt))
-    diff.eliminate_zeros()
-    bad_rows = np.repeat(np.arange(diff.shape[0]), np.diff(diff.indptr))
-    over = diff.data > tol
+    bad_rows, bad_cols, error = _difference(sp.csr_array(M), rebuilt)
+    over = error > tol
     evidence = {
         "taps": len(taps), "entries": len(entry_key), "folded_entries": int(np.sum(entry_taps > 1)),
-        "max_error": float(diff.data.max()) if diff.nnz else 0.0, "tolerance": tol,
+        "max_error": float(error.max()) if len(error) else 0.0, "tolerance": tol,
         "unidentified_weights": int(np.sum(~landed)), "ambiguous_weights": int(ambiguous),
     }
     statement = f"M is the matrix of a convolution with geometry {spec}"
@@ -598,7 +598,7 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
         return KernelRecovery(weight, spec, Verdict("recover_kernel", statement, True, "exhaustive",
                                                     scope, evidence))
     first = np.flatnonzero(over)[0]   # CSR order is row-major, so this is the first breach
-    r, c = int(bad_rows[first]), int(diff.indices[first])
+    r, c = int(bad_rows[first]), int(bad_cols[first])
     expected = float(_values_at(rebuilt, [r], [c])[0])
     found = float(_values_at(M, [r], [c])[0])
     e = np.searchsorted(entry_key, r * n_cols + c)
@@ -615,6 +615,19 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     breach = StructureBreach(r, c, expected, found, reason, detail)
     return KernelRecovery(None, spec, Verdict("recover_kernel", statement, False, "exhaustive",
                                               scope, evidence, breach))
+
+
+def _difference(A, B):
+    """Rows, columns (row-major) and ``|A - B|`` of every entry where either stores one."""
+    A.sum_duplicates()
+    if np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices):
+        # The same pattern (a conv matrix against its rebuild): compare the values directly.
+        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        return rows, A.indices, np.abs(A.data - B.data)
+    diff = sp.csr_array(abs(A - B))
+    diff.sum_duplicates()
+    rows = np.repeat(np.arange(diff.shape[0]), np.diff(diff.indptr))
+    return rows, diff.indices, diff.data
 
 
 def _solve_folded(taps, tap_entry, entry_value, w, unknown, n_entries):
