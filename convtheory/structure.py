@@ -145,7 +145,8 @@ def _as_matrix(M, name: str = "M"):
         M.sum_duplicates()
         return M
     if not isinstance(M, np.ndarray) and not isinstance(M, (list, tuple)):
-        raise TypeError(f"{name} must be an ndarray or a scipy sparse matrix, got {type(M).__name__}")
+        raise TypeError(f"{name} must be an ndarray or a scipy sparse matrix, "
+                        f"got {type(M).__name__}")
     arr = np.asarray(M)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got {name}.shape={arr.shape}")
@@ -208,7 +209,8 @@ def _levels(levels, shape, circulant: bool) -> tuple[tuple[int, int], ...]:
     if levels is None:
         levels = (tuple(shape),)
     if isinstance(levels, numbers.Integral) or not hasattr(levels, "__iter__"):
-        raise TypeError(f"levels must be a sequence of ints or (rows, cols) pairs, got levels={levels!r}")
+        raise TypeError(f"levels must be a sequence of ints or (rows, cols) pairs, "
+                        f"got levels={levels!r}")
     out = []
     for i, level in enumerate(levels):
         pair = (level, level) if isinstance(level, numbers.Integral) else level
@@ -460,9 +462,11 @@ def _recovery_spec(M, input_shape, kernel_size, conv) -> ConvSpec:
         )
     groups = conv.get("groups", 1)
     c_in = input_shape[0]
-    c_in_g = c_in // groups if isinstance(groups, int) and groups >= 1 and c_in % groups == 0 else c_in
+    divides = isinstance(groups, int) and groups >= 1 and c_in % groups == 0
+    c_in_g = c_in // groups if divides else c_in   # else ConvSpec names the bad groups
     # Output spatial size does not depend on C_out: find it, then read C_out off the rows.
-    probe = ConvSpec((groups if isinstance(groups, int) else 1, c_in_g) + kernel_size, input_shape, **conv)
+    c_out = groups if isinstance(groups, int) else 1
+    probe = ConvSpec((c_out, c_in_g) + kernel_size, input_shape, **conv)
     n_out = int(np.prod(probe.output_spatial))
     if M.shape[0] % n_out:
         raise ValueError(
@@ -581,7 +585,8 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol:
     unknown = np.flatnonzero(landed & ~known)
     ambiguous = 0
     if len(unknown):
-        w[unknown], ambiguous = _solve_folded(taps, tap_entry, entry_value, w, unknown, len(entry_key))
+        w[unknown], ambiguous = _solve_folded(taps, tap_entry, entry_value, w, unknown,
+                                              len(entry_key))
     weight = w.reshape(spec.weight_shape)
     rebuilt = conv_matrix(weight, spec)
 

@@ -24,7 +24,7 @@ MODES = ("zeros", "circular", "reflect", "replicate")
 
 
 def multilevel(t, ms, ns, circular=False):
-    """Reference: M[(i1, i2), (j1, j2)] = t[i1 - j1, i2 - j2] (offset / modulo), from the index rule."""
+    """The index rule, written out: M[(i1, i2), (j1, j2)] = t[i1 - j1, i2 - j2] (or modulo n)."""
     i1, i2, j1, j2 = np.indices((ms[0], ms[1], ns[0], ns[1]))
     if circular:
         return t[(i1 - j1) % ns[0], (i2 - j2) % ns[1]].reshape(ms[0] * ms[1], ns[0] * ns[1])
@@ -79,7 +79,8 @@ class TestToeplitz:
         assert is_toeplitz(sp.csr_array(M), levels=levels)
         M[-1, -1] += 1.0     # a corner (M[-1, 0]) is a diagonal of its own and cannot break
         v = is_toeplitz(M, levels=levels)
-        assert not v and (v.counterexample.row, v.counterexample.col) == (M.shape[0] - 1, M.shape[1] - 1)
+        last = (M.shape[0] - 1, M.shape[1] - 1)
+        assert not v and (v.counterexample.row, v.counterexample.col) == last
 
     def test_bttb_is_not_plain_toeplitz(self, rng):
         t = rng.standard_normal((5, 7))
@@ -105,19 +106,23 @@ class TestToeplitz:
         assert not is_toeplitz(M2, levels=tuple(zip(o, (6, 5))))
 
     def test_bad_arguments(self):
-        with pytest.raises(ValueError, match=r"levels=\(\(2, 2\), \(2, 2\)\) describe a 4 x 4 matrix, but M.shape=\(3, 3\)"):
+        with pytest.raises(ValueError, match=(
+                r"levels=\(\(2, 2\), \(2, 2\)\) describe a 4 x 4 matrix, but M.shape=\(3, 3\)")):
             is_toeplitz(np.eye(3), levels=(2, 2))
         with pytest.raises(ValueError, match=r"M must be 2-D, got M.shape=\(3,\)"):
             is_toeplitz(np.ones(3))
         with pytest.raises(TypeError, match="M must be numeric, got dtype <U1"):
             is_toeplitz(np.array([["a"]]))
-        with pytest.raises(TypeError, match="M must be an ndarray or a scipy sparse matrix, got str"):
+        with pytest.raises(TypeError, match=(
+                "M must be an ndarray or a scipy sparse matrix, got str")):
             is_toeplitz("abc")
         with pytest.raises(ValueError, match=r"atol must be >= 0, got atol=-1"):
             is_toeplitz(np.eye(2), atol=-1)
-        with pytest.raises(TypeError, match=r"levels must be a sequence of ints or \(rows, cols\) pairs, got levels=3"):
+        with pytest.raises(TypeError, match=(
+                r"levels must be a sequence of ints or \(rows, cols\) pairs, got levels=3")):
             is_toeplitz(np.eye(3), levels=3)
-        with pytest.raises(ValueError, match=r"levels\[0\] must be an int or a \(rows, cols\) pair"):
+        with pytest.raises(ValueError, match=(
+                r"levels\[0\] must be an int or a \(rows, cols\) pair")):
             is_toeplitz(np.eye(3), levels=[(3, 1, 1)])
 
 
@@ -156,7 +161,8 @@ class TestCirculant:
         assert not v and (v.counterexample.row, v.counterexample.col) == (0, 1)
 
     def test_levels_must_be_square(self):
-        with pytest.raises(ValueError, match=r"a circulant level must be square, got levels\[0\]=\(2, 3\)"):
+        with pytest.raises(ValueError, match=(
+                r"a circulant level must be square, got levels\[0\]=\(2, 3\)")):
             is_circulant(np.zeros((2, 3)), levels=[(2, 3)])
 
 
@@ -241,7 +247,7 @@ class TestRecoverKernel:
         assert r.breach.reason == "fold inconsistent" and "sum of weights" in r.breach.detail
 
     def test_weights_that_only_land_folded_are_solved(self, rng):
-        """Replicate on a 2-sample input: no weight of a 5-tap kernel lands alone at the border..."""
+        """Replicate on 2 samples: the middle weight never lands alone, only in folded sums."""
         w = rng.standard_normal(3)
         spec = ConvSpec((3,), (2,), padding=1, padding_mode="replicate")
         r = recover_kernel(conv_matrix(w, spec), spec)
@@ -250,11 +256,13 @@ class TestRecoverKernel:
 
     def test_weights_seen_only_through_their_sum_are_reported(self):
         """Dilation 2 wraps both taps of [w0, w1] onto one of 2 samples: only w0 + w1 is in M."""
-        spec = ConvSpec((1, 2), (1, 2), padding=((0, 0), (0, 1)), dilation=2, padding_mode="circular")
+        spec = ConvSpec((1, 2), (1, 2), padding=((0, 0), (0, 1)), dilation=2,
+                        padding_mode="circular")
         M = conv_matrix(np.array([[0.0, 1.0]]), spec)
         r = recover_kernel(M, spec)
         assert r and r.verdict.evidence["ambiguous_weights"] == 1
-        np.testing.assert_allclose(r.kernel.ravel(), [0.5, 0.5], rtol=0, atol=1e-15)   # minimum norm
+        # the minimum-norm kernel with w0 + w1 = 1
+        np.testing.assert_allclose(r.kernel.ravel(), [0.5, 0.5], rtol=0, atol=1e-15)
         np.testing.assert_allclose(conv_matrix(r.kernel, spec).toarray(), M.toarray(), atol=1e-15)
 
     def test_weights_that_never_land_are_reported(self):
@@ -282,11 +290,14 @@ class TestRecoverKernel:
         M = conv_matrix(np.ones(3), (5,))
         with pytest.raises(TypeError, match="kernel_size is required unless a ConvSpec"):
             recover_kernel(M, (5,))
-        with pytest.raises(TypeError, match="kernel_size and conv options conflict with the ConvSpec"):
+        with pytest.raises(TypeError, match=(
+                "kernel_size and conv options conflict with the ConvSpec")):
             recover_kernel(M, ConvSpec((3,), (5,)), (3,))
-        with pytest.raises(ValueError, match=r"M.shape=\(3, 5\) does not match the geometry's matrix_shape=\(3, 6\)"):
-            recover_kernel(M, ConvSpec((3,), (6,)).replace(input_shape=(1, 6), weight_shape=(1, 1, 4)))
-        with pytest.raises(ValueError, match=r"M has 3 rows, not a multiple of the 2 output positions"):
+        with pytest.raises(ValueError, match=(
+                r"M.shape=\(3, 5\) does not match the geometry's matrix_shape=\(3, 6\)")):
+            recover_kernel(M, ConvSpec((4,), (6,)))
+        with pytest.raises(ValueError, match=(
+                r"M has 3 rows, not a multiple of the 2 output positions")):
             recover_kernel(M, (5,), (4,))
         with pytest.raises(TypeError, match="recover_kernel reads real matrices"):
             recover_kernel(M.toarray() * 1j, (5,), (3,))

@@ -60,7 +60,8 @@ class TestKnownFailures:
     def test_position_dependent_bias_fails_translation(self):
         bias = np.arange(64.0).reshape(8, 8) / 64
         conv = correlate("wrap")
-        assert_translation_equivariant(lambda x: conv(x) + 0.5, (8, 8), seed=1)   # a constant bias is fine
+        # a constant bias is fine
+        assert_translation_equivariant(lambda x: conv(x) + 0.5, (8, 8), seed=1)
         with pytest.raises(EquivarianceAssertionError) as info:
             assert_translation_equivariant(lambda x: conv(x) + bias, (8, 8), seed=1)
         err = info.value
@@ -78,11 +79,13 @@ class TestKnownFailures:
             with pytest.raises(EquivarianceAssertionError,
                                match=re.escape(f"shift {shift}") + ".*candidate output shifts"):
                 assert_translation_equivariant(f, (8, 8), [shift], stride=2, seed=3)
-        with pytest.raises(EquivarianceAssertionError, match=r"shift \(2, 0\) -> output shift \(2, 0\)"):
-            assert_translation_equivariant(f, (8, 8), [(2, 0)], seed=3)   # stride forgotten: wrong claim
+        with pytest.raises(EquivarianceAssertionError, match=(
+                r"shift \(2, 0\) -> output shift \(2, 0\)")):
+            assert_translation_equivariant(f, (8, 8), [(2, 0)], seed=3)   # stride forgotten
 
     def test_max_pool_fails_one_sample_shifts(self):
-        assert_translation_equivariant(max_pool_2x2, (8, 8), [(2, 0), (0, 2), (2, 4)], stride=2, seed=5)
+        even = [(2, 0), (0, 2), (2, 4)]
+        assert_translation_equivariant(max_pool_2x2, (8, 8), even, stride=2, seed=5)
         with pytest.raises(EquivarianceAssertionError, match=r"shift \(0, 1\)"):
             assert_translation_equivariant(max_pool_2x2, (8, 8), [(0, 1)], stride=2, seed=5)
 
@@ -94,12 +97,14 @@ class TestKnownFailures:
     def test_sobel_fails_rot90_laplacian_passes(self):
         assert_rotation_equivariant(correlate("wrap", LAPLACIAN), (7, 7), seed=2)
         assert_rotation_equivariant(correlate("constant", LAPLACIAN), (7, 7), seed=2)
-        with pytest.raises(EquivarianceAssertionError, match=r"rotation equivariance fails for rot90 k=1"):
+        with pytest.raises(EquivarianceAssertionError, match=(
+                r"rotation equivariance fails for rot90 k=1")):
             assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), seed=2)
         with pytest.raises(EquivarianceAssertionError, match=r"fails for rot90 k=2"):
             assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(2,), seed=2)
         # Sobel-x is symmetric up-down, antisymmetric left-right.
-        assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(), flips=(-2,), seed=2)
+        assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(), flips=(-2,),
+                                    seed=2)
         with pytest.raises(EquivarianceAssertionError, match=r"fails for flip axis=-1"):
             assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(), flips=(-1,))
 
@@ -117,16 +122,18 @@ class TestScipyNdimage:
         with pytest.raises(EquivarianceAssertionError) as info:
             assert_translation_equivariant(f, (9, 8), [(0, 1)], seed=0)
         col = info.value.position[1]
-        assert col in (0, 1, 7)   # the worst output is where the window meets the border or the seam
-        assert_translation_equivariant(f, (9, 8), [(1, 0), (0, 1), (2, -2)], mode="interior", seed=0)
+        assert col in (0, 1, 7)   # where the window meets the border or the seam
+        shifts = [(1, 0), (0, 1), (2, -2)]
+        assert_translation_equivariant(f, (9, 8), shifts, mode="interior", seed=0)
 
     @pytest.mark.parametrize("mode", ["constant", "nearest", "mirror", "reflect", "wrap"])
     def test_error_lives_only_on_the_border(self, mode):
         """Zero error on every interior output, for every boundary mode (a 3x3 kernel, shift 1)."""
         shift = lambda x: cyclic_shift(x, (0, 1))
-        err = equivariance_error(correlate(mode), shift, shift, (6, 7), samples=2, seed=4).max(axis=0)
+        err = equivariance_error(correlate(mode), shift, shift, (6, 7), samples=2, seed=4)
+        err = err.max(axis=0)
         interior = np.zeros((6, 7), dtype=bool)
-        interior[:, 2:-1] = True     # output columns whose window, before and after the shift, is inside
+        interior[:, 2:-1] = True     # columns whose window is inside, before and after the shift
         assert np.all(err[interior] < 1e-12)
         if mode == "wrap":
             assert np.all(err < 1e-12)
@@ -199,7 +206,8 @@ class TestTorchConv2d:
 def test_probed_receptive_field_matches_the_spec(ndimage_mode, padding_mode):
     w = np.ones((3, 5))
     probed = receptive_field_map(correlate(ndimage_mode, w), (7, 9))
-    exact = ReceptiveFieldMap.from_spec(ConvSpec((3, 5), (7, 9), padding="same", padding_mode=padding_mode))
+    spec = ConvSpec((3, 5), (7, 9), padding="same", padding_mode=padding_mode)
+    exact = ReceptiveFieldMap.from_spec(spec)
     assert np.array_equal(probed.clean, exact.clean)
     if padding_mode in ("zeros", "replicate"):   # boxes coincide; wrap and mirror reorder positions
         assert np.array_equal(probed.lo, exact.lo) and np.array_equal(probed.hi, exact.hi)
@@ -230,7 +238,8 @@ def test_equivariance_error_shape_and_values(rng):
 def test_assert_invariant():
     assert_invariant(np.sum, lambda x: cyclic_shift(x, (1, 2)), (5, 6), seed=0)
     assert_invariant(np.max, np.rot90, (5, 5), seed=0)
-    with pytest.raises(EquivarianceAssertionError, match=r"invariance fails for a quarter turn: worst output position \(\)"):
+    with pytest.raises(EquivarianceAssertionError, match=(
+            r"invariance fails for a quarter turn: worst output position \(\)")):
         assert_invariant(lambda x: x[0, 0], np.rot90, (5, 5), name="a quarter turn", seed=0)
     with pytest.raises(EquivarianceAssertionError, match=r"invariance fails for shift_rows"):
         def shift_rows(x):
@@ -269,12 +278,13 @@ def test_shift_forms():
     assert_translation_equivariant(f, (6, 6), 2, seed=0)                 # int: every axis
     assert_translation_equivariant(f, (6, 6), (1, 2), seed=0)            # one tuple
     assert_translation_equivariant(lambda x: np.roll(x, 0), (7,), [(1,), (2,), (3,)], seed=0)
-    assert_translation_equivariant(lambda x: x * 2, (3, 6), [(1,), (2,)], seed=0)     # 1 spatial axis
+    assert_translation_equivariant(lambda x: x * 2, (3, 6), [(1,), (2,)], seed=0)   # 1-D, C=3
 
 
 def test_bad_arguments():
     f = correlate("wrap")
-    with pytest.raises(ValueError, match=r"mode must be one of \('circular', 'interior'\), got mode='border'"):
+    with pytest.raises(ValueError, match=(
+            r"mode must be one of \('circular', 'interior'\), got mode='border'")):
         assert_translation_equivariant(f, (4, 4), mode="border")
     with pytest.raises(ValueError, match=r"atol must be >= 0, got atol=-1.0"):
         assert_translation_equivariant(f, (4, 4), atol=-1.0)
@@ -284,13 +294,18 @@ def test_bad_arguments():
         assert_invariant(f, np.rot90, (4, 4), samples=0)
     with pytest.raises(TypeError, match=r"f must be callable, got ndarray"):
         assert_translation_equivariant(np.ones(3), (4, 4))
-    with pytest.raises(ValueError, match=r"shifts\[1\]=\(1,\) must have one entry per spatial axis \(ndim=2\)"):
+    with pytest.raises(ValueError, match=(
+            r"shifts\[1\]=\(1,\) must have one entry per spatial axis \(ndim=2\)")):
         assert_translation_equivariant(f, (4, 4), [(1, 0), (1,)])
-    with pytest.raises(TypeError, match=r"receptive_field must be a ReceptiveFieldMap or a ConvSpec, got tuple"):
+    with pytest.raises(TypeError, match=(
+            r"receptive_field must be a ReceptiveFieldMap or a ConvSpec, got tuple")):
         assert_translation_equivariant(f, (4, 4), mode="interior", receptive_field=(3, 3))
-    with pytest.raises(ValueError, match=r"no output position is border-free under shift \(3, 0\) -> output shift \(3, 0\) for input_shape=\(4, 4\); use a larger input_shape"):
+    with pytest.raises(ValueError, match=(
+            r"no output position is border-free under shift \(3, 0\) -> output shift \(3, 0\) for "
+            r"input_shape=\(4, 4\); use a larger input_shape")):
         assert_translation_equivariant(correlate("constant"), (4, 4), [(3, 0)], mode="interior")
-    with pytest.raises(ValueError, match=r"stride must have ndim=2 entries, got stride=\(1, 1, 1\)"):
+    with pytest.raises(ValueError, match=(
+            r"stride must have ndim=2 entries, got stride=\(1, 1, 1\)")):
         assert_translation_equivariant(f, (4, 4), stride=(1, 1, 1))
     with pytest.raises(ValueError, match=r"rotations act on two axes, got input_shape=\(4,\)"):
         assert_rotation_equivariant(f, (4,))
@@ -298,9 +313,11 @@ def test_bad_arguments():
         assert_invariant(f, 3, (4, 4))
     with pytest.raises(TypeError, match=r"transform_in must be callable, got str"):
         equivariance_error(f, "shift", np.rot90, (4, 4))
-    with pytest.raises(ValueError, match=r"ndim must be between 1 and len\(input_shape\)=2, got ndim=3"):
+    with pytest.raises(ValueError, match=(
+            r"ndim must be between 1 and len\(input_shape\)=2, got ndim=3")):
         receptive_field_map(f, (4, 4), ndim=3)
     with pytest.raises(TypeError, match=r"spec must be a ConvSpec, got dict"):
         ReceptiveFieldMap.from_spec({})
-    with pytest.raises(ValueError, match=r"f\(T_in x\).shape=\(4, 4\) differs from T_out\(f\(x\)\).shape=\(4, 2\)"):
+    with pytest.raises(ValueError, match=(
+            r"f\(T_in x\).shape=\(4, 4\) differs from T_out\(f\(x\)\).shape=\(4, 2\)")):
         equivariance_error(f, lambda x: x, lambda y: y[:, :2], (4, 4))

@@ -58,10 +58,10 @@ def test_reports_error_map_and_replay(pytester):
 
 def test_seed_fixture_is_reproducible_and_follows_the_option(pytester):
     pytester.makepyfile(test_layer=FAILING)
-    first = _seed(pytester.runpytest("-p", "convtheory.testing.plugin", "-s", "-k", "seed_is_fixed"))
-    again = _seed(pytester.runpytest("-p", "convtheory.testing.plugin", "-s", "-k", "seed_is_fixed"))
-    other = _seed(pytester.runpytest("-p", "convtheory.testing.plugin", "-s", "-k", "seed_is_fixed",
-                                     "--equivariance-seed=7"))
+    args = ("-p", "convtheory.testing.plugin", "-s", "-k", "seed_is_fixed")
+    first = _seed(pytester.runpytest(*args))
+    again = _seed(pytester.runpytest(*args))
+    other = _seed(pytester.runpytest(*args, "--equivariance-seed=7"))
     assert first == again and other == (first + 7) % 2**32
 
 

@@ -35,7 +35,8 @@ from convtheory.testing import (
 
 from .conftest import requires_torch
 
-NDIMAGE_TO_TORCH = {"constant": "zeros", "wrap": "circular", "nearest": "replicate", "mirror": "reflect"}
+NDIMAGE_TO_TORCH = {"constant": "zeros", "wrap": "circular", "nearest": "replicate",
+                    "mirror": "reflect"}
 
 
 def correlate(w, mode):
@@ -69,13 +70,17 @@ class TestProbeMatrix:
     @pytest.mark.parametrize("f, what", [
         (np.abs, "abs"), (lambda x: x + 1.0, "bias"), (lambda x: x * np.abs(x).max(), "scaled")])
     def test_refuses_nonlinear_callables(self, f, what):
-        with pytest.raises(NotLinearError, match=r"f is not linear: f\(a\*x \+ b\*y\) differs from a\*f\(x\) \+ b\*f\(y\)"):
+        with pytest.raises(NotLinearError, match=(
+                r"f is not linear: f\(a\*x \+ b\*y\) differs from a\*f\(x\) \+ b\*f\(y\)")):
             probe_matrix(f, (4, 4))
 
     def test_budgets(self):
-        with pytest.raises(ValueError, match=r"probe_matrix would call f 40,000 times .* over max_probes=16,384; probe a smaller input_shape"):
+        with pytest.raises(ValueError, match=(
+                r"probe_matrix would call f 40,000 times .* over max_probes=16,384; probe a "
+                r"smaller input_shape")):
             probe_matrix(lambda x: x, (200, 200))
-        with pytest.raises(ValueError, match=r"probe_matrix stored 0 MiB after \d+ of 64 columns, over max_bytes=1,000"):
+        with pytest.raises(ValueError, match=(
+                r"probe_matrix stored 0 MiB after \d+ of 64 columns, over max_bytes=1,000")):
             probe_matrix(lambda x: np.full_like(x, x.sum()), (8, 8), max_bytes=1000)
         with pytest.raises(TypeError, match="f must be callable, got int"):
             probe_matrix(3, (4,))
@@ -89,10 +94,10 @@ class TestScipyNdimage:
     def test_recovers_the_kernel(self, rng, ndimage_mode, k):
         w = rng.standard_normal((k, k))
         f = correlate(w, ndimage_mode)
-        kernel = assert_is_convolution(f, (7, 8), padding="same", padding_mode=NDIMAGE_TO_TORCH[ndimage_mode])
+        padding_mode = NDIMAGE_TO_TORCH[ndimage_mode]
+        kernel = assert_is_convolution(f, (7, 8), padding="same", padding_mode=padding_mode)
         assert np.array_equal(kernel, w)
-        given = assert_is_convolution(f, (7, 8), (k, k), padding="same",
-                                      padding_mode=NDIMAGE_TO_TORCH[ndimage_mode])
+        given = assert_is_convolution(f, (7, 8), (k, k), padding="same", padding_mode=padding_mode)
         assert np.array_equal(given, w)
 
     def test_half_sample_reflect_is_replicate_for_three_taps(self, rng):
@@ -105,14 +110,14 @@ class TestScipyNdimage:
     def test_half_sample_reflect_is_no_torch_mode_for_five_taps(self, rng, padding_mode):
         w = rng.standard_normal((5, 5))
         with pytest.raises(ConvolutionAssertionError) as info:
-            assert_is_convolution(correlate(w, "reflect"), (7, 7), padding="same", padding_mode=padding_mode)
+            assert_is_convolution(correlate(w, "reflect"), (7, 7), padding="same",
+                                  padding_mode=padding_mode)
         b = info.value.recovery.breach
         # The first row is output (0, 0): its corner entry already breaks every torch mode.
         assert (b.row, b.col) == (0, 0)
-        # The corner entry of ndimage 'reflect' sums the taps that half-sample symmetry folds onto it.
         M = probe_matrix(correlate(w, "reflect"), (7, 7))
         assert b.found == M[0, 0]
-        # Half-sample symmetry reads x[-1] = x[0], x[-2] = x[1]: input 0 gets kernel taps 1 and 2 per axis.
+        # Half-sample symmetry reads x[-1] = x[0], x[-2] = x[1]: input 0 gets taps 1 and 2 per axis.
         assert b.found == pytest.approx(w[1:3, 1:3].sum(), rel=0, abs=1e-12)
         assert b.reason == ("fold inconsistent" if padding_mode == "replicate" else "tie broken")
         assert "output (0, 0, 0) reading input (0, 0, 0)" in str(info.value)
@@ -120,8 +125,10 @@ class TestScipyNdimage:
     def test_wrong_mode_is_named(self, rng):
         w = rng.standard_normal((3, 3))
         with pytest.raises(ConvolutionAssertionError,
-                           match=r"entry \(0, 0\): .*\(tie broken: weight \(0, 0, 1, 1\), shared by 36 positions\)"):
-            assert_is_convolution(correlate(w, "nearest"), (6, 6), padding="same", padding_mode="zeros")
+                           match=r"entry \(0, 0\): .*\(tie broken: weight \(0, 0, 1, 1\), "
+                                 r"shared by 36 positions\)"):
+            assert_is_convolution(correlate(w, "nearest"), (6, 6), padding="same",
+                                  padding_mode="zeros")
 
 
 class TestScipySignal:
@@ -130,7 +137,8 @@ class TestScipySignal:
     def test_convolve2d_is_a_flipped_conv(self, rng, boundary, padding_mode):
         w = rng.standard_normal((3, 3))
         f = lambda x: signal.convolve2d(x, w, mode="same", boundary=boundary)
-        kernel = assert_is_convolution(f, (6, 7), padding="same", padding_mode=padding_mode, flip=True)
+        kernel = assert_is_convolution(f, (6, 7), padding="same", padding_mode=padding_mode,
+                                       flip=True)
         assert np.array_equal(kernel, w)
         # Without flip it is a correlation, with the flipped kernel: the same matrix.
         correlation = assert_is_convolution(f, (6, 7), padding="same", padding_mode=padding_mode)
@@ -165,7 +173,8 @@ class TestTorch:
 
         conv = torch.nn.Conv2d(1, 1, 3, padding=1, dtype=torch.float64)
         f = lambda x: conv(torch.from_numpy(x)[None, None])[0, 0].detach().numpy()
-        with pytest.raises(ConvolutionAssertionError, match=r"f is not a convolution: f is not linear"):
+        with pytest.raises(ConvolutionAssertionError, match=(
+                r"f is not a convolution: f is not linear")):
             assert_is_convolution(f, (5, 5), padding=1)
 
 
@@ -187,7 +196,8 @@ class TestFailures:
     def test_wrong_output_shape(self, rng):
         w = rng.standard_normal((3, 3))
         with pytest.raises(ConvolutionAssertionError,
-                           match=r"f\(x\).shape=\(6, 6\), but that geometry gives spatial output \(4, 4\)"):
+                           match=r"f\(x\).shape=\(6, 6\), but that geometry gives "
+                                 r"spatial output \(4, 4\)"):
             assert_is_convolution(correlate(w, "constant"), (6, 6), (3, 3))
 
     def test_report_carries_the_recovery(self, rng):
@@ -202,5 +212,7 @@ class TestFailures:
             assert_is_convolution(np.zeros_like, (4, 4))
 
     def test_bad_input_shape(self):
-        with pytest.raises(ValueError, match=r"input_shape=\(2, 2, 4, 4\) must be \(n1, ..., nd\) or \(C_in, n1, ..., nd\) for a 2-D"):
+        with pytest.raises(ValueError, match=(
+                r"input_shape=\(2, 2, 4, 4\) must be \(n1, ..., nd\) or \(C_in, n1, ..., nd\) for "
+                r"a 2-D")):
             assert_is_convolution(lambda x: x, (2, 2, 4, 4), (3, 3))

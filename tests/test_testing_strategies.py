@@ -42,10 +42,12 @@ def test_fuzz_recover_kernel_reads_back_every_conv(case):
     M = conv_matrix(weight, spec)
     r = recover_kernel(M, spec)
     assert r, str(r)
-    np.testing.assert_allclose(conv_matrix(r.kernel, spec).toarray(), M.toarray(), rtol=0, atol=1e-12)
+    rebuilt = conv_matrix(r.kernel, spec).toarray()
+    np.testing.assert_allclose(rebuilt, M.toarray(), rtol=0, atol=1e-12)
     evidence = r.verdict.evidence
     if evidence["unidentified_weights"] == 0 and evidence["ambiguous_weights"] == 0:
-        np.testing.assert_allclose(r.kernel, weight, rtol=0, atol=1e-12)   # unique: it is the kernel
+        # unique, so it is the kernel
+        np.testing.assert_allclose(r.kernel, weight, rtol=0, atol=1e-12)
 
 
 @FUZZ
@@ -72,9 +74,11 @@ def test_images_of_a_shape(x):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match=r"dims must be a non-empty subset of \(1, 2, 3\), got dims=\(4,\)"):
+    with pytest.raises(ValueError, match=(
+            r"dims must be a non-empty subset of \(1, 2, 3\), got dims=\(4,\)")):
         conv_specs(dims=(4,))
-    with pytest.raises(ValueError, match=r"padding_modes must be a non-empty subset of .*got padding_modes=\('edge',\)"):
+    with pytest.raises(ValueError, match=(
+            r"padding_modes must be a non-empty subset of .*got padding_modes=\('edge',\)")):
         conv_specs(padding_modes=("edge",))
     with pytest.raises(ValueError, match=r"max_size must be an integer >= 1, got max_size=0"):
         conv_specs(max_size=0)
@@ -85,7 +89,7 @@ def test_bad_arguments():
 
 
 def test_package_imports_without_hypothesis():
-    """hypothesis is a test extra: convtheory.testing works without it; strategies say what to install."""
+    """hypothesis is a test extra: convtheory.testing works without it; strategies say why not."""
     code = (
         "import sys; sys.modules['hypothesis'] = None\n"
         "import convtheory.testing as t\n"
@@ -95,5 +99,8 @@ def test_package_imports_without_hypothesis():
         "except ImportError as err:\n"
         "    print(err)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "needs hypothesis, which is a test extra of convtheory: pip install 'convtheory[test]'" in out.stdout
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    expected = ("needs hypothesis, which is a test extra of convtheory: "
+                "pip install 'convtheory[test]'")
+    assert expected in out.stdout

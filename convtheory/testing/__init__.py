@@ -45,7 +45,11 @@ from .equivariance import (
     equivariance_error,
     receptive_field_map,
 )
-from .failures import ConvolutionAssertionError, ConvtheoryAssertionError, EquivarianceAssertionError
+from .failures import (
+    ConvolutionAssertionError,
+    ConvtheoryAssertionError,
+    EquivarianceAssertionError,
+)
 from .probing import DEFAULT_MAX_PROBES, NotLinearError, assert_is_convolution, probe_matrix
 
 __all__ = [

@@ -57,7 +57,8 @@ class EquivarianceAssertionError(ConvtheoryAssertionError):
         self.failing = failing
 
     def report(self) -> str:
-        lines = [str(self), "", "failing output positions ('#' fails, '.' holds, ' ' not compared):"]
+        legend = "failing output positions ('#' fails, '.' holds, ' ' not compared):"
+        lines = [str(self), "", legend]
         lines += ascii_error_map(self.error_map, self.tolerance)
         return "\n".join(lines)
 
@@ -102,7 +103,8 @@ def ascii_error_map(error_map: np.ndarray, tolerance: float, *, max_lines: int =
     if err.ndim > 2:
         flat = err.reshape(-1, *err.shape[-2:])
         compared = ~np.isnan(flat)
-        err = np.where(compared.any(0), np.nanmax(np.where(compared, flat, -np.inf), axis=0), np.nan)
+        worst = np.where(compared, flat, -np.inf).max(axis=0)
+        err = np.where(compared.any(axis=0), worst, np.nan)
     chars = np.where(np.isnan(err), " ", np.where(err > tolerance, "#", "."))
     lines = ["".join(row).rstrip() for row in chars[:max_lines]]
     if len(chars) > max_lines:

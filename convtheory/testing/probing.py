@@ -163,8 +163,9 @@ def _infer_kernel_size(M, input_shape, d) -> tuple[int, ...]:
 
 
 def assert_is_convolution(f, input_shape, kernel_size=None, *, ndim: int | None = None,
-                          atol: float = 0.0, rtol: float = 1e-10, max_probes: int = DEFAULT_MAX_PROBES,
-                          seed: int = 0, **conv) -> np.ndarray:
+                          atol: float = 0.0, rtol: float = 1e-10,
+                          max_probes: int = DEFAULT_MAX_PROBES, seed: int = 0,
+                          **conv) -> np.ndarray:
     r"""Assert that a black box is a convolution of the given geometry; return its kernel.
 
     Probes the matrix of ``f`` (:func:`probe_matrix`) and recovers the kernel

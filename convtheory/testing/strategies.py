@@ -44,7 +44,8 @@ def _bounded(value, name: str, minimum: int) -> int:
 def _choices(values, name: str, allowed) -> tuple:
     values = tuple(values)
     if not values or any(v not in allowed for v in values):
-        raise ValueError(f"{name} must be a non-empty subset of {tuple(allowed)}, got {name}={values!r}")
+        raise ValueError(f"{name} must be a non-empty subset of {tuple(allowed)}, "
+                         f"got {name}={values!r}")
     return values
 
 
@@ -89,7 +90,8 @@ def conv_specs(dims=(1, 2, 3), padding_modes=PADDING_MODES, max_size: int = 6,
     padding_modes = _choices(padding_modes, "padding_modes", PADDING_MODES)
     max_size, max_kernel = _bounded(max_size, "max_size", 1), _bounded(max_kernel, "max_kernel", 1)
     max_channels = _bounded(max_channels, "max_channels", 1)
-    max_groups, max_stride = _bounded(max_groups, "max_groups", 1), _bounded(max_stride, "max_stride", 1)
+    max_groups = _bounded(max_groups, "max_groups", 1)
+    max_stride = _bounded(max_stride, "max_stride", 1)
     max_dilation = _bounded(max_dilation, "max_dilation", 1)
     if flip is not None and not isinstance(flip, bool):
         raise TypeError(f"flip must be a bool or None, got flip={flip!r}")
@@ -190,7 +192,8 @@ def images(shape=None, *, dims=(2,), max_channels: int = 3, max_size: int = 8, e
     if shape is not None:
         return hnp.arrays("float64", tuple(shape), elements=elements)
     dims = _choices(dims, "dims", (1, 2, 3))
-    max_channels, max_size = _bounded(max_channels, "max_channels", 1), _bounded(max_size, "max_size", 1)
+    max_channels = _bounded(max_channels, "max_channels", 1)
+    max_size = _bounded(max_size, "max_size", 1)
     drawn = st.sampled_from(dims).flatmap(lambda d: st.tuples(
         st.integers(1, max_channels), *[st.integers(1, max_size)] * d))
     return drawn.flatmap(lambda s: hnp.arrays("float64", s, elements=elements))
