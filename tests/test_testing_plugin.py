@@ -5,7 +5,10 @@ loaded with ``-p convtheory.testing.plugin``; once installed, the
 ``pytest11`` entry point in pyproject.toml loads it everywhere.
 """
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -67,11 +70,28 @@ def test_seed_fixture_is_reproducible_and_follows_the_option(pytester):
 
 def test_without_the_plugin_the_fixture_is_missing(pytester):
     pytester.makepyfile(test_layer=FAILING)
-    # -p no:convtheory blocks the entry point too, once convtheory is installed
-    result = pytester.runpytest("-p", "no:convtheory", "-k", "seed_is_fixed")
+    # blocks the entry point too, once convtheory is installed
+    result = pytester.runpytest("-p", "no:convtheory.testing.plugin", "-k", "seed_is_fixed")
     result.stdout.fnmatch_lines(["*fixture 'equivariance_seed' not found*"])
 
 
-def test_entry_point_is_declared():
+def test_entry_point_loads_the_plugin(tmp_path):
+    """What `pip install` does for the plugin: a dist-info with the pyproject's entry point."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"]["pytest11"] == {"convtheory": "convtheory.testing.plugin"}
+    entry = project["entry-points"]["pytest11"]
+    assert entry == {"convtheory.testing.plugin": "convtheory.testing.plugin"}
+    dist = tmp_path / "site" / "convtheory-0.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: convtheory\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[pytest11]\n" + "".join(f"{k} = {v}\n" for k, v in entry.items()))
+    (tmp_path / "test_uses_fixture.py").write_text(
+        "def test_seed(equivariance_seed):\n    assert isinstance(equivariance_seed, int)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT)])}
+    env.pop("PYTEST_ADDOPTS", None)
+    for extra in ([], ["-p", "convtheory.testing.plugin"]):   # loading it twice is harmless
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                              "test_uses_fixture.py", *extra], cwd=tmp_path, env=env,
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "1 passed" in run.stdout
