@@ -321,3 +321,18 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=(
             r"f\(T_in x\).shape=\(4, 4\) differs from T_out\(f\(x\)\).shape=\(4, 2\)")):
         equivariance_error(f, lambda x: x, lambda y: y[:, :2], (4, 4))
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate"])
+def test_strided_interior(rng, padding_mode):
+    """Stride 2 with a border: even shifts hold in the interior (probed or given), odd ones never."""
+    spec = ConvSpec((3, 3), (10, 10), stride=2, padding=1, padding_mode=padding_mode)
+    f = matrix_callable(conv_matrix(rng.standard_normal((3, 3)), spec), spec.output_spatial)
+    even = [(2, 0), (0, 2), (2, -2)]
+    assert_translation_equivariant(f, (10, 10), even, stride=2, mode="interior", seed=0)
+    assert_translation_equivariant(f, (10, 10), even, stride=2, mode="interior",
+                                   receptive_field=spec, seed=0)
+    with pytest.raises(EquivarianceAssertionError, match=r"shift \(1, 0\)"):
+        assert_translation_equivariant(f, (10, 10), [(1, 0)], stride=2, mode="interior", seed=0)
+    with pytest.raises(EquivarianceAssertionError, match=r"worst output position \(0, "):
+        assert_translation_equivariant(f, (10, 10), [(2, 0)], stride=2, seed=0)   # the border
