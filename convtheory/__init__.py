@@ -11,6 +11,7 @@ from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
 from .receptive_field import ReceptiveField, receptive_field
+from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .weights import conv_arguments, kernel_symbols
 
@@ -23,7 +24,9 @@ __all__ = [
     "ConvOperator",
     "ConvSpec",
     "GraphMetrics",
+    "KernelRecovery",
     "ReceptiveField",
+    "StructureBreach",
     "Taps",
     "Verdict",
     "axis_taps",
@@ -37,9 +40,12 @@ __all__ = [
     "estimate_matrix_bytes",
     "gather_matrix",
     "graph_metrics",
+    "is_circulant",
+    "is_toeplitz",
     "kernel_symbols",
     "output_shape",
     "receptive_field",
+    "recover_kernel",
     "resolve_padding",
     "spatial_taps",
 ]
