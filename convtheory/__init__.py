@@ -6,6 +6,23 @@ reports the results.  Nothing is defined here; see the modules.
 """
 
 from .checks import Certificate, Verdict
+from .checks import (
+    check_adaptivity,
+    check_flip_identity,
+    check_linearity,
+    check_nnz_formula,
+    check_pooling_equivariance,
+    check_rotation_equivariance,
+    check_scale_equivariance,
+    check_sharing,
+    check_sparsity,
+    check_spectral_norm_closed_forms,
+    check_translation_equivariance,
+    conv_singular_values,
+    conv_spectral_norm,
+    pooling_aliasing_example,
+    rotation_kernel_constraint,
+)
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
@@ -23,15 +40,30 @@ __all__ = [
     "Taps",
     "Verdict",
     "axis_taps",
+    "check_adaptivity",
+    "check_flip_identity",
+    "check_linearity",
+    "check_nnz_formula",
+    "check_pooling_equivariance",
+    "check_rotation_equivariance",
+    "check_scale_equivariance",
+    "check_sharing",
+    "check_sparsity",
+    "check_spectral_norm_closed_forms",
+    "check_translation_equivariance",
     "conv_arguments",
     "conv_matrix",
     "conv_operator",
+    "conv_singular_values",
+    "conv_spectral_norm",
     "conv_taps",
     "dot_test",
     "estimate_matrix_bytes",
     "gather_matrix",
     "kernel_symbols",
     "output_shape",
+    "pooling_aliasing_example",
     "resolve_padding",
+    "rotation_kernel_constraint",
     "spatial_taps",
 ]

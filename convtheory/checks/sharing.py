@@ -81,7 +81,8 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
     -------
     Verdict
         Evidence: ``positions_per_weight`` (taps of each weight, the sharing
-        count), ``max_pattern_entry`` (1 unless taps fold), ``one_tap_per_row``
+        count), ``max_B_k_entry`` (1: a weight is read once per output),
+        ``max_taps_per_entry`` (2 or more where taps fold), ``one_tap_per_row``
         (each ``B_k`` is a partial shifted diagonal), parameter counts.
         Counterexample: the first entry whose value is not the expected sum
         of weights.
@@ -136,7 +137,9 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         "dense_parameters": counts["dense"],
         "dense_over_conv": counts["ratio"],
         "positions_per_weight": positions.tolist(),
-        "max_pattern_entry": int(mult.max()) if len(mult) else 0,
+        "max_B_k_entry": int(mult.max()) if len(mult) else 0,
+        "max_taps_per_entry": int(np.unique(taps.rows * spec.matrix_shape[1] + taps.cols,
+                                            return_counts=True)[1].max()) if len(taps) else 0,
         "one_tap_per_row": one_per_row,
     }
     if symbolic:

@@ -202,11 +202,14 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
     pattern_rows = np.diff(pattern.indptr)
     n_rows, n_cols = spec.matrix_shape
     # The closed form, evaluated per axis, against the taps.
+    # Other boundary modes send every tap to a real input: k * O taps per axis.
     per_pair = 1
     for axis in range(spec.ndim):
         (lo, hi) = spec.padding[axis]
-        per_pair *= axis_nnz(spec.input_spatial[axis], spec.kernel_size[axis], spec.stride[axis],
-                             spec.dilation[axis], lo, hi)
+        args = (spec.input_spatial[axis], spec.kernel_size[axis], spec.stride[axis],
+                spec.dilation[axis], lo, hi)
+        per_pair *= axis_nnz(*args) if spec.padding_mode == "zeros" else \
+            args[1] * int(_outputs().subs(dict(zip((n, k, s, d, p_lo, p_hi), args))))
     formula_nnz = per_pair * spec.out_channels * spec.in_channels_per_group
     n_taps = int(pattern.sum())
     formula_ok = formula_nnz == (pattern.nnz if spec.padding_mode == "zeros" else n_taps)
