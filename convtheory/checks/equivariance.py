@@ -152,9 +152,10 @@ def _first_entry(E):
 def _interior(spec: ConvSpec, out_shift) -> np.ndarray:
     """Outputs where shift equivariance must hold even with a border.
 
-    On each axis, output ``o`` is interior when ``o - t`` is an output too (no
-    wrap-around of the output) and neither ``o``'s nor ``o - t``'s receptive
-    field leaves the image (read from the zero-padding tap table: -1 there).
+    On each shifted axis, output ``o`` is interior when ``o - t`` is an output
+    too (no wrap-around of the output) and neither ``o``'s nor ``o - t``'s
+    receptive field leaves the image (read from the zero-padding tap table:
+    -1 there).  Unshifted axes and circular axes have no border.
     """
     zeros = spec.replace(padding_mode="zeros")
     per_axis = []
@@ -164,8 +165,9 @@ def _interior(spec: ConvSpec, out_shift) -> np.ndarray:
         src = o - t
         ok = (src >= 0) & (src < len(inside))
         ok[ok] &= inside[ok] & inside[src[ok]]
-        if spec.padding_mode == "circular" and len(inside) * spec.stride[axis] == spec.input_spatial[axis]:
-            ok[:] = True  # a circle has no border
+        if t == 0 or (spec.padding_mode == "circular"
+                      and len(inside) * spec.stride[axis] == spec.input_spatial[axis]):
+            ok[:] = True  # an unshifted axis reads the same padding on both sides; a circle has no border
         per_axis.append(ok)
     grid = per_axis[0]
     for ok in per_axis[1:]:
