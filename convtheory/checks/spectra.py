@@ -219,8 +219,10 @@ def closed_form_spectral_norm(name: str, n: int | None = None):
     * the 5-point Laplacian with zero padding 1 on ``n x n`` is
       ``-(T (x) I + I (x) T)``: ``8 cos^2(pi / 2(n+1))``; circular: 8 for even ``n``.
 
-    Zero padding always gives a norm strictly below the circular one: the
-    boundary removes the highest frequency.
+    For these kernels the circular norm (even ``n``) is the supremum of the
+    kernel's frequency response; zero padding gives a strictly smaller norm,
+    approaching it as ``n`` grows.  (In general the zero-padded norm is
+    bounded by that supremum, not by the circular norm at the same ``n``.)
 
     Parameters
     ----------

@@ -139,8 +139,9 @@ def singular_value_figure(weight=None, n: int = 12, **conv):
     """All singular values of one kernel with circular and with zero padding.
 
     Circular: :func:`conv_singular_values` (FFT, exact); zero padding: the
-    dense SVD of :func:`conv_matrix` (small ``n``).  Zero padding lowers the
-    norm and spreads the spectrum.
+    dense SVD of :func:`conv_matrix` (small ``n``).  Both are bounded by the
+    supremum of the kernel's frequency response; zero padding pushes the
+    smallest singular values towards 0.
 
     Parameters
     ----------
