@@ -80,6 +80,11 @@ class TestTranslation:
                                            matrix=M)
         assert not v and v.method == "symbolic"
 
+    def test_symbolic_size_guard(self):
+        # (3 * 256 - 2)^2 = 586,756 real taps: 3 per output per axis, 2 clipped by the padding.
+        with pytest.raises(ValueError, match="a symbolic check would build a sympy matrix with 586,756 taps"):
+            check_translation_equivariance(np.ones((3, 3)), (256, 256), 1, padding=1, symbolic=True)
+
     def test_bad_shift(self):
         with pytest.raises(ValueError, match=r"shift must have one entry per spatial axis \(2\)"):
             check_translation_equivariance(np.ones((3, 3)), (5, 5), (1, 2, 3))
@@ -104,6 +109,19 @@ class TestPooling:
         def weighted(x):
             return (x.reshape(-1, 2) * np.arange(1, 5)[:, None]).max(axis=1)
         assert not check_pooling_equivariance(weighted, (8,), 2, stride=2)
+
+    def test_torch_pools(self):
+        torch = pytest.importorskip("torch")
+        F = torch.nn.functional
+        for pool in (F.max_pool1d, F.avg_pool1d):
+            def apply(x, pool=pool):
+                return pool(torch.from_numpy(x)[None], 2).numpy()[0]
+            assert check_pooling_equivariance(apply, (3, 8), 2, stride=2)
+            assert not check_pooling_equivariance(apply, (3, 8), 1, stride=2)
+
+    def test_not_callable(self):
+        with pytest.raises(TypeError, match="pool must be callable, got str"):
+            check_pooling_equivariance("max", (8,), 2, stride=2)
 
     def test_aliasing_example(self):
         v = pooling_aliasing_example()
@@ -156,6 +174,10 @@ class TestRotation:
         v = rotation_kernel_constraint((4, 4), padding="same")
         assert not v and v.counterexample["matrix_solution_dimension"] < 4
 
+    def test_bad_k(self):
+        with pytest.raises(TypeError, match=r"k must be an int \(quarter turns\), got k=1.5"):
+            check_rotation_equivariance(np.ones((3, 3)), (5, 5), k=1.5)
+
     def test_non_square(self):
         with pytest.raises(ValueError, match="rotation needs square input and output planes"):
             check_rotation_equivariance(np.ones((3, 3)), (5, 6))
@@ -181,6 +203,8 @@ class TestScale:
         assert check_scale_equivariance(np.array([0.0, 1.0, 0.0]), (4,), direction="up", padding=1)
 
     def test_bad_input(self):
+        with pytest.raises(ValueError, match="factor must be a positive int, got factor=0"):
+            check_scale_equivariance(np.ones(3), (8,), factor=0)
         with pytest.raises(ValueError, match="direction must be 'down' or 'up'"):
             check_scale_equivariance(np.ones(3), (8,), direction="sideways")
         with pytest.raises(ValueError, match="have different sizes"):

@@ -58,16 +58,18 @@ class TestSpectralNorm:
     ])
     def test_matches_dense_svd(self, conv, rng):
         w = rng.standard_normal((4, 2, 3, 3))
-        shape = (2 * conv.get("groups", 1), 9, 10)  # 180+ columns: the Lanczos path
+        shape = (2 * conv.get("groups", 1), 9, 10)
         exact = dense_singular_values(w, shape, **conv)[0]
         assert abs(conv_spectral_norm(w, shape, **conv) - exact) <= 1e-8 * exact
+        assert abs(conv_spectral_norm(w, shape, method="lanczos", **conv) - exact) <= 1e-8 * exact
 
     def test_symmetric_kernel_lanczos(self):
         # A constant start vector is orthogonal to the Laplacian's top singular vector;
         # the start vector must not be.
         lap = CLOSED_FORM_CASES["laplacian 2-D, zero padding"][0]
         exact = dense_singular_values(lap, (16, 16), padding=1)[0]
-        assert conv_spectral_norm(lap, (16, 16), padding=1) == pytest.approx(exact, rel=1e-10)
+        got = conv_spectral_norm(lap, (16, 16), padding=1, method="lanczos")
+        assert got == pytest.approx(exact, rel=1e-10)
 
     def test_small_uses_dense(self, rng):
         w = rng.standard_normal(3)
@@ -91,7 +93,24 @@ class TestSpectralNorm:
         v = check_spectral_norm_closed_forms((6,), norm=frobenius)
         assert not v and v.counterexample["relative_error"] > 1e-8
 
+    def test_large_uses_lanczos_and_a_vector_its_norm(self, rng):
+        w = rng.standard_normal((1, 1, 3, 3))
+        # A 64x64 image: 4096 x 4096 > 4 million entries, so auto picks Lanczos.
+        got = conv_spectral_norm(w, (1, 64, 64), padding=1)
+        assert got == pytest.approx(conv_spectral_norm(w, (1, 64, 64), padding=1, method="lanczos"))
+        assert got <= np.abs(np.fft.fft2(w[0, 0], (256, 256))).max() + 1e-12  # sup of |w_hat|
+        v = rng.standard_normal(5)
+        assert conv_spectral_norm(v, (5,), method="lanczos") == pytest.approx(np.linalg.norm(v))
+
+    def test_memory_guard(self):
+        with pytest.raises(ValueError, match="frequency_matrices would need about .* MiB"):
+            conv_singular_values(np.ones((64, 64, 3, 3)), (64, 512, 512), max_bytes=10**9)
+
     def test_bad_input(self):
+        with pytest.raises(ValueError, match="method must be one of"):
+            conv_spectral_norm(np.ones(3), (8,), method="power")
+        with pytest.raises(TypeError, match="conv_spectral_norm needs numeric weights"):
+            conv_spectral_norm(np.array([__import__("sympy").Symbol("a")] * 3, dtype=object), (8,))
         with pytest.raises(ValueError, match="tol must be a float >= 0, got tol=-1"):
             conv_spectral_norm(np.ones(3), (8,), tol=-1)
         with pytest.raises(ValueError, match="name must be one of"):

@@ -28,7 +28,8 @@ from ..geometry import ConvSpec
 from ..matrices import conv_matrix
 from ..transforms import cyclic_shift, downsample, rot90, transform_matrix, upsample
 from ..weights import conv_arguments, kernel_symbols
-from ._common import as_matrix, describe, unravel
+from ..taps import conv_taps
+from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, unravel
 from .verdict import Verdict
 
 __all__ = [
@@ -121,10 +122,15 @@ def _as_tuple(value, ndim, name):
 def _matrix(w, spec, matrix, symbolic):
     if matrix is not None:
         return as_matrix(matrix, spec)
-    if symbolic:
-        return conv_matrix(kernel_symbols(spec.weight_shape), spec)
-    if w.dtype == object:
-        return conv_matrix(w, spec)
+    if symbolic or w.dtype == object:
+        n_taps = len(conv_taps(spec))
+        if n_taps > SYMBOLIC_TAP_LIMIT:
+            raise ValueError(
+                f"a symbolic check would build a sympy matrix with {n_taps:,} taps (limit "
+                f"{SYMBOLIC_TAP_LIMIT:,}); use numeric weights with symbolic=False (exact for that "
+                f"kernel) or a smaller input"
+            )
+        return conv_matrix(kernel_symbols(spec.weight_shape) if symbolic else w, spec)
     return conv_matrix(w, spec)
 
 

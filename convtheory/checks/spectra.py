@@ -18,7 +18,7 @@ import sympy
 from scipy.sparse.linalg import svds
 
 from ..geometry import ConvSpec
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import conv_operator
 from ..taps import spatial_taps
 from ..weights import conv_arguments
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 _N = sympy.Symbol("n", integer=True, positive=True)
-_DENSE_LIMIT = 64  # below this min(shape), a dense SVD is cheaper than Lanczos
+_DENSE_ENTRIES = 4_000_000  # up to this many entries (32 MB), a dense SVD is simplest and exact
 
 
 def _spec(weight, input_shape, defaults, conv):
@@ -48,7 +48,7 @@ def _fft_applies(spec: ConvSpec) -> bool:
             and spec.output_spatial == spec.input_spatial)
 
 
-def frequency_matrices(weight, input_shape, **conv) -> np.ndarray:
+def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **conv) -> np.ndarray:
     """The ``C_out/g x C_in/g`` matrix of each group at each DFT frequency.
 
     The circular conv reads ``y[o] = sum_m h[m] x[o + m]`` (indices mod
@@ -60,6 +60,8 @@ def frequency_matrices(weight, input_shape, **conv) -> np.ndarray:
     ----------
     weight, input_shape, **conv
         As in :func:`conv_singular_values`.
+    max_bytes : int
+        Refuse, before allocating, to need more memory than this (default 2 GiB).
 
     Returns
     -------
@@ -80,11 +82,18 @@ def frequency_matrices(weight, input_shape, **conv) -> np.ndarray:
             f"size; got padding_mode={spec.padding_mode!r}, stride={spec.stride}, output "
             f"{spec.output_spatial} for input {spec.input_spatial}; use conv_spectral_norm"
         )
+    n_in = int(np.prod(spec.input_spatial))
+    needed = 2 * 16 * spec.out_channels * spec.in_channels_per_group * n_in  # embedding + its FFT
+    if needed > max_bytes:
+        raise ValueError(
+            f"frequency_matrices would need about {needed / 2**20:,.0f} MiB "
+            f"(C_out * C_in/groups * prod(n) complex entries), over max_bytes={max_bytes:,}; "
+            f"use conv_spectral_norm for the largest singular value, or pass a larger max_bytes"
+        )
     st = spatial_taps(spec)
     first = slice(st.indptr[0], st.indptr[1])
     g = spec.groups
     wg = w.reshape(g, spec.out_channels_per_group, spec.in_channels_per_group, -1)
-    n_in = int(np.prod(spec.input_spatial))
     h = np.zeros(wg.shape[:3] + (n_in,), dtype=np.result_type(w.dtype, np.float64))
     np.add.at(h, (Ellipsis, st.cols[first]), wg[..., st.kernel[first]])
     h = h.reshape(wg.shape[:3] + spec.input_spatial)
@@ -92,7 +101,7 @@ def frequency_matrices(weight, input_shape, **conv) -> np.ndarray:
     return np.ascontiguousarray(hf.reshape(wg.shape[:3] + (n_in,)).transpose(0, 3, 1, 2))
 
 
-def conv_singular_values(weight, input_shape, **conv) -> np.ndarray:
+def conv_singular_values(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **conv) -> np.ndarray:
     """All singular values of a circular multi-channel conv, by the FFT (Sedghi et al. 2019).
 
     Parameters
@@ -105,6 +114,8 @@ def conv_singular_values(weight, input_shape, **conv) -> np.ndarray:
         ``padding="same"`` (the offset of a circular conv does not change
         its singular values).  Must be circular, stride 1, with output size
         equal to input size.
+    max_bytes : int
+        Memory budget, as in :func:`frequency_matrices`.
 
     Returns
     -------
@@ -126,17 +137,22 @@ def conv_singular_values(weight, input_shape, **conv) -> np.ndarray:
     >>> s.shape, np.allclose(s, np.linalg.svd(M.toarray(), compute_uv=False), atol=1e-10)
     ((50,), True)
     """
-    H = frequency_matrices(weight, input_shape, **conv)
+    H = frequency_matrices(weight, input_shape, max_bytes=max_bytes, **conv)
     sigma = np.linalg.svd(H, compute_uv=False).ravel()
     return np.sort(sigma)[::-1]
 
 
-def conv_spectral_norm(weight, input_shape, *, tol: float = 0.0, **conv) -> float:
+_NORM_METHODS = ("auto", "fft", "dense", "lanczos")
+
+
+def conv_spectral_norm(weight, input_shape, *, method: str = "auto", tol: float = 0.0,
+                       **conv) -> float:
     """The largest singular value (operator 2-norm) of a conv, for any padding, stride, groups.
 
     * circular, stride 1, output size = input size: the FFT method
       (:func:`conv_singular_values`), exact to rounding;
-    * small matrices (``min(shape) <= 64``): a dense SVD;
+    * small matrices (at most 4 million entries): a dense SVD;
+    * a single row or column: its 2-norm;
     * otherwise: Lanczos bidiagonalisation (``scipy.sparse.linalg.svds``,
       ARPACK) on the matrix-free :func:`convtheory.conv_operator`, converged
       to ``tol`` (0: machine precision), about 1e-8 relative or better.
@@ -145,6 +161,8 @@ def conv_spectral_norm(weight, input_shape, *, tol: float = 0.0, **conv) -> floa
     ----------
     weight, input_shape, **conv
         As in :func:`convtheory.conv_matrix` (default zero padding, as there).
+    method : {"auto", "fft", "dense", "lanczos"}
+        ``"auto"`` picks as listed above; the others force one path.
     tol : float
         ARPACK tolerance.
 
@@ -168,10 +186,15 @@ def conv_spectral_norm(weight, input_shape, *, tol: float = 0.0, **conv) -> floa
         raise TypeError("conv_spectral_norm needs numeric weights")
     if not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0:
         raise ValueError(f"tol must be a float >= 0, got tol={tol!r}")
-    if _fft_applies(spec):
+    if method not in _NORM_METHODS:
+        raise ValueError(f"method must be one of {_NORM_METHODS}, got method={method!r}")
+    if method == "fft" or (method == "auto" and _fft_applies(spec)):
         return float(conv_singular_values(w, spec)[0])
-    if min(spec.matrix_shape) <= _DENSE_LIMIT:
+    rows, cols = spec.matrix_shape
+    if method == "dense" or (method == "auto" and rows * cols <= _DENSE_ENTRIES):
         return float(np.linalg.svd(conv_matrix(w, spec).toarray(), compute_uv=False)[0])
+    if min(rows, cols) == 1:  # ARPACK needs k < min(shape); a vector's norm is its 2-norm
+        return float(np.sqrt(np.sum(np.abs(conv_matrix(w, spec).data) ** 2)))
     op = conv_operator(w, spec)
     # A fixed pseudo-random start vector: reproducible, and (unlike a constant
     # vector) not orthogonal to the top singular vector of symmetric kernels,
