@@ -40,7 +40,17 @@ def prove_all(names=THEOREMS) -> list:
 
 
 def write_certificates(certificates, path="reports/certificates.json") -> Path:
-    """Write certificates as a JSON list; returns the path."""
+    """Write certificates as a JSON list; returns the path.
+
+    Examples
+    --------
+    >>> import tempfile, json
+    >>> from convtheory import Certificate
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_certificates([Certificate("t", "s", (), "n = 1", "symbolic", True)], d + "/c.json")
+    ...     json.loads(p.read_text())[0]["holds"]
+    True
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([c.to_dict() for c in certificates], indent=2) + "\n")

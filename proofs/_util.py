@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 import sympy
 
-__all__ = ["entries", "stopwatch", "symbol_matrix", "to_sympy"]
+__all__ = ["differing", "entries", "source", "stopwatch", "symbol_matrix", "to_sympy"]
 
 
 @contextmanager

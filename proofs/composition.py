@@ -88,7 +88,16 @@ def same_padding_defect(n: int = 5, a: int = 3, b: int = 3) -> dict:
 
 
 def defect_entries(Mu, Mv, Mc) -> list:
-    """Entries where ``Mu Mv`` and ``Mc`` differ (symbolic)."""
+    """Entries where ``Mu Mv`` and ``Mc`` differ (symbolic).
+
+    Examples
+    --------
+    >>> u, v = kernel_symbols((2,), "u"), kernel_symbols((2,), "v")
+    >>> c = np.array(composed_kernel(list(u), list(v)), dtype=object)
+    >>> Mv = conv_matrix(v, (4,))
+    >>> defect_entries(conv_matrix(u, (3,)), Mv, conv_matrix(c, (4,)))
+    []
+    """
     return differing(sympy.Matrix(Mu) * sympy.Matrix(Mv), sympy.Matrix(Mc))
 
 

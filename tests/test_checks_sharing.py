@@ -84,5 +84,7 @@ def test_bad_input():
         check_sharing(np.ones(2), (4,), matrix=np.eye(3))
     with pytest.raises(TypeError, match="matrix must be a scipy sparse array"):
         check_sharing(np.ones(2), (4,), matrix=[[1, 2]])
+    with pytest.raises(TypeError, match="a numeric check needs numeric weights"):
+        check_sharing(kernel_symbols((2,)), (4,), symbolic=False)
     with pytest.raises(TypeError, match="symbolic=True needs a sympy matrix"):
         check_sharing(np.ones(2), (4,), matrix=np.ones((3, 4)), symbolic=True)

@@ -7,7 +7,6 @@ import scipy.sparse as sp
 import sympy
 
 from ..geometry import ConvSpec
-from ..matrices import conv_matrix
 from ..taps import conv_taps
 
 __all__ = []
@@ -58,21 +57,10 @@ def as_matrix(matrix, spec: ConvSpec, name: str = "matrix"):
     return out
 
 
-def build_matrix(w: np.ndarray, spec: ConvSpec, matrix=None):
-    """The conv matrix of ``(w, spec)``, or the validated override."""
-    if matrix is not None:
-        return as_matrix(matrix, spec)
-    return conv_matrix(w, spec)
-
-
 def symbolic_entries(M) -> dict:
     """``{(row, col): expanded expression}`` of the nonzero entries of a sympy matrix."""
-    if isinstance(M, sympy.SparseMatrix) or hasattr(M, "todok"):
-        items = M.todok().items()
-    else:  # pragma: no cover - dense sympy matrices are converted the slow way
-        items = ((ij, v) for ij, v in np.ndenumerate(np.array(M.tolist(), dtype=object)))
     out = {}
-    for ij, v in items:
+    for ij, v in M.todok().items():
         v = sympy.expand(v)
         if v != 0:
             out[tuple(int(i) for i in ij)] = v

@@ -68,7 +68,9 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         As in :func:`convtheory.conv_matrix`, or a ``ConvSpec`` as ``input_shape``.
     matrix : sparse array, ndarray or sympy matrix, optional
         Check this matrix instead of the one the conv builds (e.g. a matrix
-        from another library, or a deliberately broken one).
+        from another library, or a deliberately broken one).  A sympy matrix
+        is read in the symbols of ``weight`` when ``weight`` holds distinct
+        symbols, else in ``kernel_symbols(weight_shape)``.
     symbolic : bool, optional
         Read ``B_k = dM/dw_k`` off a sympy matrix in fresh symbols (exact, for
         every weight value).  Default: when the conv has at most
