@@ -1,4 +1,4 @@
-"""Small helpers shared by the proof modules."""
+"""Small utilities shared by the proof modules."""
 
 from __future__ import annotations
 

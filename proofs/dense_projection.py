@@ -17,6 +17,7 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 from convtheory import Certificate, ConvSpec, conv_matrix, conv_taps, kernel_symbols
+from convtheory.checks.sharing import weight_patterns
 
 from ._util import stopwatch
 
@@ -57,12 +58,7 @@ def tie_matrix(spec: ConvSpec) -> sp.csr_array:
     array([[1, 0, 0, 0, 1, 0],
            [0, 1, 0, 0, 0, 1]])
     """
-    taps = conv_taps(spec)
-    rows = taps.rows * spec.matrix_shape[1] + taps.cols
-    B = sp.csr_array((np.ones(len(taps)), (rows, taps.kernel)),
-                     shape=(int(np.prod(spec.matrix_shape)), spec.n_weights))
-    B.sum_duplicates()
-    return B
+    return weight_patterns(spec)
 
 
 def _domain(B) -> DomainMatrix:

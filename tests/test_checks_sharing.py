@@ -3,7 +3,7 @@ import pytest
 import sympy
 
 from convtheory import ConvSpec, check_sharing, conv_matrix, kernel_symbols
-from convtheory.checks import parameter_counts, seed_sharing_example
+from convtheory.checks import parameter_counts, seed_sharing_example, weight_patterns
 
 GEOMETRIES = [
     dict(weight_shape=(3,), input_shape=(7,), conv={}),
@@ -88,3 +88,15 @@ def test_bad_input():
         check_sharing(kernel_symbols((2,)), (4,), symbolic=False)
     with pytest.raises(TypeError, match="symbolic=True needs a sympy matrix"):
         check_sharing(np.ones(2), (4,), matrix=np.ones((3, 4)), symbolic=True)
+
+
+@pytest.mark.parametrize("conv", [dict(padding=1), dict(padding=2, padding_mode="reflect", stride=2)])
+def test_weight_patterns_are_derivatives(conv):
+    # B_k = dM/dw_k, read off the symbolic matrix by sympy's own differentiation.
+    spec = ConvSpec((2, 1, 3), (1, 5), **conv)
+    w = kernel_symbols(spec.weight_shape)
+    M = sympy.Matrix(conv_matrix(w, spec))
+    B = weight_patterns(spec)
+    for k, wk in enumerate(w.flat):
+        expected = np.array(M.diff(wk).tolist(), dtype=float)
+        assert np.array_equal(B[:, [k]].toarray().reshape(spec.matrix_shape), expected)

@@ -14,7 +14,7 @@ from .equivariance import (
 )
 from .linearity import check_flip_identity, check_linearity
 from .seed import seed_checks
-from .sharing import check_sharing, parameter_counts, seed_sharing_example
+from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
 from .sparsity import (
     axis_nnz,
     check_nnz_formula,
@@ -66,4 +66,5 @@ __all__ = [
     "rotation_kernel_constraint",
     "seed_checks",
     "seed_sharing_example",
+    "weight_patterns",
 ]

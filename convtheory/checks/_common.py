@@ -1,4 +1,4 @@
-"""Helpers shared by the checks: matrix overrides, symbolic entries, scope strings."""
+"""What the checks share: matrix overrides, symbolic entries, scope strings."""
 
 from __future__ import annotations
 

@@ -19,7 +19,41 @@ from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe
 from ..matrices import conv_matrix
 from .verdict import Verdict
 
-__all__ = ["check_sharing", "parameter_counts", "seed_sharing_example"]
+__all__ = ["check_sharing", "parameter_counts", "seed_sharing_example", "weight_patterns"]
+
+
+def weight_patterns(spec) -> sp.csr_array:
+    """The ``B_k = dM/dw_k`` of a geometry, as the columns of one sparse matrix.
+
+    Column ``k`` is ``vec(B_k)`` (C-order over the conv matrix), so
+    ``vec(M(w)) = B @ w.ravel()``: the linear map from weights to matrices.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+
+    Returns
+    -------
+    B : (prod(matrix_shape), n_weights) csr_array
+        Entries count the taps of weight ``k`` at each matrix entry.
+
+    Examples
+    --------
+    >>> spec = ConvSpec((2,), (3,))
+    >>> B = weight_patterns(spec)
+    >>> B[:, [0]].toarray().reshape(spec.matrix_shape).astype(int)     # B_0: a shifted diagonal
+    array([[1, 0, 0],
+           [0, 1, 0]])
+    >>> w = np.array([3.0, 5.0])
+    >>> np.array_equal((B @ w).reshape(spec.matrix_shape), conv_matrix(w, spec).toarray())
+    True
+    """
+    taps = conv_taps(spec)
+    cells = taps.rows * spec.matrix_shape[1] + taps.cols
+    B = sp.csr_array((np.ones(len(taps)), (cells, taps.kernel)),
+                     shape=(int(np.prod(spec.matrix_shape)), spec.n_weights))
+    B.sum_duplicates()
+    return B
 
 
 def parameter_counts(spec, *, bias: bool = False) -> dict:
