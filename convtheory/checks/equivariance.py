@@ -59,8 +59,8 @@ def _source(transform, shape) -> np.ndarray:
 def equivariance_error(M, source_in, source_out):
     """The commutator ``M T_in - T_out M`` of a conv matrix with an entry-moving transform.
 
-    ``T_in x = x[source_in]`` and ``T_out y = y[source_out]`` (both
-    permutations, or selections for resampling).
+    ``T_in x = x[source_in]`` and ``T_out y = y[source_out]``, both
+    permutations (shifts, rotations, flips).
 
     Parameters
     ----------
@@ -81,9 +81,7 @@ def equivariance_error(M, source_in, source_out):
     0
     """
     if isinstance(M, sympy.MatrixBase):
-        inv_in = np.empty_like(source_in)
-        inv_in[source_in] = np.arange(len(source_in))
-        # (M T_in)[r, j] = M[r, inv_in[j]];  (T_out M)[r, j] = M[source_out[r], j].
+        # (M T_in)[r, source_in[i]] = M[r, i];  (T_out M)[r, j] = M[source_out[r], j].
         entries = {(int(r), int(c)): v for (r, c), v in M.todok().items()}
         left = {(r, int(source_in[c])): v for (r, c), v in entries.items()}
         right = {}
@@ -195,7 +193,7 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
     weight, input_shape, **conv
         As in :func:`convtheory.conv_matrix`, or a ``ConvSpec``.
     shift : int or tuple of int
-        Input shift per spatial axis.
+        Input shift per spatial axis (an int shifts every axis by it).
     matrix : optional
         Check this matrix instead (e.g. a position-dependent "conv").
     symbolic : bool
