@@ -55,6 +55,18 @@ class TestTranslation:
         lhs, rhs = M @ np.roll(x, 2), np.roll(M @ x, 2)
         assert abs(lhs[o] - rhs[o]) == pytest.approx(v.counterexample["error"])
 
+    def test_error_map_against_torch(self, rng):
+        torch = pytest.importorskip("torch")
+        w = rng.standard_normal((2, 3, 3, 3))
+        v = check_translation_equivariance(w, (3, 7, 8), (2, 1), padding=1)
+        x = torch.from_numpy(rng.standard_normal((3, 7, 8)))[None]
+        conv = lambda t: torch.nn.functional.conv2d(t, torch.from_numpy(w), padding=1)  # noqa: E731
+        diff = (conv(torch.roll(x, (2, 1), (2, 3))) - torch.roll(conv(x), (2, 1), (2, 3)))[0].numpy()
+        seen = np.abs(diff).max(axis=0) > 1e-12
+        # A random input shows an error exactly where the matrix identity fails.
+        assert np.array_equal(seen, v.evidence["error_map"] > 0)
+        assert not seen[3:6, 2:7].any()  # interior by hand: rows 3..5, cols 2..6
+
     def test_stride_only_multiples(self, rng):
         w = rng.standard_normal((2, 1, 3))
         kw = dict(stride=2, padding=1, padding_mode="circular")
