@@ -17,6 +17,7 @@ import scipy.sparse as sp
 import sympy
 
 from ..geometry import ConvSpec
+from ..matrices import conv_matrix
 from ..weights import conv_arguments
 from ._common import as_matrix, describe, tap_pattern
 from .verdict import Verdict
@@ -191,7 +192,6 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
     if matrix is None:
-        from ..matrices import conv_matrix
         M = conv_matrix(w, spec) if w.dtype != object else None
     else:
         M = as_matrix(matrix, spec)
