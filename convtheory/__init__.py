@@ -5,7 +5,25 @@ matrix (numeric, symbolic, matrix-free), checks what is claimed about it, and
 reports the results.  Nothing is defined here; see the modules.
 """
 
-from .checks import Certificate, Verdict
+from .checks import (
+    Certificate,
+    Verdict,
+    check_adaptivity,
+    check_flip_identity,
+    check_linearity,
+    check_nnz_formula,
+    check_pooling_equivariance,
+    check_rotation_equivariance,
+    check_scale_equivariance,
+    check_sharing,
+    check_sparsity,
+    check_spectral_norm_closed_forms,
+    check_translation_equivariance,
+    conv_singular_values,
+    conv_spectral_norm,
+    pooling_aliasing_example,
+    rotation_kernel_constraint,
+)
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
@@ -30,10 +48,23 @@ __all__ = [
     "Taps",
     "Verdict",
     "axis_taps",
+    "check_adaptivity",
+    "check_flip_identity",
+    "check_linearity",
+    "check_nnz_formula",
+    "check_pooling_equivariance",
+    "check_rotation_equivariance",
+    "check_scale_equivariance",
+    "check_sharing",
+    "check_sparsity",
+    "check_spectral_norm_closed_forms",
+    "check_translation_equivariance",
     "conv_arguments",
     "conv_graph",
     "conv_matrix",
     "conv_operator",
+    "conv_singular_values",
+    "conv_spectral_norm",
     "conv_taps",
     "dense_graph",
     "dot_test",
@@ -44,8 +75,10 @@ __all__ = [
     "is_toeplitz",
     "kernel_symbols",
     "output_shape",
+    "pooling_aliasing_example",
     "receptive_field",
     "recover_kernel",
     "resolve_padding",
+    "rotation_kernel_constraint",
     "spatial_taps",
 ]
