@@ -5,12 +5,31 @@ matrix (numeric, symbolic, matrix-free), checks what is claimed about it, and
 reports the results.  Nothing is defined here; see the modules.
 """
 
-from .checks import Certificate, Verdict
+from .checks import (
+    Certificate,
+    Verdict,
+    check_adaptivity,
+    check_flip_identity,
+    check_linearity,
+    check_nnz_formula,
+    check_pooling_equivariance,
+    check_rotation_equivariance,
+    check_scale_equivariance,
+    check_sharing,
+    check_sparsity,
+    check_spectral_norm_closed_forms,
+    check_translation_equivariance,
+    conv_singular_values,
+    conv_spectral_norm,
+    pooling_aliasing_example,
+    rotation_kernel_constraint,
+)
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
 from .receptive_field import ReceptiveField, receptive_field
+from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .weights import conv_arguments, kernel_symbols
 
@@ -23,23 +42,43 @@ __all__ = [
     "ConvOperator",
     "ConvSpec",
     "GraphMetrics",
+    "KernelRecovery",
     "ReceptiveField",
+    "StructureBreach",
     "Taps",
     "Verdict",
     "axis_taps",
+    "check_adaptivity",
+    "check_flip_identity",
+    "check_linearity",
+    "check_nnz_formula",
+    "check_pooling_equivariance",
+    "check_rotation_equivariance",
+    "check_scale_equivariance",
+    "check_sharing",
+    "check_sparsity",
+    "check_spectral_norm_closed_forms",
+    "check_translation_equivariance",
     "conv_arguments",
     "conv_graph",
     "conv_matrix",
     "conv_operator",
+    "conv_singular_values",
+    "conv_spectral_norm",
     "conv_taps",
     "dense_graph",
     "dot_test",
     "estimate_matrix_bytes",
     "gather_matrix",
     "graph_metrics",
+    "is_circulant",
+    "is_toeplitz",
     "kernel_symbols",
     "output_shape",
+    "pooling_aliasing_example",
     "receptive_field",
+    "recover_kernel",
     "resolve_padding",
+    "rotation_kernel_constraint",
     "spatial_taps",
 ]

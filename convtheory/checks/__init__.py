@@ -1,5 +1,70 @@
 """Checks of the seed's claims; each returns a :class:`Verdict`."""
 
+from .adaptivity import check_adaptivity
+from .equivariance import (
+    LAPLACIAN,
+    SOBEL_X,
+    check_pooling_equivariance,
+    check_rotation_equivariance,
+    check_scale_equivariance,
+    check_translation_equivariance,
+    equivariance_error,
+    pooling_aliasing_example,
+    rotation_kernel_constraint,
+)
+from .linearity import check_flip_identity, check_linearity
+from .seed import seed_checks
+from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
+from .sparsity import (
+    axis_nnz,
+    check_nnz_formula,
+    check_sparsity,
+    nnz_closed_form,
+    nnz_formula,
+    receptive_field_counts,
+)
+from .spectra import (
+    CLOSED_FORM_CASES,
+    check_spectral_norm_closed_forms,
+    closed_form_spectral_norm,
+    conv_singular_values,
+    conv_spectral_norm,
+    frequency_matrices,
+)
 from .verdict import METHODS, Certificate, Verdict, jsonable
 
-__all__ = ["METHODS", "Certificate", "Verdict", "jsonable"]
+__all__ = [
+    "CLOSED_FORM_CASES",
+    "LAPLACIAN",
+    "METHODS",
+    "SOBEL_X",
+    "Certificate",
+    "Verdict",
+    "axis_nnz",
+    "check_adaptivity",
+    "check_flip_identity",
+    "check_linearity",
+    "check_nnz_formula",
+    "check_pooling_equivariance",
+    "check_rotation_equivariance",
+    "check_scale_equivariance",
+    "check_sharing",
+    "check_sparsity",
+    "check_spectral_norm_closed_forms",
+    "check_translation_equivariance",
+    "closed_form_spectral_norm",
+    "conv_singular_values",
+    "conv_spectral_norm",
+    "equivariance_error",
+    "frequency_matrices",
+    "jsonable",
+    "nnz_closed_form",
+    "nnz_formula",
+    "parameter_counts",
+    "pooling_aliasing_example",
+    "receptive_field_counts",
+    "rotation_kernel_constraint",
+    "seed_checks",
+    "seed_sharing_example",
+    "weight_patterns",
+]

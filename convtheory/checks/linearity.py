@@ -1,0 +1,151 @@
+"""Linearity, and convolution as correlation with the flipped kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from ..matrices import conv_matrix
+from ..operators import conv_operator
+from ..weights import conv_arguments, kernel_symbols
+from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, symbolic_entries
+from ..taps import conv_taps
+from .verdict import Verdict
+
+__all__ = ["check_flip_identity", "check_linearity"]
+
+
+def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed: int = 0,
+                    rtol: float = 1e-10, **conv) -> Verdict:
+    """Check ``f(a x + b y) == a f(x) + b f(y)`` (and ``f(0) == 0``) on random inputs.
+
+    Parameters
+    ----------
+    weight, input_shape, **conv
+        As in :func:`convtheory.conv_matrix`, or a ``ConvSpec``.
+    layer : callable, optional
+        ``x of input_shape -> output array`` to check instead of the conv
+        (e.g. a layer with a bias or an activation, which must fail).
+    n_samples, seed : int
+    rtol : float
+        Allowed error relative to the size of the outputs.
+
+    Returns
+    -------
+    Verdict
+        Method ``sampled``.  Counterexample: the coefficients and the error.
+
+    Examples
+    --------
+    >>> w = np.ones((2, 1, 3))
+    >>> bool(check_linearity(w, (1, 6)))
+    True
+    >>> relu_conv = lambda x: np.maximum(conv_operator(w, (1, 6)) @ x.ravel(), 0)
+    >>> bool(check_linearity(w, (1, 6), layer=relu_conv))
+    False
+    """
+    w, spec = conv_arguments(weight, input_shape, **conv)
+    if layer is None:
+        if w.dtype == object:
+            raise TypeError("check_linearity needs numeric weights (or a layer)")
+        op = conv_operator(w, spec)
+
+        def layer(x):
+            return op @ x.ravel()
+    elif not callable(layer):
+        raise TypeError(f"layer must be callable, got {type(layer).__name__}")
+    rng = np.random.default_rng(seed)
+
+    def f(x):
+        return np.asarray(layer(x), dtype=float).ravel()
+
+    worst, counterexample = 0.0, None
+    zero = f(np.zeros(spec.input_shape))
+    scale0 = float(np.max(np.abs(zero))) if zero.size else 0.0
+    if scale0 > 0:
+        worst, counterexample = np.inf, {"f(0)_max_abs": scale0}
+    for _ in range(n_samples):
+        x, y = rng.standard_normal((2,) + spec.input_shape)
+        a, b = rng.standard_normal(2)
+        lhs, rhs = f(a * x + b * y), a * f(x) + b * f(y)
+        scale = max(float(np.max(np.abs(lhs))), float(np.max(np.abs(rhs))), 1e-300)
+        err = float(np.max(np.abs(lhs - rhs))) / scale
+        if err > worst:
+            worst = err
+            if err > rtol:
+                counterexample = {"a": float(a), "b": float(b), "relative_error": err}
+    holds = worst <= rtol
+    return Verdict(
+        name="linearity",
+        statement="f(a x + b y) = a f(x) + b f(y) and f(0) = 0",
+        holds=holds, method="sampled",
+        scope=f"{describe(spec)}; {n_samples} random (x, y, a, b), rtol={rtol:g}",
+        evidence={"max_relative_error": worst, "f(0)_max_abs": scale0},
+        counterexample=None if holds else counterexample,
+    )
+
+
+def check_flip_identity(weight, input_shape, *, matrix=None, symbolic=None, **conv) -> Verdict:
+    """Check that convolution is correlation with the flipped kernel.
+
+    Claim: ``conv_matrix(w, flip=True) == conv_matrix(w[..., ::-1, ::-1], flip=False)``,
+    entry for entry (the kernel reversed along every spatial axis).
+
+    Parameters
+    ----------
+    weight, input_shape, **conv
+        As in :func:`convtheory.conv_matrix` (``flip`` is ignored: both sides
+        are built).
+    matrix : optional
+        Use this as the convolution (``flip=True``) matrix instead.
+    symbolic : bool, optional
+        Compare in fresh sympy symbols (every kernel).  Default: when the conv
+        has at most 20,000 taps and ``matrix`` is not numeric.
+
+    Returns
+    -------
+    Verdict
+        Method ``symbolic`` or ``exhaustive`` (numeric, exact: both sides
+        copy the same floats).
+
+    Examples
+    --------
+    >>> from scipy.signal import convolve, correlate
+    >>> w, x = np.array([1.0, 2.0, 4.0]), np.arange(6.0)
+    >>> bool(check_flip_identity(w, (6,)))
+    True
+    >>> np.allclose(convolve(x, w, mode="valid"), correlate(x, w[::-1], mode="valid"))
+    True
+    """
+    conv = {key: v for key, v in conv.items() if key != "flip"}
+    w, spec = conv_arguments(weight, input_shape, **conv)
+    spec_conv, spec_corr = spec.replace(flip=True), spec.replace(flip=False)
+    if matrix is not None:
+        matrix = as_matrix(matrix, spec_conv)
+    if symbolic is None:
+        numeric_override = matrix is not None and not isinstance(matrix, sympy.MatrixBase)
+        symbolic = not numeric_override and len(conv_taps(spec)) <= SYMBOLIC_TAP_LIMIT
+    spatial = tuple(range(2, w.ndim))
+    if symbolic:
+        symbols = kernel_symbols(spec.weight_shape)
+        left = matrix if matrix is not None else conv_matrix(symbols, spec_conv)
+        right = conv_matrix(np.flip(symbols, axis=spatial), spec_corr)
+        diff = symbolic_entries(sympy.SparseMatrix(left) - sympy.SparseMatrix(right))
+        bad = sorted(diff)
+        max_error = None
+    else:
+        left = matrix if matrix is not None else conv_matrix(w, spec_conv)
+        right = conv_matrix(np.flip(w, axis=spatial), spec_corr)
+        D = (left - right).tocoo()
+        nz = np.abs(D.data) > 0
+        bad = sorted(zip(D.row[nz].tolist(), D.col[nz].tolist()))
+        max_error = float(np.max(np.abs(D.data))) if D.nnz else 0.0
+    holds = not bad
+    return Verdict(
+        name="flip_identity",
+        statement="convolution = cross-correlation with the kernel flipped on every spatial axis",
+        holds=holds, method="symbolic" if symbolic else "exhaustive",
+        scope=f"{describe(spec)}; {'every kernel' if symbolic else 'the given kernel'}, every entry",
+        evidence={"entries_differing": len(bad), "max_error": max_error},
+        counterexample={"entry": bad[0]} if bad else None,
+    )

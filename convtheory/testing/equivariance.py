@@ -1,0 +1,561 @@
+"""Black-box equivariance assertions for any callable ``f: ndarray -> ndarray``.
+
+The claim ``f(T_in x) == T_out f(x)`` is tested on random inputs: the error
+map ``|f(T_in x) - T_out f(x)|`` per sample and output position
+(:func:`equivariance_error`) is compared with ``atol + rtol * |T_out f(x)|``.
+Shifts are cyclic (:func:`~convtheory.transforms.cyclic_shift`); with
+``mode="interior"`` only the outputs whose receptive field stays inside the
+input, before and after the shift, are compared, which is the honest question
+for zero, reflect or replicate padding.  Receptive fields are read off a
+:class:`~convtheory.geometry.ConvSpec`'s tap tables, or inferred from the
+black box by probing it with impulses (:func:`receptive_field_map`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geometry import ConvSpec, _as_int, _as_shape
+from ..transforms import cyclic_shift, flip, rot90
+from .failures import EquivarianceAssertionError
+
+__all__ = [
+    "ReceptiveFieldMap",
+    "assert_invariant",
+    "assert_rotation_equivariant",
+    "assert_translation_equivariant",
+    "equivariance_error",
+    "receptive_field_map",
+]
+
+MODES = ("circular", "interior")
+DEFAULT_ATOL = 1e-9
+DEFAULT_RTOL = 1e-7
+
+
+# --------------------------------------------------------------------------
+# Receptive fields
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ReceptiveFieldMap:
+    """Which input positions each output position depends on, as boxes.
+
+    Attributes
+    ----------
+    lo, hi : (o1, ..., od, d) int arrays
+        Bounding box of the receptive field of each output position, per
+        spatial axis (``lo = hi = -1`` where the output depends on nothing).
+    clean : (o1, ..., od) bool array
+        True where the receptive field is the full, unwrapped, unfolded
+        footprint: the outputs a translation moves without meeting a border.
+    input_spatial : tuple of int
+
+    Examples
+    --------
+    >>> rf = ReceptiveFieldMap.from_spec(ConvSpec((3,), (6,), padding=1))
+    >>> rf.clean.tolist()
+    [False, True, True, True, True, False]
+    >>> rf.interior((1,), (1,)).tolist()
+    [False, True, True, True, False, False]
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    clean: np.ndarray
+    input_spatial: tuple
+
+    @property
+    def output_spatial(self) -> tuple:
+        return self.clean.shape
+
+    @classmethod
+    def from_spec(cls, spec: ConvSpec) -> "ReceptiveFieldMap":
+        """Exact receptive fields of a convolution, from its tap tables.
+
+        An output is clean on an axis when it reads only real inputs (no
+        zero padding) in strictly increasing order (no wrap, no reflection,
+        no replicated edge).
+        """
+        if not isinstance(spec, ConvSpec):
+            raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
+        d = spec.ndim
+        shape = spec.output_spatial
+        lo = np.empty(shape + (d,), dtype=np.int64)
+        hi = np.empty(shape + (d,), dtype=np.int64)
+        clean = np.ones(shape, dtype=bool)
+        for axis in range(d):
+            table = spec.axis_table(axis)
+            valid = table >= 0
+            masked = np.where(valid, table, np.iinfo(np.int64).max)
+            axis_lo = masked.min(axis=1)
+            axis_hi = np.where(valid, table, -1).max(axis=1)
+            axis_clean = valid.all(axis=1) & np.all(np.diff(table, axis=1) > 0, axis=1)
+            view = [1] * d
+            view[axis] = len(table)
+            lo[..., axis] = axis_lo.reshape(view)
+            hi[..., axis] = axis_hi.reshape(view)
+            clean &= axis_clean.reshape(view)
+        return cls(lo, hi, clean, spec.input_spatial)
+
+    def interior(self, shift, output_shift) -> np.ndarray:
+        """Output positions ``q`` whose comparison under ``shift`` is border-free.
+
+        ``q`` is compared with ``q + output_shift`` of the shifted input; it
+        qualifies when its receptive field is clean and stays inside the
+        input after moving by ``shift``, and ``q + output_shift`` exists.
+        """
+        shift, output_shift = np.asarray(shift), np.asarray(output_shift)
+        n = np.asarray(self.input_spatial)
+        empty = self.hi[..., 0] < 0
+        inside = np.all((self.lo + shift >= 0) & (self.hi + shift <= n - 1), axis=-1)
+        q = np.stack(np.indices(self.output_spatial), axis=-1)
+        o = np.asarray(self.output_spatial)
+        exists = np.all((q + output_shift >= 0) & (q + output_shift < o), axis=-1)
+        return ((self.clean & inside) | empty) & exists
+
+
+def receptive_field_map(f, input_shape, *, ndim: int | None = None,
+                        seed: int = 0) -> ReceptiveFieldMap:
+    """Infer the receptive fields of a black box by probing it with impulses.
+
+    Each input position (all leading batch and channel entries at once) is
+    pushed up, then down, by a large amount, and the output positions that
+    move are its dependents.  Costs ``2 * prod(spatial input)`` calls of
+    ``f``; pass :meth:`ReceptiveFieldMap.from_spec` instead when the geometry is
+    known.
+
+    Parameters
+    ----------
+    f : callable
+        ``ndarray -> ndarray``; the trailing ``ndim`` axes of input and
+        output are spatial.
+    input_shape : tuple of int
+    ndim : int, optional
+        Number of trailing spatial axes; default 1 for a 1-D input, else 2.
+    seed : int
+        Seed of the random base point.
+
+    Returns
+    -------
+    ReceptiveFieldMap
+        ``clean`` marks the outputs whose box has the most common extent on
+        every axis (the unclipped footprint; border outputs are clipped,
+        folded or wrapped).  This needs an image larger than twice the
+        border.
+
+    Examples
+    --------
+    >>> from scipy.ndimage import correlate1d
+    >>> rf = receptive_field_map(lambda x: correlate1d(x, [1.0, 2, 3], mode="constant"), (6,))
+    >>> rf.lo[:, 0].tolist(), rf.hi[:, 0].tolist()
+    ([0, 0, 1, 2, 3, 4], [1, 2, 3, 4, 5, 5])
+    >>> rf.clean.tolist()
+    [False, True, True, True, True, False]
+    """
+    input_shape = _as_shape(input_shape, "input_shape")
+    d = _spatial_ndim(ndim, input_shape)
+    spatial = input_shape[-d:]
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal(input_shape)
+    y0 = np.asarray(f(x0))
+    if y0.ndim < d:
+        raise ValueError(f"f(x).shape={y0.shape} has fewer than ndim={d} spatial axes")
+    out_spatial = y0.shape[-d:]
+    big = 100.0 * (1.0 + np.abs(x0).max())
+    lo = np.full(out_spatial + (d,), np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(out_spatial + (d,), -1, dtype=np.int64)
+    for j in np.ndindex(*spatial):
+        moved = np.zeros(out_spatial, dtype=bool)
+        for sign in (1.0, -1.0):
+            x = x0.copy()
+            x[(Ellipsis,) + j] += sign * big
+            delta = np.abs(np.asarray(f(x)) - y0).reshape((-1,) + out_spatial).max(axis=0)
+            # Relative to this impulse's largest response: FFT-based callables leave ~1e-16 noise.
+            moved |= delta > 1e-9 * delta.max() if delta.max() > 0 else False
+        lo[moved] = np.minimum(lo[moved], j)
+        hi[moved] = np.maximum(hi[moved], j)
+    empty = hi[..., 0] < 0
+    lo[empty] = -1
+    extent = np.where(empty[..., None], 0, hi - lo + 1)
+    clean = ~empty
+    for axis in range(d):
+        values, counts = np.unique(extent[..., axis][~empty], return_counts=True)
+        if len(values):
+            clean &= extent[..., axis] == values[np.argmax(counts)]
+    return ReceptiveFieldMap(lo, hi, clean, spatial)
+
+
+# --------------------------------------------------------------------------
+# The error map
+# --------------------------------------------------------------------------
+def _spatial_ndim(ndim, input_shape) -> int:
+    if ndim is None:
+        return 1 if len(input_shape) == 1 else 2
+    d = _as_int(ndim, "ndim")
+    if not 1 <= d <= len(input_shape):
+        raise ValueError(f"ndim must be between 1 and len(input_shape)={len(input_shape)}, "
+                         f"got ndim={d}")
+    return d
+
+
+def _check_tolerances(atol, rtol, samples) -> int:
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise TypeError(f"{name} must be a real number, got {name}={value!r}")
+        if not value >= 0:
+            raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
+    samples = _as_int(samples, "samples")
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got samples={samples}")
+    return samples
+
+
+def _resolve_seed(seed) -> int:
+    if seed is None:
+        # A fresh seed, reported on failure so that the failure can be replayed.
+        return int(np.random.SeedSequence().entropy % 2**32)
+    return _as_int(seed, "seed")
+
+
+def _inputs(input_shape, samples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((samples,) + tuple(input_shape))
+
+
+def _errors(f, transform_in, transform_out, xs):
+    """Absolute error and reference ``T_out f(x)``, stacked over samples."""
+    errs, refs = [], []
+    for x in xs:
+        expected = np.asarray(transform_out(np.asarray(f(x))))
+        got = np.asarray(f(transform_in(x)))
+        if got.shape != expected.shape:
+            raise EquivarianceShapeError(
+                f"f(T_in x).shape={got.shape} differs from T_out(f(x)).shape={expected.shape}; "
+                f"the transforms do not match f's output"
+            )
+        errs.append(np.abs(got - expected))
+        refs.append(np.abs(expected))
+    return np.stack(errs), np.stack(refs)
+
+
+class EquivarianceShapeError(ValueError):
+    """The transformed output does not even have the shape of the output."""
+
+
+def equivariance_error(f, transform_in, transform_out, input_shape, *, samples: int = 3,
+                       seed: int = 0) -> np.ndarray:
+    r"""The error map ``|f(T_in x) - T_out f(x)|`` per sample and output position.
+
+    Parameters
+    ----------
+    f : callable
+        ``ndarray -> ndarray``.
+    transform_in, transform_out : callable
+        Act on inputs and on outputs; ``transform_out=transform_in`` asks
+        for equivariance, ``transform_out=lambda y: y`` for invariance.
+    input_shape : tuple of int
+        Shape of one input of ``f``, batch and channel axes included where
+        ``f`` expects them.
+    samples : int
+        Number of standard normal inputs.
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same seed gives the same
+        inputs, so a failure replays.
+
+    Returns
+    -------
+    err : (samples, \*f(x).shape) ndarray
+        Zero everywhere exactly when ``f`` commutes with the transforms on
+        these inputs.  ``err.max(axis=0)`` is the map to plot.
+
+    Examples
+    --------
+    A zero-padded correlation commutes with a cyclic shift except where the
+    receptive field crosses the border:
+
+    >>> from scipy.ndimage import correlate1d
+    >>> from convtheory.transforms import cyclic_shift
+    >>> f = lambda x: correlate1d(x, [1.0, -1.0, 2.0], mode="constant")
+    >>> shift = lambda x: cyclic_shift(x, 1)
+    >>> err = equivariance_error(f, shift, shift, (8,))
+    >>> (err.max(axis=0) > 1e-12).astype(int).tolist()
+    [1, 1, 0, 0, 0, 0, 0, 1]
+    """
+    input_shape = _as_shape(input_shape, "input_shape")
+    samples = _check_tolerances(0.0, 0.0, samples)
+    for name, t in (("f", f), ("transform_in", transform_in), ("transform_out", transform_out)):
+        if not callable(t):
+            raise TypeError(f"{name} must be callable, got {type(t).__name__}")
+    xs = _inputs(input_shape, samples, _resolve_seed(seed))
+    err, _ = _errors(f, transform_in, transform_out, xs)
+    return err
+
+
+# --------------------------------------------------------------------------
+# The assertions
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Case:
+    name: str
+    transform_in: object
+    transform_out: object
+    compare: object = None        # bool mask over the output (broadcast), or None for all
+
+
+def _assert_cases(f, input_shape, cases, *, claim, atol, rtol, samples, seed, mode_note=""):
+    """Raise :class:`EquivarianceAssertionError` for the first case that fails."""
+    xs = _inputs(input_shape, samples, seed)
+    for case in cases:
+        candidates = case if isinstance(case, list) else [case]
+        results = []
+        for c in candidates:
+            err, ref = _errors(f, c.transform_in, c.transform_out, xs)
+            mask = np.ones(err.shape[1:], dtype=bool) if c.compare is None else np.broadcast_to(
+                c.compare, err.shape[1:])
+            tol = atol + rtol * ref
+            excess = np.where(mask, err - tol, -np.inf)
+            results.append((float(np.max(excess)) if excess.size else -np.inf, c, err, tol, mask))
+        if not any(np.any(r[4]) for r in results):
+            # Comparing nothing would pass vacuously: a check that cannot fail.
+            raise ValueError(
+                f"no output position is border-free under {candidates[0].name} for "
+                f"input_shape={tuple(input_shape)}; use a larger input_shape or a smaller shift"
+            )
+        excess_max, c, err, tol, mask = min(results, key=lambda r: r[0])
+        if excess_max <= 0:
+            continue
+        excess = np.where(mask, err - tol, -np.inf)
+        sample, *position = np.unravel_index(int(np.argmax(excess)), err.shape)
+        position = tuple(int(p) for p in position)
+        worst, worst_tol = float(err[(sample, *position)]), float(tol[(sample, *position)])
+        failing = int(np.sum(np.any(excess > 0, axis=0)))
+        compared = int(np.sum(mask))
+        error_map = np.where(mask, err.max(axis=0), np.nan)
+        others = ""
+        if len(candidates) > 1:
+            others = f" (the closest of {len(candidates)} candidate output shifts)"
+        message = (
+            f"{claim} fails for {c.name}{others}: worst output position {position} "
+            f"(sample {int(sample)}), |f(T x) - T' f(x)| = {worst:.3g} "
+            f"> tolerance {worst_tol:.3g}; "
+            f"{failing} of {compared} compared output positions fail{mode_note}. "
+            f"Reproduce with seed={seed}."
+        )
+        raise EquivarianceAssertionError(
+            message, transform=c.name, position=position, error=worst, tolerance=worst_tol,
+            seed=seed, sample=int(sample), error_map=error_map, failing=failing)
+
+
+def _shift_list(shifts, d: int, stride: tuple) -> list[tuple]:
+    if shifts is None:
+        # The smallest shifts equivariance is claimed for: one stride per axis, and all at once.
+        unit = [tuple(s if a == b else 0 for b, s in enumerate(stride)) for a in range(d)]
+        return unit + ([tuple(stride)] if d > 1 else [])
+    if isinstance(shifts, numbers.Integral):
+        shifts = [(shifts,) * d]
+    elif len(shifts) and all(isinstance(s, numbers.Integral) for s in shifts):
+        shifts = [tuple(shifts)]   # a flat sequence of ints is one shift, one entry per axis
+    out = []
+    for i, s in enumerate(shifts):
+        s = (s,) if isinstance(s, numbers.Integral) else tuple(s)
+        if len(s) != d:
+            raise ValueError(f"shifts[{i}]={s} must have one entry per spatial axis (ndim={d})")
+        out.append(tuple(_as_int(v, f"shifts[{i}]") for v in s))
+    return out
+
+
+def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | None = None,
+                                   stride=1, mode: str = "circular", receptive_field=None,
+                                   atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL,
+                                   samples: int = 3, seed: int | None = None) -> None:
+    r"""Assert ``f(shift_t x) == shift_{t/stride} f(x)`` for cyclic shifts ``t``.
+
+    Parameters
+    ----------
+    f : callable
+        ``ndarray -> ndarray``.  The trailing ``ndim`` axes of its input and
+        output are spatial; leading (batch, channel) axes are left alone.
+    input_shape : tuple of int
+        Shape of one input, batch and channel axes included where ``f``
+        expects them.
+    shifts : int, tuple of int, or sequence of tuples, optional
+        Input shifts, one integer per spatial axis: an int shifts every
+        axis by that much, a flat tuple is one shift, a list of tuples is
+        several (``[(1,), (2,)]`` in 1-D).  Default: one stride
+        along each axis, and along all axes at once.
+    ndim : int, optional
+        Number of spatial axes; default the length of the shifts, else 1
+        for a 1-D input and 2 otherwise.
+    stride : int or tuple of int
+        The output moves by ``t / stride``.  A shift that is not a multiple
+        of the stride is compared with the nearest output shifts (floor and
+        ceil of ``t / stride`` per axis); a strided map should fail it.
+    mode : {"circular", "interior"}
+        ``"circular"`` compares every output: the claim of a circularly
+        padded conv.  ``"interior"`` compares only outputs whose receptive
+        field is clean and stays inside the input after the shift: the
+        claim of a conv with any other padding.
+    receptive_field : ReceptiveFieldMap or ConvSpec, optional
+        Used by ``mode="interior"``; default: inferred by probing ``f``
+        (:func:`receptive_field_map`, ``2 * prod(spatial)`` calls).
+    atol, rtol : float
+        An output fails when its error exceeds ``atol + rtol * |shift' f(x)|``.
+    samples : int
+        Random inputs per shift.
+    seed : int, optional
+        Seed of the inputs; a fresh one when None.  The failure message
+        quotes it; the plugin's ``equivariance_seed`` fixture supplies a
+        reproducible one.
+
+    Raises
+    ------
+    EquivarianceAssertionError
+        Naming the shift, the worst output position, the error and the seed.
+
+    Examples
+    --------
+    >>> from scipy.ndimage import correlate
+    >>> w = np.arange(9.0).reshape(3, 3)
+    >>> assert_translation_equivariant(lambda x: correlate(x, w, mode="wrap"), (8, 8), seed=0)
+    >>> assert_translation_equivariant(lambda x: correlate(x, w, mode="constant"), (8, 8),
+    ...                                mode="interior", seed=0)
+    >>> zero_padded = lambda x: correlate(x, w, mode="constant")
+    >>> assert_translation_equivariant(zero_padded, (8, 8), seed=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convtheory.testing.failures.EquivarianceAssertionError: translation equivariance fails ...
+    """
+    input_shape = _as_shape(input_shape, "input_shape")
+    samples = _check_tolerances(atol, rtol, samples)
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got mode={mode!r}")
+    if ndim is None and shifts is not None and not isinstance(shifts, numbers.Integral):
+        first = shifts[0] if len(shifts) else ()
+        ndim = len(shifts) if isinstance(first, numbers.Integral) else len(first)
+    d = _spatial_ndim(ndim, input_shape)
+    if isinstance(stride, numbers.Integral):
+        stride = (_as_int(stride, "stride"),) * d
+    stride = _as_shape(stride, "stride")
+    if len(stride) != d:
+        raise ValueError(f"stride must have ndim={d} entries, got stride={stride}")
+    shift_list = _shift_list(shifts, d, stride)
+    seed = _resolve_seed(seed)
+    rf = None
+    if mode == "interior":
+        rf = receptive_field
+        if rf is None:
+            rf = receptive_field_map(f, input_shape, ndim=d, seed=seed)
+        if isinstance(rf, ConvSpec):
+            rf = ReceptiveFieldMap.from_spec(rf)
+        if not isinstance(rf, ReceptiveFieldMap):
+            raise TypeError(f"receptive_field must be a ReceptiveFieldMap or a ConvSpec, got "
+                            f"{type(rf).__name__}")
+    cases = []
+    for t in shift_list:
+        choices = [(t_a // s_a, -(-t_a // s_a)) for t_a, s_a in zip(t, stride)]
+        outs = sorted(set(itertools.product(*choices)))
+        group = []
+        for u in outs:
+            compare = None
+            if rf is not None:
+                # Compared at p = q + u: the interior mask of q, moved to where q lands.
+                compare = cyclic_shift(rf.interior(t, u), u)
+            group.append(_Case(f"shift {t} -> output shift {u}",
+                               lambda x, t=t: cyclic_shift(x, t), lambda y, u=u: cyclic_shift(y, u),
+                               compare))
+        cases.append(group if len(group) > 1 else group[0])
+    note = " (mode='interior': only border-free outputs compared)" if rf is not None else ""
+    _assert_cases(f, input_shape, cases, claim="translation equivariance", atol=atol, rtol=rtol,
+                  samples=samples, seed=seed, mode_note=note)
+
+
+def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-1, -2),
+                                atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL,
+                                samples: int = 3, seed: int | None = None) -> None:
+    r"""Assert ``f(R x) == R f(x)`` for quarter turns and mirror flips of the last two axes.
+
+    Parameters
+    ----------
+    f : callable
+        ``ndarray -> ndarray`` whose last two input and output axes are the
+        image plane.
+    input_shape : tuple of int
+        At least two axes; square planes keep every rotation's shape.
+    rotations : sequence of int
+        Quarter turns ``k`` (counter-clockwise, :func:`convtheory.transforms.rot90`).
+    flips : sequence of int
+        Axes to mirror (``-1`` left-right, ``-2`` up-down).
+    atol, rtol, samples, seed
+        As in :func:`assert_translation_equivariant`.
+
+    Raises
+    ------
+    EquivarianceAssertionError
+        Naming the rotation or flip, the worst output position, the error and the seed.
+
+    Examples
+    --------
+    A Laplacian commutes with every symmetry of the square; a Sobel filter
+    does not even commute with a quarter turn:
+
+    >>> from scipy.ndimage import correlate
+    >>> laplacian = np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])
+    >>> sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    >>> assert_rotation_equivariant(lambda x: correlate(x, laplacian, mode="wrap"), (6, 6), seed=0)
+    >>> edges = lambda x: correlate(x, sobel, mode="wrap")
+    >>> assert_rotation_equivariant(edges, (6, 6), seed=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convtheory.testing.failures.EquivarianceAssertionError: rotation equivariance fails for rot90...
+    """
+    input_shape = _as_shape(input_shape, "input_shape")
+    samples = _check_tolerances(atol, rtol, samples)
+    if len(input_shape) < 2:
+        raise ValueError(f"rotations act on two axes, got input_shape={input_shape}")
+    cases = [_Case(f"rot90 k={_as_int(k, 'rotations')}", lambda x, k=k: rot90(x, k),
+                   lambda y, k=k: rot90(y, k)) for k in rotations]
+    cases += [_Case(f"flip axis={_as_int(a, 'flips')}", lambda x, a=a: flip(x, a),
+                    lambda y, a=a: flip(y, a)) for a in flips]
+    _assert_cases(f, input_shape, cases, claim="rotation equivariance", atol=atol, rtol=rtol,
+                  samples=samples, seed=_resolve_seed(seed))
+
+
+def assert_invariant(f, transform, input_shape, *, name: str | None = None,
+                     atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL, samples: int = 3,
+                     seed: int | None = None) -> None:
+    r"""Assert ``f(T x) == f(x)``: the output does not see the transform.
+
+    Parameters
+    ----------
+    f, transform : callable
+        ``ndarray -> ndarray``; ``transform`` acts on inputs.
+    input_shape : tuple of int
+    name : str, optional
+        How the failure message names the transform (default: its ``__name__``).
+    atol, rtol, samples, seed
+        As in :func:`assert_translation_equivariant`.
+
+    Examples
+    --------
+    Global average pooling is invariant to cyclic shifts; a global maximum
+    of the first row is not invariant to a quarter turn:
+
+    >>> from convtheory.transforms import cyclic_shift
+    >>> assert_invariant(np.mean, lambda x: cyclic_shift(x, (2, 3)), (5, 5), seed=0)
+    >>> assert_invariant(lambda x: x[0].max(), np.rot90, (5, 5), seed=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    convtheory.testing.failures.EquivarianceAssertionError: invariance fails for rot90: ...
+    """
+    input_shape = _as_shape(input_shape, "input_shape")
+    samples = _check_tolerances(atol, rtol, samples)
+    if not callable(transform):
+        raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+    label = name if name is not None else getattr(transform, "__name__", repr(transform))
+    _assert_cases(f, input_shape, [_Case(label, transform, lambda y: y)], claim="invariance",
+                  atol=atol, rtol=rtol, samples=samples, seed=_resolve_seed(seed))

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from convtheory import ConvSpec, check_adaptivity, conv_matrix
+
+
+def test_holds_over_sizes(rng):
+    w = rng.standard_normal((2, 3, 3, 2))
+    v = check_adaptivity(w, (3, 6, 5), stride=(2, 1), padding=1, padding_mode="replicate")
+    assert v
+    assert v.evidence["parameters"] == [2 * 3 * 3 * 2]
+    shapes = [row["input_shape"] for row in v.evidence["sizes"]]
+    assert shapes == [(3, 6, 5), (3, 7, 6), (3, 9, 8), (3, 12, 10)]
+    for row in v.evidence["sizes"]:
+        spec = ConvSpec(w.shape, row["input_shape"], stride=(2, 1), padding=1, padding_mode="replicate")
+        assert row["output_shape"] == spec.output_shape
+
+
+def test_explicit_sizes():
+    v = check_adaptivity(np.ones(3), (5,), sizes=[(3,), (50,)])
+    assert v and [r["matrix_shape"] for r in v.evidence["sizes"]] == [(1, 3), (48, 50)]
+
+
+def test_other_weights_at_one_size_fails(rng):
+    w = rng.standard_normal(3)
+
+    def builder(size):
+        weights = w if size != (9,) else w * 2  # one size gets different weights
+        return conv_matrix(weights, size, padding=1)
+
+    v = check_adaptivity(w, (6,), sizes=[(6,), (9,), (12,)], builder=builder, padding=1)
+    assert not v and v.counterexample["input_shape"] == (1, 9)
+
+
+def test_bad_builder():
+    with pytest.raises(TypeError, match="builder must be callable"):
+        check_adaptivity(np.ones(3), (5,), builder="conv")

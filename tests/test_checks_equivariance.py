@@ -1,0 +1,223 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sympy
+
+from convtheory import (
+    ConvSpec,
+    check_pooling_equivariance,
+    check_rotation_equivariance,
+    check_scale_equivariance,
+    check_translation_equivariance,
+    conv_matrix,
+    kernel_symbols,
+    pooling_aliasing_example,
+    rotation_kernel_constraint,
+)
+from convtheory.checks import LAPLACIAN, SOBEL_X
+
+
+class TestTranslation:
+    @pytest.mark.parametrize("shift", [(0, 1), (2, 3), (-1, 4)])
+    def test_circular_holds_symbolically(self, shift):
+        v = check_translation_equivariance(np.ones((2, 2, 3, 3)), (2, 5, 6), shift, padding=1,
+                                           padding_mode="circular", symbolic=True)
+        assert v and v.method == "symbolic"
+
+    def test_circular_multichannel_numeric(self, rng):
+        w = rng.standard_normal((3, 2, 3, 2))
+        v = check_translation_equivariance(w, (2, 6, 5), (1, 2), padding=((1, 1), (0, 1)),
+                                           padding_mode="circular")
+        assert v and v.method == "exhaustive" and v.evidence["max_error"] == 0.0
+
+    def test_zero_padding_fails_on_border_only(self, rng):
+        w = rng.standard_normal((3, 3))
+        v = check_translation_equivariance(w, (6, 6), (1, 0), padding=1)
+        assert not v
+        assert v.evidence["interior_max_error"] == 0.0 and v.evidence["error_confined_to_border"]
+        error_map = v.evidence["error_map"]
+        # By hand, for a vertical shift by one: row 0 wraps around, row 1's preimage (row 0)
+        # reads the top padding, row 5 reads the bottom padding; rows 2..4 are interior,
+        # and the columns do not matter (both sides read the same side padding).
+        assert np.all(error_map[[0, 1, 5], :] > 0)
+        assert np.all(error_map[2:5, :] == 0)
+        failing = {tuple(o) for o in v.evidence["outputs_with_error"]}
+        assert failing == {tuple(o) for o in v.evidence["border_outputs"]}
+
+    def test_zero_padding_counterexample_is_real(self, rng):
+        w = rng.standard_normal(3)
+        v = check_translation_equivariance(w, (7,), 2, padding=1)
+        j = v.counterexample["input_basis_index"][1]
+        o = v.counterexample["output_index"][1]
+        x = np.zeros(7)
+        x[j] = 1.0
+        M = conv_matrix(w, (7,), padding=1)
+        lhs, rhs = M @ np.roll(x, 2), np.roll(M @ x, 2)
+        assert abs(lhs[o] - rhs[o]) == pytest.approx(v.counterexample["error"])
+
+    def test_error_map_against_torch(self, rng):
+        torch = pytest.importorskip("torch")
+        w = rng.standard_normal((2, 3, 3, 3))
+        v = check_translation_equivariance(w, (3, 7, 8), (2, 1), padding=1)
+        x = torch.from_numpy(rng.standard_normal((3, 7, 8)))[None]
+        conv = lambda t: torch.nn.functional.conv2d(t, torch.from_numpy(w), padding=1)  # noqa: E731
+        diff = (conv(torch.roll(x, (2, 1), (2, 3))) - torch.roll(conv(x), (2, 1), (2, 3)))[0].numpy()
+        seen = np.abs(diff).max(axis=0) > 1e-12
+        # A random input shows an error exactly where the matrix identity fails.
+        assert np.array_equal(seen, v.evidence["error_map"] > 0)
+        assert not seen[3:6, 2:7].any()  # interior by hand: rows 3..5, cols 2..6
+
+    def test_stride_only_multiples(self, rng):
+        w = rng.standard_normal((2, 1, 3))
+        kw = dict(stride=2, padding=1, padding_mode="circular")
+        assert check_translation_equivariance(w, (1, 8), 2, **kw)
+        assert check_translation_equivariance(w, (1, 8), 4, **kw)
+        odd = check_translation_equivariance(w, (1, 8), 1, **kw)
+        assert not odd and odd.evidence["min_error_over_output_shifts"] > 0
+
+    def test_position_dependent_kernel_fails(self, rng):
+        # A "conv" whose kernel changes with the output position: circulant broken in one row.
+        M = conv_matrix(rng.standard_normal(3), (6,), padding=1, padding_mode="circular").tolil()
+        M[3, 2:5] = np.array([[1.0, 2.0, 3.0]])
+        v = check_translation_equivariance(np.ones(3), (6,), 1, padding=1, padding_mode="circular",
+                                           matrix=M.tocsr())
+        assert not v
+        assert v.evidence["interior_max_error"] > 0 and not v.evidence["error_confined_to_border"]
+
+    def test_symbolic_position_dependent_fails(self):
+        w = kernel_symbols((2,))
+        M = sympy.Matrix(conv_matrix(w, (4,), padding=((0, 1),), padding_mode="circular"))
+        M[2, 2] = 2 * w[0]
+        v = check_translation_equivariance(w, (4,), 1, padding=((0, 1),), padding_mode="circular",
+                                           matrix=M)
+        assert not v and v.method == "symbolic"
+
+    def test_symbolic_size_guard(self):
+        # (3 * 256 - 2)^2 = 586,756 real taps: 3 per output per axis, 2 clipped by the padding.
+        with pytest.raises(ValueError, match="a symbolic check would build a sympy matrix with 586,756 taps"):
+            check_translation_equivariance(np.ones((3, 3)), (256, 256), 1, padding=1, symbolic=True)
+
+    def test_bad_shift(self):
+        with pytest.raises(ValueError, match=r"shift must have one entry per spatial axis \(2\)"):
+            check_translation_equivariance(np.ones((3, 3)), (5, 5), (1, 2, 3))
+        with pytest.raises(TypeError, match="shift must be integers"):
+            check_translation_equivariance(np.ones(3), (5,), 1.5)
+
+
+class TestPooling:
+    def maxpool(self, x):
+        return x.reshape(-1, 2).max(axis=1)
+
+    def test_multiples_of_stride_hold(self):
+        assert check_pooling_equivariance(self.maxpool, (8,), 2, stride=2)
+        assert check_pooling_equivariance(lambda x: x.reshape(-1, 2).mean(axis=1), (8,), 4, stride=2)
+
+    def test_one_sample_shift_fails(self):
+        v = check_pooling_equivariance(self.maxpool, (8,), 1, stride=2)
+        assert not v and v.evidence["min_error_over_output_shifts"] > 0
+
+    def test_a_non_equivariant_pool_fails(self):
+        # "pooling" that weights positions differently: not equivariant even for multiples.
+        def weighted(x):
+            return (x.reshape(-1, 2) * np.arange(1, 5)[:, None]).max(axis=1)
+        assert not check_pooling_equivariance(weighted, (8,), 2, stride=2)
+
+    def test_torch_pools(self):
+        torch = pytest.importorskip("torch")
+        F = torch.nn.functional
+        for pool in (F.max_pool1d, F.avg_pool1d):
+            def apply(x, pool=pool):
+                return pool(torch.from_numpy(x)[None], 2).numpy()[0]
+            assert check_pooling_equivariance(apply, (3, 8), 2, stride=2)
+            assert not check_pooling_equivariance(apply, (3, 8), 1, stride=2)
+
+    def test_not_callable(self):
+        with pytest.raises(TypeError, match="pool must be callable, got str"):
+            check_pooling_equivariance("max", (8,), 2, stride=2)
+
+    def test_aliasing_example(self):
+        v = pooling_aliasing_example()
+        assert v
+        assert v.evidence["pool(x)"] == [0.0, 1.0, 0.0, 1.0]
+        assert v.evidence["pool(shift x)"] == [1.0, 1.0, 1.0, 1.0]
+
+    def test_aliasing_example_fails_for_an_invariant_pool(self):
+        # Global max is shift invariant: the example cannot show aliasing with it.
+        assert not pooling_aliasing_example(lambda x: np.array([x.max()]))
+
+
+class TestRotation:
+    def test_sobel_fails_laplacian_holds(self):
+        sobel = check_rotation_equivariance(SOBEL_X, (6, 6), padding=1)
+        assert not sobel and sobel.evidence["agrees_with_kernel_invariance"]
+        lap = check_rotation_equivariance(LAPLACIAN, (6, 6), padding=1)
+        assert lap and lap.evidence["kernel_rotation_invariant"]
+
+    def test_counterexample_is_real(self):
+        v = check_rotation_equivariance(SOBEL_X, (5, 5), padding=1)
+        x = np.zeros((5, 5))
+        x[v.counterexample["input_basis_index"][1:]] = 1.0
+        M = conv_matrix(SOBEL_X, (5, 5), padding=1)
+        lhs = (M @ np.rot90(x).ravel()).reshape(5, 5)
+        rhs = np.rot90((M @ x.ravel()).reshape(5, 5))
+        assert lhs[v.counterexample["output_index"][1:]] != rhs[v.counterexample["output_index"][1:]]
+
+    def test_rot180_invariant_kernel(self):
+        w = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 4.0], [3.0, 2.0, 1.0]])
+        assert check_rotation_equivariance(w, (5, 5), k=2, padding=1)
+        assert not check_rotation_equivariance(w, (5, 5), k=1, padding=1)
+
+    def test_generic_symbolic_fails(self):
+        assert not check_rotation_equivariance(np.ones((3, 3)), (4, 4), padding=1, symbolic=True)
+
+    def test_kernel_constraint(self):
+        v = rotation_kernel_constraint((3, 3))
+        assert v and v.evidence["dimension"] == 3
+        assert not v.evidence["sobel_x_in_space"] and v.evidence["laplacian_in_space"]
+        # Every basis kernel is rotation invariant; the Laplacian is in their span.
+        basis = [np.array(b, dtype=float) for b in v.evidence["basis"]]
+        assert all(np.array_equal(np.rot90(b), b) for b in basis)
+        coef, *_ = np.linalg.lstsq(np.stack([b.ravel() for b in basis], 1), LAPLACIAN.ravel(), rcond=None)
+        assert np.allclose(np.stack([b.ravel() for b in basis], 1) @ coef, LAPLACIAN.ravel())
+        assert rotation_kernel_constraint((5, 5)).evidence["dimension"] == 7
+        assert rotation_kernel_constraint((3, 3), k=2).evidence["dimension"] == 5
+
+    def test_kernel_constraint_fails_for_asymmetric_geometry(self):
+        v = rotation_kernel_constraint((4, 4), padding="same")
+        assert not v and v.counterexample["matrix_solution_dimension"] < 4
+
+    def test_bad_k(self):
+        with pytest.raises(TypeError, match=r"k must be an int \(quarter turns\), got k=1.5"):
+            check_rotation_equivariance(np.ones((3, 3)), (5, 5), k=1.5)
+
+    def test_non_square(self):
+        with pytest.raises(ValueError, match="rotation needs square input and output planes"):
+            check_rotation_equivariance(np.ones((3, 3)), (5, 6))
+        with pytest.raises(ValueError, match="rotation equivariance needs a 2-D conv"):
+            check_rotation_equivariance(np.ones(3), (5,))
+
+
+class TestScale:
+    def test_generic_kernel_fails(self, rng):
+        w = rng.standard_normal(3)
+        down = check_scale_equivariance(w, (8,), padding=1, padding_mode="circular")
+        up = check_scale_equivariance(w, (4,), direction="up", padding=1, padding_mode="circular")
+        assert not down and not up
+        assert "dilated" in down.evidence["commutes_when"]
+
+    def test_dilated_fine_kernel_commutes(self, rng):
+        w = rng.standard_normal((2, 2, 3, 3))
+        for mode in ("circular", "zeros"):
+            assert check_scale_equivariance(w, (2, 8, 8), padding=1, padding_mode=mode,
+                                            fine=dict(dilation=2, padding=2))
+
+    def test_delta_commutes_with_upsampling(self):
+        assert check_scale_equivariance(np.array([0.0, 1.0, 0.0]), (4,), direction="up", padding=1)
+
+    def test_bad_input(self):
+        with pytest.raises(ValueError, match="factor must be a positive int, got factor=0"):
+            check_scale_equivariance(np.ones(3), (8,), factor=0)
+        with pytest.raises(ValueError, match="direction must be 'down' or 'up'"):
+            check_scale_equivariance(np.ones(3), (8,), direction="sideways")
+        with pytest.raises(ValueError, match="have different sizes"):
+            check_scale_equivariance(np.ones(3), (8,))

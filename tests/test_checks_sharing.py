@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+import sympy
+
+from convtheory import ConvSpec, check_sharing, conv_matrix, kernel_symbols
+from convtheory.checks import parameter_counts, seed_sharing_example, weight_patterns
+
+GEOMETRIES = [
+    dict(weight_shape=(3,), input_shape=(7,), conv={}),
+    dict(weight_shape=(3,), input_shape=(7,), conv=dict(padding=2, padding_mode="reflect")),
+    dict(weight_shape=(3,), input_shape=(4,), conv=dict(padding=2, padding_mode="replicate")),
+    dict(weight_shape=(2, 1, 3, 2), input_shape=(2, 5, 4),
+         conv=dict(stride=(2, 1), padding=1, groups=2, padding_mode="circular")),
+    dict(weight_shape=(2, 3, 2, 2), input_shape=(3, 4, 5), conv=dict(dilation=(1, 2), padding=(1, 2))),
+]
+
+
+@pytest.mark.parametrize("case", GEOMETRIES)
+def test_holds_symbolically_and_numerically(case, rng):
+    w = rng.standard_normal(case["weight_shape"])
+    sym = check_sharing(w, case["input_shape"], **case["conv"])
+    num = check_sharing(w, case["input_shape"], symbolic=False, **case["conv"])
+    assert sym and sym.method == "symbolic"
+    assert num and num.method == "numeric"
+    spec = ConvSpec(case["weight_shape"], case["input_shape"], **case["conv"])
+    # The sharing count: each weight's taps, summed, is the number of taps.
+    positions = np.array(sym.evidence["positions_per_weight"])
+    assert positions.sum() == int(conv_matrix(np.ones(spec.weight_shape), spec).sum())
+
+
+def test_folding_gives_pattern_entry_two():
+    v = check_sharing(np.ones(3), (3,), padding=1, padding_mode="replicate")
+    assert v and v.evidence["max_taps_per_entry"] == 2 and v.evidence["max_B_k_entry"] == 1
+    assert check_sharing(np.ones(3), (5,), padding=1).evidence["max_taps_per_entry"] == 1
+
+
+def test_one_tap_moved_fails_numeric(rng):
+    w = rng.standard_normal((3, 3))
+    M = conv_matrix(w, (5, 5), padding=1).tolil()
+    M[6, 7], M[6, 12] = M[6, 12], 0.0  # move one tap of row 6 off its diagonal
+    v = check_sharing(w, (5, 5), padding=1, matrix=M.tocsr())
+    assert not v
+    assert v.counterexample["entry"] in {(6, 7), (6, 12)}
+
+
+def test_one_tap_moved_fails_symbolic():
+    w = kernel_symbols((3,))
+    M = sympy.Matrix(conv_matrix(w, (5,)))
+    M[1, 1], M[1, 4] = 0, M[1, 1]
+    v = check_sharing(w, (5,), matrix=M)
+    assert not v and v.method == "symbolic"
+    assert v.counterexample["entry"] == (1, 1)
+    assert v.counterexample["expected"] == "w_0"
+
+
+def test_nonlinear_or_constant_entry_fails():
+    w = kernel_symbols((2,))
+    M = sympy.Matrix(conv_matrix(w, (3,)))
+    M[0, 0] = w[0] * w[1]
+    assert not check_sharing(w, (3,), matrix=M)
+    M = sympy.Matrix(conv_matrix(w, (3,)))
+    M[1, 2] = w[1] + 1
+    v = check_sharing(w, (3,), matrix=M)
+    assert not v and v.counterexample["entry"] == (1, 2)
+
+
+def test_wrong_weight_value_fails():
+    M = conv_matrix(np.array([1.0, 2.0, 3.0]), (6,))
+    assert not check_sharing(np.array([1.0, 2.0, 3.5]), (6,), matrix=M)
+
+
+def test_parameter_counts_and_seed_example():
+    spec = ConvSpec((16, 3, 3, 3), (3, 32, 32), padding=1)
+    c = parameter_counts(spec, bias=True)
+    assert c["conv"] == 16 * 3 * 9 + 16
+    assert c["dense"] == (16 * 32 * 32) * (3 * 32 * 32) + 16 * 32 * 32
+    v = seed_sharing_example(6, 7)
+    assert v and v.evidence["parameters"] == 2 and v.evidence["dense_parameters"] == (6 * 7) ** 2
+    assert v.evidence["positions_per_weight"] == [[[[6 * 7, 6 * 6]]]]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"matrix.shape=\(3, 3\) does not match"):
+        check_sharing(np.ones(2), (4,), matrix=np.eye(3))
+    with pytest.raises(TypeError, match="matrix must be a scipy sparse array"):
+        check_sharing(np.ones(2), (4,), matrix=[[1, 2]])
+    with pytest.raises(TypeError, match="a numeric check needs numeric weights"):
+        check_sharing(kernel_symbols((2,)), (4,), symbolic=False)
+    with pytest.raises(TypeError, match="symbolic=True needs a sympy matrix"):
+        check_sharing(np.ones(2), (4,), matrix=np.ones((3, 4)), symbolic=True)
+
+
+@pytest.mark.parametrize("conv", [dict(padding=1), dict(padding=2, padding_mode="reflect", stride=2)])
+def test_weight_patterns_are_derivatives(conv):
+    # B_k = dM/dw_k, read off the symbolic matrix by sympy's own differentiation.
+    spec = ConvSpec((2, 1, 3), (1, 5), **conv)
+    w = kernel_symbols(spec.weight_shape)
+    M = sympy.Matrix(conv_matrix(w, spec))
+    B = weight_patterns(spec)
+    for k, wk in enumerate(w.flat):
+        expected = np.array(M.diff(wk).tolist(), dtype=float)
+        assert np.array_equal(B[:, [k]].toarray().reshape(spec.matrix_shape), expected)

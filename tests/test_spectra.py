@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from convtheory import (
+    check_spectral_norm_closed_forms,
+    conv_matrix,
+    conv_singular_values,
+    conv_spectral_norm,
+)
+from convtheory.checks import CLOSED_FORM_CASES, closed_form_spectral_norm
+
+
+def dense_singular_values(w, shape, **conv):
+    return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)
+
+
+class TestSingularValues:
+    @pytest.mark.parametrize("weight_shape, input_shape, conv", [
+        ((3, 2, 3, 3), (2, 6, 5), {}),
+        ((2, 4, 2, 2), (4, 4, 6), {}),                       # even kernel, wide
+        ((4, 2, 3), (4, 7), dict(groups=2)),
+        ((2, 2, 3, 3), (2, 8, 8), dict(dilation=2)),
+        ((3, 3, 5), (3, 4), dict(padding=((0, 4),))),        # kernel larger than the input: wraps
+        ((1, 1, 2, 2, 2), (1, 3, 4, 3), {}),                 # 3-D
+    ])
+    def test_matches_dense_svd(self, weight_shape, input_shape, conv, rng):
+        w = rng.standard_normal(weight_shape)
+        s = conv_singular_values(w, input_shape, **conv)
+        kw = {"padding": "same", **conv, "padding_mode": "circular"}
+        dense = dense_singular_values(w, input_shape, **kw)
+        assert s.shape == dense.shape
+        assert np.max(np.abs(s - dense)) < 1e-10 * max(dense[0], 1)
+
+    def test_complex_weights(self, rng):
+        w = rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))
+        s = conv_singular_values(w, (2, 6))
+        assert np.allclose(s, dense_singular_values(w, (2, 6), padding="same", padding_mode="circular"),
+                           atol=1e-10)
+
+    def test_offset_does_not_matter(self, rng):
+        w = rng.standard_normal((2, 2, 3))
+        a = conv_singular_values(w, (2, 7), padding=((0, 2),))
+        b = conv_singular_values(w, (2, 7), padding=((2, 0),))
+        assert np.allclose(a, b, atol=1e-12)
+
+    def test_refuses_non_circular(self):
+        with pytest.raises(ValueError, match="the DFT block-diagonalises only circular, stride-1 convs"):
+            conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding_mode="zeros")
+        with pytest.raises(ValueError, match="block-diagonalises only circular"):
+            conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding=1, stride=2)
+
+
+class TestSpectralNorm:
+    @pytest.mark.parametrize("conv", [
+        dict(padding=1), dict(stride=2, padding=1), dict(padding=1, padding_mode="reflect"),
+        dict(groups=2, dilation=2, padding=2), dict(padding="same", padding_mode="circular"),
+        dict(padding=1, padding_mode="replicate", stride=(1, 2)),
+    ])
+    def test_matches_dense_svd(self, conv, rng):
+        w = rng.standard_normal((4, 2, 3, 3))
+        shape = (2 * conv.get("groups", 1), 9, 10)
+        exact = dense_singular_values(w, shape, **conv)[0]
+        assert abs(conv_spectral_norm(w, shape, **conv) - exact) <= 1e-8 * exact
+        assert abs(conv_spectral_norm(w, shape, method="lanczos", **conv) - exact) <= 1e-8 * exact
+
+    def test_symmetric_kernel_lanczos(self):
+        # A constant start vector is orthogonal to the Laplacian's top singular vector;
+        # the start vector must not be.
+        lap = CLOSED_FORM_CASES["laplacian 2-D, zero padding"][0]
+        exact = dense_singular_values(lap, (16, 16), padding=1)[0]
+        got = conv_spectral_norm(lap, (16, 16), padding=1, method="lanczos")
+        assert got == pytest.approx(exact, rel=1e-10)
+
+    def test_small_uses_dense(self, rng):
+        w = rng.standard_normal(3)
+        assert conv_spectral_norm(w, (6,)) == pytest.approx(dense_singular_values(w, (6,))[0], rel=1e-12)
+
+    def test_closed_forms(self):
+        v = check_spectral_norm_closed_forms((6, 32))
+        assert v and v.evidence["max_relative_error"] < 1e-8
+
+    def test_zero_padding_norm_below_circular(self):
+        lap = CLOSED_FORM_CASES["laplacian 2-D, zero padding"][0]
+        for n in (4, 16):
+            zeros = conv_spectral_norm(lap, (n, n), padding=1)
+            circ = conv_spectral_norm(lap, (n, n), padding=1, padding_mode="circular")
+            assert zeros < circ == pytest.approx(8.0)
+            assert zeros == pytest.approx(float(closed_form_spectral_norm("laplacian 2-D, zero padding", n)))
+
+    def test_wrong_norm_fails_the_closed_forms(self):
+        def frobenius(w, shape, **conv):
+            return float(np.sqrt((conv_matrix(w, shape, **conv).data ** 2).sum()))
+        v = check_spectral_norm_closed_forms((6,), norm=frobenius)
+        assert not v and v.counterexample["relative_error"] > 1e-8
+
+    def test_large_uses_lanczos_and_a_vector_its_norm(self, rng):
+        w = rng.standard_normal((1, 1, 3, 3))
+        # A 64x64 image: 4096 x 4096 > 4 million entries, so auto picks Lanczos.
+        got = conv_spectral_norm(w, (1, 64, 64), padding=1)
+        assert got == pytest.approx(conv_spectral_norm(w, (1, 64, 64), padding=1, method="lanczos"))
+        assert got <= np.abs(np.fft.fft2(w[0, 0], (256, 256))).max() + 1e-12  # sup of |w_hat|
+        v = rng.standard_normal(5)
+        assert conv_spectral_norm(v, (5,), method="lanczos") == pytest.approx(np.linalg.norm(v))
+
+    def test_memory_guard(self):
+        with pytest.raises(ValueError, match="frequency_matrices would need about .* MiB"):
+            conv_singular_values(np.ones((64, 64, 3, 3)), (64, 512, 512), max_bytes=10**9)
+
+    def test_bad_input(self):
+        with pytest.raises(ValueError, match="method must be one of"):
+            conv_spectral_norm(np.ones(3), (8,), method="power")
+        with pytest.raises(TypeError, match="conv_spectral_norm needs numeric weights"):
+            conv_spectral_norm(np.array([__import__("sympy").Symbol("a")] * 3, dtype=object), (8,))
+        with pytest.raises(ValueError, match="tol must be a float >= 0, got tol=-1"):
+            conv_spectral_norm(np.ones(3), (8,), tol=-1)
+        with pytest.raises(ValueError, match="name must be one of"):
+            closed_form_spectral_norm("sobel")
