@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import convtheory.report.seed.channels as channels
+import convtheory.report.seed.dense as dense
 import convtheory.report.seed.equivariance as equivariance
 import convtheory.report.seed.matrix as matrix_section
 import convtheory.report.seed.sparsity as sparsity
@@ -260,9 +261,29 @@ BREAKS = {
     "equivariance.scale": lambda: (equivariance, "_kernel", lambda ctx: _DELTA),
     "dense.masked_tied": _graph_missing_an_edge,
     "channels.blocks": lambda: _wrap_result(channels, "conv_matrix", _one_entry_off),
+    "matrix.structure": lambda: _wrap_result(matrix_section, "conv_matrix", _one_entry_off),
+    "dense.recover_kernel": lambda: _wrap_result(dense, "conv_matrix", _one_entry_off),
+    "dense.untied_is_not_conv": lambda: (dense, "UNTIE", 0.0),
+    "equivariance.third_party_wrap": lambda: (equivariance, "_ndimage",
+                                              lambda mode, w: _ndimage("constant", w)),
+    "equivariance.third_party_zero_border": lambda: (equivariance, "_ndimage",
+                                                     lambda mode, w: _ndimage("wrap", w)),
+    "equivariance.third_party_interior": lambda: (equivariance, "_ndimage", _position_dependent_f),
     "spectra.singular_values": lambda: _scaled("conv_singular_values", 1 + 1e-6),
     "spectra.spectral_norm": lambda: _scaled("conv_spectral_norm", 1 + 1e-6),
 }
+
+def _ndimage(mode, w):
+    import scipy.ndimage
+
+    return lambda x: scipy.ndimage.correlate(x, w, mode=mode)
+
+
+def _position_dependent_f(mode, w):
+    import scipy.ndimage
+
+    return lambda x: scipy.ndimage.correlate(x, w, mode=mode) * (1 + np.arange(x.shape[-1]))
+
 
 _SOBEL_X = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 _LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])

@@ -44,6 +44,46 @@ def graph_is_masked_tied_dense(ctx):
         {"failed": failed} if failed else None)
 
 
+def _recovery_verdict(recovery, name, statement, scope):
+    v = recovery.verdict
+    return Verdict(name, statement, v.holds, v.method, scope, v.evidence, v.counterexample)
+
+
+def recover_from_matrix(ctx):
+    from ...structure import recover_kernel
+
+    rng = ctx.rng("dense.recover")
+    verdicts = []
+    for w_shape, shape, kernel_size, conv in (
+            ((3, 3), (6, 7), (3, 3), dict(padding=1)),
+            ((2, 3, 3, 3), (3, 6, 6), (3, 3), dict(stride=2, padding=1)),
+            ((2, 1, 3), (2, 9), (3,), dict(groups=2, padding=1, padding_mode="reflect"))):
+        w = rng.standard_normal(w_shape)
+        r = recover_kernel(conv_matrix(w, shape, **conv), shape, kernel_size, **conv)
+        exact = bool(r) and np.array_equal(np.reshape(r.kernel, np.shape(w)), w)
+        verdicts.append(Verdict(
+            "recover_kernel", "the kernel read off the matrix's tied entries is the kernel, "
+                              "exactly", exact, "exhaustive",
+            f"kernel {w_shape} on {shape}, {conv}", dict(r.verdict.evidence)))
+    return verdicts
+
+
+#: How far the one untied connection moves from its weight.
+UNTIE = 0.5
+
+
+def reject_untied(ctx):
+    from ...structure import recover_kernel
+
+    w = ctx.rng("dense.reject").standard_normal((3, 3))
+    M = conv_matrix(w, (6, 6), padding=1).tolil()
+    M[14, 14] += UNTIE  # one connection no longer tied to its weight
+    r = recover_kernel(M.tocsr(), (6, 6), (3, 3), padding=1)
+    return _recovery_verdict(r, "recover_kernel_untied",
+                             "a matrix with one untied entry is a convolution",
+                             "3x3 kernel on 6x6, padding 1, entry (14, 14) changed")
+
+
 def _graph_figure(ctx):
     from ...figures.graph import conv_vs_dense_figure
 
@@ -68,4 +108,11 @@ CLAIMS = [
                                      "mask, against the dense layer's 1296 free parameters.",
                               _spy)],
           requires=("convtheory.graph:conv_graph", "convtheory.figures.graph:conv_vs_dense_figure")),
+    Claim("dense.recover_kernel", "dense",
+          "Conversely, a matrix with the conv's mask and ties is a conv: its kernel can be read "
+          "off exactly.", True, recover_from_matrix,
+          requires=("convtheory.structure:recover_kernel",)),
+    Claim("dense.untied_is_not_conv", "dense",
+          "Untie a single connection and the matrix is no longer a convolution.", False,
+          reject_untied, requires=("convtheory.structure:recover_kernel",)),
 ]

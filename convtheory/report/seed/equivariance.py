@@ -108,6 +108,72 @@ def scale_dilated(ctx) -> Verdict:
                                     fine=dict(dilation=2, padding=2))
 
 
+def _assertion(name: str, statement: str, scope: str, assertion) -> Verdict:
+    """A verdict from a ``convtheory.testing`` assertion: holds unless it raises."""
+    try:
+        assertion()
+    except AssertionError as failure:
+        first = str(failure).strip().splitlines()[0]
+        return Verdict(name, statement, False, "sampled", scope, {"failure": first},
+                       {"transform": getattr(failure, "transform", None),
+                        "position": getattr(failure, "position", None)})
+    return Verdict(name, statement, True, "sampled", scope)
+
+
+def _ndimage(mode: str, w):
+    import scipy.ndimage
+
+    return lambda x: scipy.ndimage.correlate(x, w, mode=mode)
+
+
+def third_party_wrap(ctx):
+    from ...testing import assert_is_convolution, assert_translation_equivariant
+
+    n, w = _size(ctx), _kernel(ctx)
+    f = _ndimage("wrap", w)
+    scope = f"scipy.ndimage.correlate(mode='wrap'), random 3x3 kernel, {n}x{n}"
+    equivariant = _assertion(
+        "ndimage_wrap_translation", "a third-party conv with wrap-around borders is "
+        "translation equivariant (black-box test)", scope + ", 3 random inputs per shift",
+        lambda: assert_translation_equivariant(f, (n, n), seed=ctx.seed))
+    found = {}
+
+    def recover():
+        found["kernel"] = assert_is_convolution(f, (n, n), (3, 3), padding="same",
+                                                padding_mode="circular")
+        if not np.allclose(found["kernel"], w, rtol=0, atol=1e-12):
+            raise AssertionError(f"recovered kernel {found['kernel'].tolist()} is not w")
+
+    recovered = _assertion(
+        "ndimage_wrap_is_circular_conv", "its probed matrix is a circular conv and the kernel "
+        "recovered from it is w", scope + ", probed with every basis input", recover)
+    return [equivariant, recovered]
+
+
+def third_party_constant(ctx):
+    from ...testing import assert_translation_equivariant
+
+    n = _size(ctx)
+    f = _ndimage("constant", _kernel(ctx))
+    return _assertion(
+        "ndimage_constant_translation", "a third-party zero-padded conv is translation "
+        "equivariant on every output (black-box test)",
+        f"scipy.ndimage.correlate(mode='constant'), {n}x{n}, 3 random inputs per shift",
+        lambda: assert_translation_equivariant(f, (n, n), seed=ctx.seed))
+
+
+def third_party_interior(ctx):
+    from ...testing import assert_translation_equivariant
+
+    n = _size(ctx)
+    f = _ndimage("constant", _kernel(ctx))
+    return _assertion(
+        "ndimage_constant_interior", "a third-party zero-padded conv is translation equivariant "
+        "on the outputs whose receptive field stays inside (black-box test)",
+        f"scipy.ndimage.correlate(mode='constant'), {n}x{n}, receptive fields found by probing",
+        lambda: assert_translation_equivariant(f, (n, n), mode="interior", seed=ctx.seed))
+
+
 def _border_map(ctx):
     from ...figures.checks import border_error_figure
 
@@ -120,6 +186,9 @@ def _rotation_figure(ctx):
 
     return rotation_counterexample_figure()
 
+
+_TESTING = ("convtheory.testing:assert_translation_equivariant",
+            "convtheory.testing:assert_is_convolution")
 
 CLAIMS = [
     Claim("equivariance.circular", "equivariance",
@@ -160,6 +229,16 @@ CLAIMS = [
     Claim("equivariance.rotation_constraint", "equivariance",
           "A 3x3 conv commutes with rot90 exactly when its kernel is rot90-invariant: a "
           "3-dimensional space (centre, edges, corners).", True, rotation_constraint),
+    Claim("equivariance.third_party_wrap", "equivariance",
+          "A convolution this package did not write (scipy.ndimage, wrap) passes the black-box "
+          "translation test, and its kernel is recovered from its probed matrix.", True,
+          third_party_wrap, requires=_TESTING),
+    Claim("equivariance.third_party_zero_border", "equivariance",
+          "The same black-box test catches zero padding (scipy.ndimage, constant) at the border.",
+          False, third_party_constant, requires=_TESTING),
+    Claim("equivariance.third_party_interior", "equivariance",
+          "... and passes it on the interior, where receptive fields stay inside the image.",
+          True, third_party_interior, requires=_TESTING),
     Claim("equivariance.scale", "equivariance",
           "Convolution does not commute with downsampling by 2 (no scale equivariance).",
           False, scale),

@@ -141,6 +141,20 @@ def flip_identity(ctx):
             checks.check_flip_identity(w, (3, 6, 7), padding=(1, 2), padding_mode="reflect")]
 
 
+def structure(ctx):
+    from ...structure import is_circulant, is_toeplitz
+
+    rng = ctx.rng("matrix.structure")
+    n1, n2 = (5, 6) if ctx.quick else (8, 9)
+    w = rng.standard_normal((3, 3))
+    zeros = conv_matrix(w, (n1, n2), padding=1)
+    circular = conv_matrix(w, (n1, n2), padding=1, padding_mode="circular")
+    valid = conv_matrix(w, (n1, n2))
+    return [is_toeplitz(zeros, ((n1, n1), (n2, n2))),
+            is_toeplitz(valid, ((n1 - 2, n1), (n2 - 2, n2))),
+            is_circulant(circular, (n1, n2))]
+
+
 def _textbook_figure(ctx):
     from ...figures.matrices import spy_conv_vs_dense
 
@@ -166,6 +180,10 @@ CLAIMS = [
     Claim("matrix.dot_test", "matrix",
           "The operator's adjoint passes the dot test <Ax, y> = <x, A^T y>.",
           True, adjoint_dot_test),
+    Claim("matrix.structure", "matrix",
+          "A 2-D conv matrix is block Toeplitz with Toeplitz blocks (BTTB); with circular "
+          "padding, block circulant with circulant blocks (BCCB).", True, structure,
+          requires=("convtheory.structure:is_toeplitz", "convtheory.structure:is_circulant")),
     Claim("matrix.linearity", "matrix",
           "The conv is linear: conv(a x + b y) = a conv(x) + b conv(y).", True, linearity,
           requires=("convtheory.checks:check_linearity",)),
