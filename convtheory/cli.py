@@ -287,11 +287,12 @@ def _cmd_prove(args) -> int:
     from .report.seed.theorems import CLAIMS
 
     _require("proofs", "prove", "the proofs package")
-    claims = [c for c in CLAIMS if args.only is None or c.id.split(".", 1)[1] in args.only]
-    if not claims:
-        names = ", ".join(c.id.split(".", 1)[1] for c in CLAIMS)
-        raise UsageError(f"convtheory prove: error: --only {args.only} names no proof; "
-                         f"available: {names}")
+    names = [c.id.split(".", 1)[1] for c in CLAIMS]
+    unknown = [n for n in args.only or () if n not in names]
+    if unknown:
+        raise UsageError(f"convtheory prove: error: --only {', '.join(unknown)}: no such proof; "
+                         f"available: {', '.join(names)}")
+    claims = [c for c, n in zip(CLAIMS, names) if args.only is None or n in args.only]
     from .report.claims import Context, run_claim
 
     ok = True

@@ -272,6 +272,9 @@ class TestFrontEnds:
     def test_train_unknown_filter(self):
         _one_line_error(run("train", "--filter", "nope"), "sobel_x")
 
+    def test_prove_unknown_name(self):
+        _one_line_error(run("prove", "--only", "adjoint", "--only", "nope"), "nope")
+
     def test_prove(self):
         proc = run("prove")
         assert proc.returncode == 0, proc.stdout + proc.stderr
