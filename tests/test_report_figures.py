@@ -52,15 +52,21 @@ def test_new_figure_is_not_registered_with_pyplot():
 def test_spy_draws_exactly_the_matrix_pattern(conv):
     w = np.arange(1.0, 10.0).reshape(3, 3)
     fig = spy_conv_vs_dense(w, (5, 6), **conv)
-    points = fig.axes[0].collections[0]
-    drawn = {tuple(p) for p in points.get_offsets().astype(int).tolist()}
-    M = conv_matrix(w, (5, 6), **conv).tocoo()
-    assert drawn == set(zip(M.col.tolist(), M.row.tolist()))
-    # Colour = tie class: entries of weight k carry k, which the matrix holds as k + 1.
-    values = dict(zip(zip(M.col.tolist(), M.row.tolist()), M.data.tolist()))
-    for (c, r), k in zip(points.get_offsets().astype(int).tolist(), points.get_array().tolist()):
-        assert values[(c, r)] == k + 1
-    assert f"{M.shape[0] * M.shape[1]} parameters" in fig.axes[1].get_title()
+    drawn = np.ma.filled(fig.axes[0].images[0].get_array().astype(float), np.nan)
+    M = conv_matrix(w, (5, 6), **conv).toarray()
+    pattern = conv_matrix(np.ones((3, 3)), (5, 6), **conv).toarray() != 0
+    assert drawn.shape == M.shape
+    assert np.array_equal(~np.isnan(drawn), pattern)
+    # Colour = tie class: the entry of weight k holds the value k + 1 in M.
+    assert np.array_equal(drawn[pattern] + 1, M[pattern])
+    assert f"{M.size} parameters" in fig.axes[1].get_title()
+
+
+def test_spy_folded_entries_show_the_smallest_weight():
+    fig = spy_conv_vs_dense(np.ones(3), (3,), padding=1, padding_mode="replicate")
+    drawn = np.ma.filled(fig.axes[0].images[0].get_array().astype(float), np.nan)
+    # Replicate folds w0 and w1 onto entry (0, 0), w1 and w2 onto (2, 2).
+    assert drawn[0].tolist()[:2] == [0.0, 2.0] and drawn[2, 2] == 1.0
 
 
 def test_spy_titles_count_parameters():

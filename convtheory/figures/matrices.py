@@ -34,10 +34,11 @@ def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), **conv):
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels: the conv matrix's taps (one marker per tap, coloured by
-        the weight ``k`` it reads; where reflect or replicate fold two taps
-        onto one entry both are drawn) and the dense layer's full pattern,
-        with the parameter counts of each in the titles.
+        Two panels: the conv matrix, each entry coloured by the weight ``k``
+        that lands there (blank where none does; where reflect or replicate
+        fold several weights onto one entry, the smallest ``k``), and the
+        dense layer's full pattern, with the parameter counts of each in the
+        titles.
 
     Examples
     --------
@@ -49,27 +50,29 @@ def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), **conv):
     taps = conv_taps(spec)
     n_rows, n_cols = spec.matrix_shape
     n_params = spec.n_weights
-    nnz = len(set(zip(taps.rows.tolist(), taps.cols.tolist())))
+    # One cell per matrix entry: the weight that lands there (the smallest
+    # index where reflect or replicate fold several), NaN where none does.
+    ties = np.full((n_rows, n_cols), np.nan)
+    order = np.argsort(-taps.kernel, kind="stable")  # smallest k written last wins
+    ties[taps.rows[order], taps.cols[order]] = taps.kernel[order]
+    nnz = int(np.count_nonzero(~np.isnan(ties)))
 
-    fig, (ax_conv, ax_dense) = new_figure(1, 2, figsize=figsize)
+    fig, (ax_conv, ax_dense) = new_figure(1, 2, figsize=figsize, sharey=True)
     cmap = "tab10" if n_params <= 10 else "viridis"
-    marker = max(2.0, min(60.0, 2400.0 / max(n_rows, n_cols)))
-    points = ax_conv.scatter(taps.cols, taps.rows, c=taps.kernel, cmap=cmap, marker="s",
-                             s=marker, vmin=-0.5, vmax=n_params - 0.5, linewidths=0)
-    ax_dense.imshow(np.ones((n_rows, n_cols)), cmap="Greys", vmin=0, vmax=1.6,
-                    aspect="auto", interpolation="nearest",
-                    extent=(-0.5, n_cols - 0.5, n_rows - 0.5, -0.5))
+    extent = (-0.5, n_cols - 0.5, n_rows - 0.5, -0.5)
+    image = ax_conv.imshow(ties, cmap=cmap, vmin=-0.5, vmax=n_params - 0.5, extent=extent,
+                           interpolation="nearest", aspect="auto")
+    ax_dense.imshow(np.ones((n_rows, n_cols)), cmap="Greys", vmin=0, vmax=1.6, extent=extent,
+                    interpolation="nearest", aspect="auto")
     for ax in (ax_conv, ax_dense):
-        ax.set_xlim(-0.5, n_cols - 0.5)
-        ax.set_ylim(n_rows - 0.5, -0.5)
-        ax.set_aspect("equal" if max(n_rows, n_cols) <= 4 * min(n_rows, n_cols) else "auto")
         ax.set_xlabel(f"input unit ({_layout(spec.input_shape)})")
-        ax.set_ylabel(f"output unit ({_layout(spec.output_shape)})")
+    ax_conv.set_ylabel(f"output unit ({_layout(spec.output_shape)})")
     ax_conv.set_title(f"conv: {nnz} of {n_rows * n_cols} entries, {n_params} parameters")
     ax_dense.set_title(f"dense: {n_rows * n_cols} entries, {n_rows * n_cols} parameters")
     if n_params <= 16:
-        bar = fig.colorbar(points, ax=ax_conv, ticks=range(n_params), shrink=0.8)
-        bar.set_label("weight index k (tie class)")
+        bar = fig.colorbar(image, ax=[ax_conv, ax_dense], ticks=range(n_params),
+                           location="bottom", shrink=0.6, aspect=50)
+        bar.set_label("weight index k of the conv (tie class): one colour per shared parameter")
     fig.suptitle(_describe(spec))
     return fig
 
@@ -79,6 +82,15 @@ def _layout(shape) -> str:
 
 
 def _describe(spec: ConvSpec) -> str:
-    pad = spec.padding if any(lo or hi for lo, hi in spec.padding) else "none"
-    return (f"kernel {_layout(spec.weight_shape)} on input {_layout(spec.input_shape)}, "
-            f"stride {spec.stride}, padding {pad} ({spec.padding_mode})")
+    text = f"kernel {_layout(spec.weight_shape)} on input {_layout(spec.input_shape)}"
+    if any(s != 1 for s in spec.stride):
+        text += f", stride {_layout(spec.stride)}"
+    if any(d != 1 for d in spec.dilation):
+        text += f", dilation {_layout(spec.dilation)}"
+    if any(lo or hi for lo, hi in spec.padding):
+        pads = {p for pair in spec.padding for p in pair}
+        pad = str(pads.pop()) if len(pads) == 1 else str(spec.padding)
+        text += f", padding {pad} ({spec.padding_mode})"
+    if spec.groups != 1:
+        text += f", groups {spec.groups}"
+    return text
