@@ -230,7 +230,7 @@ def col2im(cols, spec: ConvSpec) -> np.ndarray:
     >>> rng = np.random.default_rng(1)
     >>> spec = ConvSpec((1, 2, 3, 3), (2, 5, 5), padding=2, padding_mode="reflect")
     >>> x = rng.standard_normal((2, 2, 5, 5))
-    >>> c = rng.standard_normal((2, 9, 2, 25))
+    >>> c = rng.standard_normal((2, 9, 2, 49))  # 7x7 outputs
     >>> bool(np.isclose(np.vdot(im2col(x, spec), c), np.vdot(x, col2im(c, spec))))
     True
     """
