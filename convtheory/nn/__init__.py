@@ -1,0 +1,1 @@
+"""Trainable layers in NumPy/SciPy."""
