@@ -118,6 +118,7 @@ class _ConvNd(Module):
             except ValueError as err:
                 raise ValueError(f"{self!r} cannot take input.shape={x.shape}: {err}") from None
             self._plan = ConvPlan(spec, self.backend)
+        self._batch = x.shape[0]
         y = self._plan.forward(np.ascontiguousarray(x), self.weight.data,
                                None if self.bias is None else self.bias.data)
         return y[0] if self._unbatched else y
@@ -125,6 +126,10 @@ class _ConvNd(Module):
     def backward(self, grad_out):
         if self._plan is None:
             raise RuntimeError(f"{self!r}: backward needs a forward pass first")
+        expected = (() if self._unbatched else (self._batch,)) + self._plan.spec.output_shape
+        if np.shape(grad_out) != expected:
+            raise ValueError(f"{self!r}: grad_out must have shape {expected} (the last output's), "
+                             f"got {np.shape(grad_out)}")
         g = grad_out[None] if self._unbatched else grad_out
         gx, gw, gb = self._plan.backward(np.ascontiguousarray(g, dtype=self.dtype), self.weight.data)
         self.weight.grad += gw
