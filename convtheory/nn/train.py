@@ -99,22 +99,26 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
     opt = _optimizer(optimizer, model.parameters(), lr)
     curve = []
     bar = tqdm(range(steps), disable=not progress, desc=type(model).__name__, leave=False)
-    for step in bar:
-        model.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        if not np.isfinite(loss):
-            raise TrainingDiverged(
-                f"the loss became {loss} at step {step} (lr={lr:g}, optimizer={optimizer!r}); "
-                f"training diverged: use a lower learning rate, e.g. lr={lr / 10:g}"
-            )
-        curve.append(loss)
-        model.backward(loss_fn.backward())
-        opt.step()
-        if progress and step % 50 == 0:
-            bar.set_postfix(loss=f"{loss:.3g}")
-        if stop is not None and stop():
-            break
-    bar.close()
+    try:
+        # Overflow is reported as divergence at the step it happens, not as a numpy warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step in bar:
+                model.zero_grad()
+                loss = loss_fn(model(inputs), targets)
+                if not np.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"the loss became {loss} at step {step} (lr={lr:g}, optimizer={optimizer!r}); "
+                        f"training diverged: use a lower learning rate, e.g. lr={lr / 10:g}"
+                    )
+                curve.append(loss)
+                model.backward(loss_fn.backward())
+                opt.step()
+                if progress and step % 50 == 0:
+                    bar.set_postfix(loss=f"{loss:.3g}")
+                if stop is not None and stop():
+                    break
+    finally:
+        bar.close()
     return np.array(curve)
 
 
