@@ -7,6 +7,7 @@ reports the results.  Nothing is defined here; see the modules.
 
 from .checks import Certificate, Verdict
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
+from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
 from .taps import Taps, conv_taps, spatial_taps
@@ -23,6 +24,7 @@ __all__ = [
     "Taps",
     "Verdict",
     "axis_taps",
+    "col2im",
     "conv_arguments",
     "conv_matrix",
     "conv_operator",
@@ -30,6 +32,7 @@ __all__ = [
     "dot_test",
     "estimate_matrix_bytes",
     "gather_matrix",
+    "im2col",
     "kernel_symbols",
     "output_shape",
     "resolve_padding",
