@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import ConvSpec
+from .matrices import DEFAULT_MAX_BYTES
 
 __all__ = ["Im2col", "col2im", "im2col"]
 
@@ -99,6 +100,8 @@ class Im2col:
     fill_value : float
         Value of entries whose tap lands in zero padding: ``0`` for a
         convolution, ``-inf`` for max pooling.
+    max_bytes : int
+        Refuse, before allocating, a buffer larger than this (default 2 GiB).
 
     Examples
     --------
@@ -108,11 +111,12 @@ class Im2col:
            [1., 2., 3., 0.]])
     """
 
-    def __init__(self, spec: ConvSpec, *, fill_value: float = 0.0):
+    def __init__(self, spec: ConvSpec, *, fill_value: float = 0.0, max_bytes: int = DEFAULT_MAX_BYTES):
         if not isinstance(spec, ConvSpec):
             raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
         self.spec = spec
         self.fill_value = fill_value
+        self.max_bytes = max_bytes
         self.copies = _plan(spec)
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
@@ -128,6 +132,14 @@ class Im2col:
         shape = (spec.in_channels, self.k_vol, batch, self.n_out)
         buf = self._buffer
         if buf is None or buf.shape != shape or buf.dtype != dtype:
+            needed = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            if needed > self.max_bytes:
+                raise ValueError(
+                    f"im2col would need {needed / 2**20:,.0f} MiB for a batch of {batch} inputs "
+                    f"of shape {spec.input_shape} (cols {shape}), over max_bytes="
+                    f"{self.max_bytes:,}; process the batch in smaller chunks"
+                )
+            self._buffer = None  # free the old buffer before allocating the new one
             buf = np.full(shape, self.fill_value, dtype=dtype)
             self._buffer = buf
         return buf
