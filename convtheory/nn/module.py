@@ -4,7 +4,9 @@ A :class:`Module` maps an input to an output in ``__call__`` and, in
 ``backward(grad_out)``, returns the gradient with respect to that input while
 *adding* (``+=``) the gradients of its parameters into ``param.grad``.
 Accumulation is what makes shared weights come out right: a weight used at
-many positions (or a module used twice) receives the sum of its uses.
+many positions receives the sum of its uses.  A module remembers only its
+last forward pass, so ``backward`` must follow the ``__call__`` it
+differentiates (a module cannot appear twice in one model).
 """
 
 from __future__ import annotations
