@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_layer.py [--repeats 7] [--quick]
 For each configuration (N, C_in, C_out, H=W, K) with padding='same', times the
 median of ``repeats`` forward+backward passes (input, weight and bias
 gradients) of ``convtheory.nn.Conv2d`` and of ``torch.nn.Conv2d`` with
-``torch.set_num_threads(2)``, and prints the ratio ours/torch and the
+``torch.set_num_threads(2)``, run in turns, and prints the ratio ours/torch and the
 GFLOP/s reached (3 GEMM-equivalents of 2*N*C_out*C_in*K^2*H*W flops each).
 Targets, as geometric means over the configurations: float64 <= 1.0x torch
 float64, float32 <= 2.0x torch float32.
@@ -29,14 +29,21 @@ CONFIGS = [(8, 3, 16, 64, 3), (16, 16, 32, 32, 3), (1, 1, 1, 512, 5), (4, 64, 64
 TARGETS = {"float64": 1.0, "float32": 2.0}
 
 
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up: plans, buffers, BLAS threads
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def interleaved_medians(fns, repeats: int) -> list:
+    """Median time of each function, run in turns so that machine noise hits all alike."""
+    for fn in fns:  # warm-up: plans, buffers, BLAS threads
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            ts.append(_seconds(fn))
+    return [statistics.median(ts) for ts in times]
 
 
 def bench(config, dtype, repeats, torch):
@@ -50,8 +57,7 @@ def bench(config, dtype, repeats, torch):
         layer(x)
         layer.backward(g)
 
-    t_ours = median_seconds(ours, repeats)
-    t_torch = float("nan")
+    fns = [ours]
     if torch is not None:
         tl = torch.nn.Conv2d(c_in, c_out, k, padding="same", dtype=getattr(torch, dtype))
         xt = torch.from_numpy(x).requires_grad_()
@@ -62,7 +68,10 @@ def bench(config, dtype, repeats, torch):
             tl.zero_grad()
             tl(xt).backward(gt)
 
-        t_torch = median_seconds(ref, repeats)
+        fns.append(ref)
+    medians = interleaved_medians(fns, repeats)
+    t_ours = medians[0]
+    t_torch = medians[1] if torch is not None else float("nan")
     flops = 3 * 2 * n * c_out * c_in * k * k * hw * hw
     return t_ours, t_torch, flops / t_ours / 1e9
 
