@@ -98,6 +98,22 @@ def test_conv1d_conv3d_match_torch(ndim, conv, backend):
         np.testing.assert_allclose(a, r, rtol=0, atol=TOL64)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("c_in, c_out, groups", [(1, 1, 1), (3, 1, 1), (4, 4, 4)])
+def test_single_output_channel_per_group_matches_torch(c_in, c_out, groups):
+    """C_out/groups == 1 takes the outer-product path for the input gradient."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, c_in, 8, 7))
+    w = rng.standard_normal((c_out, c_in // groups, 5, 5))
+    b = rng.standard_normal(c_out)
+    conv = dict(padding="same", groups=groups)
+    y = F.conv2d(x, w, b, **conv)
+    g = rng.standard_normal(y.shape)
+    ref = torch_conv(x, w, b, g, **conv)
+    for a, r in zip((y,) + F.conv2d_backward(g, x, w, b, **conv), ref):
+        np.testing.assert_allclose(a, r, rtol=0, atol=TOL64)
+
+
 @pytest.mark.parametrize("conv", OPTIONS, ids=repr)
 def test_backends_agree(conv):
     rng = np.random.default_rng(5)

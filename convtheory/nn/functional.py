@@ -160,7 +160,13 @@ class ConvPlan:
         if not input_grad:
             return None, grad_weight, grad_bias
         gcols = self._buffer("gcols", (g, ck, n * self.n_out), grad_output.dtype)
-        np.matmul(weight.reshape(g, -1, ck).transpose(0, 2, 1), G2, out=gcols)
+        w_t = weight.reshape(g, -1, ck).transpose(0, 2, 1)
+        if spec.out_channels_per_group == 1:
+            # An outer product: GEMM with an inner dimension of 1 is several times
+            # slower than the broadcast multiply, which only writes gcols once.
+            np.multiply(w_t, G2, out=gcols)
+        else:
+            np.matmul(w_t, G2, out=gcols)
         grad_input = self._gather.adjoint(
             gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
         return grad_input, grad_weight, grad_bias
