@@ -151,9 +151,9 @@ class Im2col:
         c, n = spec.in_channels, x.shape[0]
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))  # (C_in, N, n1, ..., nd)
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
-        lead = (slice(None), slice(None))
+        both = (slice(None), slice(None))  # every channel, every sample
         for cp in self.copies:
-            grid[:, cp.weight][lead + cp.dst] = x_t[lead + cp.src]
+            grid[:, cp.weight][both + cp.dst] = x_t[both + cp.src]
         return cols
 
     def adjoint(self, cols: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -169,13 +169,13 @@ class Im2col:
             x.fill(0)
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
-        lead = (slice(None), slice(None))
+        both = (slice(None), slice(None))  # every channel, every sample
         for cp in self.copies:
-            block = grid[:, cp.weight][lead + cp.dst]
+            block = grid[:, cp.weight][both + cp.dst]
             if cp.sliced:  # an affine, strictly increasing map: no two taps meet
-                x_t[lead + cp.src] += block
+                x_t[both + cp.src] += block
             else:  # a boundary mode may send two taps to one input
-                np.add.at(x_t, lead + cp.src, block)
+                np.add.at(x_t, both + cp.src, block)
         return x
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "TrainingDiverged",
     "data_efficiency",
     "effective_kernel",
+    "filter_bank_weight",
     "fit",
     "learn_composition",
     "learn_filter",
