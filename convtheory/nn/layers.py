@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import PADDING_MODES, ConvSpec, _per_axis
+from ..matrices import conv_matrix
 from .functional import BACKENDS, ConvPlan, PoolPlan
 from .module import Module, Parameter
 
@@ -100,6 +101,22 @@ class _ConvNd(Module):
         return ConvSpec(self.weight.shape, tuple(input_shape), stride=self.stride,
                         padding=self.padding, dilation=self.dilation, groups=self.groups,
                         padding_mode=self.padding_mode)
+
+    def matrix(self, input_shape):
+        """The layer's weights as the explicit sparse matrix on inputs of ``(C_in, n1, ..., nd)``.
+
+        ``layer(x).ravel() == M @ x.ravel() + bias`` (bias repeated over
+        positions): the conv layer is a sparse dense layer with tied weights.
+
+        Examples
+        --------
+        >>> conv = Conv2d(2, 3, 3, padding=1, bias=False, seed=0)
+        >>> x = np.random.default_rng(0).standard_normal((2, 5, 5))
+        >>> M = conv.matrix(x.shape)
+        >>> M.shape, np.allclose(M @ x.ravel(), conv(x).ravel())
+        ((75, 50), True)
+        """
+        return conv_matrix(self.weight.data, self.spec(input_shape))
 
     def forward(self, x):
         d = self._ndim
