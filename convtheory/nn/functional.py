@@ -234,7 +234,9 @@ def _conv_inputs(ndim, input, weight, bias, conv, backend):
     if unbatched:
         x = x[None]
     key = (w.shape, x.shape[1:], backend) + tuple(_frozen(conv[k]) for k in sorted(conv))
-    plan = _cached(_PLANS, key, lambda: ConvPlan(ConvSpec(w.shape, x.shape[1:], **conv), backend))
+    # A few plans only: each keeps its gathered-input buffer alive.
+    plan = _cached(_PLANS, key, lambda: ConvPlan(ConvSpec(w.shape, x.shape[1:], **conv), backend),
+                   size=4)
     return np.ascontiguousarray(x), np.ascontiguousarray(w), b, plan, unbatched
 
 
@@ -460,7 +462,8 @@ def _pool_plan(kind, ndim, input, kernel_size, stride, padding):
     unbatched = x.ndim == ndim + 1
     x = x[None] if unbatched else x
     key = (kind, x.shape[2:], _frozen(kernel_size), _frozen(stride), _frozen(padding))
-    plan = _cached(_POOLS, key, lambda: PoolPlan(kind, kernel_size, stride, padding, x.shape[2:]))
+    plan = _cached(_POOLS, key, lambda: PoolPlan(kind, kernel_size, stride, padding, x.shape[2:]),
+                   size=4)
     return np.ascontiguousarray(x), plan, unbatched
 
 
