@@ -1,26 +1,39 @@
 """Conv2d layer speed, forward + backward, as a ratio to PyTorch CPU in the same run.
 
-Usage: python benchmarks/bench_layer.py [--repeats 7] [--quick]
+Usage: python benchmarks/bench_layer.py [--repeats 7] [--dtype both] [--threads 2]
 
 For each configuration (N, C_in, C_out, H=W, K) with padding='same', times the
 median of ``repeats`` forward+backward passes (input, weight and bias
-gradients) of ``convtheory.nn.Conv2d`` and of ``torch.nn.Conv2d`` with
-``torch.set_num_threads(2)``, run in turns, and prints the ratio ours/torch and the
-GFLOP/s reached (3 GEMM-equivalents of 2*N*C_out*C_in*K^2*H*W flops each).
-Targets, as geometric means over the configurations: float64 <= 1.0x torch
-float64, float32 <= 2.0x torch float32.
+gradients) of ``convtheory.nn.Conv2d`` and of ``torch.nn.Conv2d``, run in
+turns with the same number of threads (BLAS and ``torch.set_num_threads``,
+2 by default), and prints the ratio ours/torch and the GFLOP/s reached
+(3 GEMM-equivalents of 2*N*C_out*C_in*K^2*H*W flops each).  Targets, as
+geometric means over the configurations: float64 <= 1.0x torch float64,
+float32 <= 2.0x torch float32.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
-import time
-
 import sys
+import time
 from pathlib import Path
 
-import numpy as np
+
+def _threads_from_argv(argv) -> int:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser.parse_known_args(argv)[0].threads
+
+
+# BLAS reads its thread count once, when numpy is imported: set it first.
+THREADS = _threads_from_argv(sys.argv[1:])
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, str(THREADS))
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from convtheory.nn import Conv2d  # noqa: E402
@@ -80,14 +93,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="BLAS and torch threads (default 2, the targets' setting)")
     args = parser.parse_args(argv)
     try:
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
     except ImportError:  # ratios need torch; times alone are still printed
         torch = None
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     header = f"{'dtype':8} {'(N, C_in, C_out, H, K)':24} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} {'GFLOP/s':>8}"
+    print(f"threads: {args.threads} (numpy BLAS and torch); medians of {args.repeats} runs")
     print(header)
     print("-" * len(header))
     for dtype in dtypes:
