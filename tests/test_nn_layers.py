@@ -155,6 +155,7 @@ def test_unbatched_conv_input():
     (lambda: Linear(4, 2)(np.ones((3, 5))), ValueError, r"Linear\(in_features=4.*expected input of shape \(\.\.\., 4\)"),
     (lambda: MaxPool2d(2)(np.ones(4)), ValueError, r"MaxPool2d.*expected input of shape"),
     (lambda: MaxPool2d(4, padding=3)(np.ones((1, 8, 8))), ValueError, "padding should be at most half"),
+    (lambda: AvgPool1d(2)(np.ones((1, 8), int)), TypeError, r"AvgPool1d.*float32 or float64, got dtype int64"),
     (lambda: Sequential(ReLU(), "relu"), TypeError, "argument 1 must be a Module"),
     (lambda: Parameter(np.ones(3, int)), TypeError, "float32 or float64"),
 ])

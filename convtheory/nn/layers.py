@@ -341,6 +341,8 @@ class _Pool(Module):
         if not isinstance(x, np.ndarray) or x.ndim not in (d + 1, d + 2):
             raise ValueError(f"{self!r}: expected input of shape (N, C{', n' * d}) or "
                              f"(C{', n' * d}), got {getattr(x, 'shape', type(x).__name__)}")
+        if x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{self!r}: input must be float32 or float64, got dtype {x.dtype}")
         self._unbatched = x.ndim == d + 1
         x = x[None] if self._unbatched else x
         if self._plan is None or self._plan.spec.input_spatial != x.shape[2:]:
