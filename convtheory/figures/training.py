@@ -18,11 +18,11 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def _kernel_image(ax, kernel, title, vmax):
+def _kernel_image(ax, kernel, title, vmax, *, annotate=True):
     ax.imshow(kernel, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-    for (i, j), v in np.ndenumerate(kernel):
-        if kernel.size <= 25:
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7)
+    if annotate and kernel.size <= 25:
+        for (i, j), v in np.ndenumerate(kernel):
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7 if kernel.size <= 9 else 6)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -65,7 +65,7 @@ def plot_learned_filters(result):
         _kernel_image(row[1], learned, "learned", vmax)
         diff = learned - true
         _kernel_image(row[2], diff, f"error (max {np.abs(diff).max():.1e})",
-                      float(np.abs(diff).max()) or 1.0)
+                      float(np.abs(diff).max()) or 1.0, annotate=False)
     return fig
 
 
@@ -108,20 +108,20 @@ def plot_composition(result):
     >>> len(fig.axes)
     6
     """
-    fig = _figure(figsize=(9, 3.4), layout="constrained")
+    fig = _figure(figsize=(10, 6.5), layout="constrained")
     axes = fig.subplots(2, 3)
     vmax = float(np.abs(result.target).max())
     _kernel_image(axes[0, 0], result.target, "target (composition)", vmax)
     _kernel_image(axes[0, 1], result.effective_learned,
                   f"stack's effective kernel\n(max error {result.effective_error:.1e})", vmax)
     diff = result.effective_learned - result.target
-    _kernel_image(axes[0, 2], diff, "difference", float(np.abs(diff).max()) or 1.0)
+    _kernel_image(axes[0, 2], diff, "difference", float(np.abs(diff).max()) or 1.0, annotate=False)
     first, second = (result.second_true, result.first_true) if result.swapped else \
         (result.first_true, result.second_true)
     for ax, learned, true, c, e, i in zip(axes[1, :2], (result.first_learned, result.second_learned),
                                         (first, second), result.scales, result.factor_errors, (1, 2)):
         _kernel_image(ax, c * learned, f"layer {i} x {c:.3g}\n(error {e:.1e})",
-                      float(np.abs(true).max()) or 1.0)
+                      1.5 * float(np.abs(true).max()) or 1.0)  # headroom keeps a flat box legible
     axes[1, 2].axis("off")
     axes[1, 2].text(0, 0.5, "factors are unique only up to\nscale (c, 1/c) and order",
                     fontsize=9, va="center")
@@ -141,7 +141,8 @@ def plot_data_efficiency(result):
     """
     fig = _figure(figsize=(6, 3.8), layout="constrained")
     ax = fig.subplots()
-    floor = 1e-32  # exact zeros would vanish from a log axis
+    # Below ~1e-16 the error is round-off, whose size is noise: draw it at the floor.
+    floor = 1e-16
     ax.plot(result.n_train, np.maximum(result.conv_error, floor), "o-",
             label=f"conv ({result.conv_parameters} weights)")
     ax.plot(result.n_train, np.maximum(result.dense_error, floor), "s-",
@@ -150,6 +151,9 @@ def plot_data_efficiency(result):
     ax.set_yscale("log")
     ax.set_xlabel("training images")
     ax.set_ylabel("relative test error (translated images)")
+    ax.axhline(floor, color="0.7", lw=0.8, ls=":")
+    ax.text(result.n_train[0], floor * 3, "round-off (errors below drawn here)", fontsize=7,
+            color="0.4")
     ax.set_title(f"{result.kernel_name} on {result.size}x{result.size} images: weight sharing "
                  "is data efficiency", fontsize=9)
     ax.legend()
