@@ -136,7 +136,7 @@ def plot_data_efficiency(result):
     >>> from convtheory.nn.train import DataEfficiencyResult
     >>> r = DataEfficiencyResult("sobel_x", 8, (1, 4), (1e-9, 1e-20), (0.9, 0.7), 16, 9, 4096)
     >>> fig = plot_data_efficiency(r)
-    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    >>> [line.get_label() for line in fig.axes[0].get_lines()][:2]
     ['conv (9 weights)', 'dense (4096 weights)']
     """
     fig = _figure(figsize=(6, 3.8), layout="constrained")
