@@ -73,10 +73,10 @@ class Module:
     (array([2., 2.]), array([4.]))
     """
 
-    def forward(self, x):  # pragma: no cover - abstract
+    def forward(self, x):
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
-    def backward(self, grad_out):  # pragma: no cover - abstract
+    def backward(self, grad_out):
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     def __call__(self, x):
