@@ -362,7 +362,8 @@ conv1d_backward.__doc__ = _CONV_BACKWARD_DOC.format(d=1, example="""\
     ([[[1.0, 2.0, 1.0]]], [[[3.0, 5.0]]])""")
 conv2d_backward.__doc__ = _CONV_BACKWARD_DOC.format(d=2, example="""\
 >>> rng = np.random.default_rng(0)
-    >>> x, w, g = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal((2, 4, 3, 3))
+    >>> x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
+    >>> g = rng.standard_normal((2, 4, 3, 3))
     >>> fast = conv2d_backward(g, x, w)
     >>> exact = conv2d_backward(g, x, w, backend="matrix")
     >>> all(np.allclose(a, b) for a, b in zip(fast[:2], exact[:2]))
