@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from convtheory import (
+    check_pooling_equivariance,
     check_sharing,
     check_sparsity,
     check_translation_equivariance,
@@ -83,3 +84,18 @@ def test_black_box_and_matrix_checks_agree(padding_mode, shift, expected):
         # ...but both views agree that the interior is untouched.
         assert verdict.evidence["interior_max_error"] == 0.0
         assert_translation_equivariant(layer, shape, [shift], mode="interior", seed=3)
+
+
+@pytest.mark.parametrize("pool_name", ["max_pool2d", "avg_pool2d"])
+def test_layer_pools_alias_under_off_stride_shifts(pool_name):
+    # The layer's own pools, fed to the property check: equivariant for shifts
+    # that are multiples of the stride, not for a one-sample shift.
+    from convtheory.nn import functional as F
+
+    pool = getattr(F, pool_name)
+
+    def pool_2x2(x):
+        return pool(x, 2)
+
+    assert check_pooling_equivariance(pool_2x2, (1, 8, 8), (2, 4), stride=2)
+    assert not check_pooling_equivariance(pool_2x2, (1, 8, 8), (1, 0), stride=2)
