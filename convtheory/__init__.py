@@ -26,6 +26,7 @@ from .checks import (
 )
 from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
+from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
 from .receptive_field import ReceptiveField, receptive_field
@@ -59,6 +60,7 @@ __all__ = [
     "check_sparsity",
     "check_spectral_norm_closed_forms",
     "check_translation_equivariance",
+    "col2im",
     "conv_arguments",
     "conv_graph",
     "conv_matrix",
@@ -71,6 +73,7 @@ __all__ = [
     "estimate_matrix_bytes",
     "gather_matrix",
     "graph_metrics",
+    "im2col",
     "is_circulant",
     "is_toeplitz",
     "kernel_symbols",

@@ -1,0 +1,38 @@
+"""Trainable convolution layers in NumPy/SciPy, exact against PyTorch autograd.
+
+The API follows PyTorch: :class:`Parameter` (``.data``, ``.grad``),
+:class:`Module` (``parameters()``, ``zero_grad()``, ``__call__``,
+``backward(grad_out)``), layers with PyTorch's constructors, losses,
+optimisers, and :func:`gradcheck`.  Conv layers run on im2col + BLAS, or
+(``backend="matrix"``) on the explicit sparse conv matrix.
+"""
+
+from . import functional
+from .gradcheck import gradcheck
+from .layers import (AvgPool1d, AvgPool2d, Conv1d, Conv2d, Conv3d, Flatten, Linear, MaxPool1d,
+                     MaxPool2d, ReLU, Sequential)
+from .losses import CrossEntropyLoss, MSELoss
+from .module import Module, Parameter
+from .optim import SGD, Adam
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "CrossEntropyLoss",
+    "Flatten",
+    "Linear",
+    "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "functional",
+    "gradcheck",
+]

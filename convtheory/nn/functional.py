@@ -1,0 +1,584 @@
+"""Convolution and pooling as functions, each next to its gradient.
+
+``conv1d``/``conv2d``/``conv3d`` have ``torch.nn.functional.conv2d``'s
+semantics (plus ``padding_mode``, which in PyTorch lives on the layer), and
+the pools have ``torch.nn.functional.max_pool2d``'s and ``avg_pool2d``'s.
+Every function has a ``*_backward`` twin that returns the gradients of a
+scalar loss with respect to the inputs, given the gradient at the output.
+
+Two backends compute the same map:
+
+* ``"im2col"`` (default): gather the input with :class:`~convtheory.im2col.Im2col`
+  (read from the tap tables), one BLAS product per group; the adjoint is the
+  transposed product and ``col2im``.
+* ``"matrix"``: the seed's claim taken literally.  ``y = M x`` with
+  ``M = conv_matrix(weight, ...)``, ``grad_x = M^T g``, and the gradient of a
+  tied weight is the sum over its taps, ``grad_w[k] = sum g[row] x[col]``
+  (from :func:`~convtheory.taps.conv_taps`).
+
+The stateful :class:`ConvPlan` and :class:`PoolPlan` keep the gathered input
+and reusable buffers between the forward and backward pass; the layers in
+:mod:`convtheory.nn.layers` own one each.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..geometry import ConvSpec, _per_axis
+from ..im2col import Im2col
+from ..matrices import conv_matrix
+from ..taps import conv_taps
+
+__all__ = [
+    "BACKENDS",
+    "ConvPlan",
+    "PoolPlan",
+    "avg_pool1d",
+    "avg_pool1d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "conv1d",
+    "conv1d_backward",
+    "conv2d",
+    "conv2d_backward",
+    "conv3d",
+    "conv3d_backward",
+    "max_pool1d",
+    "max_pool1d_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
+]
+
+#: The conv backends: BLAS over the gathered input, or the explicit sparse matrix.
+BACKENDS = ("im2col", "matrix")
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# --------------------------------------------------------------------------
+# Convolution
+# --------------------------------------------------------------------------
+class ConvPlan:
+    """Forward and backward of one convolution geometry, with its buffers.
+
+    ``forward`` keeps what ``backward`` needs (the gathered input, or the
+    matrix and the input), so call ``backward`` after the ``forward`` whose
+    gradient you want.
+
+    Parameters
+    ----------
+    spec : ConvSpec
+        The geometry of one sample: ``input_shape`` is ``(C_in, n1, ..., nd)``.
+    backend : {"im2col", "matrix"}
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> w, x = rng.standard_normal((2, 1, 3)), rng.standard_normal((4, 1, 8))
+    >>> plan = ConvPlan(ConvSpec(w.shape, x.shape[1:], padding="same"))
+    >>> y = plan.forward(x, w)
+    >>> gx, gw, gb = plan.backward(np.ones_like(y), w)
+    >>> gx.shape, gw.shape, gb.tolist()
+    ((4, 1, 8), (2, 1, 3), [32.0, 32.0])
+    """
+
+    def __init__(self, spec: ConvSpec, backend: str = "im2col"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got backend={backend!r}")
+        self.spec = spec
+        self.backend = backend
+        self.k_vol = int(np.prod(spec.kernel_size))
+        self.n_out = int(np.prod(spec.output_spatial))
+        self._gather = Im2col(spec) if backend == "im2col" else None
+        self._buffers: dict = {}
+        self._saved = None
+
+    def _buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = np.empty(shape, dtype=dtype)
+            self._buffers[name] = buf
+        return buf
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        """``y = conv(x, weight) + bias`` for a batch ``x`` of shape ``(N,) + spec.input_shape``."""
+        spec = self.spec
+        n = x.shape[0]
+        out = np.empty((n,) + spec.output_shape, dtype=x.dtype)
+        out3 = out.reshape(n, spec.out_channels, self.n_out)
+        if self.backend == "matrix":
+            M = conv_matrix(weight, spec)
+            X = x.reshape(n, -1)
+            out.reshape(n, -1)[...] = (M @ X.T).T
+            self._saved = (M, X)
+            if bias is not None:
+                out3 += bias[:, None]
+            return out
+        g = spec.groups
+        ck = spec.in_channels_per_group * self.k_vol
+        cols = self._gather(x).reshape(g, ck, n * self.n_out)
+        y = self._buffer("y", (g, spec.out_channels_per_group, n * self.n_out), x.dtype)
+        np.matmul(weight.reshape(g, -1, ck), cols, out=y)
+        # One pass from the (C_out, N, P) product to the (N, C_out, P) output, bias included.
+        y_t = y.reshape(spec.out_channels, n, self.n_out).transpose(1, 0, 2)
+        if bias is None:
+            out3[...] = y_t
+        else:
+            np.add(y_t, bias[:, None], out=out3)
+        self._saved = cols
+        return out
+
+    def backward(self, grad_output: np.ndarray, weight: np.ndarray, *, input_grad: bool = True):
+        """Gradients ``(grad_input, grad_weight, grad_bias)`` of the last ``forward``.
+
+        ``grad_input`` is None when ``input_grad=False`` (a first layer needs
+        no gradient with respect to the data).
+        """
+        if self._saved is None:
+            raise RuntimeError("ConvPlan.backward needs a forward pass first")
+        spec = self.spec
+        n = grad_output.shape[0]
+        G3 = grad_output.reshape(n, spec.out_channels, self.n_out)
+        grad_bias = G3.sum(axis=(0, 2))
+        if self.backend == "matrix":
+            M, X = self._saved
+            G = grad_output.reshape(n, -1)
+            grad_input = (M.T @ G.T).T.reshape((n,) + spec.input_shape) if input_grad else None
+            taps = _taps(spec)
+            # A tied weight's gradient is the sum over its taps of g[row] * x[col].
+            per_tap = np.einsum("nt,nt->t", G[:, taps.rows], X[:, taps.cols])
+            grad_weight = np.bincount(taps.kernel, weights=per_tap, minlength=spec.n_weights)
+            return grad_input, grad_weight.reshape(spec.weight_shape).astype(weight.dtype), grad_bias
+        cols = self._saved
+        g = spec.groups
+        ck = spec.in_channels_per_group * self.k_vol
+        G2 = self._buffer("g", (g, spec.out_channels_per_group, n * self.n_out), grad_output.dtype)
+        G2.reshape(spec.out_channels, n, self.n_out)[...] = G3.transpose(1, 0, 2)
+        grad_weight = np.matmul(G2, cols.transpose(0, 2, 1)).reshape(spec.weight_shape)
+        if not input_grad:
+            return None, grad_weight, grad_bias
+        gcols = self._buffer("gcols", (g, ck, n * self.n_out), grad_output.dtype)
+        w_t = weight.reshape(g, -1, ck).transpose(0, 2, 1)
+        if spec.out_channels_per_group == 1:
+            # An outer product: GEMM with an inner dimension of 1 is several times
+            # slower than the broadcast multiply, which only writes gcols once.
+            np.multiply(w_t, G2, out=gcols)
+        else:
+            np.matmul(w_t, G2, out=gcols)
+        grad_input = self._gather.adjoint(
+            gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
+        return grad_input, grad_weight, grad_bias
+
+
+_TAPS: OrderedDict = OrderedDict()
+_PLANS: OrderedDict = OrderedDict()
+
+
+def _cached(cache: OrderedDict, key, make, size: int = 32):
+    value = cache.get(key)
+    if value is None:
+        value = make()
+        cache[key] = value
+        if len(cache) > size:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return value
+
+
+def _taps(spec: ConvSpec):
+    return _cached(_TAPS, spec, lambda: conv_taps(spec), size=8)
+
+
+def _frozen(value):
+    """Lists to tuples, so that conv options can key a cache."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _float_array(value, name: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype not in _FLOATS:
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    return arr
+
+
+def _conv_inputs(ndim, input, weight, bias, conv, backend):
+    """Validate a functional conv call; return (x, w, b, plan, unbatched)."""
+    x = _float_array(input, "input")
+    w = _float_array(weight, "weight")
+    if w.ndim != ndim + 2:
+        raise ValueError(
+            f"weight must have shape (C_out, C_in/groups{', k' * ndim}) for a {ndim}-D conv, "
+            f"got weight.shape={w.shape}"
+        )
+    if x.ndim not in (ndim + 1, ndim + 2):
+        raise ValueError(
+            f"input must have shape (N, C_in{', n' * ndim}) or (C_in{', n' * ndim}) for a "
+            f"{ndim}-D conv, got input.shape={x.shape}"
+        )
+    if x.dtype != w.dtype:
+        raise TypeError(f"input and weight must have the same dtype, got {x.dtype} and {w.dtype}")
+    b = None
+    if bias is not None:
+        b = _float_array(bias, "bias")
+        if b.shape != (w.shape[0],) or b.dtype != w.dtype:
+            raise ValueError(
+                f"bias must have shape ({w.shape[0]},) and dtype {w.dtype}, "
+                f"got bias.shape={b.shape}, dtype {b.dtype}"
+            )
+    unbatched = x.ndim == ndim + 1
+    if unbatched:
+        x = x[None]
+    key = (w.shape, x.shape[1:], backend) + tuple(_frozen(conv[k]) for k in sorted(conv))
+    # A few plans only: each keeps its gathered-input buffer alive.
+    plan = _cached(_PLANS, key, lambda: ConvPlan(ConvSpec(w.shape, x.shape[1:], **conv), backend),
+                   size=4)
+    return np.ascontiguousarray(x), np.ascontiguousarray(w), b, plan, unbatched
+
+
+def _conv(ndim, input, weight, bias, backend, **conv):
+    x, w, b, plan, unbatched = _conv_inputs(ndim, input, weight, bias, conv, backend)
+    y = plan.forward(x, w, b)
+    return y[0] if unbatched else y
+
+
+def _conv_backward(ndim, grad_output, input, weight, bias, backend, **conv):
+    x, w, b, plan, unbatched = _conv_inputs(ndim, input, weight, bias, conv, backend)
+    g = _float_array(grad_output, "grad_output")
+    g = g[None] if unbatched else g
+    expected = (x.shape[0],) + plan.spec.output_shape
+    if g.shape != expected:
+        raise ValueError(f"grad_output must have shape {expected}, got grad_output.shape={g.shape}")
+    plan.forward(x, w, b)
+    gx, gw, gb = plan.backward(np.ascontiguousarray(g, dtype=x.dtype), w)
+    return (gx[0] if unbatched else gx), gw, (gb if bias is not None else None)
+
+
+_CONV_DOC = """{d}-D convolution (cross-correlation), as ``torch.nn.functional.conv{d}d``.
+
+    Parameters
+    ----------
+    input : (N, C_in, {n}) or (C_in, {n}) ndarray of float32 or float64
+    weight : (C_out, C_in/groups, {k}) ndarray of the same dtype
+    bias : (C_out,) ndarray, optional
+    stride, padding, dilation, groups
+        As in PyTorch; ``padding`` also takes ``"full"`` and ``(lo, hi)``
+        pairs (see :func:`convtheory.resolve_padding`).
+    padding_mode : {{"zeros", "circular", "reflect", "replicate"}}
+        The boundary mode of ``torch.nn.Conv{d}d``.
+    backend : {{"im2col", "matrix"}}
+        BLAS over the gathered input, or ``y = M x`` with the explicit matrix.
+
+    Returns
+    -------
+    (N, C_out, {o}) or (C_out, {o}) ndarray
+
+    Examples
+    --------
+    {example}
+    """
+
+_CONV_BACKWARD_DOC = """Gradients of :func:`conv{d}d` given the gradient at its output.
+
+    Parameters
+    ----------
+    grad_output : ndarray shaped like ``conv{d}d(input, weight, ...)``
+    input, weight, bias, stride, padding, dilation, groups, padding_mode, backend
+        As in :func:`conv{d}d`.
+
+    Returns
+    -------
+    grad_input, grad_weight, grad_bias : ndarray (``grad_bias`` is None without a bias)
+
+    Examples
+    --------
+    {example}
+    """
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", backend="im2col"):
+    return _conv(1, input, weight, bias, backend, stride=stride, padding=padding,
+                 dilation=dilation, groups=groups, padding_mode=padding_mode)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", backend="im2col"):
+    return _conv(2, input, weight, bias, backend, stride=stride, padding=padding,
+                 dilation=dilation, groups=groups, padding_mode=padding_mode)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", backend="im2col"):
+    return _conv(3, input, weight, bias, backend, stride=stride, padding=padding,
+                 dilation=dilation, groups=groups, padding_mode=padding_mode)
+
+
+def conv1d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1, padding_mode="zeros", backend="im2col"):
+    return _conv_backward(1, grad_output, input, weight, bias, backend, stride=stride,
+                          padding=padding, dilation=dilation, groups=groups,
+                          padding_mode=padding_mode)
+
+
+def conv2d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1, padding_mode="zeros", backend="im2col"):
+    return _conv_backward(2, grad_output, input, weight, bias, backend, stride=stride,
+                          padding=padding, dilation=dilation, groups=groups,
+                          padding_mode=padding_mode)
+
+
+def conv3d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1,
+                    groups=1, padding_mode="zeros", backend="im2col"):
+    return _conv_backward(3, grad_output, input, weight, bias, backend, stride=stride,
+                          padding=padding, dilation=dilation, groups=groups,
+                          padding_mode=padding_mode)
+
+
+conv1d.__doc__ = _CONV_DOC.format(d=1, n="n", k="k", o="o", example="""\
+>>> x = np.array([[[1.0, 2.0, 4.0, 7.0]]])
+    >>> conv1d(x, np.array([[[-1.0, 0.0, 1.0]]]), padding=1)   # central difference
+    array([[[ 2.,  3.,  5., -4.]]])""")
+conv2d.__doc__ = _CONV_DOC.format(d=2, n="H, W", k="kH, kW", o="oH, oW", example="""\
+>>> from scipy.ndimage import correlate
+    >>> rng = np.random.default_rng(0)
+    >>> x, w = rng.standard_normal((1, 1, 6, 6)), rng.standard_normal((1, 1, 3, 3))
+    >>> y = conv2d(x, w, padding="same", padding_mode="reflect")
+    >>> np.allclose(y[0, 0], correlate(x[0, 0], w[0, 0], mode="mirror"))
+    True
+    >>> np.allclose(y, conv2d(x, w, padding="same", padding_mode="reflect", backend="matrix"))
+    True""")
+conv3d.__doc__ = _CONV_DOC.format(d=3, n="D, H, W", k="kD, kH, kW", o="oD, oH, oW", example="""\
+>>> conv3d(np.ones((2, 4, 4, 4)), np.ones((3, 2, 2, 2, 2)), stride=2).shape
+    (3, 2, 2, 2)""")
+conv1d_backward.__doc__ = _CONV_BACKWARD_DOC.format(d=1, example="""\
+>>> x, w = np.array([[[1.0, 2.0, 3.0]]]), np.array([[[1.0, 1.0]]])
+    >>> gx, gw, gb = conv1d_backward(np.ones((1, 1, 2)), x, w)
+    >>> gx.tolist(), gw.tolist()    # interior inputs feed two outputs
+    ([[[1.0, 2.0, 1.0]]], [[[3.0, 5.0]]])""")
+conv2d_backward.__doc__ = _CONV_BACKWARD_DOC.format(d=2, example="""\
+>>> rng = np.random.default_rng(0)
+    >>> x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
+    >>> g = rng.standard_normal((2, 4, 3, 3))
+    >>> fast = conv2d_backward(g, x, w)
+    >>> exact = conv2d_backward(g, x, w, backend="matrix")
+    >>> all(np.allclose(a, b) for a, b in zip(fast[:2], exact[:2]))
+    True""")
+conv3d_backward.__doc__ = _CONV_BACKWARD_DOC.format(d=3, example="""\
+>>> gx, gw, gb = conv3d_backward(np.ones((1, 1, 1, 1)), np.ones((1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2)))
+    >>> gx.ravel().tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]""")
+
+
+# --------------------------------------------------------------------------
+# Pooling
+# --------------------------------------------------------------------------
+class PoolPlan:
+    """Max or average pooling over windows read from the tap tables.
+
+    A pool is a depthwise geometry: one channel, kernel ``kernel_size``, run
+    on every ``(sample, channel)`` plane.  Windows are gathered with
+    :class:`~convtheory.im2col.Im2col`; padded taps read ``-inf`` (max) or
+    ``0`` (average, PyTorch's ``count_include_pad=True``).
+
+    Parameters
+    ----------
+    kind : {"max", "avg"}
+    kernel_size, stride, padding
+        As in ``torch.nn.MaxPool2d``; ``stride=None`` means ``kernel_size``.
+    input_spatial : tuple of int
+
+    Examples
+    --------
+    >>> plan = PoolPlan("max", (2,), None, 0, (4,))
+    >>> plan.forward(np.array([[[1.0, 3.0, 2.0, 0.0]]]))
+    array([[[3., 2.]]])
+    """
+
+    def __init__(self, kind: str, kernel_size, stride, padding, input_spatial):
+        if kind not in ("max", "avg"):
+            raise ValueError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+        ndim = len(input_spatial)
+        k = _per_axis(kernel_size, ndim, "kernel_size", minimum=1)
+        s = k if stride is None else _per_axis(stride, ndim, "stride", minimum=1)
+        p = _per_axis(padding, ndim, "padding", minimum=0)
+        for axis, (ka, pa) in enumerate(zip(k, p)):
+            if 2 * pa > ka:  # PyTorch's rule: every window must see a real input
+                raise ValueError(
+                    f"padding should be at most half of kernel_size (as in PyTorch), got "
+                    f"padding={padding!r} and kernel_size={kernel_size!r} on spatial axis {axis}"
+                )
+        self.kind = kind
+        self.kernel_size, self.stride, self.padding = k, s, p
+        self.spec = ConvSpec((1, 1) + k, (1,) + tuple(input_spatial), stride=s, padding=p)
+        self._gather = Im2col(self.spec, fill_value=-np.inf if kind == "max" else 0.0)
+        self.k_vol = int(np.prod(k))
+        self._saved = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool a batch ``x`` of shape ``(N, C) + input_spatial``."""
+        n, c = x.shape[:2]
+        planes = x.reshape((n * c, 1) + x.shape[2:])
+        windows = self._gather(planes)[0]  # (K, N*C, P)
+        if self.kind == "max":
+            # argmax takes the first maximum in kernel (C) order, as PyTorch does.
+            where = windows.argmax(axis=0)
+            y = np.take_along_axis(windows, where[None], axis=0)[0]
+            self._saved = (x.shape, where)
+        else:
+            y = windows.sum(axis=0) / self.k_vol
+            self._saved = (x.shape, None)
+        return y.reshape((n, c) + self.spec.output_spatial)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Gradient with respect to the input of the last ``forward``."""
+        if self._saved is None:
+            raise RuntimeError("PoolPlan.backward needs a forward pass first")
+        shape, where = self._saved
+        n, c = shape[:2]
+        g = grad_output.reshape(n * c, -1)
+        if self.kind == "max":
+            gcols = np.zeros((self.k_vol,) + g.shape, dtype=g.dtype)
+            np.put_along_axis(gcols, where[None], g[None], axis=0)
+        else:
+            gcols = np.broadcast_to(g / self.k_vol, (self.k_vol,) + g.shape)
+        gx = self._gather.adjoint(gcols[None].reshape((1, self.k_vol) + g.shape))
+        return gx.reshape(shape)
+
+
+_POOLS: OrderedDict = OrderedDict()
+
+
+def _pool_plan(kind, ndim, input, kernel_size, stride, padding):
+    x = _float_array(input, "input")
+    if x.ndim not in (ndim + 1, ndim + 2):
+        raise ValueError(
+            f"input must have shape (N, C{', n' * ndim}) or (C{', n' * ndim}) for a "
+            f"{ndim}-D pool, got input.shape={x.shape}"
+        )
+    unbatched = x.ndim == ndim + 1
+    x = x[None] if unbatched else x
+    key = (kind, x.shape[2:], _frozen(kernel_size), _frozen(stride), _frozen(padding))
+    plan = _cached(_POOLS, key, lambda: PoolPlan(kind, kernel_size, stride, padding, x.shape[2:]),
+                   size=4)
+    return np.ascontiguousarray(x), plan, unbatched
+
+
+def _pool(kind, ndim, input, kernel_size, stride, padding):
+    x, plan, unbatched = _pool_plan(kind, ndim, input, kernel_size, stride, padding)
+    y = plan.forward(x)
+    return y[0] if unbatched else y
+
+
+def _pool_backward(kind, ndim, grad_output, input, kernel_size, stride, padding):
+    x, plan, unbatched = _pool_plan(kind, ndim, input, kernel_size, stride, padding)
+    y = plan.forward(x)
+    g = _float_array(grad_output, "grad_output")
+    g = g[None] if unbatched else g
+    if g.shape != y.shape:
+        raise ValueError(f"grad_output must have shape {y.shape}, got grad_output.shape={g.shape}")
+    gx = plan.backward(np.ascontiguousarray(g, dtype=x.dtype))
+    return gx[0] if unbatched else gx
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0):
+    """1-D max pooling, as ``torch.nn.functional.max_pool1d``.
+
+    Parameters
+    ----------
+    x : (N, C, L) or (C, L) ndarray
+    kernel_size, stride, padding : int or tuple
+        ``stride=None`` means ``kernel_size``; padding (at most half the
+        kernel) never wins the max.
+
+    Examples
+    --------
+    >>> max_pool1d(np.array([[1.0, 5.0, 2.0, 4.0, 3.0]]), 2, stride=1)
+    array([[5., 5., 4., 4.]])
+    """
+    return _pool("max", 1, x, kernel_size, stride, padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
+
+    Examples
+    --------
+    >>> max_pool2d(np.arange(16.0).reshape(1, 4, 4), 2)
+    array([[[ 5.,  7.],
+            [13., 15.]]])
+    """
+    return _pool("max", 2, x, kernel_size, stride, padding)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0):
+    """1-D average pooling, as ``torch.nn.functional.avg_pool1d`` (padding counts as zeros).
+
+    Examples
+    --------
+    >>> avg_pool1d(np.array([[2.0, 4.0, 6.0]]), 2, stride=1, padding=1)
+    array([[1., 3., 5., 3.]])
+    """
+    return _pool("avg", 1, x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (padding counts as zeros).
+
+    Examples
+    --------
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 4, 4), 2)
+    array([[[ 2.5,  4.5],
+            [10.5, 12.5]]])
+    """
+    return _pool("avg", 2, x, kernel_size, stride, padding)
+
+
+def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+    """Gradient of :func:`max_pool1d`: each window's gradient goes to its (first) maximum.
+
+    Examples
+    --------
+    >>> max_pool1d_backward(np.array([[1.0, 1.0]]), np.array([[1.0, 5.0, 2.0]]), 2, stride=1)
+    array([[0., 2., 0.]])
+    """
+    return _pool_backward("max", 1, grad_output, x, kernel_size, stride, padding)
+
+
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+    """Gradient of :func:`max_pool2d`.
+
+    Examples
+    --------
+    >>> max_pool2d_backward(np.ones((1, 1, 1)), np.arange(4.0).reshape(1, 2, 2), 2)
+    array([[[0., 0.],
+            [0., 1.]]])
+    """
+    return _pool_backward("max", 2, grad_output, x, kernel_size, stride, padding)
+
+
+def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+    """Gradient of :func:`avg_pool1d`: each window spreads its gradient evenly.
+
+    Examples
+    --------
+    >>> avg_pool1d_backward(np.array([[1.0, 1.0]]), np.zeros((1, 3)), 2, stride=1)
+    array([[0.5, 1. , 0.5]])
+    """
+    return _pool_backward("avg", 1, grad_output, x, kernel_size, stride, padding)
+
+
+def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+    """Gradient of :func:`avg_pool2d`.
+
+    Examples
+    --------
+    >>> avg_pool2d_backward(np.ones((1, 1, 1)), np.zeros((1, 2, 2)), 2)
+    array([[[0.25, 0.25],
+            [0.25, 0.25]]])
+    """
+    return _pool_backward("avg", 2, grad_output, x, kernel_size, stride, padding)

@@ -1,0 +1,105 @@
+"""The four experiments: their numbers, their failure modes, no progress bar by default."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from convtheory.nn import Conv2d, functional as F, train
+from convtheory.nn.data import box, gaussian, laplacian, sobel_x, synthetic_images
+
+
+def test_learn_sobel_x_to_1e6():
+    r = train.learn_filter("sobel_x", seed=0)
+    assert r.converged and r.max_error <= 1e-6
+    np.testing.assert_allclose(r.learned_kernel, sobel_x(), rtol=0, atol=1e-6)
+    assert r.steps == len(r.loss_curve) and r.loss_curve[-1] < 1e-8 * r.loss_curve[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.steps = 0
+
+
+def test_learn_filter_reports_failure_when_steps_run_out():
+    r = train.learn_filter("laplacian", steps=5, seed=0)
+    assert not r.converged and r.max_error > 1e-6 and r.steps == 5
+
+
+def test_learn_filter_bank():
+    r = train.learn_filter_bank(seed=1)
+    assert r.max_error <= 1e-6 and len(r.channel_errors) == 4
+    names, w = train.filter_bank_weight()
+    np.testing.assert_allclose(r.learned_weight, w, rtol=0, atol=1e-6)
+
+
+def test_effective_kernel_is_the_full_convolution():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((3, 3)), rng.standard_normal((2, 4))
+    x = rng.standard_normal((1, 1, 10, 10))
+    stacked = F.conv2d(F.conv2d(x, a[None, None]), b[None, None])
+    e = train.effective_kernel(a, b)
+    assert e.shape == (4, 6)
+    np.testing.assert_allclose(F.conv2d(x, e[None, None]), stacked, rtol=0, atol=1e-12)
+    # The other order of composition is the same kernel: convolution commutes.
+    np.testing.assert_allclose(train.effective_kernel(b, a), e, rtol=0, atol=1e-15)
+    # ... but the correlation of the two kernels is not it.
+    assert np.abs(signal.correlate2d(a, b, mode="full") - e).max() > 1e-3
+
+
+def test_learn_composition_box_box():
+    r = train.learn_composition("box", "box", steps=3000, seed=0)
+    np.testing.assert_allclose(r.target, signal.convolve2d(box(3), box(3)), rtol=0, atol=1e-15)
+    assert r.effective_error < 1e-4
+    assert abs(r.scales[0] * r.scales[1] - 1) < 1e-3  # the scale moves between the factors
+    assert max(r.factor_errors) < 1e-2
+    assert r.rescaling_error < 1e-14
+
+
+def test_composition_gaussian_laplacian_local_minimum_is_reported():
+    """From random starts the stack stalls: the numbers say so, they do not hide it."""
+    r = train.learn_composition("gaussian", "laplacian", steps=600, seed=0)
+    np.testing.assert_allclose(r.target, signal.convolve2d(gaussian(1.0, 3), laplacian()), atol=1e-15)
+    assert r.effective_error > 1e-2
+
+
+def test_data_efficiency_conv_beats_dense():
+    r = train.data_efficiency(n_train=(2, 8), size=8, steps=300, seed=0)
+    assert r.n_train == (2, 8) and r.conv_parameters == 9 and r.dense_parameters == 64 * 64
+    assert all(c < 1e-4 for c in r.conv_error)
+    assert all(d > 0.3 for d in r.dense_error)
+    assert "| 8 |" in r.table()
+
+
+def test_diverging_training_names_the_step():
+    x = synthetic_images(2, 8, seed=0)[:, None]
+    y = F.conv2d(x, sobel_x()[None, None])
+    with pytest.raises(train.TrainingDiverged, match=r"at step \d+ .*use a lower learning rate, e\.g\. lr=100"):
+        train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y, steps=500, lr=1e3, optimizer="sgd")
+    y_nan = y.copy()
+    y_nan[0, 0, 0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="the loss became nan at step 0"):
+        train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y_nan, steps=5, lr=0.1)
+
+
+def test_progress_bar_only_when_asked(capfd):
+    x = synthetic_images(1, 8, seed=0)[:, None]
+    y = F.conv2d(x, sobel_x()[None, None])
+    train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y, steps=3, lr=0.1)
+    assert capfd.readouterr().err == ""
+    train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y, steps=3, lr=0.1, progress=True)
+    assert "Conv2d" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: train.learn_filter("sobel_z"), "kernel must be an array or one of"),
+    (lambda: train.learn_filter(np.ones(3)), "kernel must be a 2-D array"),
+    (lambda: train.learn_composition("box", "median"), "second must be one of"),
+    (lambda: train.learn_composition(restarts=0), "restarts must be a positive int"),
+    (lambda: train.data_efficiency(n_train=(0,)), "n_train must be positive ints"),
+    (lambda: train.fit(Conv2d(1, 1, 1), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), steps=0, lr=0.1),
+     "steps must be a positive int"),
+    (lambda: train.fit(Conv2d(1, 1, 1), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), steps=1, lr=0.1,
+                       optimizer="lbfgs"), "optimizer must be 'adam' or 'sgd'"),
+])
+def test_train_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
