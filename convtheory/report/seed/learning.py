@@ -15,6 +15,7 @@ from ..claims import Claim, FigureSpec
 __all__ = ["CLAIMS"]
 
 _TRAIN = "convtheory.nn.train"
+_FIGURES = "convtheory.figures.training:plot_learned_filters"
 
 
 def _learn_filter(ctx):
@@ -50,9 +51,7 @@ def sobel_x(ctx) -> Verdict:
 
 
 def filter_bank(ctx) -> Verdict:
-    from ...nn.train import learn_filter_bank
-
-    r = learn_filter_bank(seed=ctx.seed)
+    r = _bank(ctx)
     tol = TOL
     return Verdict(
         "learn_filter_bank", "a 3 -> 4 channel conv layer learns a whole filter bank at once",
@@ -64,13 +63,20 @@ def filter_bank(ctx) -> Verdict:
 #: Tolerance on the learned kernels (the experiments stop training there).
 TOL = 1e-6
 
+#: Tolerance on the stack's effective kernel.  Learning two factors is not
+#: convex: a repeated factor (box composed with box) is pinned only to about
+#: the square root of the effective error, and training stalls near, not
+#: below, TOL; :func:`convtheory.nn.train.learn_composition` documents and
+#: tests 1e-4.
+COMPOSITION_TOL = 1e-4
+
 #: The dense layer's test error must be at least this many times the conv's.
 ADVANTAGE = 10.0
 
 
 def composition(ctx) -> Verdict:
     r = _composition(ctx)
-    tol = TOL
+    tol = COMPOSITION_TOL
     return Verdict(
         "learn_composition", "two stacked 3x3 conv layers learn the 5x5 composition "
                              f"{r.factor_names[0]} then {r.factor_names[1]}: the stack's "
@@ -94,60 +100,59 @@ def data_efficiency(ctx) -> Verdict:
          "conv_parameters": r.conv_parameters, "dense_parameters": r.dense_parameters})
 
 
-def _filter_figure(ctx):
-    from ...figures import new_figure
+def _bank(ctx):
+    from ...nn.train import learn_filter_bank
 
-    r = _learn_filter(ctx)
-    c = _composition(ctx)
-    fig, axes = new_figure(1, 5, figsize=(11.0, 2.8))
-    panels = ((r.true_kernel, "sobel_x: true"), (r.learned_kernel, "sobel_x: learned"),
-              (c.target, "composition: target"), (c.effective_learned, "composition: learned"))
-    for ax, (k, title) in zip(axes, panels):
-        lim = float(np.abs(k).max()) or 1.0
-        ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        ax.set_title(title)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    ax = axes[-1]
-    ax.semilogy(r.loss_curve, label="sobel_x")
-    ax.semilogy(c.loss_curve, label="composition")
-    ax.set_xlabel("step")
-    ax.set_title("training loss")
-    ax.legend()
-    return fig
+    return ctx.cached("learning.bank", lambda: learn_filter_bank(seed=ctx.seed))
+
+
+def _filters_figure(ctx):
+    from ...figures.training import plot_learned_filters
+
+    return plot_learned_filters(_learn_filter(ctx))
+
+
+def _loss_figure(ctx):
+    from ...figures.training import plot_loss_curves
+
+    return plot_loss_curves({"sobel_x": _learn_filter(ctx), "filter bank": _bank(ctx),
+                             "composition": _composition(ctx)})
+
+
+def _composition_figure(ctx):
+    from ...figures.training import plot_composition
+
+    return plot_composition(_composition(ctx))
 
 
 def _efficiency_figure(ctx):
-    from ...figures import new_figure
+    from ...figures.training import plot_data_efficiency
 
-    r = _efficiency(ctx)
-    fig, ax = new_figure(figsize=(5.5, 3.5))
-    ax.loglog(r.n_train, np.maximum(r.conv_error, 1e-16), "o-",
-              label=f"conv ({r.conv_parameters} weights)")
-    ax.loglog(r.n_train, np.maximum(r.dense_error, 1e-16), "s--",
-              label=f"dense ({r.dense_parameters} weights)")
-    ax.set_xlabel("training images")
-    ax.set_ylabel("relative test error (translated images)")
-    ax.set_title("Data efficiency: conv against dense")
-    ax.legend()
-    return fig
+    return plot_data_efficiency(_efficiency(ctx))
 
 
 CLAIMS = [
     Claim("learning.sobel_x", "learning",
           "A conv layer learns the Sobel x filter from (image, filtered image) pairs.",
-          True, sobel_x, requires=(f"{_TRAIN}:learn_filter",),
-          figures=[FigureSpec("filters", "Learned against true filters, and the loss curves.",
-                              _filter_figure)]),
+          True, sobel_x, requires=(f"{_TRAIN}:learn_filter", _FIGURES),
+          figures=[FigureSpec("filters", "Sobel x: the true kernel, the learned one and their "
+                                         "difference.", _filters_figure),
+                   FigureSpec("loss", "Training loss of the three experiments.", _loss_figure)]),
     Claim("learning.filter_bank", "learning",
           "A 3 -> 4 channel conv layer learns a bank of handcrafted filters at once.",
           True, filter_bank, requires=(f"{_TRAIN}:learn_filter_bank",)),
     Claim("learning.composition", "learning",
           "Two stacked 3x3 conv layers learn a 5x5 composition of two filters (the factors "
-          "only up to scale).", True, composition, requires=(f"{_TRAIN}:learn_composition",)),
+          "only up to scale).", True, composition,
+          requires=(f"{_TRAIN}:learn_composition", _FIGURES),
+          figures=[FigureSpec("composition", "The target 5x5 kernel, the stack's effective "
+                                             "kernel, and the two learned 3x3 factors after "
+                                             "removing the scale freedom.",
+                              _composition_figure)]),
     Claim("learning.data_efficiency", "learning",
           "A conv layer generalises to translated images from far fewer training images than "
-          "a dense layer.", True, data_efficiency, requires=(f"{_TRAIN}:data_efficiency",),
+          "a dense layer.", True, data_efficiency,
+          requires=(f"{_TRAIN}:data_efficiency", _FIGURES),
           figures=[FigureSpec("efficiency", "Test error on translated images against the "
                                             "number of training images.", _efficiency_figure)]),
 ]
