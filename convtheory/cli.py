@@ -41,7 +41,8 @@ def _shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a shape like 4x4 or 3x8x8, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a shape like 4x4 or 3x8x8, got {text!r}") from None
     if any(n < 1 for n in shape):
         raise argparse.ArgumentTypeError(f"shape entries must be positive, got {text!r}")
     return shape
@@ -52,7 +53,8 @@ def _ints(text: str):
     try:
         values = tuple(int(p) for p in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int or ints like 2,1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected an int or ints like 2,1, got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 
@@ -76,7 +78,8 @@ def _kernel(text: str):
             f"expected numbers separated by commas, rows by ';' (e.g. '1,0,-1;2,0,-2;1,0,-1'), "
             f"got {text!r}") from None
     if not values or any(len(r) == 0 for r in values) or len({len(r) for r in values}) != 1:
-        raise argparse.ArgumentTypeError(f"kernel rows must be non-empty and of equal length, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"kernel rows must be non-empty and of equal length, got {text!r}")
     return values if len(values) > 1 else values[0]
 
 
@@ -344,7 +347,8 @@ def _cmd_graph(args) -> int:
           f"{'x'.join(map(str, G.graph['output_shape']))}: {G.number_of_nodes()} units, "
           f"{m.n_edges} edges of the dense layer's {m.n_dense_edges} "
           f"({100 * m.density:.3g}% kept), {m.n_ties} tie labels (weights)")
-    print(f"inputs per output (receptive field): {int(m.in_degree.min())}..{int(m.in_degree.max())}; "
+    print(f"inputs per output (receptive field): "
+          f"{int(m.in_degree.min())}..{int(m.in_degree.max())}; "
           f"outputs per weight (sharing): {int(ties.min())}..{int(ties.max())}")
     if args.figure:
         return _save_graph_figure(G, dense_graph(G.graph["input_shape"], G.graph["output_shape"]),
@@ -361,7 +365,8 @@ def _save_graph_figure(G, D, path) -> int:
     from .figures.graph import draw_layer_graph
 
     if os.path.splitext(path)[1].lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(f"convtheory graph: error: --figure {path!r} must end in .png, .svg or .pdf")
+        raise UsageError(
+            f"convtheory graph: error: --figure {path!r} must end in .png, .svg or .pdf")
     if G.number_of_nodes() > MAX_DRAWN_UNITS:
         raise UsageError(f"convtheory graph: error: {G.number_of_nodes()} units are too many to "
                          f"draw (at most {MAX_DRAWN_UNITS}); use a smaller --input")
@@ -462,7 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("prove", "run the proofs and print their certificates",
                 "convtheory prove --only circulant", _cmd_prove)
-    p.add_argument("--only", action="append", metavar="NAME", help="run only this proof (repeatable)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="run only this proof (repeatable)")
 
     p = command("train", "learn a handcrafted filter from data with a conv layer",
                 "convtheory train --filter sobel_x --steps 3000", _cmd_train)
@@ -477,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("graph", "build the conv layer as a graph and summarise it",
                 "convtheory graph --kernel '1,-1' --input 4x4 --figure graph.png", _cmd_graph)
     _conv_arguments(p)
-    p.add_argument("--figure", metavar="FILE", help="draw the conv and dense graphs (png, svg, pdf)")
+    p.add_argument("--figure", metavar="FILE",
+                   help="draw the conv and dense graphs (png, svg, pdf)")
 
     p = command("receptive-field", "receptive field of a stack of layers",
                 "convtheory receptive-field k=3,p=1 k=3,s=2 k=2,s=2 --input 32x32",

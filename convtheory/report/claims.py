@@ -181,7 +181,8 @@ def _as_verdict(item) -> Verdict:
     if isinstance(item, Certificate):
         return Verdict(item.theorem, item.statement, item.holds, item.method, item.sizes,
                        dict(item.details))
-    raise TypeError(f"a check must return Verdict or Certificate objects, got {type(item).__name__}")
+    raise TypeError(
+        f"a check must return Verdict or Certificate objects, got {type(item).__name__}")
 
 
 def run_claim(claim: Claim, ctx: Context, *, figures: bool = True) -> ClaimResult:
@@ -193,8 +194,8 @@ def run_claim(claim: Claim, ctx: Context, *, figures: bool = True) -> ClaimResul
     ...            lambda ctx: Verdict("add", "1 + 1 = 2", 1 + 1 == 2, "exhaustive", "one case"))
     >>> run_claim(ok, Context()).status
     'confirmed'
-    >>> breaks = Claim("demo.breaks", "demo", "1 + 1 = 3 is false", False,
-    ...                lambda ctx: Verdict("add", "1 + 1 = 3", 1 + 1 == 3, "exhaustive", "one case"))
+    >>> wrong = Verdict("add", "1 + 1 = 3", 1 + 1 == 3, "exhaustive", "one case")
+    >>> breaks = Claim("demo.breaks", "demo", "1 + 1 = 3 is false", False, lambda ctx: wrong)
     >>> run_claim(breaks, Context()).confirmed
     True
     >>> run_claim(Claim("demo.absent", "demo", "s", True, None, requires=("no_such_module",)),
@@ -203,7 +204,8 @@ def run_claim(claim: Claim, ctx: Context, *, figures: bool = True) -> ClaimResul
     """
     missing = claim.missing()
     if missing:
-        return ClaimResult(claim, "unavailable", message=f"not available: needs {', '.join(missing)}")
+        return ClaimResult(claim, "unavailable",
+                           message=f"not available: needs {', '.join(missing)}")
     start = time.perf_counter()
     try:
         outcome = claim.check(ctx)

@@ -230,8 +230,10 @@ def to_html(report: Report) -> str:
             if r.verdicts:
                 out.append("<ul>")
                 for v in r.verdicts:
-                    evidence = ", ".join(f"{k} = {_fmt(val)}" for k, val in jsonable(v.evidence).items())
-                    extra = f'<br><span class="evidence">evidence: {_e(evidence)}</span>' if evidence else ""
+                    evidence = ", ".join(f"{k} = {_fmt(val)}"
+                                         for k, val in jsonable(v.evidence).items())
+                    extra = (f'<br><span class="evidence">evidence: {_e(evidence)}</span>'
+                             if evidence else "")
                     if v.counterexample is not None:
                         extra += (f'<br><span class="evidence">counterexample: '
                                   f"{_e(_fmt(v.counterexample))}</span>")
@@ -240,7 +242,8 @@ def to_html(report: Report) -> str:
                 out.append("</ul>")
             for c in r.certificates:
                 if c.assumptions:
-                    out.append(f"<p><b>Assumptions.</b> {_e('; '.join(map(str, c.assumptions)))}</p>")
+                    assumptions = "; ".join(map(str, c.assumptions))
+                    out.append(f"<p><b>Assumptions.</b> {_e(assumptions)}</p>")
                 if c.argument:
                     out.append(f"<p><b>Argument.</b> {_e(' '.join(str(c.argument).split()))}</p>")
             for f in r.figures:

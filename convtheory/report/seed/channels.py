@@ -21,7 +21,8 @@ def block_matrix(ctx) -> Verdict:
     blocks = [[conv_matrix(w[o, i], shape[1:], padding=1) for i in range(3)] for o in range(4)]
     error = max_abs(M.toarray(), sp.block_array(blocks).toarray())
     return Verdict(
-        "block_matrix", "M(w) = [M(w[o, i])]: block (o, i) is the single-channel conv of kernel w[o, i]",
+        "block_matrix",
+        "M(w) = [M(w[o, i])]: block (o, i) is the single-channel conv of kernel w[o, i]",
         error == 0.0, "exhaustive", "4 x 3 x 3 x 3 kernel on 3 x 6 x 7, padding 1",
         {"max_error": error, "blocks": "4 x 3"})
 
@@ -53,7 +54,8 @@ def _spy(ctx):
 
 CLAIMS = [
     Claim("channels.blocks", "channels",
-          "A C_out x C_in x K x K kernel gives a C_out x C_in block matrix of single-channel convs.",
+          "A C_out x C_in x K x K kernel gives a C_out x C_in block matrix of single-channel "
+          "convs.",
           True, block_matrix,
           figures=[FigureSpec("spy", "A 3 -> 2 channel conv: 2 x 3 blocks, each a sparse "
                                      "single-channel conv, beside the dense layer.", _spy)]),

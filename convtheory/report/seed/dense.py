@@ -107,7 +107,8 @@ CLAIMS = [
                                      "is a 36x36 matrix with 9 tie classes (colours) on a sparse "
                                      "mask, against the dense layer's 1296 free parameters.",
                               _spy)],
-          requires=("convtheory.graph:conv_graph", "convtheory.figures.graph:conv_vs_dense_figure")),
+          requires=("convtheory.graph:conv_graph",
+                    "convtheory.figures.graph:conv_vs_dense_figure")),
     Claim("dense.recover_kernel", "dense",
           "Conversely, a matrix with the conv's mask and ties is a conv: its kernel can be read "
           "off exactly.", True, recover_from_matrix,

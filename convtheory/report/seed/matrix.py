@@ -69,7 +69,8 @@ def scipy_signal(ctx) -> list[Verdict]:
 
 
 # PyTorch's boundary modes under scipy.ndimage's names.
-_NDIMAGE_MODE = {"zeros": "constant", "circular": "wrap", "reflect": "mirror", "replicate": "nearest"}
+_NDIMAGE_MODE = {"zeros": "constant", "circular": "wrap", "reflect": "mirror",
+                 "replicate": "nearest"}
 
 
 def ndimage_modes(ctx) -> Verdict:
