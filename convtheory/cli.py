@@ -170,7 +170,13 @@ def _build_conv(args):
 # ---- verify -----------------------------------------------------------------
 
 def _cmd_verify(args) -> int:
-    from .report import OutputError, prepare_output, run_report, write_report
+    from .report import OutputError, all_claims, prepare_output, run_report, write_report
+
+    if args.list:
+        for claim in all_claims(args.section):
+            expected = "holds" if claim.expected else "fails"
+            print(f"{claim.id:<40} {expected:<6} {claim.statement}")
+        return EXIT_OK
 
     # Refuse an unwritable --out before spending minutes on the checks.
     try:
@@ -458,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--section", action="append", choices=[s.id for s in SECTIONS],
                    help="run only this section (repeatable)")
+    p.add_argument("--list", action="store_true",
+                   help="list the claims (id, expected outcome, statement) without running them")
 
     p = command("matrix", "print the conv matrix as a table, or save its spy plot",
                 "convtheory matrix --symbolic 3x3 --input 4x4   (the textbook 4x16 matrix)",

@@ -126,6 +126,15 @@ class TestVerify:
         data = json.loads((tmp_path / "verification.json").read_text())
         assert [c["id"] for c in data["claims"]] == ["channels.blocks", "channels.groups"]
 
+    def test_list_names_every_claim_without_running(self, tmp_path):
+        from convtheory.report import all_claims
+
+        proc = run("verify", "--list", "--out", tmp_path / "r")
+        assert proc.returncode == 0, proc.stderr
+        ids = [line.split()[0] for line in proc.stdout.splitlines()]
+        assert ids == [c.id for c in all_claims()]
+        assert "equivariance.zero_padding_border" in ids and not (tmp_path / "r").exists()
+
     def test_bad_flag_is_a_usage_error(self, tmp_path):
         _one_line_error(run("verify", "--no-such-flag", "--out", tmp_path / "r"), "--no-such-flag")
         assert not (tmp_path / "r").exists()
