@@ -259,6 +259,10 @@ BREAKS = {
     "equivariance.rotation_sobel": lambda: _checks_attr("SOBEL_X", _LAPLACIAN),
     "equivariance.rotation_laplacian": lambda: _checks_attr("LAPLACIAN", _SOBEL_X),
     "equivariance.scale": lambda: (equivariance, "_kernel", lambda ctx: _DELTA),
+    # A zero kernel (and a constant pool) match every shift: "no output shift matches" must fail.
+    "equivariance.stride_off_grid": lambda: (equivariance, "_kernel", lambda ctx: 0 * _DELTA),
+    "equivariance.pooling_off_stride": lambda: (equivariance, "_max_pool",
+                                                lambda x: np.zeros(x.shape[-1] // 2)),
     "dense.masked_tied": _graph_missing_an_edge,
     "channels.blocks": lambda: _wrap_result(channels, "conv_matrix", _one_entry_off),
     "matrix.structure": lambda: _wrap_result(matrix_section, "conv_matrix", _one_entry_off),
