@@ -13,6 +13,8 @@ import os
 import sys
 from fractions import Fraction
 
+from .geometry import PADDING_MODES
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_NOT_CONFIRMED, EXIT_USAGE = 0, 1, 2
@@ -70,9 +72,8 @@ def _padding(text: str):
 
 def _kernel(text: str):
     """``"1,0,-1;2,0,-2;1,0,-1"`` -> a 2-D list (rows split by ``;``), exact fractions allowed."""
-    rows = [r for r in text.split(";")]
     try:
-        values = [[Fraction(v) for v in row.replace(",", " ").split()] for row in rows]
+        values = [[Fraction(v) for v in row.replace(",", " ").split()] for row in text.split(";")]
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(
             f"expected numbers separated by commas, rows by ';' (e.g. '1,0,-1;2,0,-2;1,0,-1'), "
@@ -135,12 +136,11 @@ def _conv_arguments(parser) -> None:
                        help="int, ints per axis, same, valid or full (default 0)")
     group.add_argument("--dilation", type=_ints, default=1, help="int or ints per axis (default 1)")
     group.add_argument("--groups", type=_positive, default=1, help="channel groups (default 1)")
-    group.add_argument("--padding-mode", default="zeros",
-                       choices=("zeros", "circular", "reflect", "replicate"))
+    group.add_argument("--padding-mode", default="zeros", choices=PADDING_MODES)
     group.add_argument("--flip", action="store_true", help="true convolution (flip the kernel)")
 
 
-def _build_conv(args):
+def _build_conv(args, command: str):
     """``(weight, input_shape, conv options)`` from the shared arguments."""
     import numpy as np
 
@@ -150,8 +150,8 @@ def _build_conv(args):
                 groups=args.groups, padding_mode=args.padding_mode, flip=args.flip)
     if args.kernel is not None:
         if args.in_channels is not None or args.out_channels != 1:
-            raise UsageError("--in-channels and --out-channels go with --symbolic; "
-                             "--kernel gives one single-channel kernel")
+            raise UsageError(f"convtheory {command}: error: --in-channels and --out-channels go "
+                             f"with --symbolic; --kernel gives one single-channel kernel")
         values = np.array(args.kernel, dtype=object)
         integer = all(v.denominator == 1 for v in values.ravel())
         weight = values.astype(np.int64 if integer else float)
@@ -161,8 +161,8 @@ def _build_conv(args):
     if args.in_channels is None:
         return kernel_symbols(args.symbolic), args.input, conv
     if args.input[0] != args.in_channels:
-        raise UsageError(f"--input {'x'.join(map(str, args.input))} must start with "
-                         f"--in-channels {args.in_channels}")
+        raise UsageError(f"convtheory {command}: error: --input {'x'.join(map(str, args.input))} "
+                         f"must start with --in-channels {args.in_channels}")
     shape = (args.out_channels, args.in_channels // args.groups) + args.symbolic
     return kernel_symbols(shape), args.input, conv
 
@@ -209,7 +209,7 @@ def _cmd_matrix(args) -> int:
     from .matrices import conv_matrix
     from .weights import conv_arguments
 
-    weight, shape, conv = _build_conv(args)
+    weight, shape, conv = _build_conv(args, "matrix")
     try:
         w, spec = conv_arguments(weight, shape, **conv)
         if args.spy:
@@ -342,7 +342,7 @@ def _cmd_graph(args) -> int:
     _require("convtheory.graph", "graph", "the graph views")
     from .graph import conv_graph, dense_graph, graph_metrics
 
-    weight, shape, conv = _build_conv(args)
+    weight, shape, conv = _build_conv(args, "graph")
     try:
         G = conv_graph(weight, shape, **conv)
     except (ValueError, TypeError) as exc:

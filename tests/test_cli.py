@@ -208,6 +208,8 @@ class TestMatrix:
         (("--kernel", "1,2;3,4", "--input", "100x100"), "--spy"),
         (("--kernel", "1,2", "--input", "5", "--spy", "a.gif"), "--spy"),
         (("--input", "5",), "--kernel"),
+        (("--kernel", "1,2", "--input", "5", "--in-channels", "2"), "convtheory matrix: error"),
+        (("--symbolic", "3", "--input", "3x5", "--in-channels", "2"), "must start with"),
     ])
     def test_user_errors(self, args, needle):
         _one_line_error(run("matrix", *args), needle)
