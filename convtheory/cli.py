@@ -105,6 +105,12 @@ def _formats(text: str) -> tuple[str, ...]:
     return formats
 
 
+def _directory(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory, got an empty string")
+    return text
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -454,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("verify", "run every claim and write the verification report (md, html, json)",
                 "convtheory verify --out reports/ --quick --format md,html", _cmd_verify)
-    p.add_argument("--out", default="reports", metavar="DIR",
+    p.add_argument("--out", default="reports", type=_directory, metavar="DIR",
                    help="output directory (default: reports/)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, shorter training (< 30 s)")
     p.add_argument("--format", type=_formats, default=("md", "html", "json"), metavar="FORMATS",

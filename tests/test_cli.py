@@ -144,9 +144,10 @@ class TestVerify:
         (("--seed", "-3"), "--seed"),
         (("--seed", "abc"), "--seed"),
         (("--section", "nope"), "--section"),
+        (("--out", ""), "--out"),
     ])
     def test_bad_values_are_usage_errors(self, tmp_path, args, needle):
-        _one_line_error(run("verify", *args, "--out", tmp_path / "r"), needle)
+        _one_line_error(run("verify", "--out", tmp_path / "r", *args), needle)
         assert not (tmp_path / "r").exists()
 
     def test_unwritable_out_is_refused_and_leaves_nothing(self, tmp_path):
