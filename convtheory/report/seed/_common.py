@@ -1,4 +1,4 @@
-"""Small helpers the section modules share: verdicts from measured errors."""
+"""What the section modules share: verdicts from measured errors."""
 
 from __future__ import annotations
 
