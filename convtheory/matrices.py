@@ -7,6 +7,8 @@ channel at a time, so that peak memory stays close to the matrix's own bytes.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.sparse as sp
 import sympy
@@ -163,21 +165,66 @@ def _csr_matrix(w: np.ndarray, spec: ConvSpec) -> sp.csr_array:
     indices = np.empty(nnz, dtype=index_dtype)
     data = np.empty(nnz, dtype=dtype)
     cols = lay.cols.astype(index_dtype)
-    tap_weight = lay.tap_weight if lay.canonical else None
     block = spec.in_channels_per_group * int(np.prod(spec.input_spatial))
-    w2 = w.reshape(c_out, -1)
     for co in range(c_out):
         out = slice(co * per_co, (co + 1) * per_co)
         np.add(cols, (co // spec.out_channels_per_group) * block, out=indices[out])
-        if tap_weight is not None:
-            np.take(w2[co], tap_weight, out=data[out])
-        else:
-            data[out] = _fold(w2[co], lay, per_co)
+    w2 = w.reshape(c_out, -1)
+    values = data.reshape(c_out, per_co)
+    runs = _row_runs(spec) if lay.canonical else None
+    if runs is not None and len(runs[0]) * _ENTRIES_PER_RUN_CALL <= nnz:
+        # Rows with the same taps (all interior rows, each edge, each corner)
+        # hold the same values: write each run of them as one broadcast, for
+        # every output channel at once.  That is a memset-speed write where a
+        # gather would also read an index per entry.
+        for start, n, length in zip(*(r.tolist() for r in runs)):
+            segment = w2[:, lay.tap_weight[start:start + length]]
+            values[:, start:start + n * length].reshape(c_out, n, length)[...] = segment[:, None, :]
+    elif lay.canonical:
+        for co in range(c_out):
+            np.take(w2[co], lay.tap_weight, out=values[co])
+    else:
+        for co in range(c_out):
+            values[co] = _fold(w2[co], lay, per_co)
     M = sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols), copy=False)
     # Built sorted and duplicate-free by construction; tell scipy so it does not re-check.
     M.has_sorted_indices = True
     M.has_canonical_format = True
     return M
+
+
+# A run is written with one numpy call; below this many entries per call the
+# per-call overhead outweighs the gather it saves.
+_ENTRIES_PER_RUN_CALL = 4096
+
+
+@lru_cache(maxsize=16)
+def _row_runs(spec: ConvSpec):
+    """Maximal runs of consecutive rows whose taps carry the same weights.
+
+    Returns ``(start, n_rows, length)`` arrays: run ``i`` covers entries
+    ``start[i] : start[i] + n_rows[i] * length[i]`` of one output channel's
+    CSR values, ``n_rows[i]`` rows of ``length[i]`` entries each, and every
+    row of it holds ``tap_weight[start[i] : start[i] + length[i]]``.
+    Only for canonical layouts (one tap per entry).
+    """
+    lay = channel_layout(spec)
+    nnz, tw = lay.row_nnz, lay.tap_weight
+    n_rows = len(nnz)
+    if n_rows == 0:
+        return (np.zeros(0, np.int64),) * 3
+    starts_e = np.concatenate(([0], np.cumsum(nnz)[:-1]))
+    # Row r continues the run of row r-1 when it has the same length and each
+    # of its entries carries the weight of the entry one row-length earlier.
+    same = np.zeros(n_rows, dtype=bool)
+    same[1:] = nnz[1:] == nnz[:-1]
+    row = np.repeat(np.arange(n_rows), nnz)
+    check = np.flatnonzero(same[row])
+    differs = tw[check] != tw[check - nnz[row[check]]]
+    same &= np.bincount(row[check[differs]], minlength=n_rows) == 0
+    first = np.flatnonzero(~same)
+    counts = np.diff(np.append(first, n_rows))
+    return starts_e[first], counts, nnz[first]
 
 
 def _fold(w_co: np.ndarray, lay, n_entries: int) -> np.ndarray:

@@ -59,3 +59,34 @@ class TestWeights:
     def test_bool(self):
         with pytest.raises(TypeError, match=r"weight must be a numeric or sympy array, got dtype bool"):
             conv_matrix(np.array([True, False]), (4,))
+
+
+class TestCsrBuildPaths:
+    """The CSR values are written by runs of identical rows on large matrices
+    and by a gather on small ones; both must give the matrix the taps define."""
+
+    @pytest.mark.parametrize("threshold", [1, 10**18])
+    @pytest.mark.parametrize("weight_shape, input_shape, kw", [
+        ((4, 3, 3, 3), (3, 9, 8), dict(padding=1)),
+        ((4, 2, 2, 3), (4, 9, 7), dict(padding=((1, 0), (2, 1)), stride=(2, 1), groups=2)),
+        ((3, 1, 5), (1, 17), dict(padding="same", dilation=2, flip=True)),
+        ((2, 2, 2, 3, 2), (2, 5, 6, 4), dict(padding="full")),
+        ((2, 1, 3, 3), (1, 6, 6), dict(padding=1, padding_mode="reflect")),  # folded: no runs
+        ((2, 1, 3, 3), (1, 6, 6), dict(padding=2, padding_mode="circular")),
+        ((1, 1, 2), (1, 3), dict(padding=4)),  # rows with every tap in the padding
+    ])
+    def test_equals_taps(self, monkeypatch, rng, threshold, weight_shape, input_shape, kw):
+        from convtheory import ConvSpec, conv_taps, matrices
+
+        monkeypatch.setattr(matrices, "_ENTRIES_PER_RUN_CALL", threshold)
+        w = rng.standard_normal(weight_shape)
+        M = conv_matrix(w, input_shape, **kw)
+        taps = conv_taps(ConvSpec(weight_shape, input_shape, **kw))
+        dense = np.zeros(M.shape)
+        np.add.at(dense, (taps.rows, taps.cols), w.ravel()[taps.kernel])
+        np.testing.assert_array_equal(M.toarray(), dense)
+        assert M.has_canonical_format and M.nnz == len(np.unique(taps.rows * M.shape[1] + taps.cols))
+
+    def test_int32_indices(self):
+        M = conv_matrix(np.ones((2, 3, 3, 3)), (3, 16, 16), padding=1)
+        assert M.indices.dtype == np.int32 and M.indptr.dtype == np.int32
