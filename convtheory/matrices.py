@@ -23,6 +23,12 @@ __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
 #: to change it for one call.
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
+# Peak bytes of the cached tap layout and its temporaries, per entry of one
+# output channel and per (output position, kernel position) pair; measured
+# with tracemalloc on cold builds, with headroom.
+_LAYOUT_BYTES_PER_ENTRY = 80
+_LAYOUT_BYTES_PER_GRID_TAP = 64
+
 # A sympy entry costs far more than a float: the expression, the dict slot and
 # the key tuple.  This is a deliberately generous estimate per stored entry.
 _SYMBOLIC_BYTES_PER_ENTRY = 600
@@ -32,20 +38,26 @@ def estimate_matrix_bytes(spec: ConvSpec, *, symbolic: bool = False, itemsize: i
     """Upper bound on the bytes :func:`conv_matrix` would allocate.
 
     Counts the CSR arrays (values, int32 or int64 column indices, row
-    pointers) and the per-channel layout kept while building.
+    pointers) and, for the first build of a geometry, the tap layout and its
+    temporaries (see :func:`~convtheory.taps.channel_layout`).
 
     Examples
     --------
     >>> spec = ConvSpec((32, 16, 3, 3), (16, 128, 128), padding=1)
     >>> round(estimate_matrix_bytes(spec) / 2**20)
-    910
+    1044
     """
     nnz = _nnz_bound(spec)
     n_rows, n_cols = spec.matrix_shape
     if symbolic:
         return nnz * _SYMBOLIC_BYTES_PER_ENTRY
     index_size = 4 if max(nnz, n_cols) < 2**31 else 8
-    layout = 3 * 8 * nnz // max(spec.out_channels, 1)
+    # The first build of a geometry also computes its taps: int64 temporaries
+    # over every (output position, kernel position) and over one output
+    # channel's entries.  They matter when there are few channels.
+    taps_grid = int(np.prod(spec.output_spatial)) * int(np.prod(spec.kernel_size))
+    layout = (_LAYOUT_BYTES_PER_ENTRY * (nnz // max(spec.out_channels, 1))
+              + _LAYOUT_BYTES_PER_GRID_TAP * taps_grid)
     return nnz * (itemsize + index_size) + (n_rows + 1) * index_size + layout
 
 

@@ -50,6 +50,66 @@ class TestBudget:
         with pytest.raises(ValueError, match=r"conv_matrix would need about .* MiB .* over max_bytes=1,000; use conv_operator"):
             conv_matrix(np.ones((3, 3)), (64, 64), max_bytes=1000)
 
+    def test_default_budget_refuses_an_imagenet_layer_before_allocating(self):
+        # 64->64, 3x3 on 224x224 is 1.8 G nonzeros (~21 GiB): refused at once,
+        # naming the size and the way out, having allocated next to nothing.
+        import tracemalloc
+
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match=(
+                    r"conv_matrix would need about 2\d,\d{3} MiB for a 3211264 x 3211264 matrix, "
+                    r"over max_bytes=2,147,483,648; use conv_operator\(\.\.\.\) for a "
+                    r"matrix-free operator, or pass a larger max_bytes")):
+                conv_matrix(np.ones((64, 64, 3, 3)), (64, 224, 224), padding=1)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 50 * 2**20
+
+    def test_budget_is_the_documented_default_and_can_be_raised(self):
+        from convtheory import DEFAULT_MAX_BYTES, ConvSpec, estimate_matrix_bytes
+
+        assert DEFAULT_MAX_BYTES == 2 * 1024**3
+        spec = ConvSpec((3, 3), (64, 64))
+        needed = estimate_matrix_bytes(spec)
+        with pytest.raises(ValueError, match="over max_bytes"):
+            conv_matrix(np.ones((3, 3)), (64, 64), max_bytes=needed - 1)
+        assert conv_matrix(np.ones((3, 3)), (64, 64), max_bytes=needed).shape == (62 * 62, 64 * 64)
+
+    @pytest.mark.parametrize("weight_shape, input_shape, kw", [
+        ((1, 1, 3, 3), (1, 200, 200), dict(padding=1)),
+        ((8, 4, 3, 3), (4, 64, 64), dict(padding=1)),
+        ((4, 4, 5, 5), (4, 40, 40), dict(padding=2, padding_mode="reflect")),
+        ((2, 2, 3, 3, 3), (2, 16, 16, 16), dict(padding=1)),
+        ((1, 1, 7), (1, 40000), dict(padding=3, padding_mode="replicate")),
+    ])
+    def test_estimate_bounds_the_peak_of_a_cold_build(self, weight_shape, input_shape, kw):
+        # The refusal is only honest if the estimate is an upper bound on what
+        # a first build (taps not yet cached) really allocates.
+        import tracemalloc
+
+        from convtheory import ConvSpec, estimate_matrix_bytes, matrices, taps
+
+        spec = ConvSpec(weight_shape, input_shape, **kw)
+        for cached in (taps.spatial_taps, taps.channel_layout, matrices._row_runs):
+            cached.cache_clear()
+        w = np.ones(weight_shape)
+        tracemalloc.start()
+        try:
+            M = conv_matrix(w, input_shape, **kw)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        own = M.data.nbytes + M.indices.nbytes + M.indptr.nbytes
+        estimate = estimate_matrix_bytes(spec)
+        assert own <= peak <= estimate
+        assert estimate < 16 * own  # an upper bound, not a refusal of everything
+
+    def test_max_bytes_kind(self):
+        with pytest.raises(TypeError, match=r"max_bytes must be an int, got 1.5"):
+            conv_matrix(np.ones(3), (5,), max_bytes=1.5)
+
 
 class TestWeights:
     def test_non_finite(self):
