@@ -40,6 +40,45 @@ class TestSymbolic:
         numeric = conv_matrix(values.astype(float), (1, 5, 4), **kw).toarray()
         assert np.array_equal(np.array(S.subs(subs), dtype=float), numeric)
 
+    def test_reflect_folds_sums(self):
+        # n = 3, k = 3, pad 1, reflect: the padded input is x1 x0 x1 x2 x1, so
+        # output 0 reads x1 through w0 and w2, and output 2 reads x1 through w0 and w2.
+        w = kernel_symbols((3,))
+        M = conv_matrix(w, (3,), padding=1, padding_mode="reflect")
+        w0, w1, w2 = w
+        expected = sympy.Matrix([[w1, w0 + w2, 0], [w0, w1, w2], [0, w0 + w2, w1]])
+        assert (M - expected).expand() == sympy.zeros(3, 3)
+
+    def test_circular_folds_when_the_kernel_wraps_twice(self):
+        # n = 2, k = 3, pad 1, circular: padded x1 x0 x1 x0; each output reads
+        # one input through two weights.
+        w = kernel_symbols((3,))
+        M = conv_matrix(w, (2,), padding=1, padding_mode="circular")
+        w0, w1, w2 = w
+        expected = sympy.Matrix([[w1, w0 + w2], [w0 + w2, w1]])
+        assert (M - expected).expand() == sympy.zeros(2, 2)
+
+    def test_replicate_corner_is_a_sum_of_four_weights(self):
+        w = kernel_symbols((3, 3))
+        M = conv_matrix(w, (4, 4), padding=1, padding_mode="replicate")
+        # Output (0, 0) reads x[0, 0] through the top-left 2x2 block of the kernel.
+        assert sympy.expand(M[0, 0] - (w[0, 0] + w[0, 1] + w[1, 0] + w[1, 1])) == 0
+        assert sympy.expand(M[0, 1] - (w[0, 2] + w[1, 2])) == 0
+        assert sympy.expand(M[0, 4] - (w[2, 0] + w[2, 1])) == 0
+        assert M[0, 2] == 0
+
+    @pytest.mark.parametrize("mode", ["zeros", "circular", "reflect", "replicate"])
+    def test_substitution_equals_numeric_every_mode(self, rng, mode):
+        w = kernel_symbols((4, 1, 2, 3))
+        kw = dict(padding=((1, 0), (2, 1)), padding_mode=mode, groups=2, flip=True, dilation=(1, 2))
+        S = conv_matrix(w, (2, 3, 5), **kw)
+        values = rng.integers(-5, 6, size=w.shape)
+        numeric = conv_matrix(values.astype(float), (2, 3, 5), **kw).toarray()
+        subs = {s: int(v) for s, v in zip(w.ravel(), values.ravel())}
+        assert np.array_equal(np.array(S.subs(subs), dtype=float), numeric)
+        # Same pattern: a structural entry for every tap, symbolic or not.
+        assert S.nnz() == conv_matrix(np.ones(w.shape), (2, 3, 5), **kw).nnz
+
     def test_floats_refused(self):
         with pytest.raises(TypeError, match=r"symbolic weight must be exact, got the float 0.5 at index \(1,\)"):
             conv_matrix(np.array([sympy.Symbol("a"), 0.5], dtype=object), (4,))
