@@ -170,3 +170,36 @@ def test_a_wrong_row_fails():
         test_operation_and_centre(wrong, 4)
     with pytest.raises(AssertionError):
         test_convtheory_equivalent(wrong, 4)
+
+
+# The boundary-mode table: one name per library for the same extension.
+# None: the library has no such mode.  Half-sample symmetric has no
+# PyTorch/convtheory mode (it is a valid conv after np.pad(mode="symmetric")).
+BOUNDARY_ROWS = [
+    # convtheory/PyTorch, numpy.pad, scipy.ndimage, scipy.signal (2-D)
+    ("zeros", "constant", "constant", "fill"),
+    ("circular", "wrap", "wrap", "wrap"),
+    ("reflect", "reflect", "mirror", None),
+    ("replicate", "edge", "nearest", None),
+    (None, "symmetric", "reflect", "symm"),
+]
+
+
+@pytest.mark.parametrize("ours, numpy_pad, ndimage_mode, signal_boundary", BOUNDARY_ROWS)
+def test_boundary_mode_names(ours, numpy_pad, ndimage_mode, signal_boundary):
+    # A 5x5 kernel, "same": two samples of padding, where every extension differs.
+    rng = np.random.default_rng(55)
+    x, w = rng.standard_normal((7, 8)), rng.standard_normal((5, 5))
+    reference = signal.correlate(np.pad(x, 2, mode=numpy_pad), w, mode="valid")
+    np.testing.assert_allclose(ndi.correlate(x, w, mode=ndimage_mode), reference,
+                               rtol=0, atol=ATOL)
+    if signal_boundary is not None:
+        np.testing.assert_allclose(signal.correlate2d(x, w, "same", boundary=signal_boundary),
+                                   reference, rtol=0, atol=ATOL)
+    if ours is not None:
+        M = conv_matrix(w, x.shape, padding=2, padding_mode=ours)
+        np.testing.assert_allclose(M @ x.ravel(), reference.ravel(), rtol=0, atol=ATOL)
+    else:  # and no convtheory mode gives it
+        for mode in ("zeros", "circular", "reflect", "replicate"):
+            M = conv_matrix(w, x.shape, padding=2, padding_mode=mode)
+            assert not np.allclose(M @ x.ravel(), reference.ravel()), mode
