@@ -173,6 +173,7 @@ class TestCsrBuildPaths:
         ((2, 1, 3, 3), (1, 6, 6), dict(padding=1, padding_mode="reflect")),  # folded: no runs
         ((2, 1, 3, 3), (1, 6, 6), dict(padding=2, padding_mode="circular")),
         ((1, 1, 2), (1, 3), dict(padding=4)),  # rows with every tap in the padding
+        ((3, 2, 2), (2, 1), dict(padding=2, dilation=3)),  # no tap reaches the input
     ])
     def test_equals_taps(self, monkeypatch, rng, threshold, weight_shape, input_shape, kw):
         from convtheory import ConvSpec, conv_taps, matrices
