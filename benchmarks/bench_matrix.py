@@ -93,15 +93,18 @@ def reference_coo(weight, input_shape, pad):
 # --------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------
-def median_seconds(fn, repeat):
-    times = []
+def median_seconds(fns, repeat):
+    """Median time of each callable, run round-robin so that a change in
+    machine load affects all of them alike."""
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-        del result
-    return statistics.median(times), times
+        for name, fn in fns.items():
+            gc.collect()
+            t = time.perf_counter()
+            result = fn()
+            times[name].append(time.perf_counter() - t)
+            del result
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def peak_bytes(fn):
@@ -137,11 +140,10 @@ def bench_matrix(repeat):
         del R
     nnz, own = M.nnz, csr_bytes(M)
     del M
-    rows = {}
-    for name, fn in builders.items():
-        reps = max(3, repeat // 2) if name.startswith("COO") else repeat
-        med, _ = median_seconds(fn, reps)
-        rows[name] = (med, peak_bytes(fn))
+    fast = {name: fn for name, fn in builders.items() if not name.startswith("COO")}
+    medians = median_seconds(fast, repeat)
+    medians.update(median_seconds({"COO -> tocsr": builders["COO -> tocsr"]}, max(3, repeat // 2)))
+    rows = {name: (medians[name], peak_bytes(fn)) for name, fn in builders.items()}
     ref = rows["reference direct CSR"][0]
     print(f"\nconv_matrix: 16->32 channels, 3x3, 128x128, padding=1: "
           f"{nnz / 1e6:.1f} M nnz, CSR {own / 2**20:.0f} MiB (median of {repeat})")
@@ -149,6 +151,9 @@ def bench_matrix(repeat):
     for name, (med, peak) in rows.items():
         print(f"{name:<22} {med:>9.3f} {nnz / med / 1e6:>9.0f} {med / ref:>12.2f}x "
               f"{peak / own:>10.2f}x")
+    ratio, peak = rows["conv_matrix"][0] / ref, rows["conv_matrix"][1] / own
+    print(f"targets: conv_matrix <= 1.5x the reference ({'met' if ratio <= 1.5 else 'MISSED'}), "
+          f"peak <= 1.3x the CSR's bytes ({'met' if peak <= 1.3 else 'MISSED'})")
     return rows
 
 
@@ -188,9 +193,8 @@ def bench_operator(repeat):
         print(f"{'op':<9} {'conv_operator ms':>17} {'torch ms':>9} {'ratio':>7}")
         out = {}
         for name, (ours, theirs) in cases.items():
-            a, _ = median_seconds(ours, repeat)
-            b, _ = median_seconds(theirs, repeat)
-            out[name] = (a, b)
+            m = median_seconds({"ours": ours, "torch": theirs}, repeat)
+            a, b = out[name] = (m["ours"], m["torch"])
             print(f"{name:<9} {a * 1e3:>17.1f} {b * 1e3:>9.1f} {a / b:>6.2f}x")
     return out
 
