@@ -120,6 +120,21 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
     Circular padding wraps the corner entries around (a circulant); reflect
     and replicate fold them onto the first and last columns.
 
+    Conventions of other libraries, for a kernel of even length K (for odd K
+    they all agree with ``padding="same"``):
+
+    * ``scipy.signal.correlate(x, w, "same")``, ``numpy.correlate`` and
+      ``scipy.ndimage.correlate`` put the extra padded element on the low
+      side: ``padding=[(K//2, (K-1)//2)]`` (and they conjugate complex ``w``).
+      ``scipy.signal.convolve`` and ``numpy.convolve`` are the same padding
+      with ``flip=True``.
+    * ``scipy.signal.correlate2d(x, w, "same")`` and PyTorch put it on the
+      high side: ``padding="same"``.  ``scipy.ndimage.convolve`` is
+      ``padding="same", flip=True``.
+    * ``padding_mode="reflect"`` is ``scipy.ndimage``'s ``"mirror"`` and
+      ``numpy.pad``'s ``"reflect"``; ndimage's ``"reflect"`` (scipy.signal's
+      ``"symm"``) repeats the edge sample and has no mode here.
+
     Examples
     --------
     The textbook example: a 3x3 kernel on a 4x4 image gives a 4x16 matrix
@@ -133,6 +148,13 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
     >>> M.shape, M.nnz
     ((4, 16), 36)
     >>> np.allclose(M @ x.ravel(), correlate2d(x, w, mode="valid").ravel())
+    True
+
+    An even kernel in scipy's "same" convention:
+
+    >>> from scipy.signal import correlate
+    >>> w4, x9 = rng.standard_normal(4), rng.standard_normal(9)
+    >>> np.allclose(conv_matrix(w4, (9,), padding=[(2, 1)]) @ x9, correlate(x9, w4, "same"))
     True
 
     Symbolic weights, and the sum that replicate padding makes:
