@@ -8,13 +8,14 @@ channel at a time, so that peak memory stays close to the matrix's own bytes.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import sympy
 
 from .geometry import ConvSpec
-from .taps import channel_layout, conv_taps
+from .taps import channel_layout, conv_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
@@ -205,15 +206,20 @@ def _csr_matrix(w: np.ndarray, spec: ConvSpec) -> sp.csr_array:
         np.add(cols, (co // spec.out_channels_per_group) * block, out=indices[out])
     w2 = w.reshape(c_out, -1)
     values = data.reshape(c_out, per_co)
-    runs = _row_runs(spec) if lay.canonical else None
-    if runs is not None and len(runs[0]) * _ENTRIES_PER_RUN_CALL <= nnz:
+    runs = _row_runs(spec)
+    if len(runs.entry_start) * _ENTRIES_PER_RUN_CALL <= nnz:
         # Rows with the same taps (all interior rows, each edge, each corner)
-        # hold the same values: write each run of them as one broadcast, for
-        # every output channel at once.  That is a memset-speed write where a
-        # gather would also read an index per entry.
-        for start, n, length in zip(*(r.tolist() for r in runs)):
-            segment = w2[:, lay.tap_weight[start:start + length]]
-            values[:, start:start + n * length].reshape(c_out, n, length)[...] = segment[:, None, :]
+        # hold the same values: compute them once per run and write the run as
+        # one broadcast, for every output channel at once.  That is a
+        # memset-speed write where a gather would also read an index per entry.
+        for es, n, length, ts, nt in zip(*(a.tolist() for a in runs[:5])):
+            taps = w2[:, lay.tap_weight[ts:ts + nt]]
+            if lay.canonical:
+                segment = taps
+            else:  # reflect, replicate, wrap: taps that share an input add up
+                segment = np.zeros((c_out, length), dtype=dtype)
+                np.add.at(segment, (slice(None), runs.local_entry[ts:ts + nt]), taps)
+            values[:, es:es + n * length].reshape(c_out, n, length)[...] = segment[:, None, :]
     elif lay.canonical:
         for co in range(c_out):
             np.take(w2[co], lay.tap_weight, out=values[co])
@@ -232,33 +238,47 @@ def _csr_matrix(w: np.ndarray, spec: ConvSpec) -> sp.csr_array:
 _ENTRIES_PER_RUN_CALL = 4096
 
 
+class _RowRuns(NamedTuple):
+    entry_start: np.ndarray   # first entry of the run's first row
+    n_rows: np.ndarray        # rows in the run
+    n_entries: np.ndarray     # entries per row
+    tap_start: np.ndarray     # first tap of the run's first row
+    n_taps: np.ndarray        # taps per row
+    local_entry: np.ndarray   # entry of each tap within its row (folded layouts only)
+
+
 @lru_cache(maxsize=16)
-def _row_runs(spec: ConvSpec):
+def _row_runs(spec: ConvSpec) -> _RowRuns:
     """Maximal runs of consecutive rows whose taps carry the same weights.
 
-    Returns ``(start, n_rows, length)`` arrays: run ``i`` covers entries
-    ``start[i] : start[i] + n_rows[i] * length[i]`` of one output channel's
-    CSR values, ``n_rows[i]`` rows of ``length[i]`` entries each, and every
-    row of it holds ``tap_weight[start[i] : start[i] + length[i]]``.
-    Only for canonical layouts (one tap per entry).
+    Every row of a run has the taps ``tap_weight[tap_start : tap_start +
+    n_taps]`` of its first row, landing on the same entries of the row, so
+    it holds the same values; the run covers ``n_rows * n_entries`` entries
+    from ``entry_start`` of each output channel's CSR values.
     """
     lay = channel_layout(spec)
-    nnz, tw = lay.row_nnz, lay.tap_weight
-    n_rows = len(nnz)
-    if n_rows == 0:
-        return (np.zeros(0, np.int64),) * 3
-    starts_e = np.concatenate(([0], np.cumsum(nnz)[:-1]))
-    # Row r continues the run of row r-1 when it has the same length and each
-    # of its entries carries the weight of the entry one row-length earlier.
+    n_ent = lay.row_nnz
+    n_tap = spec.in_channels_per_group * np.diff(spatial_taps(spec).indptr)
+    n_rows = len(n_ent)
+    ent_start = np.concatenate(([0], np.cumsum(n_ent)[:-1])).astype(np.int64)
+    tap_start = np.concatenate(([0], np.cumsum(n_tap)[:-1])).astype(np.int64)
+    row = np.repeat(np.arange(n_rows), n_tap)
+    local = None if lay.canonical else lay.tap_entry - ent_start[row]
+    # Row r continues the run of row r-1 when it has as many taps and entries
+    # and each tap carries the weight (and lands on the entry) of the tap one
+    # row earlier.
     same = np.zeros(n_rows, dtype=bool)
-    same[1:] = nnz[1:] == nnz[:-1]
-    row = np.repeat(np.arange(n_rows), nnz)
+    same[1:] = (n_ent[1:] == n_ent[:-1]) & (n_tap[1:] == n_tap[:-1])
     check = np.flatnonzero(same[row])
-    differs = tw[check] != tw[check - nnz[row[check]]]
+    back = check - n_tap[row[check]]
+    differs = lay.tap_weight[check] != lay.tap_weight[back]
+    if local is not None:
+        differs |= local[check] != local[back]
     same &= np.bincount(row[check[differs]], minlength=n_rows) == 0
     first = np.flatnonzero(~same)
     counts = np.diff(np.append(first, n_rows))
-    return starts_e[first], counts, nnz[first]
+    return _RowRuns(ent_start[first], counts, n_ent[first], tap_start[first], n_tap[first],
+                    local)
 
 
 def _fold(w_co: np.ndarray, lay, n_entries: int) -> np.ndarray:

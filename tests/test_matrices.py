@@ -170,7 +170,9 @@ class TestCsrBuildPaths:
         ((4, 2, 2, 3), (4, 9, 7), dict(padding=((1, 0), (2, 1)), stride=(2, 1), groups=2)),
         ((3, 1, 5), (1, 17), dict(padding="same", dilation=2, flip=True)),
         ((2, 2, 2, 3, 2), (2, 5, 6, 4), dict(padding="full")),
-        ((2, 1, 3, 3), (1, 6, 6), dict(padding=1, padding_mode="reflect")),  # folded: no runs
+        ((2, 1, 3, 3), (1, 6, 6), dict(padding=1, padding_mode="reflect")),  # folded taps
+        ((3, 2, 3, 2), (2, 7, 6), dict(padding=((2, 1), (1, 1)), padding_mode="replicate",
+                                       stride=(1, 2))),
         ((2, 1, 3, 3), (1, 6, 6), dict(padding=2, padding_mode="circular")),
         ((1, 1, 2), (1, 3), dict(padding=4)),  # rows with every tap in the padding
         ((3, 2, 2), (2, 1), dict(padding=2, dilation=3)),  # no tap reaches the input
