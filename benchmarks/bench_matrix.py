@@ -189,7 +189,8 @@ def bench_operator(repeat):
             ours(), theirs()
         print(f"\nconv_operator: 64->64 channels, 3x3, 56x56, padding=1 "
               f"({A.shape[0]} x {A.shape[1]}, {64 * 64 * 9 * 56 * 56 / 1e6:.0f} M virtual nnz), "
-              f"float64, torch {torch.get_num_threads()} threads (median of {repeat})")
+              f"float64, torch {torch.__version__} on {torch.get_num_threads()} threads "
+              f"(median of {repeat})")
         print(f"{'op':<9} {'conv_operator ms':>17} {'torch ms':>9} {'ratio':>7}")
         out = {}
         for name, (ours, theirs) in cases.items():
@@ -199,13 +200,23 @@ def bench_operator(repeat):
     return out
 
 
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
     parser.add_argument("--only", choices=("matrix", "operator"), default=None)
     args = parser.parse_args(argv)
-    print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.platform()}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}; "
+          f"{cpu_model()}, {os.cpu_count()} cores; {platform.platform()}")
     if args.only in (None, "matrix"):
         bench_matrix(args.repeat)
     if args.only in (None, "operator"):
