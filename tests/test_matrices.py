@@ -192,3 +192,18 @@ class TestCsrBuildPaths:
     def test_int32_indices(self):
         M = conv_matrix(np.ones((2, 3, 3, 3)), (3, 16, 16), padding=1)
         assert M.indices.dtype == np.int32 and M.indptr.dtype == np.int32
+
+
+class TestPaddingBeyondTheInput:
+    """PyTorch refuses circular padding larger than the input; here it wraps
+    on, as numpy.pad(mode="wrap") does.  Replicate has no limit in either."""
+
+    @pytest.mark.parametrize("mode, numpy_mode", [("circular", "wrap"), ("replicate", "edge")])
+    def test_equals_numpy_pad_then_valid(self, rng, mode, numpy_mode):
+        from scipy.signal import correlate
+
+        w, x = rng.standard_normal((3, 4)), rng.standard_normal((2, 3))
+        pads = ((5, 2), (4, 7))
+        M = conv_matrix(w, x.shape, padding=pads, padding_mode=mode)
+        expected = correlate(np.pad(x, pads, mode=numpy_mode), w, mode="valid")
+        np.testing.assert_allclose(M @ x.ravel(), expected.ravel(), rtol=0, atol=1e-12)

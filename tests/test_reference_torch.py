@@ -142,7 +142,10 @@ def test_conv_matrix_equals_torch(config):
     w = rng.standard_normal(weight_shape)
     x, y, g, grad_x = _forward_and_gradient(w, input_shape, kwargs, pads, rng)
 
-    M = conv_matrix(w, input_shape, **kwargs)
+    if weight_shape[:2] == (1, 1) and seed % 2:  # the single-channel shorthand
+        M = conv_matrix(w[0, 0], input_shape[1:], **kwargs)
+    else:
+        M = conv_matrix(w, input_shape, **kwargs)
     spec = ConvSpec(weight_shape, input_shape, **kwargs)
     assert spec.padding == tuple(pads)
     assert spec.output_shape == y.shape
