@@ -44,9 +44,10 @@ PADDING_FORMS = ("int", "tuple", "pairs", "valid", "same", "full")
 def configs(draw, *, forms=PADDING_FORMS, modes=PADDING_MODES):
     """A valid conv geometry, as the keyword arguments a user would write.
 
-    Returns ``(weight_shape, input_shape, kwargs, pads)`` where ``pads`` are
-    the resolved ``(lo, hi)`` pairs (computed here independently of
-    :mod:`convtheory.geometry`, from PyTorch's documented rules).
+    Returns ``(weight_shape, input_shape, kwargs, pads, seed)`` where
+    ``pads`` are the resolved ``(lo, hi)`` pairs (computed here independently
+    of :mod:`convtheory.geometry`, from PyTorch's documented rules) and
+    ``seed`` seeds the random weights and inputs.
     """
     d = draw(st.sampled_from((1, 2, 3)))
     kmax, extra = (3, 2) if d == 3 else (4, 4)
