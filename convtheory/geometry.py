@@ -356,7 +356,8 @@ class ConvSpec:
         if len(weight_shape) < 3:
             raise ValueError(
                 f"weight must have shape (C_out, C_in/groups, k1, ..., kd) with d >= 1, "
-                f"or (k1, ..., kd) with input_shape (n1, ..., nd); got weight.shape={weight_shape}"
+                f"or (k1, ..., kd) with input_shape (n1, ..., nd); got weight.shape={weight_shape} "
+                f"and input_shape={input_shape}"
             )
         ndim = len(weight_shape) - 2
         if len(input_shape) != ndim + 1:
