@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import sympy
 
 from .geometry import ConvSpec
-from .taps import channel_layout, conv_taps, spatial_taps
+from .taps import count_taps, channel_layout, conv_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
@@ -48,7 +48,7 @@ def estimate_matrix_bytes(spec: ConvSpec, *, symbolic: bool = False, itemsize: i
     >>> round(estimate_matrix_bytes(spec) / 2**20)
     1044
     """
-    nnz = _nnz_bound(spec)
+    nnz = count_taps(spec)  # nnz before folding: an upper bound
     n_rows, n_cols = spec.matrix_shape
     if symbolic:
         return nnz * _SYMBOLIC_BYTES_PER_ENTRY
@@ -60,14 +60,6 @@ def estimate_matrix_bytes(spec: ConvSpec, *, symbolic: bool = False, itemsize: i
     layout = (_LAYOUT_BYTES_PER_ENTRY * (nnz // max(spec.out_channels, 1))
               + _LAYOUT_BYTES_PER_GRID_TAP * taps_grid)
     return nnz * (itemsize + index_size) + (n_rows + 1) * index_size + layout
-
-
-def _nnz_bound(spec: ConvSpec) -> int:
-    """Taps per channel pair, times channel pairs: nnz before folding."""
-    per_pair = 1
-    for axis in range(spec.ndim):
-        per_pair *= int(np.count_nonzero(spec.axis_table(axis) >= 0))
-    return per_pair * spec.out_channels * spec.in_channels_per_group
 
 
 def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
