@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "MAX_AXIS_TAPS",
     "PADDING_MODES",
     "PADDING_STRINGS",
     "ConvSpec",
@@ -42,6 +43,9 @@ __all__ = [
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 #: The padding strings understood by :func:`resolve_padding`.
 PADDING_STRINGS = ("valid", "same", "full")
+#: Largest per-axis tap table (output length x kernel length) a ConvSpec builds:
+#: 2**26 int64 entries, 512 MiB.  Every view of a conv is larger than its tables.
+MAX_AXIS_TAPS = 2**26
 
 
 # --------------------------------------------------------------------------
@@ -356,7 +360,8 @@ class ConvSpec:
         if len(weight_shape) < 3:
             raise ValueError(
                 f"weight must have shape (C_out, C_in/groups, k1, ..., kd) with d >= 1, "
-                f"or (k1, ..., kd) with input_shape (n1, ..., nd); got weight.shape={weight_shape}"
+                f"or (k1, ..., kd) with input_shape (n1, ..., nd); got weight.shape={weight_shape} "
+                f"and input_shape={input_shape}"
             )
         ndim = len(weight_shape) - 2
         if len(input_shape) != ndim + 1:
@@ -402,7 +407,13 @@ class ConvSpec:
                     )
         axes = list(enumerate(zip(spatial, kernel, stride, padding, dilation)))
         for axis, (n, k, s, p, d) in axes:  # raises, naming the axis, before any table is built
-            _output_length(n, k, s, p[0], p[1], d, axis)
+            entries = _output_length(n, k, s, p[0], p[1], d, axis) * k
+            if entries > MAX_AXIS_TAPS:
+                raise ValueError(
+                    f"spatial axis {axis} would have {entries:,} taps (input {n}, kernel {k}), "
+                    f"over MAX_AXIS_TAPS={MAX_AXIS_TAPS:,}; no explicit view of a conv this "
+                    f"size fits in memory: use a smaller input or scipy.signal.fftconvolve"
+                )
         tables = tuple(
             axis_taps(n, k, stride=s, padding=p, dilation=d, padding_mode=self.padding_mode)
             for _, (n, k, s, p, d) in axes

@@ -7,12 +7,15 @@ channel at a time, so that peak memory stays close to the matrix's own bytes.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 import sympy
 
 from .geometry import ConvSpec
-from .taps import channel_layout, conv_taps
+from .taps import count_taps, channel_layout, conv_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
@@ -20,6 +23,12 @@ __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
 #: Default memory budget of :func:`conv_matrix` (2 GiB).  Pass ``max_bytes``
 #: to change it for one call.
 DEFAULT_MAX_BYTES = 2 * 1024**3
+
+# Peak bytes of the cached tap layout and its temporaries, per entry of one
+# output channel and per (output position, kernel position) pair; measured
+# with tracemalloc on cold builds, with headroom.
+_LAYOUT_BYTES_PER_ENTRY = 80
+_LAYOUT_BYTES_PER_GRID_TAP = 64
 
 # A sympy entry costs far more than a float: the expression, the dict slot and
 # the key tuple.  This is a deliberately generous estimate per stored entry.
@@ -30,29 +39,27 @@ def estimate_matrix_bytes(spec: ConvSpec, *, symbolic: bool = False, itemsize: i
     """Upper bound on the bytes :func:`conv_matrix` would allocate.
 
     Counts the CSR arrays (values, int32 or int64 column indices, row
-    pointers) and the per-channel layout kept while building.
+    pointers) and, for the first build of a geometry, the tap layout and its
+    temporaries (see :func:`~convtheory.taps.channel_layout`).
 
     Examples
     --------
     >>> spec = ConvSpec((32, 16, 3, 3), (16, 128, 128), padding=1)
     >>> round(estimate_matrix_bytes(spec) / 2**20)
-    910
+    1044
     """
-    nnz = _nnz_bound(spec)
+    nnz = count_taps(spec)  # nnz before folding: an upper bound
     n_rows, n_cols = spec.matrix_shape
     if symbolic:
         return nnz * _SYMBOLIC_BYTES_PER_ENTRY
     index_size = 4 if max(nnz, n_cols) < 2**31 else 8
-    layout = 3 * 8 * nnz // max(spec.out_channels, 1)
+    # The first build of a geometry also computes its taps: int64 temporaries
+    # over every (output position, kernel position) and over one output
+    # channel's entries.  They matter when there are few channels.
+    taps_grid = int(np.prod(spec.output_spatial)) * int(np.prod(spec.kernel_size))
+    layout = (_LAYOUT_BYTES_PER_ENTRY * (nnz // max(spec.out_channels, 1))
+              + _LAYOUT_BYTES_PER_GRID_TAP * taps_grid)
     return nnz * (itemsize + index_size) + (n_rows + 1) * index_size + layout
-
-
-def _nnz_bound(spec: ConvSpec) -> int:
-    """Taps per channel pair, times channel pairs: nnz before folding."""
-    per_pair = 1
-    for axis in range(spec.ndim):
-        per_pair *= int(np.count_nonzero(spec.axis_table(axis) >= 0))
-    return per_pair * spec.out_channels * spec.in_channels_per_group
 
 
 def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
@@ -106,6 +113,21 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
     Circular padding wraps the corner entries around (a circulant); reflect
     and replicate fold them onto the first and last columns.
 
+    Conventions of other libraries, for a kernel of even length K (for odd K
+    they all agree with ``padding="same"``):
+
+    * ``scipy.signal.correlate(x, w, "same")``, ``numpy.correlate`` and
+      ``scipy.ndimage.correlate`` put the extra padded element on the low
+      side: ``padding=[(K//2, (K-1)//2)]`` (and they conjugate complex ``w``).
+      ``scipy.signal.convolve`` and ``numpy.convolve`` are the same padding
+      with ``flip=True``.
+    * ``scipy.signal.correlate2d(x, w, "same")`` and PyTorch put it on the
+      high side: ``padding="same"``.  ``scipy.ndimage.convolve`` is
+      ``padding="same", flip=True``.
+    * ``padding_mode="reflect"`` is ``scipy.ndimage``'s ``"mirror"`` and
+      ``numpy.pad``'s ``"reflect"``; ndimage's ``"reflect"`` (scipy.signal's
+      ``"symm"``) repeats the edge sample and has no mode here.
+
     Examples
     --------
     The textbook example: a 3x3 kernel on a 4x4 image gives a 4x16 matrix
@@ -119,6 +141,13 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
     >>> M.shape, M.nnz
     ((4, 16), 36)
     >>> np.allclose(M @ x.ravel(), correlate2d(x, w, mode="valid").ravel())
+    True
+
+    An even kernel in scipy's "same" convention:
+
+    >>> from scipy.signal import correlate
+    >>> w4, x9 = rng.standard_normal(4), rng.standard_normal(9)
+    >>> np.allclose(conv_matrix(w4, (9,), padding=[(2, 1)]) @ x9, correlate(x9, w4, "same"))
     True
 
     Symbolic weights, and the sum that replicate padding makes:
@@ -163,21 +192,85 @@ def _csr_matrix(w: np.ndarray, spec: ConvSpec) -> sp.csr_array:
     indices = np.empty(nnz, dtype=index_dtype)
     data = np.empty(nnz, dtype=dtype)
     cols = lay.cols.astype(index_dtype)
-    tap_weight = lay.tap_weight if lay.canonical else None
     block = spec.in_channels_per_group * int(np.prod(spec.input_spatial))
-    w2 = w.reshape(c_out, -1)
     for co in range(c_out):
         out = slice(co * per_co, (co + 1) * per_co)
         np.add(cols, (co // spec.out_channels_per_group) * block, out=indices[out])
-        if tap_weight is not None:
-            np.take(w2[co], tap_weight, out=data[out])
-        else:
-            data[out] = _fold(w2[co], lay, per_co)
+    w2 = w.reshape(c_out, -1)
+    values = data.reshape(c_out, per_co)
+    runs = _row_runs(spec)
+    if len(runs.entry_start) * _ENTRIES_PER_RUN_CALL <= nnz:
+        # Rows with the same taps (all interior rows, each edge, each corner)
+        # hold the same values: compute them once per run and write the run as
+        # one broadcast, for every output channel at once.  That is a
+        # memset-speed write where a gather would also read an index per entry.
+        for es, n, length, ts, nt in zip(*(a.tolist() for a in runs[:5])):
+            taps = w2[:, lay.tap_weight[ts:ts + nt]]
+            if lay.canonical:
+                segment = taps
+            else:  # reflect, replicate, wrap: taps that share an input add up
+                segment = np.zeros((c_out, length), dtype=dtype)
+                np.add.at(segment, (slice(None), runs.local_entry[ts:ts + nt]), taps)
+            values[:, es:es + n * length].reshape(c_out, n, length)[...] = segment[:, None, :]
+    elif lay.canonical:
+        for co in range(c_out):
+            np.take(w2[co], lay.tap_weight, out=values[co])
+    else:
+        for co in range(c_out):
+            values[co] = _fold(w2[co], lay, per_co)
     M = sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols), copy=False)
     # Built sorted and duplicate-free by construction; tell scipy so it does not re-check.
     M.has_sorted_indices = True
     M.has_canonical_format = True
     return M
+
+
+# A run is written with one numpy call; below this many entries per call the
+# per-call overhead outweighs the gather it saves.
+_ENTRIES_PER_RUN_CALL = 4096
+
+
+class _RowRuns(NamedTuple):
+    entry_start: np.ndarray   # first entry of the run's first row
+    n_rows: np.ndarray        # rows in the run
+    n_entries: np.ndarray     # entries per row
+    tap_start: np.ndarray     # first tap of the run's first row
+    n_taps: np.ndarray        # taps per row
+    local_entry: np.ndarray   # entry of each tap within its row (folded layouts only)
+
+
+@lru_cache(maxsize=16)
+def _row_runs(spec: ConvSpec) -> _RowRuns:
+    """Maximal runs of consecutive rows whose taps carry the same weights.
+
+    Every row of a run has the taps ``tap_weight[tap_start : tap_start +
+    n_taps]`` of its first row, landing on the same entries of the row, so
+    it holds the same values; the run covers ``n_rows * n_entries`` entries
+    from ``entry_start`` of each output channel's CSR values.
+    """
+    lay = channel_layout(spec)
+    n_ent = lay.row_nnz
+    n_tap = spec.in_channels_per_group * np.diff(spatial_taps(spec).indptr)
+    n_rows = len(n_ent)
+    ent_start = np.concatenate(([0], np.cumsum(n_ent)[:-1])).astype(np.int64)
+    tap_start = np.concatenate(([0], np.cumsum(n_tap)[:-1])).astype(np.int64)
+    row = np.repeat(np.arange(n_rows), n_tap)
+    local = None if lay.canonical else lay.tap_entry - ent_start[row]
+    # Row r continues the run of row r-1 when it has as many taps and entries
+    # and each tap carries the weight (and lands on the entry) of the tap one
+    # row earlier.
+    same = np.zeros(n_rows, dtype=bool)
+    same[1:] = (n_ent[1:] == n_ent[:-1]) & (n_tap[1:] == n_tap[:-1])
+    check = np.flatnonzero(same[row])
+    back = check - n_tap[row[check]]
+    differs = lay.tap_weight[check] != lay.tap_weight[back]
+    if local is not None:
+        differs |= local[check] != local[back]
+    same &= np.bincount(row[check[differs]], minlength=n_rows) == 0
+    first = np.flatnonzero(~same)
+    counts = np.diff(np.append(first, n_rows))
+    return _RowRuns(ent_start[first], counts, n_ent[first], tap_start[first], n_tap[first],
+                    local)
 
 
 def _fold(w_co: np.ndarray, lay, n_entries: int) -> np.ndarray:

@@ -4,9 +4,10 @@ Two paths, both derived from the taps:
 
 * **direct**: a 0/1 *gather* matrix ``G`` (one row per (kernel position,
   output position), built from :func:`~convtheory.taps.spatial_taps`) turns
-  the input into its im2col form; a BLAS contraction with the weights gives
-  the output.  The adjoint is ``G.T`` after the transposed contraction, so the
-  transposed convolution needs no index arithmetic of its own.
+  the input into its im2col form, applied as a ``take`` of its column
+  indices; one GEMM per group with the weights gives the output.  The adjoint
+  is the transposed GEMM followed by ``G.T``, so the transposed convolution
+  needs no index arithmetic of its own.
 * **fft**: circular padding, stride 1 and an output the size of the input make
   the conv a sum of circulant blocks, diagonalised by the DFT.  The kernel's
   circular embedding is read from the taps of the first output position.
@@ -94,28 +95,43 @@ class ConvOperator(LinearOperator):
         self._n_in = int(np.prod(spec.input_spatial))
         self._n_out = int(np.prod(spec.output_spatial))
         if method == "direct":
-            self._gather = gather_matrix(spec)
-            self._gather_t = self._gather.T.tocsr()
+            self._init_direct()
         else:
             self._init_fft()
 
     # ---- direct path ----------------------------------------------------
+    def _init_direct(self):
+        st = spatial_taps(self.spec)
+        k = self._w.shape[-1]
+        # im2col as a take: entry (j, p) is the input position that output p
+        # reads through weight j, or n_in (an appended zero) in zero padding.
+        # Each (weight, output) pair has one tap, so this is G as an index.
+        source = np.full((k, self._n_out), self._n_in, dtype=np.intp)
+        source[st.kernel, st.rows] = st.cols
+        self._source = source.ravel()
+        # The adjoint scatters back through G (sums where taps share an input).
+        self._gather = gather_matrix(self.spec).tocsc()
+
     def _direct(self, X: np.ndarray) -> np.ndarray:
-        spec, (g, c_out_g, c_in_g, k) = self.spec, self._w.shape
+        g, c_out_g, c_in_g, k = self._w.shape
         b = X.shape[1]
-        xs = X.reshape(spec.in_channels, self._n_in, b).transpose(1, 0, 2).reshape(self._n_in, -1)
-        cols = (self._gather @ xs).reshape(k, self._n_out, g, c_in_g, b)
-        # out[g, o, p, b] = sum_{i, k} w[g, o, i, k] cols[k, p, g, i, b]
-        out = np.einsum("goik,kpgib->gopb", self._w, cols, optimize=True)
-        return out.reshape(spec.out_channels * self._n_out, b)
+        padded = np.zeros((self.spec.in_channels, self._n_in + 1, b),
+                          dtype=np.result_type(X.dtype, self._w.dtype))
+        padded[:, :-1] = X.reshape(self.spec.in_channels, self._n_in, b)
+        # (C_in, K*P, b) is (g, C_in/g * K, P * b) in C order: one GEMM per group.
+        cols = np.take(padded, self._source, axis=1).reshape(g, c_in_g * k, self._n_out * b)
+        out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols
+        return out.reshape(-1, b)
 
     def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
-        spec, (g, c_out_g, c_in_g, k) = self.spec, self._w.shape
+        g, c_out_g, c_in_g, k = self._w.shape
         b = Y.shape[1]
-        ys = Y.reshape(g, c_out_g, self._n_out, b)
-        cols = np.einsum("goik,gopb->kpgib", self._w.conj(), ys, optimize=True)
-        xs = self._gather_t @ cols.reshape(k * self._n_out, -1)
-        return xs.reshape(self._n_in, spec.in_channels, b).transpose(1, 0, 2).reshape(-1, b)
+        w_h = self._w.reshape(g, c_out_g, c_in_g * k).conj().transpose(0, 2, 1)
+        cols = (w_h @ Y.reshape(g, c_out_g, self._n_out * b)).reshape(-1, k * self._n_out, b)
+        # Scatter-add back: (C_in * b, K*P) @ G = (C_in * b, n_in).
+        cols = cols.transpose(0, 2, 1).reshape(-1, k * self._n_out)
+        xs = cols @ self._gather
+        return xs.reshape(-1, b, self._n_in).transpose(0, 2, 1).reshape(-1, b)
 
     # ---- FFT path -------------------------------------------------------
     def _init_fft(self):

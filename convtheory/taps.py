@@ -26,7 +26,15 @@ import numpy as np
 
 from .geometry import ConvSpec
 
-__all__ = ["ChannelLayout", "SpatialTaps", "Taps", "channel_layout", "conv_taps", "spatial_taps"]
+__all__ = [
+    "ChannelLayout",
+    "SpatialTaps",
+    "Taps",
+    "channel_layout",
+    "conv_taps",
+    "count_taps",
+    "spatial_taps",
+]
 
 
 def _readonly(*arrays):
@@ -77,6 +85,29 @@ class SpatialTaps:
     def rows(self) -> np.ndarray:
         """Spatial output position of each tap."""
         return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+
+
+def count_taps(spec: ConvSpec) -> int:
+    """Number of taps of the whole conv, counted without building them.
+
+    Taps per channel pair are the product over axes of the taps that land
+    inside the input (for zero padding) or all taps (other modes); there are
+    ``C_out * C_in/groups`` channel pairs.  Reflect and replicate may fold
+    several taps into one matrix entry, so this bounds ``nnz`` from above.
+    Use it to estimate memory before building anything.
+
+    Examples
+    --------
+    >>> from convtheory import ConvSpec
+    >>> count_taps(ConvSpec((3, 3), (4, 4)))          # the textbook 4x16 matrix
+    36
+    >>> count_taps(ConvSpec((8, 2, 3), (4, 10), padding=1, groups=2))  # 8 * 2 * (10*3 - 2)
+    448
+    """
+    per_pair = 1
+    for axis in range(spec.ndim):
+        per_pair *= int(np.count_nonzero(spec.axis_table(axis) >= 0))
+    return per_pair * spec.out_channels * spec.in_channels_per_group
 
 
 @lru_cache(maxsize=64)

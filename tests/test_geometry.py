@@ -148,3 +148,8 @@ class TestConvSpec:
         with pytest.raises(ValueError, match="read-only"):
             spec.axis_table(0)[0, 0] = 7
         assert np.array_equal(spec.axis_table(0), [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
+
+
+def test_absurd_axis_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"spatial axis 0 would have 29,999,999,994 taps \(input 10000000000, kernel 3\), over MAX_AXIS_TAPS"):
+        ConvSpec((3,), (10**10,))
