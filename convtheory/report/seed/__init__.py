@@ -1,0 +1,1 @@
+"""The report's claims, one module per section of the seed note (see :mod:`..registry`)."""
