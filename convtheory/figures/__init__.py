@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from contextlib import contextmanager
+
+from ..atomic import atomic_write
 
 __all__ = ["STYLE", "figure_bytes", "new_figure", "savefig", "style"]
 
@@ -142,22 +143,5 @@ def savefig(fig, path, fmt: str | None = None) -> str:
     path = os.fspath(path)
     fmt = fmt or os.path.splitext(path)[1].lstrip(".").lower()
     data = figure_bytes(fig, fmt)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + fmt, dir=directory)
-    try:
-        os.chmod(tmp, _file_mode())  # mkstemp's 0600 would hide the report from others
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, data)
 
-
-def _file_mode() -> int:
-    """The mode ``open()`` would give a new file: 0666 less the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 
+from ..atomic import atomic_write
 from .registry import SECTIONS
 from .render import FIGURE_DIR, to_html, to_json, to_markdown
 from .run import Report
@@ -27,31 +28,6 @@ _RENDER = {"md": to_markdown, "html": to_html, "json": to_json}
 
 class OutputError(OSError):
     """The report cannot be written where asked (a user error: exit code 2)."""
-
-
-def atomic_write(path, data) -> None:
-    """Write ``data`` (str or bytes) to ``path`` through a temporary file and a rename.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     atomic_write(os.path.join(d, "a.txt"), "hello")
-    ...     sorted(os.listdir(d))
-    ['a.txt']
-    """
-    path = os.fspath(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        os.chmod(tmp, _file_mode())  # mkstemp's 0600 would hide the report from others
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def prepare_output(out) -> None:
@@ -125,9 +101,3 @@ def write_report(report: Report, out, formats=("md", "html", "json")) -> list[st
         written.append(path)
     return written
 
-
-def _file_mode() -> int:
-    """The mode ``open()`` would give a new file: 0666 less the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
