@@ -282,6 +282,16 @@ class TestScale:
             assert check_scale_equivariance(w, (2, 8, 8), padding=1, padding_mode=mode,
                                             fine=dict(dilation=2, padding=2))
 
+    def test_rtol(self):
+        # A delta kernel commutes with upsampling; one tap of 1e-9 next to it breaks that by
+        # 1e-9 per entry: a failure at the default rtol, within rtol=1e-6.
+        near_delta = np.array([1e-9, 1.0, 0.0])
+        v = check_scale_equivariance(near_delta, (4,), direction="up", padding=1)
+        assert not v and v.evidence["max_error"] == pytest.approx(1e-9)
+        assert check_scale_equivariance(near_delta, (4,), direction="up", padding=1, rtol=1e-6)
+        with pytest.raises(ValueError, match="rtol must be a float >= 0, got rtol=-1"):
+            check_scale_equivariance(near_delta, (8,), rtol=-1)
+
     def test_delta_commutes_with_upsampling(self):
         assert check_scale_equivariance(np.array([0.0, 1.0, 0.0]), (4,), direction="up", padding=1)
 

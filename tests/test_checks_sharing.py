@@ -141,3 +141,13 @@ def test_size_guard_before_building_taps():
         check_sharing(np.ones((3, 3)), (5, 5), padding=1, max_bytes=100)
     with pytest.raises(ValueError, match="max_bytes must be an int >= 0, got max_bytes=-1"):
         check_sharing(np.ones(3), (5,), max_bytes=-1)
+
+
+def test_rtol(rng):
+    w = rng.standard_normal(3)
+    M = conv_matrix(w, (6,))
+    M.data[0] += 1e-9
+    assert not check_sharing(w, (6,), matrix=M)
+    assert check_sharing(w, (6,), matrix=M, rtol=1e-6)
+    with pytest.raises(ValueError, match="rtol must be a float >= 0, got rtol=-1"):
+        check_sharing(w, (6,), rtol=-1)

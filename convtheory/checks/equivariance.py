@@ -686,7 +686,7 @@ def _scale_specs(w, fine_shape, fine_opts, coarse_shape, spec, factor):
 
 
 def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction: str = "down",
-                             fine=None, **conv) -> Verdict:
+                             fine=None, rtol: float = 1e-12, **conv) -> Verdict:
     """Check whether conv commutes with down- or up-sampling by ``factor``.
 
     ``direction="down"``: ``conv_coarse(down(x)) == down(conv_fine(x))``;
@@ -711,6 +711,10 @@ def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction:
     direction : {"down", "up"}
     fine : dict, optional
         Conv options for the fine-scale conv.
+    rtol : float
+        An entry of ``left - right`` counts as zero up to ``rtol * max(max|w|,
+        1) * prod(kernel_size)`` (default 1e-12: both sides sum the same
+        products in different orders).
 
     Returns
     -------
@@ -731,6 +735,8 @@ def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction:
         raise ValueError(f"direction must be 'down' or 'up', got direction={direction!r}")
     if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
         raise ValueError(f"factor must be a positive int, got factor={factor!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
+        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
     fine = dict(fine or {})
     w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:
@@ -773,7 +779,7 @@ def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction:
         )
     E = sp.csr_array(left - right)
     scale = max(float(np.max(np.abs(w))), 1.0)
-    E.data[np.abs(E.data) <= 1e-12 * scale * np.prod(spec.kernel_size)] = 0
+    E.data[np.abs(E.data) <= rtol * scale * np.prod(spec.kernel_size)] = 0
     E.eliminate_zeros()
     holds = E.nnz == 0
     counterexample = None

@@ -92,7 +92,7 @@ def parameter_counts(spec, *, bias: bool = False) -> dict:
 
 
 def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False,
-                  max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
+                  rtol: float = 1e-12, max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
     r"""Check that every entry of the conv matrix is a kernel weight (or a sum of them).
 
     Claim: ``M = sum_k w_k B_k`` where ``B_k``, the taps of weight ``k``, is
@@ -118,6 +118,9 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         matrix is compared with ``sum_k w_k B_k`` for the given weights.
     bias : bool
         Include biases in the parameter counts.
+    rtol : float
+        Numeric comparison only: an entry matches within ``rtol * max(max|w|,
+        1)`` (default 1e-12: folded taps may be summed in another order).
     max_bytes : int
         Refuse, before building the taps, to need more memory than this
         (about 100 bytes per tap; default 2 GiB).
@@ -138,8 +141,7 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
     Symbolically, each entry ``M[r, c]`` is expanded and its coefficients
     read as ``{w_k: B_k[r, c]}``; a constant term, a nonlinear term or a
     coefficient that differs from the tap count breaks sharing.  Numeric
-    comparison uses ``atol = 1e-12 * max|w|`` (summation order of folded
-    taps may differ in the last bit).
+    comparison allows ``rtol * max(max|w|, 1)``.
 
     Examples
     --------
@@ -165,6 +167,8 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         matrix = as_matrix(matrix, spec)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
         raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
+        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
     n_taps = count_taps(spec)
     if n_taps * _BYTES_PER_TAP > max_bytes:
         raise ValueError(
@@ -202,7 +206,7 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         method = "symbolic"
         scope = f"{describe(spec)}; every weight value (B_k = dM/dw_k read exactly)"
     else:
-        holds, counterexample, extra = _numeric(w, spec, matrix, taps)
+        holds, counterexample, extra = _numeric(w, spec, matrix, taps, rtol)
         method = "numeric"
         scope = f"{describe(spec)}; the given weight values"
     evidence.update(extra)
@@ -255,7 +259,7 @@ def _symbolic(w, spec, matrix, ukey, mult):
     return True, None, {"entries_checked": len(found)}
 
 
-def _numeric(w, spec, matrix, taps):
+def _numeric(w, spec, matrix, taps, rtol):
     if w.dtype == object:
         raise TypeError("a numeric check needs numeric weights; pass symbolic=True for sympy weights")
     M = matrix if matrix is not None else conv_matrix(w, spec)
@@ -264,7 +268,7 @@ def _numeric(w, spec, matrix, taps):
     diff = sp.csr_array(M - expected)
     diff.eliminate_zeros()
     scale = float(np.max(np.abs(w))) if w.size else 0.0
-    atol = 1e-12 * max(scale, 1.0)
+    atol = rtol * max(scale, 1.0)
     coo = diff.tocoo()
     bad = np.abs(coo.data) > atol
     max_error = float(np.max(np.abs(coo.data))) if coo.nnz else 0.0
