@@ -116,6 +116,9 @@ class TestTranslation:
                                            padding_mode="circular")
         assert v and v.evidence["output_shift"] == (0,)
         assert v.evidence["min_error_over_output_shifts"] == 0.0
+        # The search stops at the first output shift that works (the nearest to 1/2: 0).
+        assert v.evidence["output_shifts_tried"] == 1
+        assert "output shifts tried until one worked: 1 of 4" in v.scope
 
     def test_non_multiple_shift_symbolic_fails_for_every_shift(self):
         v = check_translation_equivariance(np.ones((1, 1, 3)), (1, 8), 1, stride=2, padding=1,
