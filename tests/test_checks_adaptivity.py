@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from convtheory import ConvSpec, check_adaptivity, conv_matrix
+from convtheory import ConvSpec, check_adaptivity, conv_matrix, conv_operator
 
 
 def test_holds_over_sizes(rng):
@@ -61,3 +61,27 @@ def test_bad_sizes():
         check_adaptivity(np.ones(3), (5,), sizes=[])
     with pytest.raises(TypeError, match="sizes must be a list of spatial sizes"):
         check_adaptivity(np.ones(3), (5,), sizes=5)
+
+
+def test_operator_that_disagrees_at_one_size_fails(rng):
+    w = rng.standard_normal(3)
+
+    def operator(size):
+        # Right at every size but one, where the kernel is off by one part in 1e9.
+        weights = w if size != (9,) else w * (1 + 1e-9)
+        return conv_operator(weights, size, padding=1)
+
+    v = check_adaptivity(w, (6,), sizes=[(6,), (9,)], operator=operator, padding=1)
+    assert not v and v.counterexample["input_shape"] == (1, 9)
+    assert v.counterexample["sharing_counterexample"] is None
+    assert 0 < v.counterexample["operator_max_error"] < 1e-7
+    assert check_adaptivity(w, (6,), sizes=[(6,), (9,)], operator=operator, padding=1, rtol=1e-6)
+
+
+def test_bad_operator_options():
+    with pytest.raises(TypeError, match="operator must be callable, got str"):
+        check_adaptivity(np.ones(3), (5,), operator="fft")
+    with pytest.raises(ValueError, match=r"n_samples must be >= 1 .* got n_samples=0"):
+        check_adaptivity(np.ones(3), (5,), n_samples=0)
+    with pytest.raises(ValueError, match="rtol must be a float >= 0, got rtol=-1"):
+        check_adaptivity(np.ones(3), (5,), rtol=-1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..matrices import conv_matrix
+from ..operators import conv_operator
 from ..weights import conv_arguments
-from ._common import as_matrix, describe
+from ._common import as_matrix, describe, positive_int
 from .sharing import check_sharing
 from .verdict import Verdict
 
@@ -40,14 +41,17 @@ def _sizes(sizes, ndim):
     return out
 
 
-def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, **conv) -> Verdict:
+def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, operator=None,
+                     n_samples: int = 2, seed: int = 0, rtol: float = 1e-12, **conv) -> Verdict:
     """Check that one set of weights gives a conv of every input size.
 
-    For each spatial size, the matrix (from :func:`convtheory.conv_matrix`,
+    For each spatial size, (1) the matrix (from :func:`convtheory.conv_matrix`,
     or ``builder``) must have the shape the geometry predicts and be ``sum_k
     w_k B_k`` for that size's taps (:func:`check_sharing`'s ``weights_tied``,
-    exact up to rounding): the same ``C_out*C_in/groups*prod(k)`` weights, read
-    at every size.
+    exact up to rounding): the same ``C_out*C_in/groups*prod(k)`` weights,
+    read at every size; and (2) the matrix-free operator (from
+    :func:`convtheory.conv_operator`, or ``operator``), a separate code path,
+    must agree with that matrix on random inputs.
 
     Parameters
     ----------
@@ -57,14 +61,25 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, **conv) -
         Spatial input sizes; default: the given size, +1, +3 and doubled.
     builder : callable, optional
         ``spatial size -> matrix``, to check instead of ``conv_matrix``.
+    operator : callable, optional
+        ``spatial size -> LinearOperator`` (anything with ``@``), to check
+        instead of ``conv_operator(..., method="direct")``.
+    n_samples : int
+        Random inputs per size for the operator comparison, at least 1.
+    seed : int
+    rtol : float
+        Allowed operator error, relative to ``max(max|M x|, 1)`` (default
+        1e-12: the two paths sum the same products in different orders).
 
     Returns
     -------
     Verdict
-        Method ``exhaustive`` (every entry of every size's matrix).
-        Evidence: one row per size; ``parameters`` (the weight count, the
+        Method ``exhaustive`` (every entry of every size's matrix; the
+        operator comparison is sampled).  Evidence: one row per size, with
+        ``operator_max_error``; ``parameters`` (the weight count, the
         same at every size by construction).  Counterexample: the first
-        size whose matrix has the wrong shape or is not tied to the weights.
+        size whose matrix has the wrong shape, is not tied to the weights, or
+        disagrees with the operator.
 
     Examples
     --------
@@ -79,6 +94,12 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, **conv) -
         raise TypeError("check_adaptivity needs numeric weights")
     if builder is not None and not callable(builder):
         raise TypeError(f"builder must be callable, got {type(builder).__name__}")
+    if operator is not None and not callable(operator):
+        raise TypeError(f"operator must be callable, got {type(operator).__name__}")
+    n_samples = positive_int(n_samples, "n_samples")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
+        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    rng = np.random.default_rng(seed)
     sizes = _default_sizes(spec.input_spatial) if sizes is None else _sizes(sizes, spec.ndim)
     rows, counterexample = [], None
     for size in sizes:
@@ -94,16 +115,24 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, **conv) -
         else:
             M = as_matrix(M, spec_n)
             sharing = check_sharing(w, spec_n, matrix=M, symbolic=False)
-            ok = bool(sharing.evidence["weights_tied"])
-            row.update(nnz=int(M.nnz), ok=ok)
-            failure = None if ok else {"input_shape": spec_n.input_shape,
-                                       "sharing_counterexample": sharing.counterexample}
+            tied = bool(sharing.evidence["weights_tied"])
+            op = conv_operator(w, spec_n, method="direct") if operator is None else operator(size)
+            X = rng.standard_normal((spec_n.matrix_shape[1], n_samples))
+            MX = M @ X
+            err = float(np.max(np.abs(MX - op @ X)))
+            agrees = err <= rtol * max(float(np.max(np.abs(MX))), 1.0)
+            row.update(nnz=int(M.nnz), weights_tied=tied, operator_max_error=err,
+                       ok=tied and agrees)
+            failure = None if tied and agrees else {
+                "input_shape": spec_n.input_shape,
+                "sharing_counterexample": None if tied else sharing.counterexample,
+                "operator_max_error": err}
         rows.append(row)
         if failure is not None and counterexample is None:
             counterexample = failure
     return Verdict(
         name="adaptivity",
-        statement="the same weights define a conv of every input size",
+        statement="the same weights define a conv (matrix and operator) of every input size",
         holds=counterexample is None, method="exhaustive",
         scope=f"{describe(spec)}; spatial sizes {sizes}",
         evidence={"sizes": rows, "parameters": spec.n_weights},
