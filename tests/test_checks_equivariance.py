@@ -42,12 +42,16 @@ class TestTranslation:
         assert np.all(error_map[[0, 1, 5], :] > 0)
         assert np.all(error_map[2:5, :] == 0)
         failing = {tuple(o) for o in v.evidence["outputs_with_error"]}
-        border = {tuple(o) for o in v.evidence["border_outputs"]}
-        # Border-free by hand: q in rows 1..3 (its receptive field, moved down by one, stays
-        # inside), cols 1..4 (no padding read), compared at row q + 1.
-        interior = {(r, c) for r in range(2, 5) for c in range(1, 5)}
-        assert border == {(r, c) for r in range(6) for c in range(6)} - interior
-        assert failing <= border
+        assert failing == {tuple(o) for o in v.evidence["border_outputs"]}
+
+    def test_circular_has_no_border(self, rng):
+        v = check_translation_equivariance(rng.standard_normal((3, 3)), (6, 6), (1, 2), padding=1,
+                                           padding_mode="circular")
+        assert v and v.evidence["border_outputs"] == []
+        # A strided circular conv whose outputs do not cover the circle has a border.
+        v = check_translation_equivariance(rng.standard_normal(3), (7,), 2, stride=2, padding=1,
+                                           padding_mode="circular")
+        assert v.evidence["border_outputs"] != []
 
     def test_zero_padding_counterexample_is_real(self, rng):
         w = rng.standard_normal(3)
