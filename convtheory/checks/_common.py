@@ -7,7 +7,7 @@ import scipy.sparse as sp
 import sympy
 
 from ..geometry import ConvSpec
-from ..taps import conv_taps, count_taps
+from ..taps import conv_taps
 
 __all__ = []
 
