@@ -202,6 +202,17 @@ class TestPooling:
         v = check_pooling_equivariance(pick, (8,), 1, stride=4, n_samples=8, seed=3)
         assert not v and v.evidence["output_shifts_tried"] == 2
 
+    def test_search_within_atol_is_not_called_truncated(self):
+        # Off by ~1e-15 at output shift 0: within atol, found at the first try of 2.
+        def pool(x):
+            return np.full(2, x.max()) + 1e-15 * x[:2]
+        v = check_pooling_equivariance(pool, (8,), 1, stride=4, atol=1e-12)
+        assert v and 0 < v.evidence["max_error"] <= 1e-12
+        assert "tried until one worked: 1 of 2" in v.scope
+        v = check_pooling_equivariance(lambda x: x[::2] + 1e-15 * x[0], (8,), 1, stride=2,
+                                       atol=1e-6, max_output_shifts=1)
+        assert not v and "TRUNCATED: only 1 of 4 output shifts tried" in v.scope
+
     def test_atol(self):
         noisy = lambda x: self.maxpool(x) + 1e-9 * x[0]  # noqa: E731
         assert not check_pooling_equivariance(noisy, (8,), 2, stride=2)
