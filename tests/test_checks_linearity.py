@@ -27,6 +27,14 @@ class TestLinearity:
         with pytest.raises(TypeError, match="layer must be callable, got int"):
             check_linearity(np.ones(3), (5,), layer=3)
 
+    def test_needs_samples(self):
+        # With no samples only f(0) = 0 would be checked: x**2 would pass.
+        with pytest.raises(ValueError, match=r"n_samples must be >= 1 .* got n_samples=0"):
+            check_linearity(np.ones(3), (5,), layer=lambda x: x**2, n_samples=0)
+        with pytest.raises(TypeError, match=r"n_samples must be an int >= 1, got n_samples=2.0"):
+            check_linearity(np.ones(3), (5,), n_samples=2.0)
+        assert not check_linearity(np.ones(3), (5,), layer=lambda x: x**2, n_samples=1)
+
 
 class TestFlip:
     @pytest.mark.parametrize("conv", [{}, dict(padding=2, stride=2), dict(padding=1, padding_mode="reflect")])

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from convtheory.checks import seed_checks
 
 
@@ -13,3 +15,12 @@ def test_every_seed_claim_has_the_predicted_outcome():
     assert all(v.method in ("symbolic", "exhaustive", "sampled", "numeric") for _, _, v, _ in results)
     # Every verdict serialises to JSON (the report writes them).
     json.dumps([v.to_dict() for _, _, v, _ in results])
+
+
+def test_only_runs_the_named_claims():
+    results = seed_checks(only=["linearity"])
+    assert [claim for claim, *_ in results] == ["linearity"]
+    with pytest.raises(ValueError, match=r"only names unknown claims \['linearty'\]; the claims are"):
+        seed_checks(only=["linearty"])
+    with pytest.raises(TypeError, match="only must be an iterable of claim names, got only='linearity'"):
+        seed_checks(only="linearity")

@@ -100,3 +100,54 @@ def test_weight_patterns_are_derivatives(conv):
     for k, wk in enumerate(w.flat):
         expected = np.array(M.diff(wk).tolist(), dtype=float)
         assert np.array_equal(B[:, [k]].toarray().reshape(spec.matrix_shape), expected)
+
+
+def test_weight_used_once_is_not_shared():
+    # One output: M = sum_k w_k B_k holds, but each weight sits at one position only.
+    v = check_sharing(np.ones(3), (3,))
+    assert not v and v.evidence["weights_tied"]
+    assert v.evidence["positions_per_weight"] == [[[1, 1, 1]]]
+    assert v.counterexample == {"weight_index": (0, 0, 0), "positions": 1,
+                                "reason": "this weight sits at fewer than two positions: "
+                                          "nothing shared"}
+    assert check_sharing(np.ones(3), (4,)).evidence["min_positions_per_weight"] == 2
+
+
+def test_symbolic_matrix_missing_a_folded_term_fails():
+    # Reflect padding folds w_0 and w_2 onto one entry of row 0; drop w_2 from it.
+    w = kernel_symbols((3,))
+    M = sympy.Matrix(conv_matrix(w, (4,), padding=1, padding_mode="reflect"))
+    assert sympy.expand(M[0, 1] - (w[0] + w[2])) == 0
+    M[0, 1] = w[0]
+    v = check_sharing(w, (4,), padding=1, padding_mode="reflect", matrix=M)
+    assert not v and v.counterexample["entry"] == (0, 1)
+    assert v.counterexample["expected"] == "w_0 + w_2"
+
+
+def test_numeric_perturbation_of_one_part_in_a_million_fails(rng):
+    w = rng.standard_normal((3, 3))
+    M = conv_matrix(w, (5, 5), padding=1)
+    M.data[4] += 1e-6
+    v = check_sharing(w, (5, 5), padding=1, matrix=M)
+    assert not v and v.method == "numeric" and v.evidence["entries_off"] == 1
+
+
+def test_size_guard_before_building_taps():
+    # 10^5 rows of 10^5 outputs, 2 taps each but 1 in the last column (its padding).
+    with pytest.raises(ValueError, match=r"check_sharing would need about .* MiB for "
+                                         r"19,999,900,000 taps, over max_bytes=2,147,483,648"):
+        seed_sharing_example(10**5, 10**5)
+    with pytest.raises(ValueError, match=r"for 169 taps, over max_bytes=100"):  # (5*3 - 2)^2
+        check_sharing(np.ones((3, 3)), (5, 5), padding=1, max_bytes=100)
+    with pytest.raises(ValueError, match="max_bytes must be an int >= 0, got max_bytes=-1"):
+        check_sharing(np.ones(3), (5,), max_bytes=-1)
+
+
+def test_rtol(rng):
+    w = rng.standard_normal(3)
+    M = conv_matrix(w, (6,))
+    M.data[0] += 1e-9
+    assert not check_sharing(w, (6,), matrix=M)
+    assert check_sharing(w, (6,), matrix=M, rtol=1e-6)
+    with pytest.raises(ValueError, match="rtol must be a float >= 0, got rtol=-1"):
+        check_sharing(w, (6,), rtol=-1)

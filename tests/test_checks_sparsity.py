@@ -50,7 +50,7 @@ def test_formula_by_hand():
         base = {n: n_, k: k_, s: 1, d: 1}
         assert T.subs({**base, p_lo: 0, p_hi: 0}).doit() == k_ * (n_ - k_ + 1)
         assert T.subs({**base, p_lo: k_ - 1, p_hi: k_ - 1}).doit() == k_ * n_
-    assert axis_nnz(7, 3, 1, 1, 1, 1) == 3 * 7 - 2
+    assert axis_nnz(7, 3, 1, 1, (1, 1)) == 3 * 7 - 2
     # closed form special cases, exactly
     assert sympy.expand(nnz_closed_form().subs({d: 1, p: 0}) - k * (n - k + 1)) == 0
 
@@ -61,14 +61,14 @@ def test_formula_over_grid():
 
 
 def test_wrong_formula_fails():
-    v = check_nnz_formula(formula=lambda n_, k_, s_, d_, lo, hi: k_ * (n_ + lo + hi - k_ + 1))
+    v = check_nnz_formula(formula=lambda n_, k_, s_, d_, pad: k_ * (n_ + sum(pad) - k_ + 1))
     assert not v and "count" in v.counterexample
 
 
 def test_total_nnz_is_product_over_axes_times_channels():
     spec = ConvSpec((4, 3, 3, 2), (6, 7, 5), stride=(2, 1), padding=((1, 0), (1, 1)), dilation=(1, 2),
                     groups=2)
-    expected = 4 * 3 * axis_nnz(7, 3, 2, 1, 1, 0) * axis_nnz(5, 2, 1, 2, 1, 1)
+    expected = 4 * 3 * axis_nnz(7, 3, 2, 1, (1, 0)) * axis_nnz(5, 2, 1, 2, 1)
     assert check_sparsity(np.ones(spec.weight_shape), spec).evidence["formula_nnz"] == expected
     assert conv_matrix(np.ones(spec.weight_shape), spec).nnz == expected
 
@@ -76,3 +76,31 @@ def test_total_nnz_is_product_over_axes_times_channels():
 def test_bad_input():
     with pytest.raises(ValueError, match="does not match the conv's matrix shape"):
         check_sparsity(np.ones(3), (5,), matrix=np.ones((2, 2)))
+
+
+def test_missing_tap_in_the_given_matrix_fails():
+    # Row 2 of a 3-tap conv stores only 2 entries: the pattern still covers it, the count does not.
+    M = conv_matrix(np.ones(3), (6,), padding=1).tolil()
+    M[2, 2] = 0.0
+    v = check_sparsity(np.ones(3), (6,), padding=1, matrix=M.tocsr())
+    assert not v and v.evidence["entries_outside_pattern"] == 0
+    assert v.counterexample == {"row": 2, "row_nnz": 2, "receptive_field_of_row": 3}
+
+
+def test_zero_weight_keeps_its_stored_entries():
+    assert check_sparsity(np.array([1.0, 0.0, 1.0]), (6,), padding=1)
+
+
+def test_nnz_formula_refuses_empty_or_huge_grids():
+    with pytest.raises(ValueError, match=r"sizes must not be empty .* got sizes=\[\]"):
+        check_nnz_formula(sizes=[])
+    with pytest.raises(ValueError, match=r"paddings must not be empty .* got paddings=range\(0, 0\)"):
+        check_nnz_formula(paddings=range(0))
+    # (10**6 - 1) sizes x 4 kernels x 3 strides x 2 dilations x 3**2 paddings
+    with pytest.raises(ValueError, match=r"check_nnz_formula would try 215,999,784 combinations "
+                                         r".* over max_cases=100,000"):
+        check_nnz_formula(sizes=range(1, 10**6))
+    with pytest.raises(TypeError, match="kernels must be a range, list or tuple of ints, got kernels=3"):
+        check_nnz_formula(kernels=3)
+    with pytest.raises(ValueError, match="max_cases must be >= 1"):
+        check_nnz_formula(max_cases=0)

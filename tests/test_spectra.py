@@ -25,29 +25,40 @@ class TestSingularValues:
     ])
     def test_matches_dense_svd(self, weight_shape, input_shape, conv, rng):
         w = rng.standard_normal(weight_shape)
-        s = conv_singular_values(w, input_shape, **conv)
         kw = {"padding": "same", **conv, "padding_mode": "circular"}
+        s = conv_singular_values(w, input_shape, **kw)
         dense = dense_singular_values(w, input_shape, **kw)
         assert s.shape == dense.shape
         assert np.max(np.abs(s - dense)) < 1e-10 * max(dense[0], 1)
 
     def test_complex_weights(self, rng):
         w = rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))
-        s = conv_singular_values(w, (2, 6))
+        s = conv_singular_values(w, (2, 6), padding="same", padding_mode="circular")
         assert np.allclose(s, dense_singular_values(w, (2, 6), padding="same", padding_mode="circular"),
                            atol=1e-10)
 
     def test_offset_does_not_matter(self, rng):
         w = rng.standard_normal((2, 2, 3))
-        a = conv_singular_values(w, (2, 7), padding=((0, 2),))
-        b = conv_singular_values(w, (2, 7), padding=((2, 0),))
+        a = conv_singular_values(w, (2, 7), padding=((0, 2),), padding_mode="circular")
+        b = conv_singular_values(w, (2, 7), padding=((2, 0),), padding_mode="circular")
         assert np.allclose(a, b, atol=1e-12)
 
     def test_refuses_non_circular(self):
         with pytest.raises(ValueError, match="the DFT block-diagonalises only circular, stride-1 convs"):
             conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding_mode="zeros")
         with pytest.raises(ValueError, match="block-diagonalises only circular"):
-            conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding=1, stride=2)
+            conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding=1, stride=2,
+                                 padding_mode="circular")
+
+    def test_defaults_are_conv_matrix_defaults(self, rng):
+        # The same call means the same conv everywhere: zero padding, valid, here refused.
+        w = rng.standard_normal((1, 1, 3))
+        with pytest.raises(ValueError, match="pass padding_mode='circular' and padding='same'"):
+            conv_singular_values(w, (1, 8))
+        s = conv_singular_values(w, (1, 8), padding="same", padding_mode="circular")
+        assert conv_spectral_norm(w, (1, 8), padding="same", padding_mode="circular") == \
+            pytest.approx(s[0], rel=1e-12)
+        assert conv_spectral_norm(w, (1, 8)) == pytest.approx(dense_singular_values(w, (1, 8))[0])
 
 
 class TestSpectralNorm:
@@ -104,7 +115,18 @@ class TestSpectralNorm:
 
     def test_memory_guard(self):
         with pytest.raises(ValueError, match="frequency_matrices would need about .* MiB"):
-            conv_singular_values(np.ones((64, 64, 3, 3)), (64, 512, 512), max_bytes=10**9)
+            conv_singular_values(np.ones((64, 64, 3, 3)), (64, 512, 512), padding="same",
+                                 padding_mode="circular", max_bytes=10**9)
+        # Zero padding on 10^5 x 10^5: Lanczos vectors alone are ~300 GiB; refused up front.
+        with pytest.raises(ValueError, match=r"conv_spectral_norm by Lanczos on the matrix-free "
+                                             r"operator would need about .* MiB, over max_bytes"):
+            conv_spectral_norm(np.ones((3, 3)), (10**5, 10**5))
+        # 784 x 900 entries, 32 bytes each (matrix and SVD workspace): 22.6 MB.
+        with pytest.raises(ValueError, match="conv_spectral_norm by a dense SVD would need about 22 MiB"):
+            conv_spectral_norm(np.ones((3, 3)), (30, 30), method="dense", max_bytes=10**6)
+        assert conv_spectral_norm(np.ones((3, 3)), (30, 30), method="dense", max_bytes=3 * 10**7) > 0
+        with pytest.raises(ValueError, match="max_bytes must be an int >= 0, got max_bytes=-1"):
+            conv_spectral_norm(np.ones(3), (8,), max_bytes=-1)
 
     def test_bad_input(self):
         with pytest.raises(ValueError, match="method must be one of"):
@@ -115,3 +137,17 @@ class TestSpectralNorm:
             conv_spectral_norm(np.ones(3), (8,), tol=-1)
         with pytest.raises(ValueError, match="name must be one of"):
             closed_form_spectral_norm("sobel")
+        for sizes in ((1,), (), (7,), (8.0,)):
+            with pytest.raises(ValueError, match=r"sizes must be a non-empty iterable of even ints "
+                                                 r">= 2 .* got sizes="):
+                check_spectral_norm_closed_forms(sizes)
+        with pytest.raises(TypeError, match="sizes must be an iterable of even ints >= 2, got sizes=8"):
+            check_spectral_norm_closed_forms(8)
+        with pytest.raises(ValueError, match="rtol must be a float >= 0, got rtol=-1"):
+            check_spectral_norm_closed_forms((8,), rtol=-1)
+
+    def test_closed_forms_rtol(self):
+        def off_by_1e_6(w, shape, **conv):
+            return conv_spectral_norm(w, shape, **conv) * (1 + 1e-6)
+        assert not check_spectral_norm_closed_forms((8,), norm=off_by_1e_6)
+        assert check_spectral_norm_closed_forms((8,), norm=off_by_1e_6, rtol=1e-5)

@@ -246,6 +246,25 @@ class TestRecoverKernel:
         assert not r and (r.breach.row, r.breach.col) == folded
         assert r.breach.reason == "fold inconsistent" and "sum of weights" in r.breach.detail
 
+    @pytest.mark.parametrize("mode", ["reflect", "replicate"])
+    def test_float32_folds_are_recovered_and_float32_breaches_still_found(self, rng, mode):
+        # Folded sums rounded in float32 differ from the float64 reconstruction by ~eps32:
+        # the default rtol follows M's dtype, so they match; a perturbation of 1e-3 does not.
+        w = rng.standard_normal((2, 3, 3, 3))
+        M = conv_matrix(w, (3, 6, 6), padding=2, padding_mode=mode).astype(np.float32)
+        r = recover_kernel(M, (3, 6, 6), (3, 3), padding=2, padding_mode=mode)
+        assert r and np.allclose(r.kernel, w, rtol=1e-6, atol=1e-6)
+        M = M.tolil()
+        M[0, 0] += 1e-3
+        assert not recover_kernel(M, (3, 6, 6), (3, 3), padding=2, padding_mode=mode)
+
+    def test_default_rtol_is_tight_for_float64(self, rng):
+        w = rng.standard_normal(3)
+        M = conv_matrix(w, (6,), padding=1, padding_mode="reflect").toarray()
+        M[0, 1] *= 1 + 1e-12
+        assert not recover_kernel(M, (6,), (3,), padding=1, padding_mode="reflect")
+        assert recover_kernel(M, (6,), (3,), padding=1, padding_mode="reflect", rtol=1e-10)
+
     def test_weights_that_only_land_folded_are_solved(self, rng):
         """Replicate on 2 samples: the middle weight never lands alone, only in folded sums."""
         w = rng.standard_normal(3)

@@ -336,3 +336,28 @@ def test_strided_interior(rng, padding_mode):
         assert_translation_equivariant(f, (10, 10), [(1, 0)], stride=2, mode="interior", seed=0)
     with pytest.raises(EquivarianceAssertionError, match=r"worst output position \(0, "):
         assert_translation_equivariant(f, (10, 10), [(2, 0)], stride=2, seed=0)   # the border
+
+
+@pytest.mark.parametrize("conv, shift", [
+    (dict(padding=1), (1, 0)),
+    (dict(padding=1), (0, -2)),
+    (dict(padding=(1, 2), padding_mode="reflect"), (1, 1)),
+    (dict(padding=1, padding_mode="replicate", stride=2), (2, 0)),
+    (dict(padding=1, padding_mode="circular"), (1, 3)),
+    (dict(padding=1, padding_mode="circular", stride=2), (2, 2)),   # 7 inputs: not periodic
+    (dict(padding=2, dilation=2), (0, 1)),
+])
+def test_spec_interior_is_exactly_error_free(conv, shift):
+    # The per-axis interior of a conv: on every output it marks, conv(shift x) equals
+    # shift'(conv x) for every input (the commutator's rows there are zero) ...
+    from convtheory.checks import check_translation_equivariance
+    w = np.random.default_rng(5).standard_normal((3, 3))
+    v = check_translation_equivariance(w, (7, 8), shift, **conv)
+    spec = ConvSpec(w.shape, (7, 8), **conv)
+    u = tuple(t // s for t, s in zip(shift, spec.stride))
+    rf = ReceptiveFieldMap.from_spec(spec)
+    interior = cyclic_shift(rf.interior(shift, u), u)
+    assert interior.any() and np.all(v.evidence["error_map"][interior] == 0)
+    # ... and it contains the generic, conservative answer from the boxes alone.
+    generic = ReceptiveFieldMap(rf.lo, rf.hi, rf.clean, rf.input_spatial)
+    assert np.all(interior >= cyclic_shift(generic.interior(shift, u), u))

@@ -3,12 +3,13 @@
 from .adaptivity import check_adaptivity
 from .equivariance import (
     LAPLACIAN,
+    MAX_OUTPUT_SHIFTS,
     SOBEL_X,
     check_pooling_equivariance,
     check_rotation_equivariance,
     check_scale_equivariance,
     check_translation_equivariance,
-    equivariance_error,
+    commutator,
     pooling_aliasing_example,
     rotation_kernel_constraint,
 )
@@ -36,6 +37,7 @@ from .verdict import METHODS, Certificate, Verdict, jsonable
 __all__ = [
     "CLOSED_FORM_CASES",
     "LAPLACIAN",
+    "MAX_OUTPUT_SHIFTS",
     "METHODS",
     "SOBEL_X",
     "Certificate",
@@ -55,7 +57,7 @@ __all__ = [
     "closed_form_spectral_norm",
     "conv_singular_values",
     "conv_spectral_norm",
-    "equivariance_error",
+    "commutator",
     "frequency_matrices",
     "jsonable",
     "nnz_closed_form",

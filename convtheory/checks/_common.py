@@ -77,3 +77,13 @@ def tap_pattern(spec: ConvSpec) -> sp.csr_array:
 
 def unravel(index: int, shape) -> tuple:
     return tuple(int(i) for i in np.unravel_index(int(index), shape))
+
+
+def positive_int(value, name: str) -> int:
+    """Validate a count that must be at least 1 (a check over nothing proves nothing)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= 1, got {name}={value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1 (a check of nothing proves nothing), "
+                         f"got {name}={value}")
+    return int(value)

@@ -7,7 +7,7 @@ import numpy as np
 from ..matrices import conv_matrix
 from ..operators import conv_operator
 from ..weights import conv_arguments
-from ._common import as_matrix, describe
+from ._common import as_matrix, describe, positive_int
 from .sharing import check_sharing
 from .verdict import Verdict
 
@@ -20,15 +20,38 @@ def _default_sizes(spatial):
     return list(dict.fromkeys(sizes))
 
 
-def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, n_samples: int = 2,
-                     seed: int = 0, **conv) -> Verdict:
-    """Check that one set of weights gives a conv of every input size, with the same parameters.
+def _sizes(sizes, ndim):
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a list of spatial sizes (tuples of {ndim} ints), "
+                        f"got sizes={sizes!r}")
+    out = []
+    for size in sizes:
+        if isinstance(size, (str, bytes)) or not hasattr(size, "__iter__"):
+            raise TypeError(f"sizes must be a list of spatial sizes (tuples of {ndim} ints), "
+                            f"got the entry {size!r} in sizes={sizes!r}")
+        size = tuple(size)
+        if len(size) != ndim or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in size):
+            raise ValueError(f"every entry of sizes must be {ndim} ints (the spatial size), "
+                             f"got {size!r} in sizes={sizes!r}")
+        out.append(tuple(int(n) for n in size))
+    if not out:
+        raise ValueError("sizes must hold at least one spatial size (a check of nothing "
+                         "proves nothing), got sizes=[]")
+    return out
 
-    For each spatial size, the matrix (from :func:`convtheory.conv_matrix`,
-    or ``builder``) must (1) have the shape the geometry predicts, (2) be
-    ``sum_k w_k B_k`` for that size's taps (:func:`check_sharing`, exact),
-    and (3) agree with the matrix-free operator on random inputs.  The
-    parameter count never changes.
+
+def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, operator=None,
+                     n_samples: int = 2, seed: int = 0, rtol: float = 1e-12, **conv) -> Verdict:
+    """Check that one set of weights gives a conv of every input size.
+
+    For each spatial size, (1) the matrix (from :func:`convtheory.conv_matrix`,
+    or ``builder``) must have the shape the geometry predicts and be ``sum_k
+    w_k B_k`` for that size's taps (:func:`check_sharing`'s ``weights_tied``,
+    exact up to rounding): the same ``C_out*C_in/groups*prod(k)`` weights,
+    read at every size; and (2) the matrix-free operator (from
+    :func:`convtheory.conv_operator`, or ``operator``), a separate code path,
+    must agree with that matrix on random inputs.
 
     Parameters
     ----------
@@ -38,53 +61,80 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, n_samples
         Spatial input sizes; default: the given size, +1, +3 and doubled.
     builder : callable, optional
         ``spatial size -> matrix``, to check instead of ``conv_matrix``.
-    n_samples, seed : int
+    operator : callable, optional
+        ``spatial size -> LinearOperator`` (anything with ``@``), to check
+        instead of ``conv_operator(..., method="direct")``.
+    n_samples : int
+        Random inputs per size for the operator comparison, at least 1.
+    seed : int
+    rtol : float
+        Allowed operator error, relative to ``max(max|M x|, 1)`` (default
+        1e-12: the two paths sum the same products in different orders).
 
     Returns
     -------
     Verdict
         Method ``exhaustive`` (every entry of every size's matrix; the
-        operator comparison is sampled).  Evidence: one row per size.
+        operator comparison is sampled).  Evidence: one row per size, with
+        ``operator_max_error``; ``parameters`` (the weight count, the
+        same at every size by construction).  Counterexample: the first
+        size whose matrix has the wrong shape, is not tied to the weights, or
+        disagrees with the operator.
 
     Examples
     --------
     >>> v = check_adaptivity(np.ones((4, 3, 3, 3)), (3, 8, 8), padding=1)
     >>> bool(v), [row["matrix_shape"] for row in v.evidence["sizes"]][:2]
     (True, [(256, 192), (324, 243)])
-    >>> {row["parameters"] for row in v.evidence["sizes"]}
-    {108}
+    >>> v.evidence["parameters"]
+    108
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:
         raise TypeError("check_adaptivity needs numeric weights")
     if builder is not None and not callable(builder):
         raise TypeError(f"builder must be callable, got {type(builder).__name__}")
-    sizes = _default_sizes(spec.input_spatial) if sizes is None else [tuple(s) for s in sizes]
+    if operator is not None and not callable(operator):
+        raise TypeError(f"operator must be callable, got {type(operator).__name__}")
+    n_samples = positive_int(n_samples, "n_samples")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
+        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
     rng = np.random.default_rng(seed)
+    sizes = _default_sizes(spec.input_spatial) if sizes is None else _sizes(sizes, spec.ndim)
     rows, counterexample = [], None
     for size in sizes:
         spec_n = spec.with_input((spec.in_channels,) + size)
-        M = conv_matrix(w, spec_n) if builder is None else as_matrix(builder(size), spec_n)
-        sharing = check_sharing(w, spec_n, matrix=M, symbolic=False)
-        op = conv_operator(w, spec_n, method="direct")
-        X = rng.standard_normal((spec_n.matrix_shape[1], n_samples))
-        err = float(np.max(np.abs(M @ X - op @ X)))
-        scale = max(float(np.max(np.abs(op @ X))), 1.0)
-        ok = bool(sharing) and err <= 1e-12 * scale
-        rows.append({"input_shape": spec_n.input_shape, "output_shape": spec_n.output_shape,
-                     "matrix_shape": spec_n.matrix_shape, "nnz": int(M.nnz),
-                     "parameters": spec_n.n_weights, "operator_max_error": err, "ok": ok})
-        if not ok and counterexample is None:
-            counterexample = {"input_shape": spec_n.input_shape,
-                              "sharing_counterexample": sharing.counterexample,
-                              "operator_max_error": err}
-    params = {r["parameters"] for r in rows}
-    holds = counterexample is None and len(params) == 1
+        M = conv_matrix(w, spec_n) if builder is None else builder(size)
+        shape = tuple(getattr(M, "shape", ()))
+        row = {"input_shape": spec_n.input_shape, "output_shape": spec_n.output_shape,
+               "matrix_shape": spec_n.matrix_shape}
+        if shape != spec_n.matrix_shape:
+            row.update(found_shape=shape, ok=False)
+            failure = {"input_shape": spec_n.input_shape, "matrix_shape": shape,
+                       "expected_shape": spec_n.matrix_shape}
+        else:
+            M = as_matrix(M, spec_n)
+            sharing = check_sharing(w, spec_n, matrix=M, symbolic=False)
+            tied = bool(sharing.evidence["weights_tied"])
+            op = conv_operator(w, spec_n, method="direct") if operator is None else operator(size)
+            X = rng.standard_normal((spec_n.matrix_shape[1], n_samples))
+            MX = M @ X
+            err = float(np.max(np.abs(MX - op @ X)))
+            agrees = err <= rtol * max(float(np.max(np.abs(MX))), 1.0)
+            row.update(nnz=int(M.nnz), weights_tied=tied, operator_max_error=err,
+                       ok=tied and agrees)
+            failure = None if tied and agrees else {
+                "input_shape": spec_n.input_shape,
+                "sharing_counterexample": None if tied else sharing.counterexample,
+                "operator_max_error": err}
+        rows.append(row)
+        if failure is not None and counterexample is None:
+            counterexample = failure
     return Verdict(
         name="adaptivity",
-        statement="the same weights define a conv of every input size, with the same parameter count",
-        holds=holds, method="exhaustive",
+        statement="the same weights define a conv (matrix and operator) of every input size",
+        holds=counterexample is None, method="exhaustive",
         scope=f"{describe(spec)}; spatial sizes {sizes}",
-        evidence={"sizes": rows, "parameters": sorted(params)},
+        evidence={"sizes": rows, "parameters": spec.n_weights},
         counterexample=counterexample,
     )

@@ -8,8 +8,8 @@ import sympy
 from ..matrices import conv_matrix
 from ..operators import conv_operator
 from ..weights import conv_arguments, kernel_symbols
-from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, symbolic_entries
-from ..taps import conv_taps
+from ..taps import count_taps
+from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, symbolic_entries
 from .verdict import Verdict
 
 __all__ = ["check_flip_identity", "check_linearity"]
@@ -26,7 +26,9 @@ def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed
     layer : callable, optional
         ``x of input_shape -> output array`` to check instead of the conv
         (e.g. a layer with a bias or an activation, which must fail).
-    n_samples, seed : int
+    n_samples : int
+        Random ``(x, y, a, b)`` tried, at least 1.
+    seed : int
     rtol : float
         Allowed error relative to the size of the outputs.
 
@@ -45,6 +47,7 @@ def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed
     False
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
+    n_samples = positive_int(n_samples, "n_samples")
     if layer is None:
         if w.dtype == object:
             raise TypeError("check_linearity needs numeric weights (or a layer)")
@@ -124,7 +127,7 @@ def check_flip_identity(weight, input_shape, *, matrix=None, symbolic=None, **co
         matrix = as_matrix(matrix, spec_conv)
     if symbolic is None:
         numeric_override = matrix is not None and not isinstance(matrix, sympy.MatrixBase)
-        symbolic = not numeric_override and len(conv_taps(spec)) <= SYMBOLIC_TAP_LIMIT
+        symbolic = not numeric_override and count_taps(spec) <= SYMBOLIC_TAP_LIMIT
     spatial = tuple(range(2, w.ndim))
     if symbolic:
         symbols = kernel_symbols(spec.weight_shape)

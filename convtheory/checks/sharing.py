@@ -13,13 +13,16 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..taps import conv_taps
+from ..matrices import DEFAULT_MAX_BYTES
+from ..taps import conv_taps, count_taps
 from ..weights import conv_arguments, is_symbolic, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe
 from ..matrices import conv_matrix
 from .verdict import Verdict
 
 __all__ = ["check_sharing", "parameter_counts", "seed_sharing_example", "weight_patterns"]
+
+_BYTES_PER_TAP = 100  # tap arrays, their sort keys and the comparison matrices
 
 
 def weight_patterns(spec) -> sp.csr_array:
@@ -88,13 +91,16 @@ def parameter_counts(spec, *, bias: bool = False) -> dict:
     return {"conv": conv, "dense": dense, "ratio": dense / conv}
 
 
-def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False, **conv) -> Verdict:
+def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False,
+                  rtol: float = 1e-12, max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
     r"""Check that every entry of the conv matrix is a kernel weight (or a sum of them).
 
     Claim: ``M = sum_k w_k B_k`` where ``B_k``, the taps of weight ``k``, is
     a 0/1 pattern (small integers where reflect/replicate fold taps), so the
     ``prod(shape)`` entries of ``M`` are tied to ``C_out*C_in/groups*prod(k)``
-    parameters.
+    parameters, and every weight is shared: it sits at two or more positions
+    (a conv whose output is one position uses each weight once; it holds
+    ``M = sum_k w_k B_k``, reported as ``weights_tied``, but shares nothing).
 
     Parameters
     ----------
@@ -112,24 +118,30 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         matrix is compared with ``sum_k w_k B_k`` for the given weights.
     bias : bool
         Include biases in the parameter counts.
+    rtol : float
+        Numeric comparison only: an entry matches within ``rtol * max(max|w|,
+        1)`` (default 1e-12: folded taps may be summed in another order).
+    max_bytes : int
+        Refuse, before building the taps, to need more memory than this
+        (about 100 bytes per tap; default 2 GiB).
 
     Returns
     -------
     Verdict
         Evidence: ``positions_per_weight`` (taps of each weight, the sharing
-        count), ``max_B_k_entry`` (1: a weight is read once per output),
+        count), ``min_positions_per_weight``, ``weights_tied`` (``M = sum_k w_k
+        B_k`` holds), ``max_B_k_entry`` (1: a weight is read once per output),
         ``max_taps_per_entry`` (2 or more where taps fold), ``one_tap_per_row``
         (each ``B_k`` is a partial shifted diagonal), parameter counts.
         Counterexample: the first entry whose value is not the expected sum
-        of weights.
+        of weights, or the first weight used at fewer than two positions.
 
     Notes
     -----
     Symbolically, each entry ``M[r, c]`` is expanded and its coefficients
     read as ``{w_k: B_k[r, c]}``; a constant term, a nonlinear term or a
     coefficient that differs from the tap count breaks sharing.  Numeric
-    comparison uses ``atol = 1e-12 * max|w|`` (summation order of folded
-    taps may differ in the last bit).
+    comparison allows ``rtol * max(max|w|, 1)``.
 
     Examples
     --------
@@ -153,9 +165,20 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
     w, spec = conv_arguments(weight, input_shape, **conv)
     if matrix is not None:
         matrix = as_matrix(matrix, spec)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
+        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    n_taps = count_taps(spec)
+    if n_taps * _BYTES_PER_TAP > max_bytes:
+        raise ValueError(
+            f"check_sharing would need about {n_taps * _BYTES_PER_TAP / 2**20:,.0f} MiB for "
+            f"{n_taps:,} taps, over max_bytes={max_bytes:,}; check a smaller input (sharing does "
+            f"not depend on the size, see check_adaptivity) or pass a larger max_bytes"
+        )
     if symbolic is None:
         numeric_override = matrix is not None and not isinstance(matrix, sympy.MatrixBase)
-        symbolic = not numeric_override and len(conv_taps(spec)) <= SYMBOLIC_TAP_LIMIT
+        symbolic = not numeric_override and n_taps <= SYMBOLIC_TAP_LIMIT
     if symbolic and matrix is not None and not isinstance(matrix, sympy.MatrixBase):
         raise TypeError("symbolic=True needs a sympy matrix (or none); got a numeric matrix")
     if not symbolic and isinstance(matrix, sympy.MatrixBase):
@@ -183,10 +206,18 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
         method = "symbolic"
         scope = f"{describe(spec)}; every weight value (B_k = dM/dw_k read exactly)"
     else:
-        holds, counterexample, extra = _numeric(w, spec, matrix, taps)
+        holds, counterexample, extra = _numeric(w, spec, matrix, taps, rtol)
         method = "numeric"
         scope = f"{describe(spec)}; the given weight values"
     evidence.update(extra)
+    evidence["weights_tied"] = holds
+    least = int(positions.min()) if positions.size else 0
+    evidence["min_positions_per_weight"] = least
+    if holds and least < 2:
+        holds = False
+        index = np.unravel_index(int(np.argmin(positions)), positions.shape)
+        counterexample = {"weight_index": tuple(int(i) for i in index), "positions": least,
+                          "reason": "this weight sits at fewer than two positions: nothing shared"}
     return Verdict(
         name="sharing",
         statement="M = sum_k w_k B_k: every nonzero of the conv matrix is a kernel weight "
@@ -228,7 +259,7 @@ def _symbolic(w, spec, matrix, ukey, mult):
     return True, None, {"entries_checked": len(found)}
 
 
-def _numeric(w, spec, matrix, taps):
+def _numeric(w, spec, matrix, taps, rtol):
     if w.dtype == object:
         raise TypeError("a numeric check needs numeric weights; pass symbolic=True for sympy weights")
     M = matrix if matrix is not None else conv_matrix(w, spec)
@@ -237,7 +268,7 @@ def _numeric(w, spec, matrix, taps):
     diff = sp.csr_array(M - expected)
     diff.eliminate_zeros()
     scale = float(np.max(np.abs(w))) if w.size else 0.0
-    atol = 1e-12 * max(scale, 1.0)
+    atol = rtol * max(scale, 1.0)
     coo = diff.tocoo()
     bad = np.abs(coo.data) > atol
     max_error = float(np.max(np.abs(coo.data))) if coo.nnz else 0.0
@@ -249,11 +280,13 @@ def _numeric(w, spec, matrix, taps):
         "max_abs_error": max_error, "atol": atol, "entries_off": int(bad.sum())}
 
 
-def seed_sharing_example(height: int = 280, width: int = 320) -> Verdict:
+def seed_sharing_example(height: int = 280, width: int = 320, *,
+                         max_bytes=DEFAULT_MAX_BYTES) -> Verdict:
     """The seed's example: a 2-tap horizontal difference kernel on an H x W image.
 
     The conv maps ``H x W`` to ``H x W`` (one column of zero padding on the
-    right) with 2 parameters; the dense layer needs ``H^2 W^2``.
+    right) with 2 parameters; the dense layer needs ``H^2 W^2``.  ``max_bytes``
+    bounds the memory, as in :func:`check_sharing`.
 
     Examples
     --------
@@ -262,4 +295,4 @@ def seed_sharing_example(height: int = 280, width: int = 320) -> Verdict:
     (True, 2, True)
     """
     return check_sharing(np.array([[-1.0, 1.0]]), (height, width), padding=((0, 0), (0, 1)),
-                         symbolic=False)
+                         symbolic=False, max_bytes=max_bytes)

@@ -19,7 +19,7 @@ import sympy
 from ..geometry import ConvSpec
 from ..matrices import conv_matrix
 from ..weights import conv_arguments
-from ._common import as_matrix, describe, tap_pattern
+from ._common import as_matrix, describe, positive_int, tap_pattern
 from .verdict import Verdict
 
 __all__ = [
@@ -112,16 +112,25 @@ def _summand_numeric():
     return sympy.lambdify((a, n, k, s, d, p_lo, p_hi), _summand(), "numpy")
 
 
-def axis_nnz(n_, k_, s_=1, d_=1, lo=0, hi=0) -> int:
+def axis_nnz(input_size: int, kernel_size: int, stride: int = 1, dilation: int = 1,
+             padding=0) -> int:
     """Evaluate :func:`nnz_formula` for one axis (fast: the summand is lambdified).
+
+    Parameters
+    ----------
+    input_size, kernel_size, stride, dilation : int
+    padding : int or (int, int)
+        Zero padding, the same on both sides or ``(lo, hi)``.
 
     Examples
     --------
-    >>> axis_nnz(5, 3), axis_nnz(5, 3, lo=1, hi=1), axis_nnz(8, 3, 2, 1, 1, 1)
+    >>> axis_nnz(5, 3), axis_nnz(5, 3, padding=1), axis_nnz(8, 3, stride=2, padding=(1, 1))
     (9, 13, 11)
     """
-    terms = _summand_numeric()(np.arange(k_), n_, k_, s_, d_, lo, hi)
-    return int(np.sum(np.broadcast_to(terms, (k_,))))
+    lo, hi = (padding, padding) if np.ndim(padding) == 0 else tuple(padding)
+    terms = _summand_numeric()(np.arange(kernel_size), input_size, kernel_size, stride, dilation,
+                               lo, hi)
+    return int(np.sum(np.broadcast_to(terms, (kernel_size,))))
 
 
 def receptive_field_counts(spec: ConvSpec) -> np.ndarray:
@@ -154,11 +163,15 @@ def receptive_field_counts(spec: ConvSpec) -> np.ndarray:
 def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
     """Check that the conv matrix is as sparse as its receptive fields say.
 
-    Claim: the nonzeros of ``M`` lie in the tap pattern; each row has at
-    most its receptive field ``C_in/groups * prod(k)`` of nonzeros, clipped
-    at the borders (:func:`receptive_field_counts`); and the pattern's nnz
+    Claim: the nonzeros of ``M`` lie in the tap pattern; each row holds
+    exactly its receptive field, ``C_in/groups * prod(k)`` entries clipped at
+    the borders (:func:`receptive_field_counts`); and the pattern's nnz
     equals the closed-form :func:`nnz_formula` (zero padding; tap count for
     the other modes).
+
+    Entries are counted as stored: :func:`convtheory.conv_matrix` stores one
+    per tap even where a weight is 0, but a dense ``matrix`` override loses
+    the entries of zero weights (pass a sparse array with explicit zeros).
 
     Parameters
     ----------
@@ -205,15 +218,12 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
     # Other boundary modes send every tap to a real input: k * O taps per axis.
     per_pair = 1
     for axis in range(spec.ndim):
-        (lo, hi) = spec.padding[axis]
-        args = (spec.input_spatial[axis], spec.kernel_size[axis], spec.stride[axis],
-                spec.dilation[axis], lo, hi)
-        per_pair *= axis_nnz(*args) if spec.padding_mode == "zeros" else \
-            args[1] * int(_outputs().subs(dict(zip((n, k, s, d, p_lo, p_hi), args))))
+        per_pair *= axis_nnz(spec.input_spatial[axis], spec.kernel_size[axis], spec.stride[axis],
+                             spec.dilation[axis], spec.padding[axis]) \
+            if spec.padding_mode == "zeros" else spec.kernel_size[axis] * spec.output_spatial[axis]
     formula_nnz = per_pair * spec.out_channels * spec.in_channels_per_group
     n_taps = int(pattern.sum())
     formula_ok = formula_nnz == (pattern.nnz if spec.padding_mode == "zeros" else n_taps)
-    rows_ok = bool(np.array_equal(pattern_rows, expected_rows))
 
     if M is None:  # symbolic weights: the structure is the pattern itself
         outside = sp.csr_array((n_rows, n_cols))
@@ -226,6 +236,8 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
         row_nnz = np.diff(support.indptr)
         outside = support - support.multiply(pattern > 0)
         outside.eliminate_zeros()
+    # The given matrix's row counts against the receptive fields read off the tap tables.
+    rows_ok = bool(np.array_equal(row_nnz, expected_rows))
     counterexample = None
     if outside.nnz:
         coo = outside.tocoo()
@@ -234,8 +246,8 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
         counterexample = {"entry": (r, c), "row_nnz": int(row_nnz[r]),
                           "receptive_field_of_row": int(expected_rows[r])}
     elif not rows_ok:
-        r = int(np.flatnonzero(pattern_rows != expected_rows)[0])
-        counterexample = {"row": r, "row_nnz": int(pattern_rows[r]),
+        r = int(np.flatnonzero(row_nnz != expected_rows)[0])
+        counterexample = {"row": r, "row_nnz": int(row_nnz[r]),
                           "receptive_field_of_row": int(expected_rows[r])}
     elif not formula_ok:
         counterexample = {"formula_nnz": formula_nnz, "pattern_nnz": int(pattern.nnz)}
@@ -266,7 +278,8 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
 
 
 def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4),
-                      dilations=range(1, 3), paddings=range(0, 3), *, formula=None) -> Verdict:
+                      dilations=range(1, 3), paddings=range(0, 3), *, formula=None,
+                      max_cases: int = 100_000) -> Verdict:
     """Check :func:`nnz_formula` (and :func:`nnz_closed_form` on its domain) against tap counts.
 
     Every combination of the given input lengths, kernel lengths, strides,
@@ -275,10 +288,13 @@ def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4
 
     Parameters
     ----------
-    sizes, kernels, strides, dilations, paddings : iterables of int
+    sizes, kernels, strides, dilations, paddings : non-empty iterables of int
     formula : callable, optional
-        ``(n, k, s, d, lo, hi) -> int`` to check instead of :func:`axis_nnz`
-        (e.g. a wrong formula, to see the check fail).
+        ``(input_size, kernel_size, stride, dilation, (lo, hi)) -> int`` to
+        check instead of :func:`axis_nnz` (e.g. a wrong formula, to see the
+        check fail).
+    max_cases : int
+        Refuse grids with more combinations than this (default 100,000).
 
     Returns
     -------
@@ -292,9 +308,24 @@ def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4
     >>> bool(v), v.evidence["cases"] > 50
     (True, True)
     >>> bool(check_nnz_formula(range(4, 6), (3,), (1,), (1,), (0,),
-    ...                        formula=lambda n, k, s, d, lo, hi: k * (n - k)))
+    ...                        formula=lambda n, k, s, d, padding: k * (n - k)))
     False
     """
+    max_cases = positive_int(max_cases, "max_cases")
+    for name, values in (("sizes", sizes), ("kernels", kernels), ("strides", strides),
+                         ("dilations", dilations), ("paddings", paddings)):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError(f"{name} must be a range, list or tuple of ints, got {name}={values!r}")
+        if len(values) == 0:
+            raise ValueError(f"{name} must not be empty (a check of nothing proves nothing), "
+                             f"got {name}={values!r}")
+    n_cases = (len(sizes) * len(kernels) * len(strides) * len(dilations) * len(paddings) ** 2)
+    if n_cases > max_cases:
+        raise ValueError(
+            f"check_nnz_formula would try {n_cases:,} combinations (sizes x kernels x strides x "
+            f"dilations x paddings^2), over max_cases={max_cases:,}; use shorter ranges or pass "
+            f"a larger max_cases"
+        )
     evaluate = formula if formula is not None else axis_nnz
     closed = sympy.lambdify((n, k, d, p), nnz_closed_form(), "math")
     cases = closed_cases = 0
@@ -306,7 +337,7 @@ def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4
         spec = ConvSpec((k_,), (n_,), stride=s_, dilation=d_, padding=((lo, hi),))
         count = int(np.count_nonzero(spec.axis_table(0) >= 0))
         cases += 1
-        got = int(evaluate(n_, k_, s_, d_, lo, hi))
+        got = int(evaluate(n_, k_, s_, d_, (lo, hi)))
         if got != count:
             counterexample = {"n": n_, "k": k_, "s": s_, "d": d_, "padding": (lo, hi),
                               "formula": got, "count": count}

@@ -19,8 +19,8 @@ from scipy.sparse.linalg import svds
 
 from ..geometry import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
-from ..operators import conv_operator
-from ..taps import spatial_taps
+from ..operators import _fft_eligible, conv_operator
+from ..taps import count_taps, spatial_taps
 from ..weights import conv_arguments
 from .verdict import Verdict
 
@@ -37,17 +37,6 @@ _N = sympy.Symbol("n", integer=True, positive=True)
 _DENSE_ENTRIES = 4_000_000  # up to this many entries (32 MB), a dense SVD is simplest and exact
 
 
-def _spec(weight, input_shape, defaults, conv):
-    if isinstance(input_shape, ConvSpec):
-        return conv_arguments(weight, input_shape, **conv)
-    return conv_arguments(weight, input_shape, **{**defaults, **conv})
-
-
-def _fft_applies(spec: ConvSpec) -> bool:
-    return (spec.padding_mode == "circular" and all(s == 1 for s in spec.stride)
-            and spec.output_spatial == spec.input_spatial)
-
-
 def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **conv) -> np.ndarray:
     """The ``C_out/g x C_in/g`` matrix of each group at each DFT frequency.
 
@@ -59,7 +48,8 @@ def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **co
     Parameters
     ----------
     weight, input_shape, **conv
-        As in :func:`conv_singular_values`.
+        As in :func:`conv_singular_values` (the :func:`convtheory.conv_matrix`
+        defaults: pass ``padding_mode="circular"`` and ``padding="same"``).
     max_bytes : int
         Refuse, before allocating, to need more memory than this (default 2 GiB).
 
@@ -69,18 +59,20 @@ def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **co
 
     Examples
     --------
-    >>> H = frequency_matrices(np.array([1.0, -1.0]), (4,))
+    >>> H = frequency_matrices(np.array([1.0, -1.0]), (4,), padding="same",
+    ...                        padding_mode="circular")
     >>> np.round(np.abs(H[0, :, 0, 0]), 12).tolist()
     [0.0, 1.414213562373, 2.0, 1.414213562373]
     """
-    w, spec = _spec(weight, input_shape, dict(padding="same", padding_mode="circular"), conv)
+    w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:
         raise TypeError("frequency_matrices needs numeric weights")
-    if not _fft_applies(spec):
+    if not _fft_eligible(spec):
         raise ValueError(
             f"the DFT block-diagonalises only circular, stride-1 convs with output size = input "
             f"size; got padding_mode={spec.padding_mode!r}, stride={spec.stride}, output "
-            f"{spec.output_spatial} for input {spec.input_spatial}; use conv_spectral_norm"
+            f"{spec.output_spatial} for input {spec.input_spatial}; pass padding_mode='circular' "
+            f"and padding='same', or use conv_spectral_norm"
         )
     n_in = int(np.prod(spec.input_spatial))
     needed = 2 * 16 * spec.out_channels * spec.in_channels_per_group * n_in  # embedding + its FFT
@@ -110,10 +102,11 @@ def conv_singular_values(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **
     input_shape : tuple of int, or ConvSpec
         ``(C_in, n1, ..., nd)``.
     **conv
-        Conv options; defaults here are ``padding_mode="circular"`` and
-        ``padding="same"`` (the offset of a circular conv does not change
-        its singular values).  Must be circular, stride 1, with output size
-        equal to input size.
+        Conv options, with the defaults of :func:`convtheory.conv_matrix`
+        (so pass ``padding_mode="circular"``, and ``padding="same"`` or any
+        padding that keeps the size: the offset of a circular conv does not
+        change its singular values).  Must be circular, stride 1, with output
+        size equal to input size.
     max_bytes : int
         Memory budget, as in :func:`frequency_matrices`.
 
@@ -132,7 +125,7 @@ def conv_singular_values(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **
     --------
     >>> rng = np.random.default_rng(0)
     >>> w = rng.standard_normal((3, 2, 3, 3))
-    >>> s = conv_singular_values(w, (2, 5, 5))
+    >>> s = conv_singular_values(w, (2, 5, 5), padding="same", padding_mode="circular")
     >>> M = conv_matrix(w, (2, 5, 5), padding="same", padding_mode="circular")
     >>> s.shape, np.allclose(s, np.linalg.svd(M.toarray(), compute_uv=False), atol=1e-10)
     ((50,), True)
@@ -146,7 +139,7 @@ _NORM_METHODS = ("auto", "fft", "dense", "lanczos")
 
 
 def conv_spectral_norm(weight, input_shape, *, method: str = "auto", tol: float = 0.0,
-                       **conv) -> float:
+                       max_bytes=DEFAULT_MAX_BYTES, **conv) -> float:
     """The largest singular value (operator 2-norm) of a conv, for any padding, stride, groups.
 
     * circular, stride 1, output size = input size: the FFT method
@@ -165,6 +158,10 @@ def conv_spectral_norm(weight, input_shape, *, method: str = "auto", tol: float 
         ``"auto"`` picks as listed above; the others force one path.
     tol : float
         ARPACK tolerance.
+    max_bytes : int
+        Refuse, before allocating, to need more memory than this (default
+        2 GiB): the frequency matrices, the dense matrix, or the Lanczos
+        vectors plus the operator's gather matrix and column buffer.
 
     Returns
     -------
@@ -188,13 +185,17 @@ def conv_spectral_norm(weight, input_shape, *, method: str = "auto", tol: float 
         raise ValueError(f"tol must be a float >= 0, got tol={tol!r}")
     if method not in _NORM_METHODS:
         raise ValueError(f"method must be one of {_NORM_METHODS}, got method={method!r}")
-    if method == "fft" or (method == "auto" and _fft_applies(spec)):
-        return float(conv_singular_values(w, spec)[0])
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    if method == "fft" or (method == "auto" and _fft_eligible(spec)):
+        return float(conv_singular_values(w, spec, max_bytes=max_bytes)[0])
     rows, cols = spec.matrix_shape
     if method == "dense" or (method == "auto" and rows * cols <= _DENSE_ENTRIES):
+        _refuse_over_budget("a dense SVD", 2 * 16 * rows * cols, max_bytes)
         return float(np.linalg.svd(conv_matrix(w, spec).toarray(), compute_uv=False)[0])
     if min(rows, cols) == 1:  # ARPACK needs k < min(shape); a vector's norm is its 2-norm
-        return float(np.sqrt(np.sum(np.abs(conv_matrix(w, spec).data) ** 2)))
+        return float(np.sqrt(np.sum(np.abs(conv_matrix(w, spec, max_bytes=max_bytes).data) ** 2)))
+    _refuse_over_budget("Lanczos on the matrix-free operator", _lanczos_bytes(spec), max_bytes)
     op = conv_operator(w, spec)
     # A fixed pseudo-random start vector: reproducible, and (unlike a constant
     # vector) not orthogonal to the top singular vector of symmetric kernels,
@@ -202,6 +203,26 @@ def conv_spectral_norm(weight, input_shape, *, method: str = "auto", tol: float 
     v0 = np.random.default_rng(20190506).standard_normal(min(spec.matrix_shape))
     sigma = svds(op, k=1, which="LM", tol=tol, v0=v0, return_singular_vectors=False)
     return float(sigma[0])
+
+
+def _lanczos_bytes(spec: ConvSpec) -> int:
+    """ARPACK's ~20 Lanczos vectors, the operator's gather matrix and its column buffer."""
+    rows, cols = spec.matrix_shape
+    one_pair = spec.replace(weight_shape=(1, 1) + spec.kernel_size,
+                            input_shape=(1,) + spec.input_spatial, groups=1)
+    n_out = int(np.prod(spec.output_spatial))
+    k_vol = int(np.prod(spec.kernel_size))
+    return (16 * 20 * (rows + cols) + 16 * count_taps(one_pair)
+            + 16 * spec.in_channels * k_vol * n_out)
+
+
+def _refuse_over_budget(what: str, needed: int, max_bytes: int) -> None:
+    if needed > max_bytes:
+        raise ValueError(
+            f"conv_spectral_norm by {what} would need about {needed / 2**20:,.0f} MiB, over "
+            f"max_bytes={max_bytes:,}; use a smaller input (for a circular stride-1 conv the "
+            f"FFT method needs far less), or pass a larger max_bytes"
+        )
 
 
 #: Kernels whose spectral norms have closed forms: name -> (weight, conv options,
@@ -267,20 +288,23 @@ def closed_form_spectral_norm(name: str, n: int | None = None):
     return expr if n is None else sympy.simplify(expr.subs(_N, n))
 
 
-def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None) -> Verdict:
+def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None, rtol: float = 1e-8) -> Verdict:
     """Compare :func:`conv_spectral_norm` with every closed form, at several sizes.
 
     Parameters
     ----------
-    sizes : iterable of even int
+    sizes : non-empty iterable of even int >= 2
+        The circular closed forms hold for even ``n``.
     norm : callable, optional
         ``(weight, input_shape, **conv) -> float`` to check instead.
+    rtol : float
+        Allowed relative error (default 1e-8: Lanczos converges to about
+        that; the FFT and dense paths are exact to rounding).
 
     Returns
     -------
     Verdict
-        Method ``numeric``, relative tolerance 1e-8.  Evidence: a table of
-        name, n, computed, exact.
+        Method ``numeric``.  Evidence: a table of name, n, computed, exact.
 
     Examples
     --------
@@ -288,6 +312,15 @@ def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None) -> Verdict:
     >>> bool(v), len(v.evidence["table"])
     (True, 6)
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be an iterable of even ints >= 2, got sizes={sizes!r}")
+    sizes = tuple(sizes)
+    if not sizes or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                            and n >= 2 and n % 2 == 0 for n in sizes):
+        raise ValueError(f"sizes must be a non-empty iterable of even ints >= 2 (the circular "
+                         f"closed forms need even n, the kernels need n >= 2), got sizes={sizes!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
+        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
     norm = conv_spectral_norm if norm is None else norm
     table, worst, counterexample = [], 0.0, None
     for name, (w, kw, expr, shape) in CLOSED_FORM_CASES.items():
@@ -295,18 +328,18 @@ def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None) -> Verdict:
             exact = float(expr.subs(_N, n))
             got = float(norm(w, shape(n), **kw))
             rel = abs(got - exact) / exact
-            table.append({"case": name, "n": n, "computed": got, "exact": exact,
+            table.append({"case": name, "n": int(n), "computed": got, "exact": exact,
                           "relative_error": rel})
             if rel > worst:
                 worst = rel
-                if rel > 1e-8:
+                if rel > rtol:
                     counterexample = table[-1]
-    holds = worst <= 1e-8
+    holds = worst <= rtol
     return Verdict(
         name="spectral_norm_closed_forms",
         statement="conv_spectral_norm equals the closed-form norms of difference and Laplacian kernels",
         holds=holds, method="numeric",
-        scope=f"{len(CLOSED_FORM_CASES)} kernels x n in {list(sizes)}; rtol 1e-8",
+        scope=f"{len(CLOSED_FORM_CASES)} kernels x n in {list(sizes)}; rtol {rtol:g}",
         evidence={"max_relative_error": worst, "table": table},
         counterexample=None if holds else counterexample,
     )
