@@ -28,8 +28,9 @@ def _dense_svd(w, shape, **conv):
 
 def singular_values(ctx):
     w, shape = _case(ctx)
-    fast = np.sort(np.ravel(checks.conv_singular_values(w, shape)))[::-1]
-    dense = _dense_svd(w, shape, padding=1, padding_mode="circular")
+    circular = dict(padding=1, padding_mode="circular")
+    fast = np.sort(np.ravel(checks.conv_singular_values(w, shape, **circular)))[::-1]
+    dense = _dense_svd(w, shape, **circular)
     return tolerance_verdict(
         "fft_singular_values", "the FFT method gives every singular value of the circular conv",
         {"circular": max_abs(fast, dense)}, tol=1e-10,
