@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import scipy.fft
+import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .checks.verdict import Verdict
@@ -315,6 +316,20 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     return ConvOperator(w, spec, method, max_bytes=int(max_bytes))
 
 
+def _as_operator(op) -> LinearOperator:
+    """``aslinearoperator`` with a message that names ``op`` when it is not a matrix."""
+    if isinstance(op, LinearOperator) or sp.issparse(op):
+        return aslinearoperator(op)
+    arr = np.asarray(op) if not isinstance(op, (str, bytes)) else None
+    if arr is None or arr.ndim != 2 or arr.dtype.kind not in "biufc":
+        raise TypeError(
+            f"op must be a LinearOperator, a sparse array or a 2-D numeric array, "
+            f"got {type(op).__name__}"
+            + ("" if arr is None else f" of dtype {arr.dtype} and shape {arr.shape}")
+        )
+    return aslinearoperator(arr)
+
+
 def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> Verdict:
     """The dot test: ``<A x, y> == <x, A^H y>`` on random vectors.
 
@@ -323,8 +338,8 @@ def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> V
 
     Parameters
     ----------
-    op : LinearOperator, sparse array or ndarray
-    n_samples : int
+    op : LinearOperator, sparse array or 2-D numeric array_like
+    n_samples : int (or numpy integer)
         Random pairs ``(x, y)`` to try.
     rtol : float
         Allowed ``|lhs - rhs| / max(|lhs|, |rhs|)``.
@@ -345,9 +360,12 @@ def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> V
     >>> bool(dot_test(wrong))
     False
     """
-    if not isinstance(n_samples, int) or n_samples < 1:
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
+        raise TypeError(f"n_samples must be an int, got n_samples={n_samples!r}")
+    if n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got n_samples={n_samples!r}")
-    A = aslinearoperator(op)
+    n_samples = int(n_samples)
+    A = _as_operator(op)
     m, n = A.shape
     rng = np.random.default_rng(seed)
     complex_ = np.iscomplexobj(np.empty(0, dtype=A.dtype))
