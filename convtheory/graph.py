@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from .geometry import _as_shape
-from .taps import conv_taps, spatial_taps
+from .taps import conv_taps, count_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_EDGES", "GraphMetrics", "conv_graph", "dense_graph", "graph_metrics"]
@@ -131,8 +131,7 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     """
     _check_max_edges(max_edges)
     w, spec = conv_arguments(weight, input_shape, **conv)
-    st = spatial_taps(spec)
-    n_taps = st.n_taps * spec.out_channels * spec.in_channels_per_group
+    n_taps = count_taps(spec)  # counted from the axis tables: nothing is built before the guard
     if n_taps > max_edges:
         raise ValueError(
             f"conv_graph would build {n_taps:,} edges (about {n_taps * 500 / 2**30:.1f} GiB "
@@ -146,7 +145,7 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     out_nodes = _add_units(G, "out", spec.output_shape)
     flat = w.ravel()
     rows, cols, kernel = taps.rows, taps.cols, taps.kernel
-    if st.canonical:
+    if spatial_taps(spec).canonical:  # cached: conv_taps has just built it
         single = slice(None)
         folded = []
     else:
