@@ -248,6 +248,17 @@ class GraphMetrics:
         padding, as the outer taps of a 5-tap kernel on 1 input, has none).
     density : float
         ``n_edges / n_dense_edges``: the fraction of dense connections kept.
+
+    Examples
+    --------
+    A 2-tap kernel on 4 inputs: 6 of the dense layer's 12 edges, each
+    weight on 3 of them.
+
+    >>> m = graph_metrics(conv_graph(np.array([1.0, -1.0]), (4,)))
+    >>> m.n_edges, m.n_dense_edges, m.density, m.tie_counts.tolist()
+    (6, 12, 0.5, [[[3, 3]]])
+    >>> m.in_degree.tolist(), m.out_degree.tolist()
+    ([[2, 2, 2]], [[1, 2, 2, 1]])
     """
 
     in_degree: np.ndarray

@@ -80,7 +80,22 @@ def _fft_cheaper(spec: ConvSpec) -> bool:
 
 
 class ConvOperator(LinearOperator):
-    """A convolution as a ``LinearOperator``; see :func:`conv_operator`."""
+    """A convolution as a ``LinearOperator``; see :func:`conv_operator`.
+
+    Attributes
+    ----------
+    spec : ConvSpec
+    method : {"direct", "fft"}
+    weight : ndarray
+
+    Examples
+    --------
+    >>> A = conv_operator(np.array([1.0, 2.0]), (4,))
+    >>> A
+    <3x4 ConvOperator weight=(1, 1, 2) input=(1, 4) method='direct' dtype=float64>
+    >>> A @ np.array([1.0, 0.0, 0.0, 1.0]), A.H @ np.ones(3)
+    (array([1., 0., 2.]), array([1., 3., 3., 2.]))
+    """
 
     def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str, *,
                  max_bytes: int = DEFAULT_MAX_BYTES):
