@@ -294,7 +294,19 @@ def _errors(f, transform_in, transform_out, xs):
 
 
 class EquivarianceShapeError(ValueError):
-    """The transformed output does not even have the shape of the output."""
+    """The transformed output does not even have the shape of the output.
+
+    A ``ValueError``: the transforms given do not fit ``f``, so there is no
+    claim to test (a stride-2 map compared with an unstrided output shift).
+
+    Examples
+    --------
+    >>> try:
+    ...     equivariance_error(lambda x: x[::2], np.flip, lambda y: y[:2], (6,))
+    ... except EquivarianceShapeError as err:
+    ...     print(err)
+    f(T_in x).shape=(3,) differs from T_out(f(x)).shape=(2,); the transforms do not match f's output
+    """
 
 
 def equivariance_error(f, transform_in, transform_out, input_shape, *, samples: int = 3,

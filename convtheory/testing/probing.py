@@ -25,7 +25,19 @@ _DEFAULT_MAX_BYTES = 256 * 2**20
 
 
 class NotLinearError(ValueError):
-    """The callable given to :func:`probe_matrix` is not linear."""
+    """The callable given to :func:`probe_matrix` is not linear.
+
+    A ``ValueError`` (a bad argument, not a failed claim), with the size of
+    the violation of ``f(a x + b y) == a f(x) + b f(y)`` in its message.
+
+    Examples
+    --------
+    >>> try:
+    ...     probe_matrix(lambda x: x + 1.0, (3,))
+    ... except NotLinearError as err:
+    ...     print(str(err).split(":")[0])
+    f is not linear
+    """
 
 
 def _numeric(value, what: str) -> np.ndarray:
