@@ -206,3 +206,22 @@ class TestDotTestArguments:
     def test_n_samples_of_the_wrong_kind(self, n_samples):
         with pytest.raises(TypeError, match=rf"n_samples must be an int, got n_samples={n_samples!r}"):
             dot_test(np.eye(2), n_samples=n_samples)
+
+
+class TestSharedBuffer:
+    def test_threads_and_pickle(self, rng):
+        # The direct path reuses one im2col buffer: concurrent calls must not mix inputs.
+        import pickle
+        from concurrent.futures import ThreadPoolExecutor
+
+        w = rng.standard_normal((16, 8, 3, 3))
+        A = conv_operator(w, (8, 64, 64), padding=1)
+        M = conv_matrix(w, (8, 64, 64), padding=1)
+        xs = rng.standard_normal((24, M.shape[1]))
+        with ThreadPoolExecutor(4) as pool:
+            ys = list(pool.map(A.matvec, xs))
+        for x, y in zip(xs, ys):
+            np.testing.assert_allclose(y, M @ x, rtol=0, atol=1e-10)
+        B = pickle.loads(pickle.dumps(A))
+        np.testing.assert_allclose(B @ xs[0], M @ xs[0], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(B.H @ ys[0], M.T @ ys[0], rtol=0, atol=1e-10)
