@@ -31,9 +31,16 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-import scipy
-import scipy.sparse as sp
+# Both sides are timed round-robin in one process.  With the OpenMP default,
+# torch's idle threads keep spinning after each call and steal the two cores
+# from the next BLAS call (and BLAS's from torch): on a 2-core machine this
+# made both sides 3-5x slower and the ratio meaningless.  Idle threads sleep
+# instead; set OMP_WAIT_POLICY yourself to override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -216,7 +223,8 @@ def main(argv=None):
     parser.add_argument("--only", choices=("matrix", "operator"), default=None)
     args = parser.parse_args(argv)
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}; "
-          f"{cpu_model()}, {os.cpu_count()} cores; {platform.platform()}")
+          f"{cpu_model()}, {os.cpu_count()} cores; {platform.platform()}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     if args.only in (None, "matrix"):
         bench_matrix(args.repeat)
     if args.only in (None, "operator"):
