@@ -31,9 +31,18 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-import scipy
-import scipy.sparse as sp
+# Both sides are timed round-robin in one process.  With the OpenMP defaults,
+# torch's idle threads keep spinning after each call (Intel OpenMP: for
+# KMP_BLOCKTIME = 200 ms) and steal the cores from the next BLAS call (and
+# BLAS's from torch): on a 2-core machine this made both sides 3-5x slower
+# and the ratio meaningless.  Idle threads sleep at once instead; set these
+# variables yourself to override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("KMP_BLOCKTIME", "0")
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -216,7 +225,9 @@ def main(argv=None):
     parser.add_argument("--only", choices=("matrix", "operator"), default=None)
     args = parser.parse_args(argv)
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}; "
-          f"{cpu_model()}, {os.cpu_count()} cores; {platform.platform()}")
+          f"{cpu_model()}, {os.cpu_count()} cores; {platform.platform()}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+          f"KMP_BLOCKTIME={os.environ.get('KMP_BLOCKTIME')}")
     if args.only in (None, "matrix"):
         bench_matrix(args.repeat)
     if args.only in (None, "operator"):

@@ -29,7 +29,7 @@ from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
-from .operators import ConvOperator, conv_operator, dot_test, gather_matrix
+from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_bytes
 from .receptive_field import ReceptiveField, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
@@ -73,7 +73,7 @@ __all__ = [
     "dense_graph",
     "dot_test",
     "estimate_matrix_bytes",
-    "gather_matrix",
+    "estimate_operator_bytes",
     "graph_metrics",
     "im2col",
     "is_circulant",

@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from .geometry import _as_shape
-from .taps import conv_taps, spatial_taps
+from .taps import conv_taps, count_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_EDGES", "GraphMetrics", "conv_graph", "dense_graph", "graph_metrics"]
@@ -131,8 +131,7 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     """
     _check_max_edges(max_edges)
     w, spec = conv_arguments(weight, input_shape, **conv)
-    st = spatial_taps(spec)
-    n_taps = st.n_taps * spec.out_channels * spec.in_channels_per_group
+    n_taps = count_taps(spec)  # counted from the axis tables: nothing is built before the guard
     if n_taps > max_edges:
         raise ValueError(
             f"conv_graph would build {n_taps:,} edges (about {n_taps * 500 / 2**30:.1f} GiB "
@@ -146,7 +145,7 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     out_nodes = _add_units(G, "out", spec.output_shape)
     flat = w.ravel()
     rows, cols, kernel = taps.rows, taps.cols, taps.kernel
-    if st.canonical:
+    if spatial_taps(spec).canonical:  # cached: conv_taps has just built it
         single = slice(None)
         folded = []
     else:
@@ -249,6 +248,17 @@ class GraphMetrics:
         padding, as the outer taps of a 5-tap kernel on 1 input, has none).
     density : float
         ``n_edges / n_dense_edges``: the fraction of dense connections kept.
+
+    Examples
+    --------
+    A 2-tap kernel on 4 inputs: 6 of the dense layer's 12 edges, each
+    weight on 3 of them.
+
+    >>> m = graph_metrics(conv_graph(np.array([1.0, -1.0]), (4,)))
+    >>> m.n_edges, m.n_dense_edges, m.density, m.tie_counts.tolist()
+    (6, 12, 0.5, [[[3, 3]]])
+    >>> m.in_degree.tolist(), m.out_degree.tolist()
+    ([[2, 2, 2]], [[1, 2, 2, 1]])
     """
 
     in_degree: np.ndarray

@@ -164,6 +164,8 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
     symbolic = w.dtype == object
     if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
         raise TypeError(f"max_bytes must be an int, got {max_bytes!r}")
+    if max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes!r}")
     needed = estimate_matrix_bytes(spec, symbolic=symbolic, itemsize=w.itemsize if not symbolic else 8)
     if needed > max_bytes:
         raise ValueError(

@@ -2,12 +2,11 @@
 
 Two paths, both derived from the taps:
 
-* **direct**: a 0/1 *gather* matrix ``G`` (one row per (kernel position,
-  output position), built from :func:`~convtheory.taps.spatial_taps`) turns
-  the input into its im2col form, applied as a ``take`` of its column
-  indices; one GEMM per group with the weights gives the output.  The adjoint
-  is the transposed GEMM followed by ``G.T``, so the transposed convolution
-  needs no index arithmetic of its own.
+* **direct**: :class:`~convtheory.im2col.Im2col` gathers the input into its
+  im2col form (block copies where the tap tables are affine); one GEMM per
+  group with the weights gives the output.  The adjoint is the transposed
+  GEMM followed by col2im (the same copies, summed back), so the transposed
+  convolution needs no index arithmetic of its own.
 * **fft**: circular padding, stride 1 and an output the size of the input make
   the conv a sum of circulant blocks, diagonalised by the DFT.  The kernel's
   circular embedding is read from the taps of the first output position.
@@ -16,6 +15,7 @@ Two paths, both derived from the taps:
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import scipy.fft
@@ -24,45 +24,45 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .checks.verdict import Verdict
 from .geometry import ConvSpec
-from .taps import spatial_taps
+from .im2col import Im2col
+from .matrices import DEFAULT_MAX_BYTES
+from .taps import count_taps, spatial_taps
 from .weights import conv_arguments
 
-__all__ = ["ConvOperator", "conv_operator", "dot_test", "gather_matrix"]
+__all__ = ["ConvOperator", "conv_operator", "dot_test", "estimate_operator_bytes"]
 
 METHODS = ("auto", "direct", "fft")
 
 
-def gather_matrix(spec: ConvSpec) -> sp.csr_array:
-    """The 0/1 im2col matrix of one channel: ``cols = G @ x_spatial``.
+def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize: int = 8) -> int:
+    """Upper bound on the bytes :func:`conv_operator` keeps or allocates for one vector.
 
-    Row ``j * P + p`` (weight position ``j`` in C order over the kernel,
-    output position ``p``) has a single 1 at the input position that output
-    ``p`` reads through weight ``j``; rows of taps that land in zero padding
-    are empty.
-
-    Parameters
-    ----------
-    spec : ConvSpec
-
-    Returns
-    -------
-    G : (prod(k) * prod(o), prod(n)) csr_array of float64
+    ``"direct"``: the im2col buffer ``(C_in, prod(k), prod(o))`` and the
+    transposed product of the adjoint, which has the same size, plus the
+    input and output vectors.  ``"fft"``: the taps of one channel pair, the
+    kernel's circular embedding ``(C_out, C_in/groups, prod(n))`` and its
+    complex transform, stored twice while it is reordered.  A ``matmat`` with
+    ``b`` columns needs about ``b`` times the per-vector part.
 
     Examples
     --------
-    >>> G = gather_matrix(ConvSpec((2,), (3,)))
-    >>> G.toarray().astype(int)
-    array([[1, 0, 0],
-           [0, 1, 0],
-           [0, 1, 0],
-           [0, 0, 1]])
+    Two im2col buffers of 64 * 9 * 56**2 float64 and two vectors of 64 * 56**2:
+
+    >>> spec = ConvSpec((64, 64, 3, 3), (64, 56, 56), padding=1)
+    >>> estimate_operator_bytes(spec) == 8 * (2 * 64 * 9 * 56**2 + 2 * 64 * 56**2)
+    True
     """
-    st = spatial_taps(spec)
-    n_out = len(st.indptr) - 1
-    rows = st.kernel * n_out + st.rows
-    k_vol = int(np.prod(spec.kernel_size))
-    shape = (k_vol * n_out, int(np.prod(spec.input_spatial)))
-    return sp.csr_array((np.ones(len(rows)), (rows, st.cols)), shape=shape)
+    if method not in ("direct", "fft"):
+        raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
+    n_in = math.prod(spec.input_spatial)
+    n_out = math.prod(spec.output_spatial)
+    vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
+    if method == "direct":
+        cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
+        return 2 * cols + vectors
+    pairs = spec.out_channels * spec.in_channels_per_group
+    taps = 48 * (count_taps(spec) // max(pairs, 1))  # indptr, cols, kernel, rows, entries
+    return taps + pairs * n_in * (itemsize + 2 * 16) + 2 * vectors
 
 
 def _fft_eligible(spec: ConvSpec) -> bool:
@@ -81,14 +81,31 @@ def _fft_cheaper(spec: ConvSpec) -> bool:
 
 
 class ConvOperator(LinearOperator):
-    """A convolution as a ``LinearOperator``; see :func:`conv_operator`."""
+    """A convolution as a ``LinearOperator``; see :func:`conv_operator`.
 
-    def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str):
+    Attributes
+    ----------
+    spec : ConvSpec
+    method : {"direct", "fft"}
+    weight : ndarray
+
+    Examples
+    --------
+    >>> A = conv_operator(np.array([1.0, 2.0]), (4,))
+    >>> A
+    <3x4 ConvOperator weight=(1, 1, 2) input=(1, 4) method='direct' dtype=float64>
+    >>> A @ np.array([1.0, 0.0, 0.0, 1.0]), A.H @ np.ones(3)
+    (array([1., 0., 2.]), array([1., 3., 3., 2.]))
+    """
+
+    def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str, *,
+                 max_bytes: int = DEFAULT_MAX_BYTES):
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
         self.method = method
         self.weight = weight
+        self.max_bytes = max_bytes
         g, c_out_g, c_in_g = spec.groups, spec.out_channels_per_group, spec.in_channels_per_group
         # (groups, C_out/g, C_in/g, K): one block of weights per group.
         self._w = weight.reshape(g, c_out_g, c_in_g, -1)
@@ -101,37 +118,43 @@ class ConvOperator(LinearOperator):
 
     # ---- direct path ----------------------------------------------------
     def _init_direct(self):
-        st = spatial_taps(self.spec)
-        k = self._w.shape[-1]
-        # im2col as a take: entry (j, p) is the input position that output p
-        # reads through weight j, or n_in (an appended zero) in zero padding.
-        # Each (weight, output) pair has one tap, so this is G as an index.
-        source = np.full((k, self._n_out), self._n_in, dtype=np.intp)
-        source[st.kernel, st.rows] = st.cols
-        self._source = source.ravel()
-        # The adjoint scatters back through G (sums where taps share an input).
-        self._gather = gather_matrix(self.spec).tocsc()
+        # im2col and col2im with slice copies where the tap tables are affine;
+        # the buffer is reused between calls of the same batch size (a third
+        # faster than a fresh one), so calls from several threads take turns.
+        self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.method == "direct":
+            self._lock = threading.Lock()
 
     def _direct(self, X: np.ndarray) -> np.ndarray:
         g, c_out_g, c_in_g, k = self._w.shape
         b = X.shape[1]
-        padded = np.zeros((self.spec.in_channels, self._n_in + 1, b),
-                          dtype=np.result_type(X.dtype, self._w.dtype))
-        padded[:, :-1] = X.reshape(self.spec.in_channels, self._n_in, b)
-        # (C_in, K*P, b) is (g, C_in/g * K, P * b) in C order: one GEMM per group.
-        cols = np.take(padded, self._source, axis=1).reshape(g, c_in_g * k, self._n_out * b)
-        out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols
-        return out.reshape(-1, b)
+        # (C_in * n, b) -> (b, C_in, n1, ..., nd), a view.
+        x = X.reshape((self.spec.in_channels, self._n_in, b)).transpose(2, 0, 1)
+        x = x.reshape((b,) + self.spec.input_shape)
+        # cols (C_in, K, b, P) is (g, C_in/g * K, b * P) in C order: one GEMM per group.
+        with self._lock:
+            cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
+            out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
+        return out.reshape(-1, b, self._n_out).transpose(0, 2, 1).reshape(-1, b)
 
     def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
         g, c_out_g, c_in_g, k = self._w.shape
         b = Y.shape[1]
+        y = Y.reshape(g, c_out_g, self._n_out, b).transpose(0, 1, 3, 2)
+        y = y.reshape(g, c_out_g, b * self._n_out)
         w_h = self._w.reshape(g, c_out_g, c_in_g * k).conj().transpose(0, 2, 1)
-        cols = (w_h @ Y.reshape(g, c_out_g, self._n_out * b)).reshape(-1, k * self._n_out, b)
-        # Scatter-add back: (C_in * b, K*P) @ G = (C_in * b, n_in).
-        cols = cols.transpose(0, 2, 1).reshape(-1, k * self._n_out)
-        xs = cols @ self._gather
-        return xs.reshape(-1, b, self._n_in).transpose(0, 2, 1).reshape(-1, b)
+        cols = (w_h @ y).reshape(self.spec.in_channels, k, b, self._n_out)
+        x = self._im2col.adjoint(cols)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
+        return x.reshape(b, -1).T
 
     # ---- FFT path -------------------------------------------------------
     def _init_fft(self):
@@ -240,7 +263,8 @@ class _AdjointConv(LinearOperator):
 
 
 def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
-                  padding_mode="zeros", flip=False, method="auto") -> ConvOperator:
+                  padding_mode="zeros", flip=False, method="auto",
+                  max_bytes=DEFAULT_MAX_BYTES) -> ConvOperator:
     """The convolution as a matrix-free ``LinearOperator``.
 
     Same arguments and semantics as :func:`conv_matrix`, without ever
@@ -256,6 +280,12 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         needs circular padding, stride 1 and output size equal to input
         size.  ``"auto"`` takes FFT where it applies and a flop model says it
         is cheaper.
+    max_bytes : int
+        Refuse, before allocating anything, an operator whose buffers
+        (:func:`estimate_operator_bytes`) exceed this (default
+        :data:`~convtheory.matrices.DEFAULT_MAX_BYTES`, 2 GiB).  A ``matmat``
+        whose im2col buffer would exceed it is refused too, with the advice to
+        apply it to fewer columns at a time.
 
     Returns
     -------
@@ -267,8 +297,10 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     -----
     The adjoint of a cross-correlation is a convolution with the same kernel
     (equivalently, correlation with the flipped kernel), with the stride
-    becoming a dilation of the input; here it is computed as ``G.T`` applied
-    after the transposed weight contraction, so it shares the forward's taps.
+    becoming a dilation of the input; here it is computed as col2im (the
+    transpose of the im2col gather, :class:`~convtheory.im2col.Im2col`)
+    applied after the transposed weight contraction, so it shares the
+    forward's taps.
 
     Examples
     --------
@@ -295,9 +327,36 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
             f"the input, got padding_mode={spec.padding_mode!r}, stride={spec.stride}, "
             f"output {spec.output_spatial} for input {spec.input_spatial}; use method='direct'"
         )
+    if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
+        raise TypeError(f"max_bytes must be an int, got max_bytes={max_bytes!r}")
+    if max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes!r}")
     if method == "auto":
         method = "fft" if _fft_eligible(spec) and _fft_cheaper(spec) else "direct"
-    return ConvOperator(w, spec, method)
+    itemsize = np.result_type(w.dtype, np.float32).itemsize
+    needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
+    if needed > max_bytes:
+        raise ValueError(
+            f"conv_operator(method={method!r}) would need about {needed / 2**20:,.0f} MiB for "
+            f"weight {spec.weight_shape} on input {spec.input_shape}, over max_bytes="
+            f"{int(max_bytes):,}; use a smaller input (e.g. crop it to the region of interest), "
+            f"or pass a larger max_bytes"
+        )
+    return ConvOperator(w, spec, method, max_bytes=int(max_bytes))
+
+
+def _as_operator(op) -> LinearOperator:
+    """``aslinearoperator`` with a message that names ``op`` when it is not a matrix."""
+    if isinstance(op, LinearOperator) or sp.issparse(op):
+        return aslinearoperator(op)
+    arr = np.asarray(op) if not isinstance(op, (str, bytes)) else None
+    if arr is None or arr.ndim != 2 or arr.dtype.kind not in "biufc":
+        raise TypeError(
+            f"op must be a LinearOperator, a sparse array or a 2-D numeric array, "
+            f"got {type(op).__name__}"
+            + ("" if arr is None else f" of dtype {arr.dtype} and shape {arr.shape}")
+        )
+    return aslinearoperator(arr)
 
 
 def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> Verdict:
@@ -308,8 +367,8 @@ def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> V
 
     Parameters
     ----------
-    op : LinearOperator, sparse array or ndarray
-    n_samples : int
+    op : LinearOperator, sparse array or 2-D numeric array_like
+    n_samples : int (or numpy integer)
         Random pairs ``(x, y)`` to try.
     rtol : float
         Allowed ``|lhs - rhs| / max(|lhs|, |rhs|)``.
@@ -330,9 +389,12 @@ def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> V
     >>> bool(dot_test(wrong))
     False
     """
-    if not isinstance(n_samples, int) or n_samples < 1:
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
+        raise TypeError(f"n_samples must be an int, got n_samples={n_samples!r}")
+    if n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got n_samples={n_samples!r}")
-    A = aslinearoperator(op)
+    n_samples = int(n_samples)
+    A = _as_operator(op)
     m, n = A.shape
     rng = np.random.default_rng(seed)
     complex_ = np.iscomplexobj(np.empty(0, dtype=A.dtype))

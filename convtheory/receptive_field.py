@@ -42,12 +42,33 @@ import numpy as np
 from .geometry import ConvSpec, _as_shape, _per_axis, output_shape, resolve_padding
 from .taps import spatial_taps
 
-__all__ = ["LAYER_KEYS", "ReceptiveField", "receptive_field"]
+__all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "receptive_field"]
 
 #: The keys of a layer description, with PyTorch's names.  ``kernel_size``
 #: is required; the others default to stride 1, padding 0, dilation 1.
 LAYER_KEYS = ("kernel_size", "stride", "padding", "dilation")
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1}
+
+#: Class names of layers that act on each spatial position alone (activations,
+#: per-channel normalisation, dropout, identity), as PyTorch and
+#: :mod:`convtheory.nn` name them.  Such a layer object, having no
+#: ``kernel_size``, is an identity for the receptive field.  Matched by name so
+#: that no framework is imported; a class of your own opts in with a
+#: ``pointwise = True`` attribute.
+POINTWISE_LAYERS = frozenset({
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
+    "Mish", "Sigmoid", "Tanh", "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus",
+    "Softsign", "Tanhshrink", "Threshold", "LogSigmoid",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
+    "InstanceNorm3d", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+    "Identity",
+})
+
+
+def _is_pointwise(layer) -> bool:
+    if getattr(layer, "pointwise", False) is True:
+        return True
+    return type(layer).__name__ in POINTWISE_LAYERS and not hasattr(layer, "kernel_size")
 _METHODS = ("closed", "exact")
 _INPUT = "<input>"  # the stacked graph's input layer; never a user node
 
@@ -138,8 +159,11 @@ class _Layer:
 
 
 
-def _raw_description(layer, where: str) -> dict:
-    """The four raw values of a layer: from a mapping's keys or an object's attributes."""
+def _raw_description(layer, where: str) -> dict | None:
+    """The four raw values of a layer: from a mapping's keys or an object's attributes.
+
+    None for a pointwise layer object: it passes the field on unchanged.
+    """
     if isinstance(layer, Mapping):
         unknown = [key for key in layer if key not in LAYER_KEYS]
         if unknown:
@@ -150,11 +174,15 @@ def _raw_description(layer, where: str) -> dict:
         if "kernel_size" not in layer:
             raise TypeError(f"{where}: missing key 'kernel_size' (required)")
         return {key: layer.get(key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
+    if _is_pointwise(layer):
+        return None
     if isinstance(layer, (str, bytes, numbers.Number)) or not hasattr(layer, "kernel_size"):
         raise TypeError(
-            f"{where}: a layer must be a mapping with keys {list(LAYER_KEYS)} or an object with "
-            f"a kernel_size attribute (a conv or pool layer), got {type(layer).__name__}; "
-            f"describe pointwise layers as {{'kernel_size': 1}} or leave them out"
+            f"{where}: a layer must be a mapping with keys {list(LAYER_KEYS)}, an object with "
+            f"a kernel_size attribute (a conv or pool layer) or a pointwise layer "
+            f"(POINTWISE_LAYERS, or pointwise = True), got {type(layer).__name__}; describe "
+            f"other pointwise layers as {{'kernel_size': 1}}, and end the list before a layer "
+            f"that mixes all positions (Flatten, Linear)"
         )
     values = {key: getattr(layer, key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
     values["ceil_mode"] = bool(getattr(layer, "ceil_mode", False))
@@ -382,6 +410,13 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         and their convtheory counterparts; a missing ``dilation`` means 1;
         a pool's ``ceil_mode=True`` is refused only when ``input_shape`` is
         given, since it changes output shapes and not the field).
+        A layer object without ``kernel_size`` that acts on each position
+        alone (its class name in :data:`POINTWISE_LAYERS`: ``ReLU``,
+        ``BatchNorm2d``, ``Dropout``, ... of PyTorch or :mod:`convtheory.nn`;
+        or a ``pointwise = True`` attribute) is an identity layer, as is
+        ``None``.  Anything else without ``kernel_size`` is refused:
+        ``Flatten`` and ``Linear`` mix every position, so the spatial part
+        of the network, and its receptive field, ends before them.
         A ``DiGraph`` is a network with branches: one input node, one output
         node, each node's ``"layer"`` attribute a layer description applied
         to the merged outputs of its predecessors (no ``"layer"``: the node
@@ -448,6 +483,13 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
     (7,)
     >>> receptive_field(layers, (20,), method="exact").size
     (7,)
+
+    Layer objects work as they are; a ReLU between them changes nothing:
+
+    >>> from convtheory import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    >>> receptive_field(net).size == receptive_field([net[0], net[2]]).size == (4, 4)
+    True
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got method={method!r}")

@@ -19,8 +19,10 @@ from stride, padding or dilation: that lives in :mod:`convtheory.geometry`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -35,6 +37,58 @@ __all__ = [
     "count_taps",
     "spatial_taps",
 ]
+
+
+#: Bytes of tap arrays each of :func:`spatial_taps` and :func:`channel_layout`
+#: keeps cached (least recently used first out).  A result larger than this
+#: is returned but not kept: a one-off huge geometry must not pin its taps.
+TAPS_CACHE_BYTES = 256 * 2**20
+_TAPS_CACHE_SIZE = 64
+
+
+def _nbytes(value) -> int:
+    """Bytes of the distinct arrays a tap dataclass holds."""
+    arrays = {id(a): a for a in (getattr(value, f.name) for f in fields(value))
+              if isinstance(a, np.ndarray)}
+    return sum(a.nbytes for a in arrays.values())
+
+
+def _cached_by_bytes(fn):
+    """``lru_cache`` for a one-argument function, bounded by the bytes of its results.
+
+    At most ``_TAPS_CACHE_SIZE`` results totalling at most
+    :data:`TAPS_CACHE_BYTES` are kept; ``fn.cache_clear()`` as for
+    ``lru_cache``, and ``fn.cache_len()``, ``fn.cache_bytes()`` to inspect it.
+    """
+    cache: OrderedDict = OrderedDict()
+    sizes: dict = {}
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(spec):
+        with lock:
+            if spec in cache:
+                cache.move_to_end(spec)
+                return cache[spec]
+        value = fn(spec)
+        size = _nbytes(value)
+        with lock:
+            if size <= TAPS_CACHE_BYTES and spec not in cache:
+                cache[spec], sizes[spec] = value, size
+                while len(cache) > _TAPS_CACHE_SIZE or sum(sizes.values()) > TAPS_CACHE_BYTES:
+                    old, _ = cache.popitem(last=False)
+                    del sizes[old]
+        return value
+
+    def cache_clear():
+        with lock:
+            cache.clear()
+            sizes.clear()
+
+    wrapper.cache_clear = cache_clear
+    wrapper.cache_bytes = lambda: sum(sizes.values())
+    wrapper.cache_len = lambda: len(cache)
+    return wrapper
 
 
 def _readonly(*arrays):
@@ -63,6 +117,17 @@ class SpatialTaps:
         Index into ``entry_cols`` of each tap.
     canonical : bool
         True when every tap is its own entry (no folding, already sorted).
+
+    Examples
+    --------
+    Replicate padding folds the two left taps of output 0 onto input 0:
+
+    >>> from convtheory import ConvSpec
+    >>> st = spatial_taps(ConvSpec((3,), (3,), padding=1, padding_mode="replicate"))
+    >>> st.n_taps, st.n_entries, st.canonical
+    (9, 7, False)
+    >>> st.cols[:3].tolist(), st.kernel[:3].tolist(), st.entry[:3].tolist()
+    ([0, 0, 1], [0, 1, 2], [0, 0, 1])
     """
 
     indptr: np.ndarray
@@ -110,7 +175,7 @@ def count_taps(spec: ConvSpec) -> int:
     return per_pair * spec.out_channels * spec.in_channels_per_group
 
 
-@lru_cache(maxsize=64)
+@_cached_by_bytes
 def spatial_taps(spec: ConvSpec) -> SpatialTaps:
     """The taps of one channel pair, derived from the per-axis tap tables.
 
@@ -195,6 +260,15 @@ class ChannelLayout:
         Index into ``weight[c_out].ravel()`` of each tap.
     canonical : bool
         True when ``tap_entry`` is the identity.
+
+    Examples
+    --------
+    Two input channels: each output row holds both channels' windows.
+
+    >>> from convtheory import ConvSpec
+    >>> lay = channel_layout(ConvSpec((1, 2, 2), (2, 3)))
+    >>> lay.row_nnz.tolist(), lay.cols[:4].tolist(), lay.canonical
+    ([4, 4], [0, 1, 3, 4], True)
     """
 
     row_nnz: np.ndarray
@@ -222,7 +296,7 @@ def _expand_channels(indptr, values, c_in_g, per_channel):
     return out, pos.ravel()
 
 
-@lru_cache(maxsize=64)
+@_cached_by_bytes
 def channel_layout(spec: ConvSpec) -> ChannelLayout:
     """CSR layout shared by all output channels of ``spec``.
 
@@ -269,6 +343,15 @@ class Taps:
     ----------
     spec : ConvSpec
     rows, cols, kernel : (T,) int64
+
+    Examples
+    --------
+    Each weight of a 2-tap kernel on 4 inputs meets 3 positions:
+
+    >>> from convtheory import ConvSpec
+    >>> t = conv_taps(ConvSpec((2,), (4,)))
+    >>> len(t), t.shared_positions().tolist()  # shaped like the weight (1, 1, 2)
+    (6, [[[3, 3]]])
     """
 
     spec: ConvSpec

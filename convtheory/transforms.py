@@ -80,11 +80,28 @@ def flip(x, axis: int = -1) -> np.ndarray:
     return np.flip(np.asarray(x), axis=_as_int(axis, "axis"))
 
 
-def downsample(x, factor=2, *, ndim: int | None = None) -> np.ndarray:
+def downsample(x, factor=2, *, ndim: int | None = None, strict: bool = False) -> np.ndarray:
     """Keep every ``factor``-th sample of each spatial axis (``x[..., ::f, ::f]``).
 
     A tuple ``factor`` acts on the trailing ``len(factor)`` axes; an int acts
     on the trailing ``ndim`` axes (default: all of them).
+
+    An axis of length ``n`` keeps samples ``0, f, 2f, ...``: ``ceil(n / f)``
+    of them, which is what a stride-``f`` conv reads (the stride matrix of
+    a transposed conv is this map on ``(o - 1) * f + 1`` samples).  A
+    scale argument needs more: ``upsample(downsample(x))`` must have ``x``'s
+    shape, so with ``strict=True`` a length not divisible by its factor is
+    refused rather than silently losing its tail.
+
+    Parameters
+    ----------
+    x : array_like
+    factor : int or tuple of int
+    ndim : int, optional
+        Spatial axes an int ``factor`` acts on (default: all).
+    strict : bool
+        Refuse (``ValueError``) an axis whose length is not a multiple of
+        its factor.
 
     Examples
     --------
@@ -92,10 +109,21 @@ def downsample(x, factor=2, *, ndim: int | None = None) -> np.ndarray:
     array([0, 2, 4])
     >>> downsample(np.zeros((3, 4, 4)), (2, 2)).shape
     (3, 2, 2)
+    >>> downsample(np.arange(5), 2)  # samples 0, 2, 4 of 5
+    array([0, 2, 4])
+    >>> downsample(np.arange(5), 2, strict=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: downsample(strict=True) needs every axis divisible by its factor, got x.shape=(5,)...
     """
     x = np.asarray(x)
     axes = _spatial_axes(x, ndim if np.ndim(factor) == 0 else len(factor))
     factors = _factors(factor, len(axes))
+    if strict and any(x.shape[a] % f for a, f in zip(axes, factors)):
+        raise ValueError(
+            f"downsample(strict=True) needs every axis divisible by its factor, got "
+            f"x.shape={x.shape} and factor={factors}; crop or pad x first"
+        )
     index = (Ellipsis,) + tuple(slice(None, None, f) for f in factors)
     return x[index]
 

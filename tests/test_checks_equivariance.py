@@ -320,6 +320,10 @@ class TestScale:
             check_scale_equivariance(np.ones(3), (8,), direction="sideways")
         with pytest.raises(ValueError, match="have different sizes"):
             check_scale_equivariance(np.ones(3), (8,))
-        with pytest.raises(ValueError, match=r"factor=3 gives a fine input \(1, 4, 4\) and a coarse "
+        with pytest.raises(ValueError, match=r"factor=3 gives a fine input \(1, 6, 6\) and a coarse "
                                              r"input \(1, 2, 2\) on which this conv is not defined"):
+            check_scale_equivariance(np.ones((3, 3)), (6, 6), factor=3)
+        # A tail the factor does not divide would be dropped by the downsampling.
+        with pytest.raises(ValueError, match=r"input_shape must be divisible by factor=3 on every "
+                                             r"spatial axis .* got spatial size \(4, 4\)"):
             check_scale_equivariance(np.ones((3, 3)), (4, 4), factor=3)

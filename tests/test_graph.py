@@ -1,3 +1,5 @@
+import tracemalloc
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -232,6 +234,18 @@ class TestErrors:
         with pytest.raises(ValueError, match=r"conv_graph would build 1,660,608 edges .* "
                                              r"over max_edges=1,000,000; use conv_matrix"):
             conv_graph(np.ones((16, 3, 3, 3)), (3, 64, 64), max_edges=1_000_000)
+
+    def test_huge_input_refused_from_the_count_alone(self):
+        # 10^12 outputs: the guard counts taps from the axis tables (tens of MB)
+        # and refuses before any tap, node or edge exists.
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match=r"conv_graph would build 8,999,964,000,036 edges"):
+                conv_graph(np.ones((3, 3)), (10**6, 10**6))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 256 * 2**20
 
     def test_dense_too_many_edges(self):
         with pytest.raises(ValueError, match=r"dense_graph would build 16,777,216 edges, "

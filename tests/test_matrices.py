@@ -149,6 +149,12 @@ class TestBudget:
         with pytest.raises(TypeError, match=r"max_bytes must be an int, got 1.5"):
             conv_matrix(np.ones(3), (5,), max_bytes=1.5)
 
+    @pytest.mark.parametrize("max_bytes", [-1, 0])
+    def test_max_bytes_not_positive(self, max_bytes):
+        with pytest.raises(ValueError, match=rf"max_bytes must be a positive number of bytes, "
+                                             rf"got max_bytes={max_bytes}$"):
+            conv_matrix(np.ones(3), (5,), max_bytes=max_bytes)
+
 
 class TestWeights:
     def test_non_finite(self):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.sparse.linalg import LinearOperator
 
-from convtheory import ConvSpec, conv_matrix, conv_operator, dot_test, gather_matrix, kernel_symbols
+from convtheory import ConvSpec, conv_matrix, conv_operator, dot_test, estimate_operator_bytes, kernel_symbols
 
 ATOL = 1e-11  # float64 sums of <= 100 O(1) products
 
@@ -50,15 +50,6 @@ class TestEqualsConvMatrix:
         assert conv_operator(w, (8, 32, 32), padding=3).method == "direct"
         assert conv_operator(w, (8, 32, 32), padding=3, padding_mode="circular",
                              stride=2).method == "direct"
-
-    def test_gather_matrix_is_im2col(self, rng):
-        # G @ x lists, for each weight position j, what every output reads through it.
-        spec = ConvSpec((2, 3), (4, 5), padding=((1, 0), (0, 1)))
-        x = rng.standard_normal((4, 5))
-        cols = (gather_matrix(spec) @ x.ravel()).reshape(6, -1)
-        padded = np.pad(x, ((1, 0), (0, 1)))
-        windows = np.lib.stride_tricks.sliding_window_view(padded, (2, 3))  # (4, 4, 2, 3)
-        np.testing.assert_array_equal(cols, windows.reshape(16, 6).T)
 
     def test_repr(self):
         A = conv_operator(np.ones((2, 1, 3)), (1, 8))
@@ -120,3 +111,117 @@ class TestDotTest:
     def test_bad_n_samples(self):
         with pytest.raises(ValueError, match=r"n_samples must be a positive int, got n_samples=0"):
             dot_test(np.eye(2), n_samples=0)
+
+
+class TestComplexWeights:
+    """The adjoint conjugates the weights: a lost ``conj`` (direct or FFT), or a
+    kernel transform that is only right for real kernels, fails here."""
+
+    @pytest.mark.parametrize("method, weight_shape, kw", [
+        ("direct", (4, 4, 3, 2), dict(padding=1, stride=(2, 1))),
+        ("direct", (4, 2, 3, 2), dict(padding="same", padding_mode="reflect", groups=2)),
+        ("fft", (4, 2, 3, 2), dict(padding="same", padding_mode="circular", groups=2)),
+        ("fft", (4, 4, 3, 2), dict(padding="same", padding_mode="circular", flip=True)),
+    ])
+    def test_equals_conv_matrix_and_its_conjugate_transpose(self, rng, method, weight_shape, kw):
+        w = rng.standard_normal(weight_shape) + 1j * rng.standard_normal(weight_shape)
+        A = conv_operator(w, (4, 6, 5), method=method, **kw)
+        M = conv_matrix(w, (4, 6, 5), **kw)
+        m, n = M.shape
+        X = rng.standard_normal((n, 2)) + 1j * rng.standard_normal((n, 2))
+        Y = rng.standard_normal((m, 2)) + 1j * rng.standard_normal((m, 2))
+        np.testing.assert_allclose(A @ X, M @ X, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(A.H @ Y, M.conj().T @ Y, rtol=0, atol=ATOL)
+        # A real input through a complex operator (the real-FFT shortcut must not apply).
+        np.testing.assert_allclose(A @ X.real, M @ X.real, rtol=0, atol=ATOL)
+        assert dot_test(A)
+
+
+class TestBudget:
+    def test_refuses_a_huge_operator_before_allocating(self):
+        w = np.ones((64, 64, 3, 3))
+        with pytest.raises(ValueError, match=r"conv_operator\(method='direct'\) would need about "
+                           r"[\d,]+ MiB for weight \(64, 64, 3, 3\) on input \(64, 100000, 10000\), "
+                           r"over max_bytes=2,147,483,648; use a smaller input"):
+            conv_operator(w, (64, 10**5, 10**4), padding=1)
+
+    def test_max_bytes_is_the_estimate(self):
+        w = np.ones((4, 3, 3, 3))
+        spec = ConvSpec(w.shape, (3, 16, 16), padding=1)
+        needed = estimate_operator_bytes(spec)
+        assert needed == 8 * (2 * 3 * 9 * 256 + 3 * 256 + 4 * 256)  # two im2col buffers, x and y
+        conv_operator(w, (3, 16, 16), padding=1, max_bytes=needed)
+        with pytest.raises(ValueError, match=r"over max_bytes=" + f"{needed - 1:,}"):
+            conv_operator(w, (3, 16, 16), padding=1, max_bytes=needed - 1)
+
+    def test_fft_estimate_counts_the_kernel_transform(self):
+        spec = ConvSpec((8, 8, 3, 3), (8, 32, 32), padding=1, padding_mode="circular")
+        # 64 channel pairs, each a 32x32 real embedding and two complex copies of its transform.
+        assert estimate_operator_bytes(spec, "fft") >= 64 * 1024 * (8 + 2 * 16)
+        with pytest.raises(ValueError, match=r"conv_operator\(method='fft'\) would need"):
+            conv_operator(np.ones((8, 8, 3, 3)), (8, 32, 32), padding=1, padding_mode="circular",
+                          method="fft", max_bytes=10**5)
+
+    def test_a_matmat_too_wide_for_the_budget(self):
+        A = conv_operator(np.ones((1, 1, 3)), (1, 100), max_bytes=10**4)
+        assert A.matvec(np.ones(100)).shape == (98,)
+        with pytest.raises(ValueError, match=r"process the batch in smaller chunks"):
+            A @ np.ones((100, 50))
+
+    @pytest.mark.parametrize("max_bytes, exc, match", [
+        (-1, ValueError, r"max_bytes must be a positive number of bytes, got max_bytes=-1"),
+        (0, ValueError, r"max_bytes must be a positive number of bytes, got max_bytes=0"),
+        (1.5e9, TypeError, r"max_bytes must be an int, got max_bytes=1500000000.0"),
+        (True, TypeError, r"max_bytes must be an int, got max_bytes=True"),
+    ])
+    def test_bad_max_bytes(self, max_bytes, exc, match):
+        with pytest.raises(exc, match=match):
+            conv_operator(np.ones(3), (8,), max_bytes=max_bytes)
+
+    @pytest.mark.parametrize("method", ["auto", "dense"])
+    def test_estimate_bad_method(self, method):
+        with pytest.raises(ValueError, match=rf"method must be 'direct' or 'fft', got method='{method}'"):
+            estimate_operator_bytes(ConvSpec((3,), (8,)), method)
+
+
+class TestDotTestArguments:
+    def test_numpy_integer_n_samples(self):
+        v = dot_test(np.eye(3), n_samples=np.int64(3))
+        assert v and "3 random (x, y) pairs" in v.scope
+
+    def test_array_like(self):
+        assert dot_test([[1.0, 2.0], [3.0, 4.0]])
+
+    @pytest.mark.parametrize("op, match", [
+        ("A", r"op must be a LinearOperator, a sparse array or a 2-D numeric array, got str$"),
+        (np.ones(3), r"got ndarray of dtype float64 and shape \(3,\)"),
+        (np.array([["a", "b"]]), r"got ndarray of dtype <U1 and shape \(1, 2\)"),
+        (None, r"got NoneType of dtype object and shape \(\)"),
+    ])
+    def test_not_an_operator(self, op, match):
+        with pytest.raises(TypeError, match=match):
+            dot_test(op)
+
+    @pytest.mark.parametrize("n_samples", [2.0, "3", True])
+    def test_n_samples_of_the_wrong_kind(self, n_samples):
+        with pytest.raises(TypeError, match=rf"n_samples must be an int, got n_samples={n_samples!r}"):
+            dot_test(np.eye(2), n_samples=n_samples)
+
+
+class TestSharedBuffer:
+    def test_threads_and_pickle(self, rng):
+        # The direct path reuses one im2col buffer: concurrent calls must not mix inputs.
+        import pickle
+        from concurrent.futures import ThreadPoolExecutor
+
+        w = rng.standard_normal((16, 8, 3, 3))
+        A = conv_operator(w, (8, 64, 64), padding=1)
+        M = conv_matrix(w, (8, 64, 64), padding=1)
+        xs = rng.standard_normal((24, M.shape[1]))
+        with ThreadPoolExecutor(4) as pool:
+            ys = list(pool.map(A.matvec, xs))
+        for x, y in zip(xs, ys):
+            np.testing.assert_allclose(y, M @ x, rtol=0, atol=1e-10)
+        B = pickle.loads(pickle.dumps(A))
+        np.testing.assert_allclose(B @ xs[0], M @ xs[0], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(B.H @ ys[0], M.T @ ys[0], rtol=0, atol=1e-10)

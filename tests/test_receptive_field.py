@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from convtheory.receptive_field import LAYER_KEYS, ReceptiveField, receptive_field
+from convtheory.receptive_field import LAYER_KEYS, POINTWISE_LAYERS, ReceptiveField, receptive_field
 
 from .conftest import requires_torch
 
@@ -251,8 +251,49 @@ class TestClosedAgainstExact:
             y = net(torch.zeros(1, 3, 32, 32))
         assert rf.output_shape == tuple(y.shape[2:])
         assert receptive_field(net, (32, 32)) == rf  # any iterable of layers
-        with pytest.raises(TypeError, match=r"layer 1: a layer must be a mapping .* got ReLU"):
-            receptive_field(torch.nn.Sequential(layers[0], torch.nn.ReLU()))
+        # Pointwise torch layers are identities; Flatten and Linear end the spatial part.
+        with_pointwise = torch.nn.Sequential(layers[0], torch.nn.ReLU(), torch.nn.BatchNorm2d(8),
+                                             *layers[1:3], torch.nn.Dropout2d(), torch.nn.GELU(),
+                                             layers[3], torch.nn.Identity())
+        assert receptive_field(with_pointwise, (32, 32)) == rf
+        assert receptive_field(with_pointwise, (32, 32), method="exact").size == rf.size
+        for mixing in (torch.nn.Flatten(), torch.nn.Linear(4, 4)):
+            name = type(mixing).__name__
+            with pytest.raises(TypeError, match=rf"layer 1: a layer must be a mapping .* got "
+                                                rf"{name}; .* end the list before a layer that "
+                                                rf"mixes all positions \(Flatten, Linear\)"):
+                receptive_field(torch.nn.Sequential(layers[0], mixing))
+
+
+class TestPointwiseLayers:
+    def test_convtheory_nn_relu_is_an_identity(self):
+        from convtheory import nn
+
+        convs = [nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3, dilation=2)]
+        plain = receptive_field(convs, (20, 20))
+        net = nn.Sequential(convs[0], nn.ReLU(), convs[1], nn.ReLU(), convs[2], nn.ReLU())
+        assert receptive_field(net, (20, 20)) == plain
+        assert receptive_field(net, (20, 20), method="exact") == receptive_field(
+            convs, (20, 20), method="exact")
+        # r = 1 + (3 - 1) + (2 - 1) * 1 + 2 * (3 - 1) * 2 * 1: the closed form by hand.
+        assert plain.size == (1 + 2 + 1 + 8,) * 2
+
+    def test_opt_in_attribute_and_name_rule(self):
+        class Gain:
+            pointwise = True
+
+        class ReLU:  # a ReLU-named class that carries a kernel is a kernel layer
+            kernel_size, stride, padding = 3, 1, 0
+
+        class Scale:  # no kernel, no opt-in: refused
+            pass
+
+        assert receptive_field([conv(3), Gain(), conv(3)]).size == (5, 5)
+        assert receptive_field([conv(3), ReLU()]).size == (5, 5)
+        with pytest.raises(TypeError, match=r"layer 1: .* got Scale; describe other pointwise "
+                                            r"layers as \{'kernel_size': 1\}"):
+            receptive_field([conv(3), Scale()])
+        assert "ReLU" in POINTWISE_LAYERS and "Flatten" not in POINTWISE_LAYERS
 
 
 class TestDescriptions:
@@ -369,7 +410,7 @@ class TestErrors:
          r"layer 0: padding='same' needs stride 1"),
         ([conv(3), "conv"], TypeError, r"layer 1: a layer must be a mapping .* got str"),
         ([conv(3), object()], TypeError,
-         r"layer 1: a layer must be a mapping .* got object; describe pointwise layers"),
+         r"layer 1: a layer must be a mapping .* got object; describe other pointwise layers"),
     ])
     def test_bad_layer_names_index_and_key(self, layers, exc, msg):
         with pytest.raises(exc, match=msg):

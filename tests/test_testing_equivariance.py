@@ -32,6 +32,7 @@ from convtheory.testing import (
     receptive_field_map,
 )
 from convtheory.transforms import cyclic_shift
+from convtheory.testing.equivariance import estimate_bytes
 
 from .conftest import requires_torch
 
@@ -361,3 +362,51 @@ def test_spec_interior_is_exactly_error_free(conv, shift):
     # ... and it contains the generic, conservative answer from the boxes alone.
     generic = ReceptiveFieldMap(rf.lo, rf.hi, rf.clean, rf.input_spatial)
     assert np.all(interior >= cyclic_shift(generic.interior(shift, u), u))
+
+
+class TestBudgets:
+    """Huge shapes are refused from the estimate, before f is called or an input drawn."""
+
+    @staticmethod
+    def never(x):
+        raise AssertionError("f must not be called over budget")
+
+    @pytest.mark.parametrize("call, name", [
+        (lambda f: assert_translation_equivariant(f, (10**5, 10**5), seed=0),
+         "assert_translation_equivariant"),
+        (lambda f: assert_rotation_equivariant(f, (10**5, 10**5), seed=0),
+         "assert_rotation_equivariant"),
+        (lambda f: assert_invariant(f, np.rot90, (10**5, 10**5), seed=0), "assert_invariant"),
+        (lambda f: equivariance_error(f, np.rot90, np.rot90, (10**5, 10**5)), "equivariance_error"),
+    ])
+    def test_huge_input_refused(self, call, name):
+        # 3 samples of 10^10 float64, and the error and reference maps: 8 * 10^10 * 11 bytes.
+        with pytest.raises(ValueError, match=(
+                rf"{name} would need about 839,233 MiB for 3 sample\(s\) of "
+                rf"input_shape=\(100000, 100000\), over max_bytes=2,147,483,648; equivariance "
+                rf"shows at any size a few receptive fields wide: use a smaller input_shape")):
+            call(self.never)
+
+    def test_max_bytes_is_the_estimate(self):
+        f = correlate("wrap")
+        needed = estimate_bytes((8, 8), samples=2)
+        assert needed == 8 * 64 * (3 * 2 + 2)
+        assert_translation_equivariant(f, (8, 8), samples=2, seed=0, max_bytes=needed)
+        with pytest.raises(ValueError, match=rf"over max_bytes={needed - 1:,}"):
+            assert_translation_equivariant(f, (8, 8), samples=2, seed=0, max_bytes=needed - 1)
+        with pytest.raises(ValueError, match=r"max_bytes must be a positive number of bytes, "
+                                             r"got max_bytes=0"):
+            assert_invariant(f, np.rot90, (8, 8), max_bytes=0)
+
+    def test_receptive_field_map_call_budget(self):
+        with pytest.raises(ValueError, match=(
+                r"receptive_field_map would call f 80,000 times \(twice per spatial position of "
+                r"\(200, 200\)\), over max_calls=32,768; probe a smaller input_shape, pass the "
+                r"geometry")):
+            receptive_field_map(self.never, (200, 200))
+        with pytest.raises(ValueError, match=r"over max_calls=31"):
+            receptive_field_map(self.never, (4, 4), max_calls=31)
+        assert receptive_field_map(correlate("wrap"), (4, 4), max_calls=32).clean.shape == (4, 4)
+        # The interior mode infers the receptive field through the same budget.
+        with pytest.raises(ValueError, match=r"receptive_field_map would call f 80,000 times"):
+            assert_translation_equivariant(self.never, (200, 200), mode="interior", samples=1)

@@ -35,3 +35,20 @@ def test_bad_arguments():
         cyclic_shift(np.zeros(3), (1, 1))
     with pytest.raises(ValueError, match=r"factor\[0\] must be >= 1"):
         downsample(np.zeros(4), 0)
+
+
+def test_downsample_keeps_every_factor_th_sample():
+    # ceil(n / f) samples: what a stride-f conv reads, also when f does not divide n.
+    assert downsample(np.arange(5), 2).tolist() == [0, 2, 4]
+    assert downsample(np.arange(7).reshape(1, 7), (3,)).tolist() == [[0, 3, 6]]
+    assert downsample(np.arange(6), 2, strict=True).tolist() == [0, 2, 4]
+
+
+@pytest.mark.parametrize("shape, factor, shown", [
+    ((5,), 2, r"x.shape=\(5,\) and factor=\(2,\)"),
+    ((2, 4, 6), (2, 4), r"x.shape=\(2, 4, 6\) and factor=\(2, 4\)"),
+])
+def test_downsample_strict_refuses_a_remainder(shape, factor, shown):
+    with pytest.raises(ValueError, match=r"downsample\(strict=True\) needs every axis divisible "
+                                         r"by its factor, got " + shown + "; crop or pad x first"):
+        downsample(np.ones(shape), factor, strict=True)

@@ -744,10 +744,17 @@ def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction:
         raise TypeError("check_scale_equivariance needs numeric weights")
     d = spec.ndim
     f = (int(factor),) * d
+    if direction == "down" and any(n % factor for n in spec.input_spatial):
+        raise ValueError(
+            f"input_shape must be divisible by factor={factor} on every spatial axis for a "
+            f"downsampling comparison, got spatial size {spec.input_spatial}"
+        )
     fine_opts = {**spec.conv_kwargs(), **fine}
 
     def down(x):
-        return downsample(x, f)
+        # strict: a tail the factor does not divide would be dropped, and the
+        # comparison would then be between different signals.
+        return downsample(x, f, strict=True)
 
     def up(x):
         return upsample(x, f)

@@ -14,6 +14,7 @@ black box by probing it with impulses (:func:`receptive_field_map`).
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -29,12 +30,48 @@ __all__ = [
     "assert_rotation_equivariant",
     "assert_translation_equivariant",
     "equivariance_error",
+    "estimate_bytes",
     "receptive_field_map",
 ]
 
 MODES = ("circular", "interior")
 DEFAULT_ATOL = 1e-9
 DEFAULT_RTOL = 1e-7
+#: Default memory budget of the assertions (2 GiB, as :func:`~convtheory.conv_matrix`).
+DEFAULT_MAX_BYTES = 2 * 1024**3
+#: Default ceiling on the calls :func:`receptive_field_map` makes (two per spatial position).
+DEFAULT_MAX_CALLS = 2**15
+
+
+def estimate_bytes(input_shape, samples: int = 3) -> int:
+    """Bytes an assertion holds for ``samples`` float64 inputs of ``input_shape``.
+
+    The inputs, and per sample the error and reference maps, assuming
+    ``f``'s output is no larger than its input; plus one transformed input
+    and one output in flight.
+
+    Examples
+    --------
+    >>> estimate_bytes((8, 8), samples=3) == 8 * 64 * (3 * 3 + 2)
+    True
+    """
+    n = math.prod(_as_shape(input_shape, "input_shape"))
+    return 8 * n * (3 * samples + 2)
+
+
+def _check_budget(name, input_shape, samples, max_bytes) -> None:
+    """Refuse, before drawing a single input, work over ``max_bytes``."""
+    max_bytes = _as_int(max_bytes, "max_bytes")
+    if max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes}")
+    needed = estimate_bytes(input_shape, samples)
+    if needed > max_bytes:
+        raise ValueError(
+            f"{name} would need about {needed / 2**20:,.0f} MiB for {samples} sample(s) of "
+            f"input_shape={tuple(input_shape)}, over max_bytes={max_bytes:,}; equivariance "
+            f"shows at any size a few receptive fields wide: use a smaller input_shape, fewer "
+            f"samples, or pass a larger max_bytes"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -178,8 +215,9 @@ class ReceptiveFieldMap:
         return grid.astype(bool)
 
 
-def receptive_field_map(f, input_shape, *, ndim: int | None = None,
-                        seed: int = 0) -> ReceptiveFieldMap:
+def receptive_field_map(f, input_shape, *, ndim: int | None = None, seed: int = 0,
+                        max_calls: int = DEFAULT_MAX_CALLS,
+                        max_bytes: int = DEFAULT_MAX_BYTES) -> ReceptiveFieldMap:
     """Infer the receptive fields of a black box by probing it with impulses.
 
     Each input position (all leading batch and channel entries at once) is
@@ -198,6 +236,12 @@ def receptive_field_map(f, input_shape, *, ndim: int | None = None,
         Number of trailing spatial axes; default 1 for a 1-D input, else 2.
     seed : int
         Seed of the random base point.
+    max_calls : int
+        Refuse, before calling ``f``, when ``2 * prod(spatial input)``
+        exceeds this (default :data:`DEFAULT_MAX_CALLS`).
+    max_bytes : int
+        Refuse, before calling ``f``, when :func:`estimate_bytes` of one
+        sample exceeds this (default :data:`DEFAULT_MAX_BYTES`).
 
     Returns
     -------
@@ -219,6 +263,14 @@ def receptive_field_map(f, input_shape, *, ndim: int | None = None,
     input_shape = _as_shape(input_shape, "input_shape")
     d = _spatial_ndim(ndim, input_shape)
     spatial = input_shape[-d:]
+    calls = 2 * math.prod(spatial)
+    if calls > _as_int(max_calls, "max_calls"):
+        raise ValueError(
+            f"receptive_field_map would call f {calls:,} times (twice per spatial position of "
+            f"{spatial}), over max_calls={max_calls:,}; probe a smaller input_shape, pass the "
+            f"geometry (ReceptiveFieldMap.from_spec(spec)), or raise max_calls"
+        )
+    _check_budget("receptive_field_map", input_shape, 1, max_bytes)
     rng = np.random.default_rng(seed)
     x0 = rng.standard_normal(input_shape)
     y0 = np.asarray(f(x0))
@@ -302,11 +354,23 @@ def _errors(f, transform_in, transform_out, xs):
 
 
 class EquivarianceShapeError(ValueError):
-    """The transformed output does not even have the shape of the output."""
+    """The transformed output does not even have the shape of the output.
+
+    A ``ValueError``: the transforms given do not fit ``f``, so there is no
+    claim to test (a stride-2 map compared with an unstrided output shift).
+
+    Examples
+    --------
+    >>> try:
+    ...     equivariance_error(lambda x: x[::2], np.flip, lambda y: y[:2], (6,))
+    ... except EquivarianceShapeError as err:
+    ...     print(err)
+    f(T_in x).shape=(3,) differs from T_out(f(x)).shape=(2,); the transforms do not match f's output
+    """
 
 
 def equivariance_error(f, transform_in, transform_out, input_shape, *, samples: int = 3,
-                       seed: int = 0) -> np.ndarray:
+                       seed: int = 0, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     r"""The error map ``|f(T_in x) - T_out f(x)|`` per sample and output position.
 
     Parameters
@@ -324,6 +388,9 @@ def equivariance_error(f, transform_in, transform_out, input_shape, *, samples: 
     seed : int
         Seed of ``numpy.random.default_rng``; the same seed gives the same
         inputs, so a failure replays.
+    max_bytes : int
+        Refuse, before drawing any input, when :func:`estimate_bytes`
+        exceeds this (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).
 
     Returns
     -------
@@ -349,6 +416,7 @@ def equivariance_error(f, transform_in, transform_out, input_shape, *, samples: 
     for name, t in (("f", f), ("transform_in", transform_in), ("transform_out", transform_out)):
         if not callable(t):
             raise TypeError(f"{name} must be callable, got {type(t).__name__}")
+    _check_budget("equivariance_error", input_shape, samples, max_bytes)
     xs = _inputs(input_shape, samples, _resolve_seed(seed))
     err, _ = _errors(f, transform_in, transform_out, xs)
     return err
@@ -430,7 +498,8 @@ def _shift_list(shifts, d: int, stride: tuple) -> list[tuple]:
 def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | None = None,
                                    stride=1, mode: str = "circular", receptive_field=None,
                                    atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL,
-                                   samples: int = 3, seed: int | None = None) -> None:
+                                   samples: int = 3, seed: int | None = None,
+                                   max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     r"""Assert ``f(shift_t x) == shift_{t/stride} f(x)`` for cyclic shifts ``t``.
 
     Parameters
@@ -469,6 +538,9 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
         Seed of the inputs; a fresh one when None.  The failure message
         quotes it; the plugin's ``equivariance_seed`` fixture supplies a
         reproducible one.
+    max_bytes : int
+        Refuse, before calling ``f``, when :func:`estimate_bytes` exceeds
+        this (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).
 
     Raises
     ------
@@ -492,6 +564,7 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     samples = _check_tolerances(atol, rtol, samples)
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
+    _check_budget("assert_translation_equivariant", input_shape, samples, max_bytes)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got mode={mode!r}")
     if ndim is None and shifts is not None and not isinstance(shifts, numbers.Integral):
@@ -509,7 +582,7 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     if mode == "interior":
         rf = receptive_field
         if rf is None:
-            rf = receptive_field_map(f, input_shape, ndim=d, seed=seed)
+            rf = receptive_field_map(f, input_shape, ndim=d, seed=seed, max_bytes=max_bytes)
         if isinstance(rf, ConvSpec):
             rf = ReceptiveFieldMap.from_spec(rf)
         if not isinstance(rf, ReceptiveFieldMap):
@@ -536,7 +609,8 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
 
 def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-1, -2),
                                 atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL,
-                                samples: int = 3, seed: int | None = None) -> None:
+                                samples: int = 3, seed: int | None = None,
+                                max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     r"""Assert ``f(R x) == R f(x)`` for quarter turns and mirror flips of the last two axes.
 
     Parameters
@@ -550,7 +624,7 @@ def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-
         Quarter turns ``k`` (counter-clockwise, :func:`convtheory.transforms.rot90`).
     flips : sequence of int
         Axes to mirror (``-1`` left-right, ``-2`` up-down).
-    atol, rtol, samples, seed
+    atol, rtol, samples, seed, max_bytes
         As in :func:`assert_translation_equivariant`.
 
     Raises
@@ -577,6 +651,7 @@ def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-
     samples = _check_tolerances(atol, rtol, samples)
     if len(input_shape) < 2:
         raise ValueError(f"rotations act on two axes, got input_shape={input_shape}")
+    _check_budget("assert_rotation_equivariant", input_shape, samples, max_bytes)
     cases = [_Case(f"rot90 k={_as_int(k, 'rotations')}", lambda x, k=k: rot90(x, k),
                    lambda y, k=k: rot90(y, k)) for k in rotations]
     cases += [_Case(f"flip axis={_as_int(a, 'flips')}", lambda x, a=a: flip(x, a),
@@ -587,7 +662,7 @@ def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-
 
 def assert_invariant(f, transform, input_shape, *, name: str | None = None,
                      atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL, samples: int = 3,
-                     seed: int | None = None) -> None:
+                     seed: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     r"""Assert ``f(T x) == f(x)``: the output does not see the transform.
 
     Parameters
@@ -597,7 +672,7 @@ def assert_invariant(f, transform, input_shape, *, name: str | None = None,
     input_shape : tuple of int
     name : str, optional
         How the failure message names the transform (default: its ``__name__``).
-    atol, rtol, samples, seed
+    atol, rtol, samples, seed, max_bytes
         As in :func:`assert_translation_equivariant`.
 
     Examples
@@ -616,6 +691,7 @@ def assert_invariant(f, transform, input_shape, *, name: str | None = None,
     samples = _check_tolerances(atol, rtol, samples)
     if not callable(transform):
         raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+    _check_budget("assert_invariant", input_shape, samples, max_bytes)
     label = name if name is not None else getattr(transform, "__name__", repr(transform))
     _assert_cases(f, input_shape, [_Case(label, transform, lambda y: y)], claim="invariance",
                   atol=atol, rtol=rtol, samples=samples, seed=_resolve_seed(seed))

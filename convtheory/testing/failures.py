@@ -18,6 +18,17 @@ class ConvtheoryAssertionError(AssertionError):
 
     ``str(error)`` is a one-paragraph message; :meth:`report` adds details
     (an error map, the breach) for the pytest report section.
+
+    Examples
+    --------
+    Catch every convtheory assertion at once; it is an ``AssertionError``:
+
+    >>> from convtheory.testing import ConvtheoryAssertionError, assert_invariant
+    >>> try:
+    ...     assert_invariant(lambda x: x[0], np.flipud, (3, 3), seed=0)
+    ... except ConvtheoryAssertionError as failure:
+    ...     print(isinstance(failure, AssertionError), type(failure).__name__)
+    True EquivarianceAssertionError
     """
 
     def report(self) -> str:
@@ -42,6 +53,23 @@ class EquivarianceAssertionError(ConvtheoryAssertionError):
         Error per output position, maximum over samples (NaN where not compared).
     failing : int
         Number of compared output positions above tolerance.
+
+    Examples
+    --------
+    A zero-padded 3-tap correlation fails a cyclic shift where the window
+    meets the border: outputs 0 and 1 read the wrapped sample, output 7 has
+    lost one:
+
+    >>> from scipy.ndimage import correlate1d
+    >>> from convtheory.testing import EquivarianceAssertionError, assert_translation_equivariant
+    >>> f = lambda x: correlate1d(x, [1.0, 2.0, 3.0], mode="constant")
+    >>> try:
+    ...     assert_translation_equivariant(f, (8,), seed=0)
+    ... except EquivarianceAssertionError as failure:
+    ...     print(failure.transform, "| seed", failure.seed, "| failing", failure.failing)
+    ...     print(np.flatnonzero(failure.error_map > failure.tolerance).tolist())
+    shift (1,) -> output shift (1,) | seed 0 | failing 3
+    [0, 1, 7]
     """
 
     def __init__(self, message, *, transform, position, error, tolerance, seed, sample,
@@ -72,6 +100,18 @@ class ConvolutionAssertionError(ConvtheoryAssertionError):
         The failed recovery (its ``breach`` is the first entry that breaks
         the tied, shifted structure), or None when the callable failed
         earlier (not linear, wrong output shape).
+
+    Examples
+    --------
+    A position-dependent gain is linear but not a convolution:
+
+    >>> from convtheory.testing import ConvolutionAssertionError, assert_is_convolution
+    >>> gain = np.arange(1.0, 7.0)
+    >>> try:
+    ...     assert_is_convolution(lambda x: gain * x, (6,), (1,))
+    ... except ConvolutionAssertionError as failure:
+    ...     print(failure.recovery is not None and not failure.recovery.verdict.holds)
+    True
     """
 
     def __init__(self, message, *, recovery=None):

@@ -42,10 +42,39 @@ def pytest_report_header(config):
     return f"convtheory: --equivariance-seed={_base_seed(config)}"
 
 
+def _seed_for(nodeid: str, base: int = 0) -> int:
+    """The fixture's seed: the base seed plus a CRC of the test id, modulo ``2**32``.
+
+    Examples
+    --------
+    >>> _seed_for("tests/test_layer.py::test_shift") == _seed_for("tests/test_layer.py::test_shift")
+    True
+    >>> _seed_for("t.py::a", base=1) - _seed_for("t.py::a") in (1, 1 - 2**32)
+    True
+    """
+    return (base + zlib.crc32(nodeid.encode())) % 2**32
+
+
 @pytest.fixture
 def equivariance_seed(request) -> int:
-    """A seed for :mod:`convtheory.testing` assertions, fixed per test and base seed."""
-    return (_base_seed(request.config) + zlib.crc32(request.node.nodeid.encode())) % 2**32
+    """A seed for :mod:`convtheory.testing` assertions, fixed per test and base seed.
+
+    The same test gets the same seed on every run (so a failure replays);
+    different tests get different seeds; ``--equivariance-seed=N`` moves
+    every test to new inputs at once.
+
+    Examples
+    --------
+    In a test module (the plugin is active once convtheory is installed)::
+
+        from convtheory.testing import assert_translation_equivariant
+
+        def test_my_layer_commutes_with_shifts(equivariance_seed):
+            assert_translation_equivariant(my_layer, (16, 16), seed=equivariance_seed)
+
+    The seed is ``_seed_for(request.node.nodeid, base)`` (see its examples).
+    """
+    return _seed_for(request.node.nodeid, _base_seed(request.config))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -25,7 +25,28 @@ _DEFAULT_MAX_BYTES = 256 * 2**20
 
 
 class NotLinearError(ValueError):
-    """The callable given to :func:`probe_matrix` is not linear."""
+    """The callable given to :func:`probe_matrix` is not linear.
+
+    A ``ValueError`` (a bad argument, not a failed claim), with the size of
+    the violation of ``f(a x + b y) == a f(x) + b f(y)`` in its message.
+
+    Examples
+    --------
+    >>> try:
+    ...     probe_matrix(lambda x: x + 1.0, (3,))
+    ... except NotLinearError as err:
+    ...     print(str(err).split(":")[0])
+    f is not linear
+    """
+
+
+def _numeric(value, what: str) -> np.ndarray:
+    """``f``'s output as an array, refused unless it is numeric (a linear map returns numbers)."""
+    out = np.asarray(value)
+    if out.dtype.kind not in "biufc":
+        raise TypeError(f"f must return a numeric array, got {what} of type "
+                        f"{type(value).__name__} and dtype {out.dtype}")
+    return out
 
 
 def _check_linear(f, input_shape, out_shape, *, rtol, pairs, seed):
@@ -113,7 +134,7 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
             f"(a convolution shows its whole kernel at any size larger than its receptive "
             f"field), or raise max_probes"
         )
-    out_shape = np.asarray(f(np.zeros(input_shape))).shape
+    out_shape = _numeric(f(np.zeros(input_shape)), "f(zeros)").shape
     if linearity_pairs:
         _check_linear(f, input_shape, out_shape, rtol=rtol, pairs=linearity_pairs, seed=seed)
     rows, values, counts = [], [], np.zeros(n_in, dtype=np.int64)
@@ -121,7 +142,7 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     e = np.zeros(n_in)
     for j in range(n_in):
         e[j] = 1.0
-        column = np.asarray(f(e.reshape(input_shape))).ravel()
+        column = _numeric(f(e.reshape(input_shape)), f"f(unit vector {j})").ravel()
         e[j] = 0.0
         nz = np.flatnonzero(np.abs(column) > atol)
         rows.append(nz)
@@ -246,7 +267,7 @@ def assert_is_convolution(f, input_shape, kernel_size=None, *, ndim: int | None 
     if kernel_size is None:
         kernel_size = _infer_kernel_size(M, input_shape, d)
     full_input = (1,) + input_shape if shorthand else input_shape
-    out_shape = np.asarray(f(np.zeros(input_shape))).shape
+    out_shape = _numeric(f(np.zeros(input_shape)), "f(zeros)").shape
     groups = conv.get("groups", 1)
     geometry = ConvSpec((groups, full_input[0] // groups if full_input[0] % groups == 0 else 1)
                         + kernel_size, full_input, **conv)

@@ -1,0 +1,58 @@
+"""The tap caches: bounded by the bytes they hold, not only by their count."""
+
+import numpy as np
+
+from convtheory import ConvSpec, taps
+from convtheory.taps import channel_layout, spatial_taps
+
+
+def _spec(n):
+    return ConvSpec((1, 1, 3, 3), (1, n, n), padding=1)
+
+
+def test_cache_returns_the_same_object_until_cleared():
+    spatial_taps.cache_clear()
+    spec = _spec(8)
+    first = spatial_taps(spec)
+    assert spatial_taps(ConvSpec((1, 1, 3, 3), (1, 8, 8), padding=1)) is first  # equal specs hit
+    spatial_taps.cache_clear()
+    assert spatial_taps(spec) is not first
+    np.testing.assert_array_equal(spatial_taps(spec).cols, first.cols)
+
+
+def test_cache_is_bounded_by_bytes(monkeypatch):
+    spatial_taps.cache_clear()
+    one = spatial_taps(_spec(40))
+    # 40 * 40 outputs, 9 taps each minus the 4 * 40 * 3 - 4 clipped at the border,
+    # three int64 arrays of taps plus indptr (entries share the tap arrays).
+    n_taps = 40 * 40 * 9 - (4 * 40 * 3 - 4)
+    assert spatial_taps.cache_bytes() == 8 * (3 * n_taps + 40 * 40 + 1)
+    budget = 2 * spatial_taps.cache_bytes() + 100
+    monkeypatch.setattr(taps, "TAPS_CACHE_BYTES", budget)
+    spatial_taps.cache_clear()
+    # Three keys with the same spatial taps (the cache keys on the whole spec).
+    specs = [ConvSpec((c, 1, 3, 3), (1, 40, 40), padding=1) for c in (1, 2, 3)]
+    kept = [spatial_taps(spec) for spec in specs]
+    # Two fit: the least recently used one was evicted when the third arrived.
+    assert spatial_taps.cache_len() == 2 and spatial_taps.cache_bytes() <= budget
+    assert spatial_taps(specs[2]) is kept[2]
+    assert spatial_taps(specs[0]) is not kept[0]
+    np.testing.assert_array_equal(one.cols, kept[0].cols)
+
+
+def test_a_result_over_the_budget_is_returned_but_not_kept(monkeypatch):
+    monkeypatch.setattr(taps, "TAPS_CACHE_BYTES", 1000)
+    channel_layout.cache_clear()
+    small = channel_layout(ConvSpec((1, 1, 2), (1, 3)))  # 32 entries of int64, and indices
+    big = channel_layout(_spec(30))
+    assert big.row_nnz.sum() > 0
+    # The big one is not kept, and did not push the small one out on its way.
+    assert channel_layout.cache_len() == 1
+    assert channel_layout(ConvSpec((1, 1, 2), (1, 3))) is small
+    assert channel_layout(_spec(30)) is not big
+
+
+def test_count_taps_agrees_with_the_built_taps():
+    for spec in (_spec(7), ConvSpec((4, 2, 3), (4, 9), stride=2, padding=2, groups=2),
+                 ConvSpec((1, 1, 5), (1, 6), padding=3, padding_mode="reflect")):
+        assert taps.count_taps(spec) == len(taps.conv_taps(spec))
