@@ -32,6 +32,10 @@ def _threads_from_argv(argv) -> int:
 THREADS = _threads_from_argv(sys.argv[1:])
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, str(THREADS))
+# Both sides run in turns on 2 cores: idle OpenMP threads must sleep at once, or
+# one side's spinning threads slow the other (see benchmarks/bench_matrix.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("KMP_BLOCKTIME", "0")
 
 import numpy as np  # noqa: E402
 
@@ -103,6 +107,10 @@ def main(argv=None):
         torch = None
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     header = f"{'dtype':8} {'(N, C_in, C_out, H, K)':24} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} {'GFLOP/s':>8}"
+    import platform
+    torch_version = torch.__version__ if torch is not None else "not installed"
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}; "
+          f"{os.cpu_count()} cores; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     print(f"threads: {args.threads} (numpy BLAS and torch); medians of {args.repeats} runs")
     print(header)
     print("-" * len(header))

@@ -190,7 +190,7 @@ class ConvOperator(LinearOperator):
         hf = np.conj(self._hf).transpose(0, 1, 3, 2) if adjoint else self._hf
         yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
         c_to = spec.in_channels if adjoint else spec.out_channels
-        yf = yf.reshape((c_to,) + xf_shape(shape, self._real) + (b,))
+        yf = yf.reshape((c_to,) + _xf_shape(shape, self._real) + (b,))
         if self._real:
             y = scipy.fft.irfftn(yf, s=shape, axes=axes)
         else:
@@ -234,7 +234,7 @@ class ConvOperator(LinearOperator):
                 f"input={s.input_shape} method={self.method!r} dtype={self.dtype}>")
 
 
-def xf_shape(shape: tuple, real: bool) -> tuple:
+def _xf_shape(shape: tuple, real: bool) -> tuple:
     """Shape of the (r)fftn of an array with spatial ``shape``."""
     return shape[:-1] + (shape[-1] // 2 + 1,) if real else shape
 

@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import sympy
 
 from convtheory import (
-    ConvSpec,
     check_pooling_equivariance,
     check_rotation_equivariance,
     check_scale_equivariance,

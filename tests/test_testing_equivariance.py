@@ -102,12 +102,12 @@ class TestKnownFailures:
                 r"rotation equivariance fails for rot90 k=1")):
             assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), seed=2)
         with pytest.raises(EquivarianceAssertionError, match=r"fails for rot90 k=2"):
-            assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(2,), seed=2)
+            assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), quarter_turns=(2,), seed=2)
         # Sobel-x is symmetric up-down, antisymmetric left-right.
-        assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(), flips=(-2,),
+        assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), quarter_turns=(), flips=(-2,),
                                     seed=2)
         with pytest.raises(EquivarianceAssertionError, match=r"fails for flip axis=-1"):
-            assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), rotations=(), flips=(-1,))
+            assert_rotation_equivariant(correlate("wrap", SOBEL), (7, 7), quarter_turns=(), flips=(-1,))
 
 
 # --------------------------------------------------------------------------

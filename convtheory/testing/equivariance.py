@@ -607,7 +607,7 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
                   samples=samples, seed=seed, mode_note=note)
 
 
-def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-1, -2),
+def assert_rotation_equivariant(f, input_shape, *, quarter_turns=(1, 2, 3), flips=(-1, -2),
                                 atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL,
                                 samples: int = 3, seed: int | None = None,
                                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -620,8 +620,9 @@ def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-
         image plane.
     input_shape : tuple of int
         At least two axes; square planes keep every rotation's shape.
-    rotations : sequence of int
-        Quarter turns ``k`` (counter-clockwise, :func:`convtheory.transforms.rot90`).
+    quarter_turns : sequence of int
+        Counter-clockwise quarter turns to try (:func:`convtheory.transforms.rot90`),
+        named as in :func:`convtheory.check_rotation_equivariance`.
     flips : sequence of int
         Axes to mirror (``-1`` left-right, ``-2`` up-down).
     atol, rtol, samples, seed, max_bytes
@@ -652,8 +653,8 @@ def assert_rotation_equivariant(f, input_shape, *, rotations=(1, 2, 3), flips=(-
     if len(input_shape) < 2:
         raise ValueError(f"rotations act on two axes, got input_shape={input_shape}")
     _check_budget("assert_rotation_equivariant", input_shape, samples, max_bytes)
-    cases = [_Case(f"rot90 k={_as_int(k, 'rotations')}", lambda x, k=k: rot90(x, k),
-                   lambda y, k=k: rot90(y, k)) for k in rotations]
+    cases = [_Case(f"rot90 k={_as_int(k, 'quarter_turns')}", lambda x, k=k: rot90(x, k),
+                   lambda y, k=k: rot90(y, k)) for k in quarter_turns]
     cases += [_Case(f"flip axis={_as_int(a, 'flips')}", lambda x, a=a: flip(x, a),
                     lambda y, a=a: flip(y, a)) for a in flips]
     _assert_cases(f, input_shape, cases, claim="rotation equivariance", atol=atol, rtol=rtol,
