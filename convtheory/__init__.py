@@ -30,7 +30,7 @@ from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_bytes
-from .receptive_field import ReceptiveField, receptive_field
+from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .weights import conv_arguments, kernel_symbols
@@ -46,6 +46,7 @@ __all__ = [
     "GraphMetrics",
     "KernelRecovery",
     "ReceptiveField",
+    "ReceptiveFieldMap",
     "StructureBreach",
     "Taps",
     "Verdict",
