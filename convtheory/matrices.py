@@ -7,7 +7,6 @@ channel at a time, so that peak memory stays close to the matrix's own bytes.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -15,7 +14,7 @@ import scipy.sparse as sp
 import sympy
 
 from .geometry import ConvSpec
-from .taps import count_taps, channel_layout, conv_taps, spatial_taps
+from .taps import _cached_by_bytes, count_taps, channel_layout, conv_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
@@ -241,7 +240,7 @@ class _RowRuns(NamedTuple):
     local_entry: np.ndarray   # entry of each tap within its row (folded layouts only)
 
 
-@lru_cache(maxsize=16)
+@_cached_by_bytes
 def _row_runs(spec: ConvSpec) -> _RowRuns:
     """Maximal runs of consecutive rows whose taps carry the same weights.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
@@ -47,9 +47,9 @@ _TAPS_CACHE_SIZE = 64
 
 
 def _nbytes(value) -> int:
-    """Bytes of the distinct arrays a tap dataclass holds."""
-    arrays = {id(a): a for a in (getattr(value, f.name) for f in fields(value))
-              if isinstance(a, np.ndarray)}
+    """Bytes of the distinct arrays a tap dataclass (or tuple of arrays) holds."""
+    items = (getattr(value, f.name) for f in fields(value)) if is_dataclass(value) else value
+    arrays = {id(a): a for a in items if isinstance(a, np.ndarray)}
     return sum(a.nbytes for a in arrays.values())
 
 
