@@ -145,10 +145,24 @@ class Im2col:
         return buf
 
     def __call__(self, x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """``cols`` of ``x`` (shape ``(N, C_in, n1, ..., nd)``), in the kept buffer or in ``out``.
+
+        ``out``, when given, must have the shape and dtype of ``cols``; it is
+        overwritten entirely (padding entries included, with ``fill_value``).
+        """
         spec = self.spec
         self._check(x, "x", (None,) + spec.input_shape)
-        cols = self.buffer(x.shape[0], x.dtype) if out is None else out
         c, n = spec.in_channels, x.shape[0]
+        if out is None:
+            cols = self.buffer(n, x.dtype)
+        else:
+            shape = (c, self.k_vol, n, self.n_out)
+            if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != x.dtype:
+                raise ValueError(f"out must be an ndarray of shape {shape} and dtype {x.dtype}, "
+                                 f"got {_describe(out)}")
+            # The copies below skip padding taps: a caller's array holds anything there.
+            out.fill(self.fill_value)
+            cols = out
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))  # (C_in, N, n1, ..., nd)
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
         both = (slice(None), slice(None))  # every channel, every sample
@@ -164,8 +178,13 @@ class Im2col:
         spec = self.spec
         c, _, n, _ = cols.shape
         shape = (n, c) + spec.input_spatial
-        x = np.zeros(shape, dtype=cols.dtype) if out is None else out
-        if out is not None:
+        if out is None:
+            x = np.zeros(shape, dtype=cols.dtype)
+        elif not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != cols.dtype:
+            raise ValueError(f"out must be an ndarray of shape {shape} and dtype {cols.dtype}, "
+                             f"got {_describe(out)}")
+        else:
+            x = out
             x.fill(0)
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
@@ -177,6 +196,12 @@ class Im2col:
             else:  # a boundary mode may send two taps to one input
                 np.add.at(x_t, both + cp.src, block)
         return x
+
+
+def _describe(arr) -> str:
+    if isinstance(arr, np.ndarray):
+        return f"shape {arr.shape} and dtype {arr.dtype}"
+    return type(arr).__name__
 
 
 def _batched(x, spec: ConvSpec, name: str) -> np.ndarray:

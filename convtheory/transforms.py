@@ -116,6 +116,8 @@ def downsample(x, factor=2, *, ndim: int | None = None, strict: bool = False) ->
         ...
     ValueError: downsample(strict=True) needs every axis divisible by its factor, got x.shape=(5,)...
     """
+    if not isinstance(strict, (bool, np.bool_)):  # "yes" or 0.5 would pass as truthy
+        raise TypeError(f"strict must be True or False, got strict={strict!r}")
     x = np.asarray(x)
     axes = _spatial_axes(x, ndim if np.ndim(factor) == 0 else len(factor))
     factors = _factors(factor, len(axes))

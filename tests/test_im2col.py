@@ -71,3 +71,38 @@ def test_buffer_is_reused_and_padding_keeps_its_fill():
 def test_im2col_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_out_is_overwritten_entirely_padding_included():
+    spec = ConvSpec((1, 1, 3), (1, 4), padding=1)
+    x = np.arange(1.0, 5.0).reshape(1, 1, 4)
+    for fill in (0.0, -np.inf):
+        out = np.full((1, 3, 1, 4), 7.0)  # garbage where the padding taps land
+        got = Im2col(spec, fill_value=fill)(x, out=out)
+        assert got is out
+        np.testing.assert_array_equal(got, im2col(x, spec, fill_value=fill))
+        assert got[0, 0, 0, 0] == fill and got[0, 2, 0, 3] == fill
+
+
+def test_adjoint_out_is_overwritten():
+    spec = ConvSpec((1, 1, 3), (1, 4), padding=1)
+    c = np.random.default_rng(5).standard_normal((1, 3, 2, 4))
+    out = np.full((2, 1, 4), 7.0)
+    assert Im2col(spec).adjoint(c, out=out) is out
+    np.testing.assert_array_equal(out, col2im(c, spec))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: Im2col(ConvSpec((1, 1, 3), (1, 4), padding=1))(np.ones((2, 1, 4)), out=np.zeros((1, 3, 1, 4))),
+     r"out must be an ndarray of shape \(1, 3, 2, 4\) and dtype float64, got shape \(1, 3, 1, 4\)"),
+    (lambda: Im2col(ConvSpec((1, 1, 3), (1, 4), padding=1))(np.ones((1, 1, 4)),
+                                                          out=np.zeros((1, 3, 1, 4), np.float32)),
+     r"out must be .* dtype float64, got shape \(1, 3, 1, 4\) and dtype float32"),
+    (lambda: Im2col(ConvSpec((1, 1, 3), (1, 4), padding=1))(np.ones((1, 1, 4)), out=[0.0]),
+     r"out must be an ndarray .* got list"),
+    (lambda: Im2col(ConvSpec((1, 1, 3), (1, 4), padding=1)).adjoint(np.ones((1, 3, 1, 4)), out=np.zeros((1, 1, 5))),
+     r"out must be an ndarray of shape \(1, 1, 4\) and dtype float64, got shape \(1, 1, 5\)"),
+])
+def test_out_is_checked(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -58,3 +58,71 @@ def test_gradcheck_samples_large_arrays():
 def test_gradcheck_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+class NaNInputGrad(Linear):
+    def backward(self, grad_out):
+        gx = super().backward(grad_out)
+        gx[0, 0] = np.nan
+        return gx
+
+
+class NaNWeightGrad(Linear):
+    def backward(self, grad_out):
+        gx = super().backward(grad_out)
+        self.weight.grad[1, 2] = np.nan
+        return gx
+
+
+class NaNForward(Linear):
+    """The forward pass itself is NaN: every difference quotient is NaN."""
+
+    def forward(self, x):
+        return super().forward(x) * np.nan
+
+
+@pytest.mark.parametrize("module, array", [
+    (NaNInputGrad(3, 3, seed=0), "input"),
+    (NaNWeightGrad(3, 3, seed=0), "param0"),
+    (NaNForward(3, 3, seed=0), "input"),
+])
+def test_gradcheck_fails_on_nan(module, array):
+    x = np.random.default_rng(3).standard_normal((2, 3))
+    v = gradcheck(module, x)
+    assert not v
+    assert v.counterexample["array"].startswith(array)
+    assert np.isnan(v.evidence["max_abs_error"][v.counterexample["array"]])
+
+
+class OneWrongEntry(Linear):
+    """Weight gradient off by 1e-3 at entry 0 and by 1.0 at entry 5."""
+
+    def backward(self, grad_out):
+        gx = super().backward(grad_out)
+        self.weight.grad.reshape(-1)[0] += 1e-3
+        self.weight.grad.reshape(-1)[5] += 1.0
+        return gx
+
+
+def test_gradcheck_counterexample_is_the_worst_entry():
+    x = np.random.default_rng(4).standard_normal((2, 3))
+    v = gradcheck(OneWrongEntry(3, 3, seed=0), x)
+    assert not v
+    assert v.counterexample["array"].startswith("param0") and v.counterexample["index"] == 5
+    assert v.counterexample["error"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_gradcheck_accepts_numpy_integer_max_entries():
+    x = np.random.default_rng(2).standard_normal((1, 1, 30, 30))
+    v = gradcheck(Conv2d(1, 1, 3, seed=0), x, max_entries=np.int64(50))
+    assert v and "50 sampled entries" in v.scope
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: gradcheck(ReLU(), np.ones(2), max_entries=True), "max_entries must be a positive int"),
+    (lambda: gradcheck(ReLU(), np.ones(2), max_entries=2.0), "max_entries must be a positive int"),
+    (lambda: gradcheck(ReLU(), np.array([1.0, np.nan])), r"finite values, but x \(shape \(2,\)\)"),
+])
+def test_gradcheck_refuses(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

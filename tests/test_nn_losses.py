@@ -40,6 +40,13 @@ def test_cross_entropy_matches_torch():
     (lambda: CrossEntropyLoss()(np.ones(3), np.array([0])), ValueError, r"logits must have shape \(N, C\)"),
     (lambda: CrossEntropyLoss()(np.ones((2, 3)), np.array([0.0, 1.0])), TypeError, "integer class indices"),
     (lambda: CrossEntropyLoss()(np.ones((2, 3)), np.array([0, 3])), ValueError, r"values in \[0, 3\)"),
+    (lambda: CrossEntropyLoss()(np.ones((0, 3)), np.array([], int)), ValueError,
+     r"at least one sample and one class, got logits.shape=\(0, 3\)"),
+    (lambda: CrossEntropyLoss()(np.ones((2, 0)), np.array([0, 0])), ValueError,
+     r"at least one sample and one class, got logits.shape=\(2, 0\)"),
+    (lambda: MSELoss()(np.ones((0, 2)), np.ones((0, 2))), ValueError, r"pred must not be empty, got pred.shape=\(0, 2\)"),
+    (lambda: CrossEntropyLoss().backward(), RuntimeError, r"CrossEntropyLoss.backward\(\) needs a call"),
+    (lambda: MSELoss().backward(), RuntimeError, r"MSELoss.backward\(\) needs a call"),
 ])
 def test_loss_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):

@@ -74,10 +74,6 @@ def test_diverging_training_names_the_step():
     y = F.conv2d(x, sobel_x()[None, None])
     with pytest.raises(train.TrainingDiverged, match=r"at step \d+ .*use a lower learning rate, e\.g\. lr=100"):
         train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y, steps=500, lr=1e3, optimizer="sgd")
-    y_nan = y.copy()
-    y_nan[0, 0, 0, 0] = np.nan
-    with pytest.raises(FloatingPointError, match="the loss became nan at step 0"):
-        train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y_nan, steps=5, lr=0.1)
 
 
 def test_progress_bar_only_when_asked(capfd):
@@ -103,3 +99,36 @@ def test_progress_bar_only_when_asked(capfd):
 def test_train_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: train.learn_filter(n_images=10**8), r"n_images=100000000, size=24, steps=3000 would need .* MiB, over max_bytes"),
+    (lambda: train.learn_filter(size=100_000), r"size=100000, steps=3000 would need .* over max_bytes"),
+    (lambda: train.learn_filter(steps=10**9), r"steps=1000000000 would take .* multiply-adds, over MAX_TRAINING_WORK"),
+    (lambda: train.learn_filter(n_images=0), "n_images must be a positive int, got n_images=0"),
+    (lambda: train.learn_filter(size=2.5), "size must be a positive int, got size=2.5"),
+    (lambda: train.learn_filter_bank(size=3000), r"n_images=4, size=3000, steps=3000 would need"),
+    (lambda: train.learn_composition(n_images=10**6), r"n_images=1000000, .* over max_bytes"),
+    (lambda: train.data_efficiency(size=100), r"size=100, n_test=16, steps=1500 would need .* over max_bytes"),
+    (lambda: train.data_efficiency(n_test=0), "n_test must be a positive int"),
+])
+def test_experiments_refuse_absurd_sizes_before_allocating(call, match, monkeypatch):
+    # Nothing may be generated: the refusal comes from the estimate.
+    def no_images(*args, **kwargs):
+        raise AssertionError("synthetic_images was called before the size check")
+
+    monkeypatch.setattr(train, "synthetic_images", no_images)
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_fit_refuses_non_finite_inputs_and_targets():
+    x = synthetic_images(2, 8, seed=0)[:, None]
+    y = F.conv2d(x, sobel_x()[None, None])
+    y_nan, x_inf = y.copy(), x.copy()
+    y_nan[0, 0, 0, 0] = np.nan
+    x_inf[1, 0, 2, 2] = np.inf
+    with pytest.raises(ValueError, match=r"targets must be finite, got 1 NaN or infinite entries"):
+        train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y_nan, steps=5, lr=0.1)
+    with pytest.raises(ValueError, match=r"inputs must be finite, got 1 NaN or infinite entries"):
+        train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x_inf, y, steps=5, lr=0.1)

@@ -52,3 +52,10 @@ def test_downsample_strict_refuses_a_remainder(shape, factor, shown):
     with pytest.raises(ValueError, match=r"downsample\(strict=True\) needs every axis divisible "
                                          r"by its factor, got " + shown + "; crop or pad x first"):
         downsample(np.ones(shape), factor, strict=True)
+
+
+@pytest.mark.parametrize("strict", ["yes", 1, None])
+def test_downsample_strict_must_be_a_bool(strict):
+    with pytest.raises(TypeError, match=r"strict must be True or False, got strict=" + repr(strict)):
+        downsample(np.arange(6), 2, strict=strict)
+    assert downsample(np.arange(6), 2, strict=np.True_).tolist() == [0, 2, 4]

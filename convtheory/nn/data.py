@@ -13,8 +13,11 @@ import numbers
 import numpy as np
 from scipy import ndimage
 
+from ..matrices import DEFAULT_MAX_BYTES
+
 __all__ = [
     "IMAGE_KINDS",
+    "MAX_IMAGES",
     "box",
     "emboss",
     "filter_bank",
@@ -178,13 +181,27 @@ def filter_bank(sigma: float = 1.0) -> dict:
 # --------------------------------------------------------------------------
 # Images
 # --------------------------------------------------------------------------
+#: At most this many images from :func:`synthetic_images`: each costs ~50 us
+#: of Python, so a million already takes about a minute.
+MAX_IMAGES = 10**6
+
+# A generator holds about this many float64/int64 arrays of one image at once
+# (the image, the noise, np.mgrid's rows and cols, a mask).
+_IMAGE_TEMPORARIES = 6
+
+
 def _shape(shape) -> tuple:
     if isinstance(shape, numbers.Integral):
         shape = (shape, shape)
     shape = tuple(shape)
     if len(shape) != 2 or not all(isinstance(s, numbers.Integral) and s >= 4 for s in shape):
         raise ValueError(f"shape must be an int or (H, W) with sides >= 4, got shape={shape!r}")
-    return tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in shape)
+    needed = shape[0] * shape[1] * 8 * _IMAGE_TEMPORARIES
+    if needed > DEFAULT_MAX_BYTES:  # refuse before allocating, not with a MemoryError
+        raise ValueError(f"shape={shape!r} would need ~{needed / 2**30:,.1f} GiB per image, over "
+                         f"{DEFAULT_MAX_BYTES / 2**30:g} GiB; use smaller sides")
+    return shape
 
 
 def _standardise(img: np.ndarray) -> np.ndarray:
@@ -265,7 +282,8 @@ IMAGE_KINDS = {"smooth": smooth_field, "shapes": shapes_image, "texture": textur
 
 
 def synthetic_images(n: int, shape=32, seed: int = 0,
-                     kinds=("smooth", "shapes", "texture", "noise")) -> np.ndarray:
+                     kinds=("smooth", "shapes", "texture", "noise"), *,
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
     """A deterministic stack of ``n`` images, cycling through ``kinds``.
 
     Image ``i`` depends only on ``(seed, i)``, so a larger ``n`` extends a
@@ -278,6 +296,9 @@ def synthetic_images(n: int, shape=32, seed: int = 0,
     seed : int
     kinds : sequence of str
         Names from :data:`IMAGE_KINDS`.
+    max_bytes : int
+        Refuse (``ValueError``), before generating anything, a stack larger
+        than this (default 2 GiB); ``n`` is also at most :data:`MAX_IMAGES`.
 
     Returns
     -------
@@ -292,10 +313,17 @@ def synthetic_images(n: int, shape=32, seed: int = 0,
     """
     if not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive int, got n={n!r}")
+    if n > MAX_IMAGES:
+        raise ValueError(f"n must be at most MAX_IMAGES={MAX_IMAGES:,} (about a minute to "
+                         f"generate), got n={n!r}")
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     unknown = [k for k in kinds if k not in IMAGE_KINDS]
     if unknown or not kinds:
         raise ValueError(f"kinds must be names from {sorted(IMAGE_KINDS)}, got kinds={kinds!r}")
     shape = _shape(shape)
+    needed = int(n) * shape[0] * shape[1] * 8
+    if needed > max_bytes:
+        raise ValueError(f"n={n!r} images of shape={shape!r} would need {needed / 2**20:,.0f} MiB, "
+                         f"over max_bytes={max_bytes:,}; use fewer or smaller images")
     seeds = np.random.SeedSequence(seed).spawn(n)
     return np.stack([IMAGE_KINDS[kinds[i % len(kinds)]](shape, seeds[i]) for i in range(n)])

@@ -8,6 +8,8 @@ every output contributes) for the input and every parameter.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..checks.verdict import Verdict
@@ -29,7 +31,8 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
     eps : float
         Step of the central difference; its truncation error is O(eps**2).
     atol, rtol : float
-        An entry passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.
+        An entry passes when ``|analytic - numeric| <= atol + rtol * |numeric|``;
+        an entry where either is NaN or infinite fails.
     max_entries : int
         At most this many entries of the input and of each parameter are
         perturbed (chosen at random beyond that: ``method="sampled"``).
@@ -40,7 +43,9 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
     -------
     Verdict
         Evidence holds the largest error for the input and for each
-        parameter; ``module``'s parameter gradients are left zeroed.
+        parameter (NaN when a gradient or the forward pass was not finite);
+        the counterexample is the entry that fails by the widest margin.
+        ``module``'s parameter gradients are left zeroed.
 
     Examples
     --------
@@ -65,8 +70,14 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
     if dtypes != {np.dtype(np.float64)}:
         raise TypeError(f"gradcheck needs float64 input and parameters, got dtypes "
                         f"{sorted(str(d) for d in dtypes)}; build the layer with dtype=np.float64")
-    if not (isinstance(max_entries, int) and max_entries >= 1):
+    if isinstance(max_entries, bool) or not isinstance(max_entries, numbers.Integral) \
+            or max_entries < 1:
         raise ValueError(f"max_entries must be a positive int, got max_entries={max_entries!r}")
+    max_entries = int(max_entries)
+    for name, arr in [("x", x)] + [(f"parameter {i}", p.data) for i, p in enumerate(params)]:
+        if not np.isfinite(arr).all():
+            raise ValueError(f"gradcheck needs finite values, but {name} (shape {arr.shape}) "
+                             f"holds NaN or infinity")
     rng = np.random.default_rng(seed)
     x = np.array(x)
     r = rng.standard_normal(module(x).shape)
@@ -83,12 +94,12 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
 
     arrays = {"input": x} | {f"param{i}{list(p.shape)}": p.data for i, p in enumerate(params)}
     errors, worst_case, sampled = {}, None, False
+    worst = 0.0  # the widest margin by which an entry fails; 0: none fails
     for name, arr in arrays.items():
         flat = arr.reshape(-1)  # a view: perturbing it perturbs what the module reads
         entries = np.arange(flat.size)
         if flat.size > max_entries:
             entries, sampled = rng.choice(flat.size, max_entries, replace=False), True
-        worst = 0.0
         for j in entries:
             saved = flat[j]
             flat[j] = saved + eps
@@ -96,15 +107,20 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
             flat[j] = saved - eps
             down = objective()
             flat[j] = saved
-            numeric = (up - down) / (2 * eps)
             got = analytic[name].reshape(-1)[j]
-            excess = abs(got - numeric) - (atol + rtol * abs(numeric))
+            with np.errstate(over="ignore", invalid="ignore"):  # inf - inf: judged below
+                numeric = (up - down) / (2 * eps)
+                error = float(abs(got - numeric))
+            # NaN must fail, and every comparison with NaN is False: test
+            # finiteness first rather than trusting `excess > 0`.
+            finite = bool(np.isfinite(got) and np.isfinite(numeric))
+            excess = error - (atol + rtol * abs(numeric)) if finite else np.inf
             if excess > worst:
                 worst = excess
-            if excess > 0 and worst_case is None:
                 worst_case = {"array": name, "index": int(j), "analytic": float(got),
-                              "numeric": float(numeric)}
-            errors[name] = max(errors.get(name, 0.0), float(abs(got - numeric)))
+                              "numeric": float(numeric), "error": error}
+            previous = errors.get(name, 0.0)
+            errors[name] = max(previous, error) if finite and not np.isnan(previous) else np.nan
     holds = worst_case is None
     return Verdict(
         name="gradcheck",

@@ -29,11 +29,15 @@ class MSELoss:
         if pred.shape != target.shape:
             raise ValueError(f"MSELoss: pred and target must have the same shape, got "
                              f"pred.shape={pred.shape} and target.shape={target.shape}")
+        if pred.size == 0:  # the mean over no entries is 0/0
+            raise ValueError(f"MSELoss: pred must not be empty, got pred.shape={pred.shape}")
         self._diff = pred - target
         return float(np.mean(self._diff * self._diff))
 
     def backward(self) -> np.ndarray:
         """``2 (pred - target) / size``."""
+        if not hasattr(self, "_diff"):
+            raise RuntimeError("MSELoss.backward() needs a call loss(pred, target) first")
         return (2.0 / self._diff.size) * self._diff
 
     def __repr__(self):
@@ -65,6 +69,9 @@ class CrossEntropyLoss:
             raise TypeError(f"CrossEntropyLoss: target must hold integer class indices, "
                             f"got dtype {target.dtype}")
         n, c = logits.shape
+        if n == 0 or c == 0:  # the mean over no samples is 0/0
+            raise ValueError(f"CrossEntropyLoss: logits must hold at least one sample and one "
+                             f"class, got logits.shape={logits.shape}")
         if target.shape != (n,) or target.size and (target.min() < 0 or target.max() >= c):
             raise ValueError(f"CrossEntropyLoss: target must have shape ({n},) with values in "
                              f"[0, {c}), got target.shape={target.shape}")
@@ -78,6 +85,8 @@ class CrossEntropyLoss:
 
     def backward(self) -> np.ndarray:
         """``(softmax(logits) - onehot(target)) / N``."""
+        if not hasattr(self, "_p"):
+            raise RuntimeError("CrossEntropyLoss.backward() needs a call loss(logits, target) first")
         g = self._p.copy()
         n = len(g)
         g[np.arange(n), self._target] -= 1.0

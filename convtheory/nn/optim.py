@@ -90,6 +90,9 @@ class Adam(_Optimizer):
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got betas={betas!r}")
+        if not (np.isfinite(eps) and eps >= 0 and np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"Adam: eps and weight_decay must be finite and >= 0, got "
+                             f"eps={eps!r}, weight_decay={weight_decay!r}")
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
         self._m = [np.zeros_like(p.data) for p in self.params]
         self._v = [np.zeros_like(p.data) for p in self.params]

@@ -16,11 +16,13 @@ infinite, and shows a tqdm progress bar only when ``progress=True``.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
 
+from ..matrices import DEFAULT_MAX_BYTES
 from ..transforms import cyclic_shift
 from . import functional as F
 from .data import box, filter_bank, gaussian, laplacian, sobel_x, sobel_y, synthetic_images
@@ -33,6 +35,7 @@ __all__ = [
     "CompositionResult",
     "DataEfficiencyResult",
     "FilterResult",
+    "MAX_TRAINING_WORK",
     "TrainingDiverged",
     "data_efficiency",
     "effective_kernel",
@@ -47,6 +50,34 @@ __all__ = [
 
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite during training."""
+
+
+#: The experiments refuse to start a training run estimated at more
+#: multiply-adds than this (a few minutes on one core).
+MAX_TRAINING_WORK = 2 * 10**10
+
+# Arrays of the size of the images that one conv layer's training holds at
+# once, besides its im2col gathers: input, target, output, output gradient,
+# input gradient, and slack for the optimiser's temporaries.
+_IMAGE_ARRAYS = 6
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {name}={value!r}")
+    return int(value)
+
+
+def _check_budget(sizes: dict, *, needed_bytes: int, work: int, max_bytes: int) -> None:
+    """Refuse a run, before any image exists, that would not fit in memory or not end."""
+    given = ", ".join(f"{k}={v!r}" for k, v in sizes.items())
+    if needed_bytes > max_bytes:
+        raise ValueError(f"{given} would need ~{needed_bytes / 2**20:,.0f} MiB, over "
+                         f"max_bytes={max_bytes:,}; use fewer or smaller images")
+    if work > MAX_TRAINING_WORK:
+        raise ValueError(f"{given} would take ~{work:.2g} multiply-adds, over "
+                         f"MAX_TRAINING_WORK={MAX_TRAINING_WORK:.2g} (minutes); use fewer steps, "
+                         f"fewer or smaller images")
 
 
 def _optimizer(name, params, lr):
@@ -82,6 +113,8 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
 
     Raises
     ------
+    ValueError
+        When ``inputs`` or ``targets`` hold NaN or infinity.
     TrainingDiverged
         When the loss is NaN or infinite, naming the step.
 
@@ -97,6 +130,11 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
 
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive int, got steps={steps!r}")
+    for name, arr in (("inputs", inputs), ("targets", targets)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        if bad:  # otherwise the loss is NaN at step 0 and reads like divergence
+            raise ValueError(f"{name} must be finite, got {bad} NaN or infinite entries in "
+                             f"{name} of shape {np.shape(arr)}")
     loss_fn = MSELoss()
     opt = _optimizer(optimizer, model.parameters(), lr)
     curve = []
@@ -171,7 +209,7 @@ def _kernel(kernel):
 
 def learn_filter(kernel="sobel_x", *, n_images: int = 4, size: int = 24, steps: int = 3000,
                  lr: float = 0.05, tol: float = 1e-6, seed: int = 0, optimizer: str = "adam",
-                 progress: bool = False) -> FilterResult:
+                 progress: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> FilterResult:
     """Learn one filter from (image, filtered image) pairs with a single conv layer.
 
     The targets are ``conv2d(image, kernel)`` (valid padding, so no border
@@ -180,6 +218,11 @@ def learn_filter(kernel="sobel_x", *, n_images: int = 4, size: int = 24, steps: 
     the weights, so the true kernel is the unique minimiser as soon as the
     images excite all ``k*k`` directions.
 
+    Before making any image, a run is refused (``ValueError`` naming
+    ``n_images``, ``size`` and ``steps``) when its arrays would exceed
+    ``max_bytes`` (default 2 GiB) or its multiply-adds
+    :data:`MAX_TRAINING_WORK`; so are the other experiments here.
+
     Examples
     --------
     >>> r = learn_filter("sobel_x", seed=0)
@@ -187,6 +230,12 @@ def learn_filter(kernel="sobel_x", *, n_images: int = 4, size: int = 24, steps: 
     (True, True)
     """
     name, k = _kernel(kernel)
+    sizes = {"n_images": _positive_int(n_images, "n_images"), "size": _positive_int(size, "size"),
+             "steps": _positive_int(steps, "steps")}
+    pixels = n_images * size * size
+    # Three products per step (forward, weight and input gradients), two gathers held.
+    _check_budget(sizes, needed_bytes=8 * pixels * (_IMAGE_ARRAYS + 2 * k.size),
+                  work=3 * steps * pixels * k.size, max_bytes=max_bytes)
     x = synthetic_images(n_images, size, seed=seed)[:, None]
     y = F.conv2d(x, k[None, None])
     conv = Conv2d(1, 1, k.shape, bias=False, seed=seed)
@@ -243,7 +292,8 @@ def filter_bank_weight() -> tuple:
 
 
 def learn_filter_bank(*, n_images: int = 4, size: int = 20, steps: int = 3000, lr: float = 0.05,
-                      tol: float = 1e-6, seed: int = 0, progress: bool = False) -> BankResult:
+                      tol: float = 1e-6, seed: int = 0, progress: bool = False,
+                      max_bytes: int = DEFAULT_MAX_BYTES) -> BankResult:
     """Learn a 3->4-channel filter bank (:func:`filter_bank_weight`) in one layer.
 
     Each colour channel of an input is an independent synthetic image.
@@ -255,6 +305,11 @@ def learn_filter_bank(*, n_images: int = 4, size: int = 20, steps: int = 3000, l
     True
     """
     names, w = filter_bank_weight()
+    sizes = {"n_images": _positive_int(n_images, "n_images"), "size": _positive_int(size, "size"),
+             "steps": _positive_int(steps, "steps")}
+    pixels = n_images * size * size  # per channel: 3 in, 4 out
+    _check_budget(sizes, needed_bytes=8 * pixels * (7 * _IMAGE_ARRAYS + 2 * w[0].size),
+                  work=3 * steps * pixels * w.size, max_bytes=max_bytes)
     x = synthetic_images(3 * n_images, size, seed=seed).reshape(n_images, 3, size, size)
     y = F.conv2d(x, w)
     conv = Conv2d(3, 4, 3, bias=False, seed=seed)
@@ -343,7 +398,7 @@ def _fit_scale(learned, true):
 def learn_composition(first: str = "box", second: str = "box", *, n_images: int = 4,
                       size: int = 20, steps: int = 6000, lr: float = 0.05, tol: float = 1e-6,
                       restarts: int = 1, seed: int = 0, kinds=("noise",),
-                      progress: bool = False) -> CompositionResult:
+                      progress: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> CompositionResult:
     """Two stacked 3x3 conv layers learn a 5x5 filter that is a composition.
 
     The target is ``effective_kernel(first, second)`` applied with valid
@@ -379,6 +434,11 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
     target = effective_kernel(a, b)
     if not isinstance(restarts, int) or restarts < 1:
         raise ValueError(f"restarts must be a positive int, got restarts={restarts!r}")
+    sizes = {"n_images": _positive_int(n_images, "n_images"), "size": _positive_int(size, "size"),
+             "steps": _positive_int(steps, "steps"), "restarts": restarts}
+    pixels = n_images * size * size
+    _check_budget(sizes, needed_bytes=8 * pixels * (2 * _IMAGE_ARRAYS + 4 * 9),
+                  work=2 * 3 * restarts * steps * pixels * 9, max_bytes=max_bytes)
     x = synthetic_images(n_images, size, seed=seed, kinds=kinds)[:, None]
     y = F.conv2d(x, target[None, None])
     best = None
@@ -461,7 +521,8 @@ class DataEfficiencyResult:
 
 def data_efficiency(kernel="sobel_x", *, n_train=(1, 2, 4, 8, 16, 32, 64), size: int = 12,
                     n_test: int = 16, steps: int = 1500, lr: float = 0.05, seed: int = 0,
-                    progress: bool = False) -> DataEfficiencyResult:
+                    progress: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
+                    ) -> DataEfficiencyResult:
     """Conv against dense on the same filtering task, tested on translated images.
 
     Targets are ``kernel`` applied with circular 'same' padding, so the task
@@ -484,6 +545,13 @@ def data_efficiency(kernel="sobel_x", *, n_train=(1, 2, 4, 8, 16, 32, 64), size:
     n_train = tuple(int(n) for n in n_train)
     if not n_train or min(n_train) < 1:
         raise ValueError(f"n_train must be positive ints, got n_train={n_train!r}")
+    sizes = {"n_train": n_train, "size": _positive_int(size, "size"),
+             "n_test": _positive_int(n_test, "n_test"), "steps": _positive_int(steps, "steps")}
+    d = size * size
+    # The dense layer holds its weight, gradient and Adam's two moments: 4 d^2 floats.
+    _check_budget(sizes, needed_bytes=8 * ((max(n_train) + n_test) * d * (_IMAGE_ARRAYS + 2 * k.size)
+                                           + 4 * d * d),
+                  work=3 * steps * sum(n_train) * d * (k.size + d), max_bytes=max_bytes)
     conv_kw = dict(padding="same", padding_mode="circular")
     rng = np.random.default_rng(seed)
     train = synthetic_images(max(n_train), size, seed=seed)[:, None]
@@ -496,7 +564,6 @@ def data_efficiency(kernel="sobel_x", *, n_train=(1, 2, 4, 8, 16, 32, 64), size:
         return float(np.sum((pred - y) ** 2) / np.sum(y ** 2))
 
     conv_err, dense_err = [], []
-    d = size * size
     for n in n_train:
         conv = Conv2d(1, 1, k.shape, bias=False, seed=seed, **conv_kw)
         fit(conv, train[:n], y_train[:n], steps=steps, lr=lr, progress=progress)
