@@ -14,14 +14,15 @@ import scipy.sparse as sp
 import sympy
 
 from .geometry import ConvSpec
-from .taps import _cached_by_bytes, count_taps, channel_layout, conv_taps, spatial_taps
+from .taps import (DEFAULT_MAX_BYTES, _cached_by_bytes, channel_layout, conv_taps, count_taps,
+                   spatial_taps)
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
 
-#: Default memory budget of :func:`conv_matrix` (2 GiB).  Pass ``max_bytes``
-#: to change it for one call.
-DEFAULT_MAX_BYTES = 2 * 1024**3
+# DEFAULT_MAX_BYTES (2 GiB), the default memory budget of conv_matrix, is the
+# taps' budget: one number for every explicit view.  Pass ``max_bytes`` to
+# change it for one call.
 
 # Peak bytes of the cached tap layout and its temporaries, per entry of one
 # output channel and per (output position, kernel position) pair; measured
