@@ -57,6 +57,13 @@ _SPATIAL_BYTES_PER_PAIR = 8 + 8 + 1 + 8 + 8 + 8
 _BYTES_PER_TAP = 3 * 8
 
 
+def _spatial_bytes(spec) -> int:
+    """Working memory of :func:`spatial_taps`, from the output and kernel sizes alone."""
+    pairs = int(np.prod(spec.output_spatial, dtype=object)) \
+        * int(np.prod(spec.kernel_size, dtype=object))
+    return pairs * _SPATIAL_BYTES_PER_PAIR
+
+
 def _check_budget(max_bytes, needed: int, what: str, spec) -> None:
     """Refuse (ValueError with advice) when ``needed`` bytes are over ``max_bytes``."""
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) \
@@ -223,8 +230,7 @@ def spatial_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Spati
     >>> st.kernel.tolist()
     [1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
     """
-    pairs = int(np.prod(spec.output_spatial, dtype=object)) * int(np.prod(spec.kernel_size, dtype=object))
-    _check_budget(max_bytes, pairs * _SPATIAL_BYTES_PER_PAIR, "spatial_taps", spec)
+    _check_budget(max_bytes, _spatial_bytes(spec), "spatial_taps", spec)
     return _spatial_taps(spec)
 
 
@@ -412,8 +418,8 @@ def conv_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Taps:
     spec : ConvSpec
     max_bytes : int
         Refuse (``ValueError``) when the tap arrays, counted with
-        :func:`count_taps` before anything is built, would be over this many
-        bytes.
+        :func:`count_taps` before anything is built, and the spatial taps
+        they expand would be over this many bytes.
 
     Returns
     -------
@@ -428,7 +434,9 @@ def conv_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Taps:
     >>> list(zip(t.rows.tolist(), t.cols.tolist(), t.kernel.tolist()))
     [(0, 0, 0), (0, 1, 1), (1, 1, 0), (1, 2, 1), (2, 2, 0), (2, 3, 1)]
     """
-    _check_budget(max_bytes, count_taps(spec) * _BYTES_PER_TAP, "conv_taps", spec)
+    # The tap arrays plus the spatial taps they are expanded from.
+    _check_budget(max_bytes, count_taps(spec) * _BYTES_PER_TAP + _spatial_bytes(spec),
+                  "conv_taps", spec)
     lay = channel_layout(spec)
     st = spatial_taps(spec, max_bytes=max_bytes)
     c_out, c_in_g = spec.out_channels, spec.in_channels_per_group

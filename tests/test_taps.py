@@ -75,11 +75,12 @@ class TestBudget:
             spatial_taps(huge)
 
     def test_the_budget_is_the_callers(self):
-        spec = ConvSpec((3,), (10,))   # 8 outputs x 3 taps: 24 taps, 576 bytes
-        assert len(conv_taps(spec, max_bytes=24 * 24)) == 24
-        with pytest.raises(ValueError, match=r"conv_taps .* needs about 576 bytes, over "
-                                             r"max_bytes=575"):
-            conv_taps(spec, max_bytes=575)
+        # 8 outputs x 3 taps: 24 taps of 3 int64 (576 bytes) from 24 spatial pairs (984 bytes)
+        spec = ConvSpec((3,), (10,))
+        assert len(conv_taps(spec, max_bytes=576 + 984)) == 24
+        with pytest.raises(ValueError, match=r"conv_taps .* needs about 1,560 bytes, over "
+                                             r"max_bytes=1,559"):
+            conv_taps(spec, max_bytes=1559)
         with pytest.raises(ValueError, match=r"spatial_taps .* over max_bytes=10"):
             spatial_taps(spec, max_bytes=10)
 
