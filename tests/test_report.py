@@ -395,6 +395,17 @@ class TestWriters:
         assert all(os.path.exists(p) for p in written)
         assert not [n for n in os.listdir(tmp_path / "figures") if n.startswith(".tmp")]
 
+    def test_write_report_removes_report_files_of_other_formats(self, small_report, tmp_path):
+        # Two runs into one directory: the second one's formats only, never a mix of runs.
+        write_report(small_report, tmp_path, ("md", "html"))
+        write_report(small_report, tmp_path, ("json",))
+        assert sorted(os.listdir(tmp_path)) == ["figures", "verification.json"]
+
+    def test_prepare_output_refuses_a_file(self, tmp_path):
+        (tmp_path / "f").write_text("x")
+        with pytest.raises(OutputError, match=r"--out .*f': it is a file, not a directory"):
+            prepare_output(tmp_path / "f")
+
     def test_write_report_rejects_unknown_format(self, small_report, tmp_path):
         with pytest.raises(ValueError, match=r"formats must be among .* got \['pdf'\]"):
             write_report(small_report, tmp_path, ("pdf",))
