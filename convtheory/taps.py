@@ -349,7 +349,7 @@ def channel_layout(spec: ConvSpec) -> ChannelLayout:
     >>> lay.tap_weight.tolist()
     [0, 1, 2, 3, 0, 1, 2, 3]
     """
-    st = spatial_taps(spec)
+    st = _spatial_taps(spec)  # unchecked: callers such as conv_matrix budget the layout
     c_in_g = spec.in_channels_per_group
     n_in = int(np.prod(spec.input_spatial))
     k_vol = int(np.prod(spec.kernel_size))
