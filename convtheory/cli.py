@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 from fractions import Fraction
@@ -50,6 +51,8 @@ def _shape(text: str) -> tuple[int, ...]:
             f"expected a shape like 4x4 or 3x8x8, got {text!r}") from None
     if any(n < 1 for n in shape):
         raise argparse.ArgumentTypeError(f"shape entries must be positive, got {text!r}")
+    if any(n >= _MAX_VALUE for n in shape):
+        raise argparse.ArgumentTypeError(f"shape entries must be less than 2**62, got {text!r}")
     return shape
 
 
@@ -129,6 +132,10 @@ def _positive(text: str) -> int:
 
 # ---- shared: a conv given on the command line -------------------------------
 
+#: Most weight symbols ``--symbolic`` builds (each one is a sympy Symbol).
+MAX_SYMBOLS = 10_000
+
+
 def _conv_arguments(parser) -> None:
     group = parser.add_argument_group("the convolution")
     what = group.add_mutually_exclusive_group(required=True)
@@ -176,6 +183,13 @@ def _build_conv(args, command: str):
                 f"axes; give a {weight.ndim}-D --input, or use --symbolic with --in-channels "
                 f"for channels")
         return weight, args.input, conv
+    channels = (args.out_channels, args.in_channels or 1)
+    n_symbols = channels[0] * channels[1] // args.groups * math.prod(args.symbolic)
+    if n_symbols > MAX_SYMBOLS:  # size first: sympy builds every symbol
+        raise UsageError(f"convtheory {command}: error: --symbolic "
+                         f"{'x'.join(map(str, args.symbolic))} makes {n_symbols:,} weight symbols "
+                         f"(at most {MAX_SYMBOLS:,}); use a smaller kernel, or --kernel with "
+                         f"numbers")
     if args.in_channels is None:
         return kernel_symbols(args.symbolic), args.input, conv
     if args.input[0] != args.in_channels:

@@ -221,6 +221,12 @@ class TestMatrix:
          "stride must be less than 2**62 in magnitude, got stride=99999999999999999999"),
         (("--kernel", "1,2", "--input", "5", "--padding", "99999999999999999999"),
          "padding must be less than 2**62"),
+        (("--symbolic", "99999999999999999999", "--input", "5"),
+         "--symbolic: shape entries must be less than 2**62"),
+        (("--symbolic", "3", "--input", "99999999999999999999"), "--input"),
+        # Size first: sympy would build ten billion symbols before any check.
+        (("--symbolic", "100000x100000", "--input", "5x5"),
+         "--symbolic 100000x100000 makes 10,000,000,000 weight symbols (at most 10,000)"),
         (("--kernel", "1,2", "--input", "5", "--stride", "0"), "stride"),
         (("--kernel", "1,x", "--input", "5"), "--kernel"),
         (("--kernel", "1,2;3", "--input", "5"), "--kernel"),
