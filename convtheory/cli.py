@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 from fractions import Fraction
@@ -18,6 +19,9 @@ from .geometry import PADDING_MODES
 __all__ = ["main"]
 
 EXIT_OK, EXIT_NOT_CONFIRMED, EXIT_USAGE = 0, 1, 2
+
+#: Largest magnitude of a number on the command line: the geometry is int64.
+_MAX_VALUE = 2**62
 
 
 class UsageError(Exception):
@@ -47,6 +51,8 @@ def _shape(text: str) -> tuple[int, ...]:
             f"expected a shape like 4x4 or 3x8x8, got {text!r}") from None
     if any(n < 1 for n in shape):
         raise argparse.ArgumentTypeError(f"shape entries must be positive, got {text!r}")
+    if any(n >= _MAX_VALUE for n in shape):
+        raise argparse.ArgumentTypeError(f"shape entries must be less than 2**62, got {text!r}")
     return shape
 
 
@@ -81,6 +87,9 @@ def _kernel(text: str):
     if not values or any(len(r) == 0 for r in values) or len({len(r) for r in values}) != 1:
         raise argparse.ArgumentTypeError(
             f"kernel rows must be non-empty and of equal length, got {text!r}")
+    if any(abs(v) >= _MAX_VALUE for row in values for v in row):
+        raise argparse.ArgumentTypeError(
+            f"kernel values must be less than 2**62 in magnitude, got {text!r}")
     return values if len(values) > 1 else values[0]
 
 
@@ -123,6 +132,10 @@ def _positive(text: str) -> int:
 
 # ---- shared: a conv given on the command line -------------------------------
 
+#: Most weight symbols ``--symbolic`` builds (each one is a sympy Symbol).
+MAX_SYMBOLS = 10_000
+
+
 def _conv_arguments(parser) -> None:
     group = parser.add_argument_group("the convolution")
     what = group.add_mutually_exclusive_group(required=True)
@@ -163,7 +176,20 @@ def _build_conv(args, command: str):
         weight = values.astype(np.int64 if integer else float)
         if weight.ndim == 1 and len(args.input) > 1:  # one row on an image: a 1 x k kernel
             weight = weight.reshape((1,) * (len(args.input) - 1) + weight.shape)
+        if weight.ndim != len(args.input):
+            raise UsageError(
+                f"convtheory {command}: error: --kernel gives a {weight.ndim}-D single-channel "
+                f"kernel but --input {'x'.join(map(str, args.input))} has {len(args.input)} "
+                f"axes; give a {weight.ndim}-D --input, or use --symbolic with --in-channels "
+                f"for channels")
         return weight, args.input, conv
+    channels = (args.out_channels, args.in_channels or 1)
+    n_symbols = channels[0] * channels[1] // args.groups * math.prod(args.symbolic)
+    if n_symbols > MAX_SYMBOLS:  # size first: sympy builds every symbol
+        raise UsageError(f"convtheory {command}: error: --symbolic "
+                         f"{'x'.join(map(str, args.symbolic))} makes {n_symbols:,} weight symbols "
+                         f"(at most {MAX_SYMBOLS:,}); use a smaller kernel, or --kernel with "
+                         f"numbers")
     if args.in_channels is None:
         return kernel_symbols(args.symbolic), args.input, conv
     if args.input[0] != args.in_channels:
@@ -216,6 +242,8 @@ def _cmd_matrix(args) -> int:
     from .weights import conv_arguments
 
     weight, shape, conv = _build_conv(args, "matrix")
+    if args.spy:
+        _check_figure_path(args.spy, "matrix", "--spy")
     try:
         w, spec = conv_arguments(weight, shape, **conv)
         if args.spy:
@@ -232,17 +260,36 @@ def _cmd_matrix(args) -> int:
 
 
 def _save_spy(w, spec, path) -> int:
-    from .figures import savefig
-    from .figures.matrices import spy_conv_vs_dense
+    from .figures.matrices import MAX_SPY_CELLS, spy_conv_vs_dense
 
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".png", ".svg", ".pdf"):
-        raise UsageError(f"convtheory matrix: error: --spy {path!r} must end in .png, .svg or .pdf")
-    fig = spy_conv_vs_dense(w, spec)
+    # Size first: the spy plot draws one cell per matrix entry.
+    rows, cols = spec.matrix_shape
+    if rows * cols > MAX_SPY_CELLS:
+        raise UsageError(f"convtheory matrix: error: a {rows:,} x {cols:,} matrix is too big for "
+                         f"--spy (at most {MAX_SPY_CELLS:,} entries); use a smaller --input")
+    return _write_figure(spy_conv_vs_dense(w, spec), path, "matrix", "--spy")
+
+
+#: File types a figure option writes.
+_FIGURE_TYPES = (".png", ".svg", ".pdf")
+
+
+def _check_figure_path(path, command: str, option: str) -> None:
+    """Refuse a figure file name of the wrong type before any work is done."""
+    if os.path.splitext(path)[1].lower() not in _FIGURE_TYPES:
+        raise UsageError(f"convtheory {command}: error: {option} {path!r} must end in .png, "
+                         f".svg or .pdf")
+
+
+def _write_figure(fig, path, command: str, option: str) -> int:
+    """Save ``fig`` to ``path`` for ``convtheory COMMAND OPTION``; a failure is a usage error."""
+    from .figures import savefig
+
+    _check_figure_path(path, command, option)
     try:
         savefig(fig, path)
     except OSError as exc:
-        raise UsageError(f"convtheory matrix: error: cannot write --spy {path!r}: "
+        raise UsageError(f"convtheory {command}: error: cannot write {option} {path!r}: "
                          f"{exc.strerror or exc}") from None
     print(f"wrote {path}")
     return EXIT_OK
@@ -326,6 +373,12 @@ def _cmd_train(args) -> int:
     _require("convtheory.nn.train", "train", "the training experiments")
     from .nn.train import learn_filter
 
+    from .nn.data import filter_bank
+
+    names = sorted(filter_bank())
+    if args.filter not in names:
+        raise UsageError(f"convtheory train: error: --filter must be one of {', '.join(names)}, "
+                         f"got {args.filter!r}")
     options = {k: v for k, v in (("steps", args.steps), ("n_images", args.images),
                                  ("size", args.size)) if v is not None}
     try:
@@ -349,10 +402,16 @@ def _cmd_graph(args) -> int:
     from .graph import conv_graph, dense_graph, graph_metrics
 
     weight, shape, conv = _build_conv(args, "graph")
+    if args.figure:
+        _check_figure_path(args.figure, "graph", "--figure")
     try:
         G = conv_graph(weight, shape, **conv)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"convtheory graph: error: {exc}") from None
+    # Refuse an undrawable --figure before printing anything.
+    if args.figure and G.number_of_nodes() > MAX_DRAWN_UNITS:
+        raise UsageError(f"convtheory graph: error: {G.number_of_nodes()} units are too many to "
+                         f"draw with --figure (at most {MAX_DRAWN_UNITS}); use a smaller --input")
     m = graph_metrics(G)
     ties = m.tie_counts[m.tie_counts > 0]
     print(f"conv layer {'x'.join(map(str, G.graph['input_shape']))} -> "
@@ -373,25 +432,13 @@ MAX_DRAWN_UNITS = 200
 
 
 def _save_graph_figure(G, D, path) -> int:
-    from .figures import new_figure, savefig
+    from .figures import new_figure
     from .figures.graph import draw_layer_graph
 
-    if os.path.splitext(path)[1].lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(
-            f"convtheory graph: error: --figure {path!r} must end in .png, .svg or .pdf")
-    if G.number_of_nodes() > MAX_DRAWN_UNITS:
-        raise UsageError(f"convtheory graph: error: {G.number_of_nodes()} units are too many to "
-                         f"draw (at most {MAX_DRAWN_UNITS}); use a smaller --input")
     fig, (ax_conv, ax_dense) = new_figure(1, 2, figsize=(10.0, 4.5))
     draw_layer_graph(G, ax_conv, title="conv")
     draw_layer_graph(D, ax_dense, title="dense", legend=False)
-    try:
-        savefig(fig, path)
-    except OSError as exc:
-        raise UsageError(f"convtheory graph: error: cannot write --figure {path!r}: "
-                         f"{exc.strerror or exc}") from None
-    print(f"wrote {path}")
-    return EXIT_OK
+    return _write_figure(fig, path, "graph", "--figure")
 
 
 def _layer(text: str) -> dict:
@@ -405,6 +452,8 @@ def _layer(text: str) -> dict:
             raise argparse.ArgumentTypeError(
                 f"expected a layer like k=3,s=2,p=1,d=1 (kernel_size, stride, padding, "
                 f"dilation), got {text!r}")
+        if key in layer:
+            raise argparse.ArgumentTypeError(f"{key} is given twice in {text!r}")
         try:
             layer[key] = int(value)
         except ValueError:
@@ -480,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spy", metavar="FILE", help="save the spy plot (png, svg or pdf) instead")
 
     p = command("prove", "run the proofs and print their certificates",
-                "convtheory prove --only circulant", _cmd_prove)
+                "convtheory prove --only shift_circulant", _cmd_prove)
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this proof (repeatable)")
 
@@ -504,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "convtheory receptive-field k=3,p=1 k=3,s=2 k=2,s=2 --input 32x32",
                 _cmd_receptive_field)
     p.add_argument("layers", nargs="+", type=_layer, metavar="LAYER",
-                   help="k=KERNEL[,s=STRIDE][,p=PADDING][,d=DILATION], first layer first")
+                   help="k=KERNEL[,s=STRIDE][,p=PADDING][,d=DILATION], first layer first; "
+                        "the same on every axis (2 axes unless --input says otherwise)")
     p.add_argument("--input", type=_shape, default=None, metavar="SHAPE",
                    help="spatial input shape, e.g. 32x32 (gives the output shape)")
     p.add_argument("--exact", action="store_true",
@@ -528,6 +578,7 @@ def main(argv=None) -> int:
     # A command-line program draws off screen; the library itself never picks a backend.
     os.environ.setdefault("MPLBACKEND", "Agg")
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -546,6 +597,13 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except (MemoryError, OverflowError) as exc:
+        # Last resort: the library estimates and refuses first, so reaching this is a bug
+        # there, but the user still gets one line, not a traceback.
+        command = "convtheory" + (f" {args.command}" if args is not None else "")
+        print(f"{command}: error: the values are too large to compute "
+              f"({type(exc).__name__}: {exc}); use smaller sizes", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

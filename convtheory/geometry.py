@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "MAX_AXIS_TAPS",
+    "MAX_INT",
     "PADDING_MODES",
     "PADDING_STRINGS",
     "ConvSpec",
@@ -47,6 +48,10 @@ PADDING_STRINGS = ("valid", "same", "full")
 #: 2**26 int64 entries, 512 MiB.  Every view of a conv is larger than its tables.
 MAX_AXIS_TAPS = 2**26
 
+#: Bound (exclusive) on the magnitude of every integer of a ConvSpec: indices
+#: are computed in int64, so larger values would overflow, not fail cleanly.
+MAX_INT = 2**62
+
 
 # --------------------------------------------------------------------------
 # Argument normalisation
@@ -56,12 +61,17 @@ def _as_int(value, name: str) -> int:
 
     Booleans are refused: ``stride=True`` is a bug, not a stride of 1.
     Integral floats (``3.0``) are refused too, because shapes are counts.
+    Magnitudes of :data:`MAX_INT` or more are refused with a ValueError: the
+    index arithmetic is int64, and no real geometry comes near.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(
             f"{name} must be an integer, got {value!r} of type {type(value).__name__}"
         )
-    return operator.index(value)
+    value = operator.index(value)
+    if abs(value) >= MAX_INT:
+        raise ValueError(f"{name} must be less than 2**62 in magnitude, got {name}={value}")
+    return value
 
 
 def _as_shape(value, name: str, *, minimum: int = 1) -> tuple[int, ...]:

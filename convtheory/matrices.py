@@ -14,14 +14,15 @@ import scipy.sparse as sp
 import sympy
 
 from .geometry import ConvSpec
-from .taps import _cached_by_bytes, count_taps, channel_layout, conv_taps, spatial_taps
+from .taps import (DEFAULT_MAX_BYTES, _cached_by_bytes, _spatial_taps, channel_layout, conv_taps,
+                   count_taps)
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
 
-#: Default memory budget of :func:`conv_matrix` (2 GiB).  Pass ``max_bytes``
-#: to change it for one call.
-DEFAULT_MAX_BYTES = 2 * 1024**3
+# DEFAULT_MAX_BYTES (2 GiB), the default memory budget of conv_matrix, is the
+# taps' budget: one number for every explicit view.  Pass ``max_bytes`` to
+# change it for one call.
 
 # Peak bytes of the cached tap layout and its temporaries, per entry of one
 # output channel and per (output position, kernel position) pair; measured
@@ -251,7 +252,8 @@ def _row_runs(spec: ConvSpec) -> _RowRuns:
     """
     lay = channel_layout(spec)
     n_ent = lay.row_nnz
-    n_tap = spec.in_channels_per_group * np.diff(spatial_taps(spec).indptr)
+    # Unchecked: conv_matrix's own estimate (estimate_matrix_bytes) covers the taps.
+    n_tap = spec.in_channels_per_group * np.diff(_spatial_taps(spec).indptr)
     n_rows = len(n_ent)
     ent_start = np.concatenate(([0], np.cumsum(n_ent)[:-1])).astype(np.int64)
     tap_start = np.concatenate(([0], np.cumsum(n_tap)[:-1])).astype(np.int64)

@@ -159,7 +159,7 @@ class ConvOperator(LinearOperator):
     # ---- FFT path -------------------------------------------------------
     def _init_fft(self):
         spec = self.spec
-        st = spatial_taps(spec)
+        st = spatial_taps(spec, max_bytes=self.max_bytes)
         first = slice(st.indptr[0], st.indptr[1])
         # Output 0 reads input cols[t] through kernel[t]; output o reads the
         # same positions cyclically shifted by o.  So y = sum_m h[m] x[o + m].

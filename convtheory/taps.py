@@ -30,6 +30,7 @@ from .geometry import ConvSpec
 
 __all__ = [
     "ChannelLayout",
+    "DEFAULT_MAX_BYTES",
     "SpatialTaps",
     "Taps",
     "channel_layout",
@@ -44,6 +45,36 @@ __all__ = [
 #: is returned but not kept: a one-off huge geometry must not pin its taps.
 TAPS_CACHE_BYTES = 256 * 2**20
 _TAPS_CACHE_SIZE = 64
+
+#: Default memory budget of one explicit view of a conv (tap arrays, matrices):
+#: a geometry whose estimate is over it is refused with advice, never allocated.
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+# Bytes per (output position, kernel position) pair while spatial_taps works:
+# the int64 column and kernel grids, the validity mask and the kept taps.
+_SPATIAL_BYTES_PER_PAIR = 8 + 8 + 1 + 8 + 8 + 8
+# Bytes per tap of conv_taps: rows, cols and kernel, int64 each.
+_BYTES_PER_TAP = 3 * 8
+
+
+def _spatial_bytes(spec) -> int:
+    """Working memory of :func:`spatial_taps`, from the output and kernel sizes alone."""
+    pairs = int(np.prod(spec.output_spatial, dtype=object)) \
+        * int(np.prod(spec.kernel_size, dtype=object))
+    return pairs * _SPATIAL_BYTES_PER_PAIR
+
+
+def _check_budget(max_bytes, needed: int, what: str, spec) -> None:
+    """Refuse (ValueError with advice) when ``needed`` bytes are over ``max_bytes``."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) \
+            or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    if needed > max_bytes:
+        raise ValueError(
+            f"{what} of a kernel {spec.weight_shape} on input {spec.input_shape} needs about "
+            f"{needed:,} bytes, over max_bytes={int(max_bytes):,}; use a smaller input (the "
+            f"structure does not depend on its size), conv_operator(...) for products, or pass "
+            f"a larger max_bytes")
 
 
 def _nbytes(value) -> int:
@@ -175,13 +206,16 @@ def count_taps(spec: ConvSpec) -> int:
     return per_pair * spec.out_channels * spec.in_channels_per_group
 
 
-@_cached_by_bytes
-def spatial_taps(spec: ConvSpec) -> SpatialTaps:
+def spatial_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SpatialTaps:
     """The taps of one channel pair, derived from the per-axis tap tables.
 
     Parameters
     ----------
     spec : ConvSpec
+    max_bytes : int
+        Refuse (``ValueError``) a geometry whose working memory, estimated
+        from the output and kernel sizes before anything is built, is over
+        this many bytes.  Results are cached (see :data:`TAPS_CACHE_BYTES`).
 
     Returns
     -------
@@ -196,6 +230,12 @@ def spatial_taps(spec: ConvSpec) -> SpatialTaps:
     >>> st.kernel.tolist()
     [1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
     """
+    _check_budget(max_bytes, _spatial_bytes(spec), "spatial_taps", spec)
+    return _spatial_taps(spec)
+
+
+@_cached_by_bytes
+def _spatial_taps(spec: ConvSpec) -> SpatialTaps:
     d = spec.ndim
     n = spec.input_spatial
     k = spec.kernel_size
@@ -309,7 +349,7 @@ def channel_layout(spec: ConvSpec) -> ChannelLayout:
     >>> lay.tap_weight.tolist()
     [0, 1, 2, 3, 0, 1, 2, 3]
     """
-    st = spatial_taps(spec)
+    st = _spatial_taps(spec)  # unchecked: callers such as conv_matrix budget the layout
     c_in_g = spec.in_channels_per_group
     n_in = int(np.prod(spec.input_spatial))
     k_vol = int(np.prod(spec.kernel_size))
@@ -367,7 +407,7 @@ class Taps:
         return np.bincount(self.kernel, minlength=self.spec.n_weights).reshape(self.spec.weight_shape)
 
 
-def conv_taps(spec: ConvSpec) -> Taps:
+def conv_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Taps:
     """Every tap of a convolution, channels and groups included.
 
     Memory is three int64 arrays of ``C_out * C_in/groups * (taps per
@@ -376,6 +416,10 @@ def conv_taps(spec: ConvSpec) -> Taps:
     Parameters
     ----------
     spec : ConvSpec
+    max_bytes : int
+        Refuse (``ValueError``) when the tap arrays, counted with
+        :func:`count_taps` before anything is built, and the spatial taps
+        they expand would be over this many bytes.
 
     Returns
     -------
@@ -390,8 +434,11 @@ def conv_taps(spec: ConvSpec) -> Taps:
     >>> list(zip(t.rows.tolist(), t.cols.tolist(), t.kernel.tolist()))
     [(0, 0, 0), (0, 1, 1), (1, 1, 0), (1, 2, 1), (2, 2, 0), (2, 3, 1)]
     """
+    # The tap arrays plus the spatial taps they are expanded from.
+    _check_budget(max_bytes, count_taps(spec) * _BYTES_PER_TAP + _spatial_bytes(spec),
+                  "conv_taps", spec)
     lay = channel_layout(spec)
-    st = spatial_taps(spec)
+    st = spatial_taps(spec, max_bytes=max_bytes)
     c_out, c_in_g = spec.out_channels, spec.in_channels_per_group
     n_in = int(np.prod(spec.input_spatial))
     n_out = int(np.prod(spec.output_spatial))
@@ -404,3 +451,9 @@ def conv_taps(spec: ConvSpec) -> Taps:
     cols = (group * c_in_g * n_in + tap_cols_rel[None, :]).ravel()
     kernel = (co * c_in_g * int(np.prod(spec.kernel_size)) + lay.tap_weight[None, :]).ravel()
     return Taps(spec, rows, cols, kernel)
+
+
+# The cache lives on the worker; expose its controls on the public function.
+spatial_taps.cache_clear = _spatial_taps.cache_clear
+spatial_taps.cache_bytes = _spatial_taps.cache_bytes
+spatial_taps.cache_len = _spatial_taps.cache_len

@@ -150,6 +150,18 @@ class TestVerify:
         _one_line_error(run("verify", "--out", tmp_path / "r", *args), needle)
         assert not (tmp_path / "r").exists()
 
+    def test_out_that_is_a_file_says_so(self, tmp_path):
+        blocker = tmp_path / "a-file"
+        blocker.write_text("x")
+        _one_line_error(run("verify", "--quick", "--out", blocker),
+                        "it is a file, not a directory")
+
+    def test_a_repeated_section_runs_once(self, tmp_path):
+        proc = run("verify", "--quick", "--section", "channels", "--section", "channels",
+                   "--format", "json", "--out", tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("2/2 claims confirmed")
+
     def test_unwritable_out_is_refused_and_leaves_nothing(self, tmp_path):
         blocker = tmp_path / "a-file"
         blocker.write_text("not a directory")
@@ -200,7 +212,21 @@ class TestMatrix:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["spy.png"]
 
     @pytest.mark.parametrize("args, needle", [
-        (("--kernel", "1,2;3,4", "--input", "5"), "weight"),
+        (("--kernel", "1,2;3,4", "--input", "5"),
+         "--kernel gives a 2-D single-channel kernel but --input 5 has 1 axes"),
+        (("--kernel", "1,2;3,4", "--input", "3x5x5"), "use --symbolic with --in-channels"),
+        (("--kernel", "1e400", "--input", "5"), "kernel values must be less than 2**62"),
+        (("--kernel", "99999999999999999999", "--input", "5"), "less than 2**62"),
+        (("--kernel", "1,2", "--input", "5", "--stride", "99999999999999999999"),
+         "stride must be less than 2**62 in magnitude, got stride=99999999999999999999"),
+        (("--kernel", "1,2", "--input", "5", "--padding", "99999999999999999999"),
+         "padding must be less than 2**62"),
+        (("--symbolic", "99999999999999999999", "--input", "5"),
+         "--symbolic: shape entries must be less than 2**62"),
+        (("--symbolic", "3", "--input", "99999999999999999999"), "--input"),
+        # Size first: sympy would build ten billion symbols before any check.
+        (("--symbolic", "100000x100000", "--input", "5x5"),
+         "--symbolic 100000x100000 makes 10,000,000,000 weight symbols (at most 10,000)"),
         (("--kernel", "1,2", "--input", "5", "--stride", "0"), "stride"),
         (("--kernel", "1,x", "--input", "5"), "--kernel"),
         (("--kernel", "1,2;3", "--input", "5"), "--kernel"),
@@ -214,6 +240,21 @@ class TestMatrix:
     ])
     def test_user_errors(self, args, needle):
         _one_line_error(run("matrix", *args), needle)
+
+    def test_spy_checks_the_size_before_building_anything(self, tmp_path):
+        # 100000 x 100000 used to run out of memory in the taps; now refused from the shape.
+        line = _one_line_error(run("matrix", "--symbolic", "3x3", "--input", "100000x100000",
+                                   "--spy", tmp_path / "x.png"), "--spy")
+        assert "a 9,999,600,004 x 10,000,000,000 matrix is too big for --spy" in line
+        assert list(tmp_path.iterdir()) == []
+
+    def test_spy_checks_the_file_type_before_building_anything(self, tmp_path):
+        _one_line_error(run("matrix", "--symbolic", "3x3", "--input", "100000x100000",
+                            "--spy", tmp_path / "x.gif"), "must end in .png, .svg or .pdf")
+
+    def test_an_unwritable_spy_is_one_line(self, tmp_path):
+        _one_line_error(run("matrix", "--kernel", "1,-1", "--input", "8", "--spy",
+                            tmp_path / "missing" / "x.png"), "cannot write --spy")
 
 
 @pytest.mark.parametrize("command", ["verify", "matrix", "prove", "train", "graph",
@@ -272,9 +313,31 @@ class TestFrontEnds:
         assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
 
     def test_graph_refuses_a_blur(self, tmp_path):
-        _one_line_error(run("graph", "--kernel", "1,-1", "--input", "20x20", "--figure",
-                            tmp_path / "g.png"), "too many")
+        proc = run("graph", "--kernel", "1,-1", "--input", "20x20", "--figure",
+                   tmp_path / "g.png")
+        _one_line_error(proc, "780 units are too many to draw with --figure")
+        assert proc.stdout == ""   # refused before the summary is printed
         assert list(tmp_path.iterdir()) == []
+
+    def test_graph_checks_the_figure_type_first(self, tmp_path):
+        proc = run("graph", "--kernel", "1,-1", "--input", "4x4", "--figure", tmp_path / "g.gif")
+        _one_line_error(proc, "--figure", "must end in .png, .svg or .pdf")
+        assert proc.stdout == ""
+
+    def test_receptive_field_refuses_a_repeated_key(self):
+        _one_line_error(run("receptive-field", "k=3,k=5"), "kernel_size is given twice in 'k=3,k=5'")
+
+    def test_train_names_the_filter_option(self):
+        line = _one_line_error(run("train", "--filter", "nosuch"), "--filter must be one of")
+        assert "kernel=" not in line and "'nosuch'" in line
+
+    def test_prove_help_example_runs(self):
+        help_text = run("prove", "--help").stdout
+        example = help_text.split("example:")[1].split()
+        assert example[:2] == ["convtheory", "prove"]
+        proc = run(*example[1:])
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("PROVED")
 
     def test_train(self):
         proc = run("train", "--filter", "sobel_x")
@@ -291,6 +354,20 @@ class TestFrontEnds:
         proc = run("prove")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert proc.stdout and all(line.startswith("PROVED") for line in proc.stdout.splitlines())
+
+
+@pytest.mark.parametrize("error", [MemoryError, OverflowError])
+def test_a_memory_or_overflow_error_is_one_line_as_a_last_resort(error, monkeypatch, capsys):
+    from convtheory import matrices
+    from convtheory.cli import main
+
+    def too_big(*args, **kwargs):
+        raise error("simulated")
+    monkeypatch.setattr(matrices, "conv_matrix", too_big)
+    assert main(["matrix", "--kernel", "1,-1", "--input", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"convtheory matrix: error: the values are too large to compute "
+                   f"({error.__name__}: simulated); use smaller sizes"]
 
 
 @pytest.mark.parametrize("command, module", [

@@ -153,3 +153,17 @@ class TestConvSpec:
 def test_absurd_axis_refused_before_allocating():
     with pytest.raises(ValueError, match=r"spatial axis 0 would have 29,999,999,994 taps \(input 10000000000, kernel 3\), over MAX_AXIS_TAPS"):
         ConvSpec((3,), (10**10,))
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(stride=10**20), r"stride=100000000000000000000"),
+    (dict(dilation=2**62), r"dilation=4611686018427387904"),
+    (dict(padding=-(2**62)), r"padding=-4611686018427387904"),
+    (dict(padding=((0, 2**70),)), r"padding\[0\]\[1\]=1180591620717411303424"),
+    (dict(input_shape=(2**62,)), r"input_shape\[0\]=4611686018427387904"),
+])
+def test_integers_beyond_int64_arithmetic_are_refused_by_name(kw, name):
+    # The index arithmetic is int64: such values used to overflow with a traceback.
+    kw = {"input_shape": (5,), **kw}
+    with pytest.raises(ValueError, match=r"must be less than 2\*\*62 in magnitude, got " + name):
+        ConvSpec((3,), **kw)

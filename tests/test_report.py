@@ -168,6 +168,20 @@ def _checks_attr(name, value):
     return checks, name, value
 
 
+def _with_arguments(name, *args, **kwargs):
+    """Replace ``checks.<name>`` by the same check run with these (weaker) arguments."""
+    import convtheory.checks as checks
+
+    original = getattr(checks, name)
+    return checks, name, lambda *a, **k: original(*args, **{**k, **kwargs})
+
+
+def _nnz_off_for_stride_3_dilation_2(n, k, s, d, padding):
+    from convtheory.checks.sparsity import axis_nnz
+
+    return axis_nnz(n, k, s, d, padding) + (s == 3 and d == 2)
+
+
 def _scaled(name, factor):
     import convtheory.checks as checks
 
@@ -276,6 +290,17 @@ BREAKS = {
     "equivariance.third_party_zero_border": lambda: (equivariance, "_ndimage",
                                                      lambda mode, w: _ndimage("wrap", w)),
     "equivariance.third_party_interior": lambda: (equivariance, "_ndimage", _position_dependent_f),
+    # The seed's example on a 1x2 image: a weight used once is not shared.
+    "sharing.seed_example": lambda: _with_arguments("seed_sharing_example", 1, 2),
+    # A formula wrong only for stride 3 with dilation 2: the grid must reach that corner.
+    "sparsity.nnz_formula": lambda: _with_arguments("check_nnz_formula",
+                                                    formula=_nnz_off_for_stride_3_dilation_2),
+    # A pool that ignores its input cannot alias.
+    "equivariance.pooling_aliasing": lambda: _with_arguments(
+        "pooling_aliasing_example", pool=lambda x: np.zeros(len(x) // 2)),
+    # Asymmetric padding: the geometry itself is not rotation symmetric.
+    "equivariance.rotation_constraint": lambda: _with_arguments(
+        "rotation_kernel_constraint", (3, 3), padding=((0, 1), (0, 1))),
     "spectra.singular_values": lambda: _scaled("conv_singular_values", 1 + 1e-6),
     "spectra.spectral_norm": lambda: _scaled("conv_spectral_norm", 1 + 1e-6),
 }
@@ -395,6 +420,17 @@ class TestWriters:
         assert all(os.path.exists(p) for p in written)
         assert not [n for n in os.listdir(tmp_path / "figures") if n.startswith(".tmp")]
 
+    def test_write_report_removes_report_files_of_other_formats(self, small_report, tmp_path):
+        # Two runs into one directory: the second one's formats only, never a mix of runs.
+        write_report(small_report, tmp_path, ("md", "html"))
+        write_report(small_report, tmp_path, ("json",))
+        assert sorted(os.listdir(tmp_path)) == ["figures", "verification.json"]
+
+    def test_prepare_output_refuses_a_file(self, tmp_path):
+        (tmp_path / "f").write_text("x")
+        with pytest.raises(OutputError, match=r"--out .*f': it is a file, not a directory"):
+            prepare_output(tmp_path / "f")
+
     def test_write_report_rejects_unknown_format(self, small_report, tmp_path):
         with pytest.raises(ValueError, match=r"formats must be among .* got \['pdf'\]"):
             write_report(small_report, tmp_path, ("pdf",))
@@ -427,3 +463,44 @@ class TestOutput:
             atomic_write(path, "new")
         assert path.read_text() == "old"
         assert os.listdir(tmp_path) == ["a.md"]
+
+
+# The least each claim must check (quick mode, the report's smaller sizes): shrinking a
+# claim's cases, sizes or kernel below this fails here even where it still "holds".
+MIN_SCOPE = {
+    "sharing.tied": lambda vs: len(vs) == 3 and min(
+        v.evidence["min_positions_per_weight"] for v in vs) >= 4 and any(
+        v.evidence["max_taps_per_entry"] > 1 for v in vs),   # reflect folds taps
+    "sharing.seed_example": lambda vs: vs[0].evidence["parameters"] == 2
+        and vs[0].evidence["dense_parameters"] >= (28 * 32) ** 2,
+    "sparsity.local": lambda vs: len(vs) == 2 and max(v.evidence["receptive_field"]
+                                                       for v in vs) >= 27
+        and all(v.evidence["clipped_rows"] > 0 for v in vs),
+    "sparsity.nnz_formula": lambda vs: vs[0].evidence["cases"] >= 700
+        and vs[0].evidence["closed_form_cases"] >= 50,
+    "equivariance.rotation_constraint": lambda vs: vs[0].evidence["n_weights"] == 9
+        and vs[0].evidence["dimension"] == 3 and len(vs[0].evidence["basis"]) == 3,
+    "equivariance.pooling_aliasing": lambda vs: len(vs[0].evidence["x"]) >= 8
+        and len(vs[0].evidence["pool(x)"]) >= 4,
+    "equivariance.zero_padding_interior": lambda vs: vs[0].evidence["outputs"] >= 64
+        and vs[0].evidence["border_outputs"] < vs[0].evidence["outputs"],
+    "equivariance.circular": lambda vs: "input (1, 8, 8)" in vs[0].scope
+        and "every kernel" in vs[0].scope,
+}
+
+
+@pytest.mark.parametrize("claim_id", sorted(MIN_SCOPE))
+def test_each_claim_keeps_its_minimum_scope(claim_id):
+    result = run_claim(_claim(claim_id), Context(quick=True), figures=False)
+    assert result.confirmed, result.message
+    assert MIN_SCOPE[claim_id](result.verdicts), [(v.scope, v.evidence) for v in result.verdicts]
+
+
+@pytest.mark.parametrize("claim_id", [c.id for c in all_claims(["theorems"])])
+def test_a_broken_certificate_refutes_its_theorem(claim_id, monkeypatch):
+    # The proofs' own tests feed each proof a defect; here the report must pass a failing
+    # certificate on as a refuted claim, never as confirmed.
+    module = importlib.import_module("proofs." + claim_id.split(".", 1)[1])
+    certificate = Certificate(claim_id, "s", (), "n = 2", "symbolic", False, {}, "broken", 0.0)
+    monkeypatch.setattr(module, "prove", lambda *a, **k: certificate)
+    assert run_claim(_claim(claim_id), Context(quick=True), figures=False).status == "refuted"

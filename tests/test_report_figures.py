@@ -73,3 +73,13 @@ def test_spy_titles_count_parameters():
     fig = spy_conv_vs_dense(np.ones((1, 2)), (4, 4))
     conv_title, dense_title = fig.axes[0].get_title(), fig.axes[1].get_title()
     assert "2 parameters" in conv_title and "192 parameters" in dense_title
+
+
+def test_spy_refuses_a_matrix_too_big_to_draw_before_building_it():
+    # 152 x 152 -> 150 x 150: a 22,500 x 23,104 matrix would be two 4 GiB images.
+    with pytest.raises(ValueError, match=r"a 22,500 x 23,104 conv matrix has 519,840,000 "
+                                         r"entries, over max_cells=4,000,000 for a spy plot"):
+        spy_conv_vs_dense(np.ones((3, 3)), (152, 152))
+    with pytest.raises(ValueError, match=r"a 2 x 3 conv matrix has 6 entries, over max_cells=5"):
+        spy_conv_vs_dense(np.ones(2), (3,), max_cells=5)
+    assert spy_conv_vs_dense(np.ones(2), (3,), max_cells=6) is not None

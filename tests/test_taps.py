@@ -1,9 +1,10 @@
 """The tap caches: bounded by the bytes they hold, not only by their count."""
 
 import numpy as np
+import pytest
 
 from convtheory import ConvSpec, taps
-from convtheory.taps import channel_layout, spatial_taps
+from convtheory.taps import channel_layout, conv_taps, spatial_taps
 
 
 def _spec(n):
@@ -56,3 +57,34 @@ def test_count_taps_agrees_with_the_built_taps():
     for spec in (_spec(7), ConvSpec((4, 2, 3), (4, 9), stride=2, padding=2, groups=2),
                  ConvSpec((1, 1, 5), (1, 6), padding=3, padding_mode="reflect")):
         assert taps.count_taps(spec) == len(taps.conv_taps(spec))
+
+
+class TestBudget:
+    """The tap arrays are estimated first and refused over ``max_bytes``, never allocated."""
+
+    def test_conv_taps_refuses_over_the_budget_with_advice(self):
+        huge = ConvSpec((3, 3), (100_000, 100_000))
+        with pytest.raises(ValueError, match=r"conv_taps of a kernel \(1, 1, 3, 3\) on input "
+                                             r"\(1, 100000, 100000\) needs about .* over "
+                                             r"max_bytes=2,147,483,648; use a smaller input"):
+            conv_taps(huge)
+
+    def test_spatial_taps_refuses_over_the_budget_with_advice(self):
+        huge = ConvSpec((3, 3), (100_000, 100_000))
+        with pytest.raises(ValueError, match=r"spatial_taps of a kernel .* over max_bytes="):
+            spatial_taps(huge)
+
+    def test_the_budget_is_the_callers(self):
+        # 8 outputs x 3 taps: 24 taps of 3 int64 (576 bytes) from 24 spatial pairs (984 bytes)
+        spec = ConvSpec((3,), (10,))
+        assert len(conv_taps(spec, max_bytes=576 + 984)) == 24
+        with pytest.raises(ValueError, match=r"conv_taps .* needs about 1,560 bytes, over "
+                                             r"max_bytes=1,559"):
+            conv_taps(spec, max_bytes=1559)
+        with pytest.raises(ValueError, match=r"spatial_taps .* over max_bytes=10"):
+            spatial_taps(spec, max_bytes=10)
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, True, "big"])
+    def test_max_bytes_must_be_a_count(self, bad):
+        with pytest.raises(ValueError, match=r"max_bytes must be an int >= 0, got max_bytes="):
+            conv_taps(ConvSpec((3,), (10,)), max_bytes=bad)

@@ -15,10 +15,16 @@ from ..taps import conv_taps
 from ..weights import conv_arguments
 from . import new_figure
 
-__all__ = ["spy_conv_vs_dense"]
+__all__ = ["MAX_SPY_CELLS", "spy_conv_vs_dense"]
+
+#: Most matrix entries :func:`spy_conv_vs_dense` draws: one image cell per
+#: entry (8 bytes each, twice), and past a few million cells the screen shows
+#: a blur anyway.
+MAX_SPY_CELLS = 4_000_000
 
 
-def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), **conv):
+def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), max_cells=MAX_SPY_CELLS,
+                      **conv):
     """Spy plot of the conv matrix, coloured by tie class, beside the dense layer's.
 
     Parameters
@@ -28,6 +34,9 @@ def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), **conv):
         colour of an entry is the weight index that lands there).
     input_shape : tuple of int, or ConvSpec
     figsize : (float, float)
+    max_cells : int
+        Refuse (``ValueError``) a matrix of more entries than this, checked
+        before anything is built.
     **conv
         ``stride, padding, dilation, groups, padding_mode, flip``.
 
@@ -47,8 +56,13 @@ def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), **conv):
     ['conv', 'dense']
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
-    taps = conv_taps(spec)
     n_rows, n_cols = spec.matrix_shape
+    if n_rows * n_cols > max_cells:
+        raise ValueError(
+            f"a {n_rows:,} x {n_cols:,} conv matrix has {n_rows * n_cols:,} entries, over "
+            f"max_cells={max_cells:,} for a spy plot; use a smaller input (the pattern repeats "
+            f"with the size)")
+    taps = conv_taps(spec)
     n_params = spec.n_weights
     # One cell per matrix entry: the weight that lands there (the smallest
     # index where reflect or replicate fold several), NaN where none does.

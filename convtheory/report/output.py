@@ -48,6 +48,9 @@ def prepare_output(out) -> None:
     ['figures']
     """
     out = os.path.abspath(os.fspath(out))
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError(f"cannot write the report to --out {out!r}: it is a file, not a "
+                          f"directory")
     created = []
     try:
         for directory in (out, os.path.join(out, FIGURE_DIR)):
@@ -74,8 +77,9 @@ def prepare_output(out) -> None:
 def write_report(report: Report, out, formats=("md", "html", "json")) -> list[str]:
     """Write the figures and the report files into ``out``; return the paths written.
 
-    Figures of earlier runs that this run did not draw are removed, so the
-    directory always matches its report.
+    Figures of earlier runs that this run did not draw, and report files of
+    the formats this run did not write, are removed, so the directory always
+    holds one run's report.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -99,5 +103,9 @@ def write_report(report: Report, out, formats=("md", "html", "json")) -> list[st
         path = os.path.join(out, FORMATS[fmt])
         atomic_write(path, _RENDER[fmt](report))
         written.append(path)
+    for fmt in set(FORMATS) - set(formats):
+        stale = os.path.join(out, FORMATS[fmt])
+        if os.path.isfile(stale):
+            os.unlink(stale)
     return written
 

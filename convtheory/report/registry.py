@@ -72,7 +72,7 @@ def all_claims(sections=None) -> list[Claim]:
     Parameters
     ----------
     sections : iterable of str, optional
-        Restrict to these section ids.
+        Restrict to these section ids (a repeated id counts once).
 
     Examples
     --------
@@ -81,8 +81,10 @@ def all_claims(sections=None) -> list[Claim]:
     True
     >>> all(c.id.startswith(c.section + ".") for c in claims)
     True
+    >>> all_claims(["sharing", "sharing"]) == all_claims(["sharing"])
+    True
     """
-    wanted = [s.id for s in SECTIONS] if sections is None else list(sections)
+    wanted = [s.id for s in SECTIONS] if sections is None else list(dict.fromkeys(sections))
     claims = []
     for sid in wanted:
         section(sid)

@@ -152,28 +152,35 @@ def third_party_wrap(ctx):
     return [equivariant, recovered]
 
 
-def third_party_constant(ctx):
+def _third_party_zero_padded(ctx, mode: str):
+    """The black-box translation test on scipy.ndimage's zero-padded correlation.
+
+    ``mode="circular"`` tests every output (the border must fail); ``"interior"``
+    only the outputs whose receptive field stays inside the image.
+    """
     from ...testing import assert_translation_equivariant
 
     n = _size(ctx)
     f = _ndimage("constant", _kernel(ctx))
+    if mode == "circular":
+        name, where = "ndimage_constant_translation", "on every output"
+        scope = "3 random inputs per shift"
+    else:
+        name, where = "ndimage_constant_interior", \
+            "on the outputs whose receptive field stays inside"
+        scope = "receptive fields found by probing"
     return _assertion(
-        "ndimage_constant_translation", "a third-party zero-padded conv is translation "
-        "equivariant on every output (black-box test)",
-        f"scipy.ndimage.correlate(mode='constant'), {n}x{n}, 3 random inputs per shift",
-        lambda: assert_translation_equivariant(f, (n, n), seed=ctx.seed))
+        name, f"a third-party zero-padded conv is translation equivariant {where} (black-box "
+        f"test)", f"scipy.ndimage.correlate(mode='constant'), {n}x{n}, {scope}",
+        lambda: assert_translation_equivariant(f, (n, n), mode=mode, seed=ctx.seed))
+
+
+def third_party_constant(ctx):
+    return _third_party_zero_padded(ctx, "circular")
 
 
 def third_party_interior(ctx):
-    from ...testing import assert_translation_equivariant
-
-    n = _size(ctx)
-    f = _ndimage("constant", _kernel(ctx))
-    return _assertion(
-        "ndimage_constant_interior", "a third-party zero-padded conv is translation equivariant "
-        "on the outputs whose receptive field stays inside (black-box test)",
-        f"scipy.ndimage.correlate(mode='constant'), {n}x{n}, receptive fields found by probing",
-        lambda: assert_translation_equivariant(f, (n, n), mode="interior", seed=ctx.seed))
+    return _third_party_zero_padded(ctx, "interior")
 
 
 def _border_map(ctx):
