@@ -1,18 +1,10 @@
 """Checks of the seed's claims; each returns a :class:`Verdict`."""
 
 from .adaptivity import check_adaptivity
-from .equivariance import (
-    LAPLACIAN,
-    MAX_OUTPUT_SHIFTS,
-    SOBEL_X,
-    check_pooling_equivariance,
-    check_rotation_equivariance,
-    check_scale_equivariance,
-    check_translation_equivariance,
-    commutator,
-    pooling_aliasing_example,
-    rotation_kernel_constraint,
-)
+from .commutator import commutator
+from .pooling import check_pooling_equivariance, pooling_aliasing_example
+from .rotation import LAPLACIAN, SOBEL_X, check_rotation_equivariance, rotation_kernel_constraint
+from .scale import check_scale_equivariance
 from .linearity import check_flip_identity, check_linearity
 from .seed import seed_checks
 from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
@@ -32,6 +24,7 @@ from .spectra import (
     conv_spectral_norm,
     frequency_matrices,
 )
+from .translation import MAX_OUTPUT_SHIFTS, check_translation_equivariance
 from .verdict import METHODS, Certificate, Verdict, jsonable
 
 __all__ = [

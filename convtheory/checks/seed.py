@@ -13,20 +13,14 @@ import time
 import numpy as np
 
 from .adaptivity import check_adaptivity
-from .equivariance import (
-    LAPLACIAN,
-    SOBEL_X,
-    check_pooling_equivariance,
-    check_rotation_equivariance,
-    check_scale_equivariance,
-    check_translation_equivariance,
-    pooling_aliasing_example,
-    rotation_kernel_constraint,
-)
 from .linearity import check_flip_identity, check_linearity
+from .pooling import check_pooling_equivariance, pooling_aliasing_example
+from .rotation import LAPLACIAN, SOBEL_X, check_rotation_equivariance, rotation_kernel_constraint
+from .scale import check_scale_equivariance
 from .sharing import check_sharing, seed_sharing_example
 from .sparsity import check_nnz_formula, check_sparsity
 from .spectra import check_spectral_norm_closed_forms
+from .translation import check_translation_equivariance
 
 __all__ = ["seed_checks"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks.equivariance import SOBEL_X, check_translation_equivariance
+from ..checks.rotation import SOBEL_X
 from ..checks.spectra import conv_singular_values
+from ..checks.translation import check_translation_equivariance
 from ..matrices import conv_matrix
 from ..transforms import rot90
 

@@ -1,6 +1,6 @@
 """Section "equivariance": translations commute with the conv; rotations and scalings do not.
 
-The checks (:mod:`convtheory.checks.equivariance`) are matrix identities
+The checks (:mod:`convtheory.checks.translation`, ``rotation``, ``scale``) are matrix identities
 ``M @ T_in == T_out @ M`` between the conv matrix and the 0/1 matrix of the
 transform, so a pass covers every input x, not a sample.
 """
