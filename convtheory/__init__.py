@@ -6,8 +6,6 @@ reports the results.  Nothing is defined here; see the modules.
 """
 
 from .checks import (
-    Certificate,
-    Verdict,
     check_adaptivity,
     check_flip_identity,
     check_linearity,
@@ -22,6 +20,7 @@ from .checks import (
     commutator,
     conv_singular_values,
     conv_spectral_norm,
+    dot_test,
     pooling_aliasing_example,
     rotation_kernel_constraint,
 )
@@ -29,10 +28,11 @@ from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
-from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_bytes
+from .operators import ConvOperator, conv_operator, estimate_operator_bytes
 from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
+from .verdict import Certificate, Verdict
 from .weights import conv_arguments, kernel_symbols
 
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ answered entry for entry:
 
 Results
 -------
-Every answer is a :class:`~convtheory.checks.verdict.Verdict` (truthy iff the
+Every answer is a :class:`~convtheory.verdict.Verdict` (truthy iff the
 structure holds) whose ``counterexample`` is a :class:`StructureBreach`: the
 first entry, in row-major order, that breaks the structure.
 :func:`recover_kernel` returns a :class:`KernelRecovery`, which holds that
@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .checks.verdict import Verdict
 from .geometry import ConvSpec, _as_shape
 from .matrices import conv_matrix
 from .taps import conv_taps
+from .verdict import Verdict
 
 __all__ = [
     "BREACH_REASONS",

@@ -1,6 +1,8 @@
 """Checks of the seed's claims; each returns a :class:`Verdict`."""
 
+from ..verdict import METHODS, Certificate, Verdict, jsonable
 from .adaptivity import check_adaptivity
+from .adjoint import dot_test
 from .commutator import commutator
 from .pooling import check_pooling_equivariance, pooling_aliasing_example
 from .rotation import LAPLACIAN, SOBEL_X, check_rotation_equivariance, rotation_kernel_constraint
@@ -25,7 +27,6 @@ from .spectra import (
     frequency_matrices,
 )
 from .translation import MAX_OUTPUT_SHIFTS, check_translation_equivariance
-from .verdict import METHODS, Certificate, Verdict, jsonable
 
 __all__ = [
     "CLOSED_FORM_CASES",
@@ -51,6 +52,7 @@ __all__ = [
     "conv_singular_values",
     "conv_spectral_norm",
     "commutator",
+    "dot_test",
     "frequency_matrices",
     "jsonable",
     "nnz_closed_form",

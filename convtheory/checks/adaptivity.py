@@ -6,10 +6,10 @@ import numpy as np
 
 from ..matrices import conv_matrix
 from ..operators import conv_operator
+from ..verdict import Verdict
 from ..weights import conv_arguments
 from ._common import as_matrix, describe, positive_int
 from .sharing import check_sharing
-from .verdict import Verdict
 
 __all__ = ["check_adaptivity"]
 

@@ -7,10 +7,10 @@ import sympy
 
 from ..matrices import conv_matrix
 from ..operators import conv_operator
+from ..verdict import Verdict
 from ..weights import conv_arguments, kernel_symbols
 from ..taps import count_taps
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, symbolic_entries
-from .verdict import Verdict
 
 __all__ = ["check_flip_identity", "check_linearity"]
 

@@ -6,9 +6,9 @@ import numpy as np
 
 from ..geometry import _per_axis
 from ..transforms import cyclic_shift
+from ..verdict import Verdict
 from ._common import positive_int
 from ._shifts import MAX_OUTPUT_SHIFTS, _search_output_shifts, _search_scope, _shift
-from .verdict import Verdict
 
 __all__ = ["check_pooling_equivariance", "pooling_aliasing_example"]
 

@@ -8,10 +8,10 @@ import sympy
 from ..geometry import ConvSpec
 from ..matrices import conv_matrix
 from ..transforms import rot90, transform_matrix
+from ..verdict import Verdict
 from ..weights import conv_arguments, kernel_symbols
 from ._common import describe, unravel
 from .commutator import _first_entry, _matrix, commutator
-from .verdict import Verdict
 
 __all__ = ["LAPLACIAN", "SOBEL_X", "check_rotation_equivariance", "rotation_kernel_constraint"]
 

@@ -8,10 +8,10 @@ import scipy.sparse as sp
 from ..geometry import ConvSpec
 from ..matrices import conv_matrix
 from ..transforms import downsample, transform_matrix, upsample
+from ..verdict import Verdict
 from ..weights import conv_arguments
 from ._common import describe, unravel
 from .commutator import _first_entry
-from .verdict import Verdict
 
 __all__ = ["check_scale_equivariance"]
 

@@ -15,10 +15,10 @@ import sympy
 
 from ..matrices import DEFAULT_MAX_BYTES
 from ..taps import conv_taps, count_taps
+from ..verdict import Verdict
 from ..weights import conv_arguments, is_symbolic, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe
 from ..matrices import conv_matrix
-from .verdict import Verdict
 
 __all__ = ["check_sharing", "parameter_counts", "seed_sharing_example", "weight_patterns"]
 

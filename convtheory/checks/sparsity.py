@@ -18,9 +18,9 @@ import sympy
 
 from ..geometry import ConvSpec
 from ..matrices import conv_matrix
+from ..verdict import Verdict
 from ..weights import conv_arguments
 from ._common import as_matrix, describe, positive_int, tap_pattern
-from .verdict import Verdict
 
 __all__ = [
     "axis_nnz",

@@ -21,8 +21,8 @@ from ..geometry import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import _fft_eligible, conv_operator
 from ..taps import count_taps, spatial_taps
+from ..verdict import Verdict
 from ..weights import conv_arguments
-from .verdict import Verdict
 
 __all__ = [
     "CLOSED_FORM_CASES",

@@ -11,6 +11,7 @@ import sympy
 
 from ..receptive_field import ReceptiveFieldMap
 from ..transforms import cyclic_shift
+from ..verdict import Verdict
 from ..weights import conv_arguments
 from ._common import describe, positive_int, unravel
 from ._shifts import (
@@ -21,7 +22,6 @@ from ._shifts import (
     _shift_matrix,
 )
 from .commutator import _first_entry, _matrix, _max_error, _row_error, commutator
-from .verdict import Verdict
 
 __all__ = ["MAX_OUTPUT_SHIFTS", "check_translation_equivariance"]
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ..checks.verdict import Verdict
+from ..verdict import Verdict
 from .module import Module
 
 __all__ = ["gradcheck"]

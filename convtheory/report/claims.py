@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..checks.verdict import Certificate, Verdict
+from ..verdict import Certificate, Verdict
 
 __all__ = ["Claim", "ClaimResult", "Context", "FigureSpec", "RenderedFigure", "Section",
            "run_claim"]

@@ -14,7 +14,7 @@ import json
 import math
 
 
-from ..checks.verdict import jsonable
+from ..verdict import jsonable
 from .run import SCHEMA_VERSION, Report
 
 __all__ = ["FIGURE_DIR", "figure_path", "to_html", "to_json", "to_markdown"]

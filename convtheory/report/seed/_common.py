@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...checks.verdict import Verdict
+from ...verdict import Verdict
 
 __all__ = ["max_abs", "tolerance_verdict"]
 

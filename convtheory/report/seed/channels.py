@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ...checks.verdict import Verdict
 from ...matrices import conv_matrix
+from ...verdict import Verdict
 from ..claims import Claim, FigureSpec
 from ._common import max_abs
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...checks.verdict import Verdict
 from ...matrices import conv_matrix
+from ...verdict import Verdict
 from ..claims import Claim, FigureSpec
 
 __all__ = ["CLAIMS"]

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from ... import checks
-from ...checks.verdict import Verdict
+from ...verdict import Verdict
 from ..claims import Claim, FigureSpec
 
 __all__ = ["CLAIMS"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...checks.verdict import Verdict
+from ...verdict import Verdict
 from ..claims import Claim, FigureSpec
 
 __all__ = ["CLAIMS"]

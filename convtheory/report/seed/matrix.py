@@ -13,9 +13,10 @@ import scipy.signal
 import sympy
 
 from ... import checks
-from ...checks.verdict import Verdict
+from ...checks import dot_test
 from ...matrices import conv_matrix
-from ...operators import conv_operator, dot_test
+from ...operators import conv_operator
+from ...verdict import Verdict
 from ...weights import kernel_symbols
 from ..claims import Claim, FigureSpec
 from ._common import max_abs, tolerance_verdict

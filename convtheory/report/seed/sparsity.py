@@ -9,7 +9,7 @@ ancestry in the stacked layer graph and reproduce published numbers.
 from __future__ import annotations
 
 from ... import checks
-from ...checks.verdict import Verdict
+from ...verdict import Verdict
 from ..claims import Claim
 
 __all__ = ["CLAIMS"]
