@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from .geometry import ConvSpec, _as_shape
 from .matrices import conv_matrix
 from .taps import conv_taps
-from .verdict import Verdict
+from .verdict import Verdict, exceeds, worst_entry
 
 __all__ = [
     "BREACH_REASONS",
@@ -52,7 +52,8 @@ __all__ = [
 #: ``"outside support"``: a nonzero where the structure has none;
 #: ``"fold inconsistent"``: a reflect/replicate entry that is not the sum of
 #: the weights folded onto it.
-BREACH_REASONS = ("tie broken", "outside support", "fold inconsistent")
+#: ``"not finite"``: a NaN or an infinity, which equals no weight and breaks every structure.
+BREACH_REASONS = ("tie broken", "outside support", "fold inconsistent", "not finite")
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,29 @@ def _tolerance(M, atol: float, rtol: float) -> float:
         if not value >= 0:
             raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
     data = M.data if sp.issparse(M) else M
-    scale = float(np.max(np.abs(data))) if data.size else 0.0
+    # The scale of the finite entries: a NaN or an infinity must not make the tolerance NaN or
+    # infinite (then every entry, or none, would pass); it breaks the structure by itself.
+    finite = np.abs(data[np.isfinite(data)])
+    scale = float(np.max(finite)) if finite.size else 0.0
     return float(atol) + float(rtol) * scale
+
+
+def _first_not_finite(M):
+    """``(row, col, value)`` of the first NaN or infinite entry, row-major, or None."""
+    rows, cols, vals = _stored(M)
+    bad = np.flatnonzero(~np.isfinite(vals))
+    if not len(bad):
+        return None
+    return int(rows[bad[0]]), int(cols[bad[0]]), _scalar(vals[bad[0]])
+
+
+def _not_finite_breach(M, expected_name: str):
+    found = _first_not_finite(M)
+    if found is None:
+        return None
+    r, c, value = found
+    return StructureBreach(r, c, expected_name, value, "not finite",
+                           "NaN and infinity equal no value, so no structure holds with them")
 
 
 def _scalar(v):
@@ -291,9 +313,15 @@ def _diagonal_structure(M, levels, circulant: bool, atol: float, rtol: float) ->
     key = np.ravel_multi_index(tuple(diag), tuple(dims))
     ukey, median = _group_median(key, vals, length)
     ref = median[np.searchsorted(ukey, key)]
-    deviation = np.abs(vals - ref)
+    with np.errstate(invalid="ignore"):   # inf - inf: NaN, and it fails
+        deviation = np.abs(vals - ref)
+    breach = _not_finite_breach(M, "a finite number")
+    if breach is not None:
+        evidence = {"levels": levels, "max_deviation": worst_entry(deviation)[0], "tolerance": tol,
+                    "diagonals": None}
+        return Verdict(name, statement, False, "exhaustive", scope, evidence, breach)
     candidates = []
-    bad = np.flatnonzero(deviation > tol)
+    bad = np.flatnonzero(exceeds(deviation, tol))
     if len(bad):   # stored entries are in row-major order
         b = bad[0]
         candidates.append((int(rows[b]), int(cols[b]), ref[b], vals[b]))
@@ -558,6 +586,14 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol=
         dtype = M.dtype
         rtol = _ROUNDING_ULPS * float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.inexact) else 0.0
     tol = _tolerance(M, atol, rtol)
+    statement = f"M is the matrix of a convolution with geometry {spec}"
+    scope = f"every entry of the {M.shape[0]} x {M.shape[1]} matrix"
+    breach = _not_finite_breach(M, "a sum of weights")
+    if breach is not None:   # no kernel reproduces a NaN or an infinity
+        return KernelRecovery(None, spec, Verdict(
+            "recover_kernel", statement, False, "exhaustive", scope,
+            {"max_error": float("nan") if np.isnan(breach.found) else float("inf"),
+             "tolerance": tol}, breach))
     taps = conv_taps(spec)
     n_cols = spec.matrix_shape[1]
     tap_key = taps.rows * n_cols + taps.cols
@@ -600,14 +636,12 @@ def recover_kernel(M, input_shape, kernel_size=None, *, atol: float = 0.0, rtol=
     rebuilt = conv_matrix(weight, spec)
 
     bad_rows, bad_cols, error = _difference(sp.csr_array(M), rebuilt)
-    over = error > tol
+    over = exceeds(error, tol)
     evidence = {
         "taps": len(taps), "entries": len(entry_key), "folded_entries": int(np.sum(entry_taps > 1)),
-        "max_error": float(error.max()) if len(error) else 0.0, "tolerance": tol,
+        "max_error": worst_entry(error)[0], "tolerance": tol,
         "unidentified_weights": int(np.sum(~landed)), "ambiguous_weights": int(ambiguous),
     }
-    statement = f"M is the matrix of a convolution with geometry {spec}"
-    scope = f"every entry of the {M.shape[0]} x {M.shape[1]} matrix"
     if not over.any():
         return KernelRecovery(weight, spec, Verdict("recover_kernel", statement, True, "exhaustive",
                                                     scope, evidence))
@@ -637,8 +671,10 @@ def _difference(A, B):
     if np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices):
         # The same pattern (a conv matrix against its rebuild): compare the values directly.
         rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-        return rows, A.indices, np.abs(A.data - B.data)
-    diff = sp.csr_array(abs(A - B))
+        with np.errstate(invalid="ignore"):   # inf - inf: NaN, and it fails
+            return rows, A.indices, np.abs(A.data - B.data)
+    with np.errstate(invalid="ignore"):
+        diff = sp.csr_array(abs(A - B))
     diff.sum_duplicates()
     rows = np.repeat(np.arange(diff.shape[0]), np.diff(diff.indptr))
     return rows, diff.indices, diff.data

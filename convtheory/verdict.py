@@ -1,4 +1,13 @@
-"""Honest results: the :class:`Verdict` of a check and the :class:`Certificate` of a proof."""
+"""Honest results: the :class:`Verdict` of a check, the :class:`Certificate` of a proof,
+and the one rule by which both compare numbers.
+
+The rule: **a comparison holds only if every compared value is finite and
+within tolerance.**  Every comparison in the checks, the structure tests and
+the testing assertions goes through :func:`worst_entry`, :func:`exceeds` and
+:func:`within`, so that NaN, which compares False with everything, can never
+pass as agreement: ``nan <= tol`` is False, but ``nan > tol`` is False too,
+and ``max(0.0, nan)`` is ``0.0``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["METHODS", "Certificate", "Verdict", "jsonable"]
+__all__ = [
+    "METHODS", "Certificate", "Verdict", "badness", "exceeds", "jsonable", "worst_entry", "within",
+]
 
 #: How a claim was checked.  ``symbolic``: exact sympy algebra; ``exhaustive``:
 #: every input of a finite family (e.g. every basis vector); ``sampled``:
@@ -41,6 +52,92 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (int, float, str)) or value is None:
         return value
     return str(value)  # sympy expressions and anything else: their exact printed form
+
+
+def _magnitudes(errors) -> np.ndarray:
+    """``|errors|`` as a float array; a value that is not a number is refused by kind."""
+    arr = np.asarray(errors)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"errors must be numeric, got dtype {arr.dtype}")
+    return np.abs(arr).astype(np.float64, copy=False)
+
+
+def exceeds(errors, tol) -> np.ndarray:
+    """Mask of the entries that break ``|error| <= tol``: NaN and infinity always do.
+
+    Parameters
+    ----------
+    errors : array_like of numbers
+        Differences of the two sides of a comparison (or any errors).
+    tol : float
+        The tolerance, finite and >= 0.
+
+    Examples
+    --------
+    >>> exceeds([0.0, 1e-13, 0.5, np.nan, -np.inf], 1e-12).tolist()
+    [False, False, True, True, True]
+    """
+    e = _magnitudes(errors)
+    return ~(np.isfinite(e) & (e <= tol))
+
+
+def worst_entry(errors) -> tuple:
+    """The worst of some errors, ``(value, index)``; NaN counts as infinitely bad.
+
+    The first non-finite entry (in C order) wins, returned as it is (``nan``
+    or ``inf``); otherwise the largest ``|error|``.  No errors at all give
+    ``(0.0, None)``.
+
+    Parameters
+    ----------
+    errors : array_like of numbers
+
+    Returns
+    -------
+    value : float
+        ``|error|`` of the worst entry: NaN or inf where one is not finite.
+    index : tuple of int or None
+        Its position in ``errors``.
+
+    Examples
+    --------
+    >>> worst_entry([[0.1, -0.3], [0.2, 0.0]])
+    (0.3, (0, 1))
+    >>> worst_entry([0.1, np.nan, np.inf])
+    (nan, (1,))
+    >>> max(0.0, float("nan")), worst_entry([0.0, float("nan")])[0]   # why the rule lives here
+    (0.0, nan)
+    """
+    e = _magnitudes(errors)
+    if e.size == 0:
+        return 0.0, None
+    flat = e.ravel()
+    bad = np.flatnonzero(~np.isfinite(flat))
+    i = int(bad[0]) if len(bad) else int(np.argmax(flat))
+    return float(flat[i]), tuple(int(j) for j in np.unravel_index(i, e.shape))
+
+
+def within(errors, tol) -> bool:
+    """Whether every ``|error| <= tol`` with every error finite: the one rule of a comparison.
+
+    Examples
+    --------
+    >>> within([1e-13, -2e-13], 1e-12), within([1e-13, np.nan], 1e-12), within([], 0.0)
+    (True, False, True)
+    """
+    return not bool(np.any(exceeds(errors, tol)))
+
+
+def badness(value) -> float:
+    """A sort key for an error: NaN ranks as infinity, so ``min`` and ``<`` never prefer it.
+
+    Examples
+    --------
+    >>> min([float("nan"), 0.5], key=badness), min([0.5, float("nan")], key=badness)
+    (0.5, 0.5)
+    """
+    value = float(value)
+    return np.inf if np.isnan(value) else abs(value)
 
 
 def _check_method(method: str) -> None:

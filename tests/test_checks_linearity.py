@@ -33,7 +33,7 @@ class TestLinearity:
             check_linearity(np.ones(3), (5,), layer=lambda x: x**2, n_samples=0)
         with pytest.raises(TypeError, match=r"n_samples must be an int >= 1, got n_samples=2.0"):
             check_linearity(np.ones(3), (5,), n_samples=2.0)
-        assert not check_linearity(np.ones(3), (5,), layer=lambda x: x**2, n_samples=1)
+        assert not check_linearity(np.ones(3), (5,), layer=lambda x: x[..., :3]**2, n_samples=1)
 
 
 class TestFlip:

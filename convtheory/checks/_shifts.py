@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from ..geometry import _per_axis
 from ..transforms import cyclic_shift, transform_matrix
+from ..verdict import badness, within
 
 __all__ = []
 
@@ -42,12 +43,12 @@ def _search_output_shifts(error_of, shift, stride, output_spatial, limit, atol=0
     for u in itertools.islice(candidates, limit):
         tried += 1
         err = error_of(u)
-        if err < best:
+        if best_shift is None or badness(err) < badness(best):   # NaN ranks worst
             best, best_shift = err, u
-        if err <= atol:
+        if within(err, atol):
             break
     return {"output_shift": best_shift, "min_error_over_output_shifts": float(best),
-            "some_output_shift_works": bool(best <= atol),
+            "some_output_shift_works": within(best, atol),
             "output_shifts_tried": tried, "output_shifts_total": total}
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..matrices import conv_matrix
 from ..operators import conv_operator
-from ..verdict import Verdict
+from ..verdict import Verdict, within, worst_entry
 from ..weights import conv_arguments
 from ._common import as_matrix, describe, positive_int
 from .sharing import check_sharing
@@ -119,8 +119,17 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, operator=
             op = conv_operator(w, spec_n, method="direct") if operator is None else operator(size)
             X = rng.standard_normal((spec_n.matrix_shape[1], n_samples))
             MX = M @ X
-            err = float(np.max(np.abs(MX - op @ X)))
-            agrees = err <= rtol * max(float(np.max(np.abs(MX))), 1.0)
+            product = op @ X
+            OX = np.asarray(product)
+            if OX.dtype.kind not in "biufc" or OX.shape != MX.shape:
+                raise TypeError(f"operator({size}) @ X must be a numeric array of shape "
+                                f"{MX.shape}, got {type(product).__name__} of shape {OX.shape}")
+            with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: NaN, fails below
+                diff = MX - OX
+            err, _ = worst_entry(diff)
+            scale, _ = worst_entry(MX)
+            # A non-finite M x makes scale non-finite; within() then fails on that entry.
+            agrees = within(diff, rtol * max(scale, 1.0)) if np.isfinite(scale) else False
             row.update(nnz=int(M.nnz), weights_tied=tied, operator_max_error=err,
                        ok=tied and agrees)
             failure = None if tied and agrees else {

@@ -16,6 +16,7 @@ import sympy
 
 from ..matrices import conv_matrix
 from ..taps import count_taps
+from ..verdict import worst_entry
 from ..weights import kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix
 
@@ -86,7 +87,8 @@ def commutator(M, T_in, T_out):
             if diff != 0:
                 out[key] = diff
         return out
-    E = sp.csr_array(M @ T_in - T_out @ M)
+    with np.errstate(invalid="ignore"):   # inf - inf in a user's matrix: NaN, stored, fails
+        E = sp.csr_array(M @ T_in - T_out @ M)
     E.eliminate_zeros()
     return E
 
@@ -114,14 +116,16 @@ def _row_error(E, n_rows):
             err[r] = 1.0
         return err
     coo = E.tocoo()
-    np.maximum.at(err, coo.row, np.abs(coo.data))
+    with np.errstate(invalid="ignore"):   # a NaN entry: np.maximum keeps it, and it fails
+        np.maximum.at(err, coo.row, np.abs(coo.data))
     return err
 
 
 def _max_error(E) -> float:
+    """Worst entry of a commutator; NaN where one is NaN (it is stored, so it never passes)."""
     if isinstance(E, dict):
         return 1.0 if E else 0.0
-    return float(np.max(np.abs(E.data))) if E.nnz else 0.0
+    return worst_entry(E.data)[0]
 
 
 def _first_entry(E):

@@ -7,9 +7,9 @@ import sympy
 
 from ..matrices import conv_matrix
 from ..operators import conv_operator
-from ..verdict import Verdict
-from ..weights import conv_arguments, kernel_symbols
 from ..taps import count_taps
+from ..verdict import Verdict, badness, exceeds, within, worst_entry
+from ..weights import conv_arguments, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, symbolic_entries
 
 __all__ = ["check_flip_identity", "check_linearity"]
@@ -58,26 +58,42 @@ def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed
     elif not callable(layer):
         raise TypeError(f"layer must be callable, got {type(layer).__name__}")
     rng = np.random.default_rng(seed)
+    n_out = int(np.prod(spec.output_shape))
 
     def f(x):
-        return np.asarray(layer(x), dtype=float).ravel()
+        value = layer(x)
+        out = np.asarray(value)
+        if out.dtype.kind not in "biuf":
+            raise TypeError(f"layer must return a real numeric array, got {type(value).__name__}"
+                            f"{'' if out.dtype == object else f' of dtype {out.dtype}'}")
+        if out.size != n_out:
+            raise ValueError(f"layer must return the conv's output, {spec.output_shape} "
+                             f"({n_out} numbers), got an array of shape {out.shape}")
+        return out.astype(float).ravel()
 
     worst, counterexample = 0.0, None
     zero = f(np.zeros(spec.input_shape))
-    scale0 = float(np.max(np.abs(zero))) if zero.size else 0.0
-    if scale0 > 0:
-        worst, counterexample = np.inf, {"f(0)_max_abs": scale0}
+    scale0, at = worst_entry(zero)
+    if not within(zero, 0.0):
+        worst, counterexample = np.inf, {"f(0)_max_abs": scale0, "output_index": at}
     for _ in range(n_samples):
         x, y = rng.standard_normal((2,) + spec.input_shape)
         a, b = rng.standard_normal(2)
-        lhs, rhs = f(a * x + b * y), a * f(x) + b * f(y)
-        scale = max(float(np.max(np.abs(lhs))), float(np.max(np.abs(rhs))), 1e-300)
-        err = float(np.max(np.abs(lhs - rhs))) / scale
-        if err > worst:
+        with np.errstate(invalid="ignore", over="ignore"):   # inf - inf is NaN: it fails below
+            lhs, rhs = f(a * x + b * y), a * f(x) + b * f(y)
+            finite = np.isfinite(lhs) & np.isfinite(rhs)
+            if finite.all():
+                scale = max(float(np.max(np.abs(lhs), initial=0.0)),
+                            float(np.max(np.abs(rhs), initial=0.0)), 1e-300)
+                err, at = worst_entry((lhs - rhs) / scale)
+            else:   # no relative error of a non-finite value: the entry fails as NaN
+                err, at = worst_entry(np.where(finite, 0.0, np.nan))
+        if badness(err) > badness(worst):
             worst = err
-            if err > rtol:
-                counterexample = {"a": float(a), "b": float(b), "relative_error": err}
-    holds = worst <= rtol
+            if not within(err, rtol):
+                counterexample = {"a": float(a), "b": float(b), "relative_error": err,
+                                  "output_index": at}
+    holds = within(worst, rtol)
     return Verdict(
         name="linearity",
         statement="f(a x + b y) = a f(x) + b f(y) and f(0) = 0",
@@ -140,9 +156,9 @@ def check_flip_identity(weight, input_shape, *, matrix=None, symbolic=None, **co
         left = matrix if matrix is not None else conv_matrix(w, spec_conv)
         right = conv_matrix(np.flip(w, axis=spatial), spec_corr)
         D = (left - right).tocoo()
-        nz = np.abs(D.data) > 0
+        nz = exceeds(D.data, 0.0)   # a NaN entry differs too, though NaN > 0 is False
         bad = sorted(zip(D.row[nz].tolist(), D.col[nz].tolist()))
-        max_error = float(np.max(np.abs(D.data))) if D.nnz else 0.0
+        max_error, _ = worst_entry(D.data)
     holds = not bad
     return Verdict(
         name="flip_identity",

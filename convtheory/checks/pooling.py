@@ -6,11 +6,21 @@ import numpy as np
 
 from ..geometry import _per_axis
 from ..transforms import cyclic_shift
-from ..verdict import Verdict
+from ..verdict import Verdict, badness, within, worst_entry
 from ._common import positive_int
 from ._shifts import MAX_OUTPUT_SHIFTS, _search_output_shifts, _search_scope, _shift
 
 __all__ = ["check_pooling_equivariance", "pooling_aliasing_example"]
+
+
+def _pooled(pool, x) -> np.ndarray:
+    """``pool(x)`` as a real array, or a TypeError saying what ``pool`` returned."""
+    value = pool(x)
+    out = np.asarray(value)
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"pool must return a real numeric array, got {type(value).__name__}"
+                        f"{'' if out.dtype == object else f' of dtype {out.dtype}'}")
+    return out
 
 
 def check_pooling_equivariance(pool, input_shape, shift, *, stride, n_samples: int = 3,
@@ -78,21 +88,28 @@ def check_pooling_equivariance(pool, input_shape, shift, *, stride, n_samples: i
     pairs = []
     for _ in range(n_samples):
         x = rng.standard_normal(input_shape)
-        y, y_shifted_input = np.asarray(pool(x)), np.asarray(pool(cyclic_shift(x, shift)))
+        y, y_shifted_input = _pooled(pool, x), _pooled(pool, cyclic_shift(x, shift))
         if y.ndim < n_axes:
             raise ValueError(f"pool must keep the {n_axes} shifted axes (e.g. keepdims=True), "
                              f"its output has shape {y.shape}")
+        if y_shifted_input.shape != y.shape:
+            raise ValueError(f"pool must return the same shape for x and for its shift, got "
+                             f"{y.shape} and {y_shifted_input.shape}")
         pairs.append((x, y, y_shifted_input))
 
+    def sample_error(pair, u):
+        _, y, ys = pair
+        with np.errstate(invalid="ignore"):   # inf - inf is NaN, and NaN fails
+            return worst_entry(ys - cyclic_shift(y, u))[0]
+
     def error_of(u):
-        return max(float(np.max(np.abs(ys - cyclic_shift(y, u)), initial=0.0))
-                   for _, y, ys in pairs)
+        return max((sample_error(p, u) for p in pairs), key=badness)
 
     divisible = all(t % s == 0 for t, s in zip(shift, stride))
     if divisible:
         out_shift = tuple(t // s for t, s in zip(shift, stride))
         worst = error_of(out_shift)
-        holds = worst <= atol
+        holds = within(worst, atol)
         evidence = {"output_shift": out_shift, "max_error": worst, "divisible": True}
         scope_tail = ""
         statement = "pool(shift x) = shift'(pool x), shift' = shift / stride"
@@ -109,8 +126,7 @@ def check_pooling_equivariance(pool, input_shape, shift, *, stride, n_samples: i
     counterexample = None
     if not holds:
         # The sample that is furthest from agreeing under the reported output shift.
-        x, y, ys = max(pairs, key=lambda p: float(np.max(np.abs(p[2] - cyclic_shift(p[1], out_shift)),
-                                                           initial=0.0)))
+        x, y, ys = max(pairs, key=lambda p: badness(sample_error(p, out_shift)))
         counterexample = {"x": x, "pool(shift x)": ys, "shift'(pool x)": cyclic_shift(y, out_shift),
                           "output_shift": out_shift}
         if not divisible:
@@ -158,16 +174,23 @@ def pooling_aliasing_example(pool=None, *, period: int = 4, length: int = 8) -> 
         def pool(x):
             return x.reshape(-1, 2).max(axis=1)
     x = (np.arange(length) % period >= period // 2).astype(float)
-    y = np.asarray(pool(x))
-    y1 = np.asarray(pool(cyclic_shift(x, 1)))
+    y = _pooled(pool, x)
+    y1 = _pooled(pool, cyclic_shift(x, 1))
+    if y.ndim != 1 or y1.shape != y.shape:
+        raise ValueError(f"pool must return a 1-D array of one shape for x and its shift, got "
+                         f"{y.shape} and {y1.shape}")
     matches = [t for t in range(len(y)) if np.array_equal(y1, cyclic_shift(y, t))]
+    # A NaN equals nothing, so it would make "no shift matches" hold: it fails the claim instead.
+    bad = np.flatnonzero(~np.isfinite(np.r_[y, y1]))
+    not_finite = {"reason": "pool returned NaN or infinity", "entry": int(bad[0] % len(y)),
+                  "of": "pool(x)" if bad[0] < len(y) else "pool(shift x)"} if len(bad) else None
     return Verdict(
         name="pooling_aliasing",
         statement="a one-sample shift of a periodic signal gives a pooled output that is "
                   "no shift of the original pooled output",
-        holds=not matches, method="exhaustive",
+        holds=not matches and not_finite is None, method="exhaustive",
         scope=f"x of period {period}, length {length}; every output shift compared",
         evidence={"x": x.tolist(), "pool(x)": y.tolist(), "pool(shift x)": y1.tolist(),
                   "matching_output_shifts": matches},
-        counterexample={"matching_output_shifts": matches} if matches else None,
+        counterexample=not_finite or ({"matching_output_shifts": matches} if matches else None),
     )

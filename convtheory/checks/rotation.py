@@ -11,7 +11,7 @@ from ..transforms import rot90, transform_matrix
 from ..verdict import Verdict
 from ..weights import conv_arguments, kernel_symbols
 from ._common import describe, unravel
-from .commutator import _first_entry, _matrix, commutator
+from .commutator import _first_entry, _matrix, _max_error, commutator
 
 __all__ = ["LAPLACIAN", "SOBEL_X", "check_rotation_equivariance", "rotation_kernel_constraint"]
 
@@ -92,7 +92,7 @@ def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, 
         r, c, size = _first_entry(E)
         counterexample = {"input_basis_index": unravel(c, spec.input_shape),
                           "output_index": unravel(r, spec.output_shape), "error": size}
-    max_error = 0.0 if holds else (1.0 if isinstance(E, dict) else float(np.max(np.abs(E.data))))
+    max_error = _max_error(E)
     return Verdict(
         name="rotation_equivariance",
         statement=f"conv(rot90(x, {k})) = rot90(conv(x), {k}) for every x",

@@ -15,7 +15,7 @@ import sympy
 
 from ..matrices import DEFAULT_MAX_BYTES
 from ..taps import conv_taps, count_taps
-from ..verdict import Verdict
+from ..verdict import Verdict, exceeds, worst_entry
 from ..weights import conv_arguments, is_symbolic, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe
 from ..matrices import conv_matrix
@@ -267,11 +267,13 @@ def _numeric(w, spec, matrix, taps, rtol):
     expected.sum_duplicates()
     diff = sp.csr_array(M - expected)
     diff.eliminate_zeros()
+    # Weights are finite (conv_arguments refuses others), so the tolerance is; a NaN or an
+    # infinity in the matrix makes its entry of diff non-finite, and that entry fails.
     scale = float(np.max(np.abs(w))) if w.size else 0.0
     atol = rtol * max(scale, 1.0)
     coo = diff.tocoo()
-    bad = np.abs(coo.data) > atol
-    max_error = float(np.max(np.abs(coo.data))) if coo.nnz else 0.0
+    bad = exceeds(coo.data, atol)
+    max_error, _ = worst_entry(coo.data)
     if not bad.any():
         return True, None, {"max_abs_error": max_error, "atol": atol}
     order = np.lexsort((coo.col[bad], coo.row[bad]))

@@ -225,10 +225,18 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
     n_taps = int(pattern.sum())
     formula_ok = formula_nnz == (pattern.nnz if spec.padding_mode == "zeros" else n_taps)
 
+    not_finite = None
     if M is None:  # symbolic weights: the structure is the pattern itself
         outside = sp.csr_array((n_rows, n_cols))
         nnz, row_nnz = pattern.nnz, pattern_rows
     else:
+        # A NaN or an infinity is no weight: the matrix is not the conv it claims to be.
+        stored = sp.csr_array(M)
+        bad = np.flatnonzero(~np.isfinite(stored.data))
+        if len(bad):
+            r = int(np.searchsorted(stored.indptr, bad[0], side="right") - 1)
+            not_finite = {"entry": (r, int(stored.indices[bad[0]])),
+                          "value": stored.data[bad[0]].item(), "reason": "not finite"}
         support = sp.csr_array(M, copy=True)
         support.data = np.ones_like(support.data, dtype=float)
         support.sum_duplicates()
@@ -238,8 +246,10 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
         outside.eliminate_zeros()
     # The given matrix's row counts against the receptive fields read off the tap tables.
     rows_ok = bool(np.array_equal(row_nnz, expected_rows))
-    counterexample = None
-    if outside.nnz:
+    counterexample = not_finite
+    if counterexample is not None:
+        pass
+    elif outside.nnz:
         coo = outside.tocoo()
         first = np.lexsort((coo.col, coo.row))[0]
         r, c = int(coo.row[first]), int(coo.col[first])
@@ -264,12 +274,13 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
         "row_nnz_max": int(row_nnz.max()) if len(row_nnz) else 0,
         "clipped_rows": int(np.sum(expected_rows < rf)),
         "entries_outside_pattern": int(outside.nnz),
+        "non_finite_entries": 0 if M is None else int(np.sum(~np.isfinite(sp.csr_array(M).data))),
     }
     return Verdict(
         name="sparsity",
         statement="the conv matrix is sparse: each row holds only its receptive field "
                   "(clipped at borders), and nnz matches the closed-form count",
-        holds=outside.nnz == 0 and rows_ok and formula_ok,
+        holds=not_finite is None and outside.nnz == 0 and rows_ok and formula_ok,
         method="exhaustive",
         scope=f"{describe(spec)}; every entry of the {n_rows}x{n_cols} matrix",
         evidence=evidence,

@@ -21,7 +21,7 @@ from ..geometry import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import _fft_eligible, conv_operator
 from ..taps import count_taps, spatial_taps
-from ..verdict import Verdict
+from ..verdict import Verdict, badness, within
 from ..weights import conv_arguments
 
 __all__ = [
@@ -326,15 +326,20 @@ def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None, rtol: float = 
     for name, (w, kw, expr, shape) in CLOSED_FORM_CASES.items():
         for n in sizes:
             exact = float(expr.subs(_N, n))
-            got = float(norm(w, shape(n), **kw))
-            rel = abs(got - exact) / exact
+            value = norm(w, shape(n), **kw)
+            if not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"norm must return a real number, got {type(value).__name__} "
+                                f"for case {name!r}, n={n}")
+            got = float(value)
+            rel = abs(got - exact) / exact if np.isfinite(got) else np.nan
             table.append({"case": name, "n": int(n), "computed": got, "exact": exact,
                           "relative_error": rel})
-            if rel > worst:
+            if badness(rel) > badness(worst):   # NaN ranks worst, never skipped
                 worst = rel
-                if rel > rtol:
+                if not within(rel, rtol):
                     counterexample = table[-1]
-    holds = worst <= rtol
+    holds = within(worst, rtol)
     return Verdict(
         name="spectral_norm_closed_forms",
         statement="conv_spectral_norm equals the closed-form norms of difference and Laplacian kernels",

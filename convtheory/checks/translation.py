@@ -11,7 +11,7 @@ import sympy
 
 from ..receptive_field import ReceptiveFieldMap
 from ..transforms import cyclic_shift
-from ..verdict import Verdict
+from ..verdict import Verdict, exceeds, within, worst_entry
 from ..weights import conv_arguments
 from ._common import describe, positive_int, unravel
 from ._shifts import (
@@ -123,9 +123,9 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
     error_map = row_err.max(axis=0)
     # Border-free outputs q, moved to the row q + out_shift where the two sides are compared.
     interior = cyclic_shift(ReceptiveFieldMap.from_spec(spec).interior(shift, out_shift), out_shift)
-    failing = [list(map(int, ix)) for ix in np.argwhere(error_map > 0)]
+    failing = [list(map(int, ix)) for ix in np.argwhere(exceeds(error_map, 0.0))]
     border = [list(map(int, ix)) for ix in np.argwhere(~interior)]
-    interior_max = float(error_map[interior].max()) if interior.any() else 0.0
+    interior_max, _ = worst_entry(error_map[interior])
     n_err = len(E) if isinstance(E, dict) else E.nnz
     holds = n_err == 0
     counterexample = None
@@ -140,9 +140,9 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
         scope=f"{describe(spec)}; shift={shift}, output shift={out_shift}; {every}",
         evidence={"shift": shift, "output_shift": out_shift, "stride": spec.stride,
                   "divisible": True,
-                  "max_error": float(row_err.max()) if row_err.size else 0.0,
+                  "max_error": worst_entry(row_err)[0],
                   "error_map": error_map, "outputs_with_error": failing,
                   "border_outputs": border, "interior_max_error": interior_max,
-                  "error_confined_to_border": interior_max == 0.0},
+                  "error_confined_to_border": within(interior_max, 0.0)},
         counterexample=counterexample,
     )

@@ -89,8 +89,15 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
     module(x)
     analytic = {"input": np.array(module.backward(r))}
     for i, p in enumerate(params):
-        analytic[f"param{i}{list(p.shape)}"] = p.grad.copy()
+        analytic[f"param{i}{list(p.shape)}"] = np.array(p.grad)
     module.zero_grad()
+    shapes = {"input": x.shape} | {f"param{i}{list(p.shape)}": p.data.shape
+                                   for i, p in enumerate(params)}
+    for name, grad in analytic.items():
+        # A gradient of another shape or kind cannot be compared entry for entry: refuse it.
+        if grad.dtype.kind not in "biuf" or grad.shape != shapes[name]:
+            raise TypeError(f"the gradient of {name} must be a real array of shape {shapes[name]}, "
+                            f"got dtype {grad.dtype} and shape {grad.shape} from {module!r}")
 
     arrays = {"input": x} | {f"param{i}{list(p.shape)}": p.data for i, p in enumerate(params)}
     errors, worst_case, sampled = {}, None, False

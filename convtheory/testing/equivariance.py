@@ -138,7 +138,7 @@ def receptive_field_map(f, input_shape, *, ndim: int | None = None, seed: int = 
     _check_budget("receptive_field_map", input_shape, 1, max_bytes)
     rng = np.random.default_rng(seed)
     x0 = rng.standard_normal(input_shape)
-    y0 = np.asarray(f(x0))
+    y0 = _finite(f(x0), "f(x)")
     if y0.ndim < d:
         raise ValueError(f"f(x).shape={y0.shape} has fewer than ndim={d} spatial axes")
     out_spatial = y0.shape[-d:]
@@ -150,7 +150,11 @@ def receptive_field_map(f, input_shape, *, ndim: int | None = None, seed: int = 
         for sign in (1.0, -1.0):
             x = x0.copy()
             x[(Ellipsis,) + j] += sign * big
-            delta = np.abs(np.asarray(f(x)) - y0).reshape((-1,) + out_spatial).max(axis=0)
+            y = _finite(f(x), f"f(x + impulse at {j})")
+            if y.shape != y0.shape:
+                raise ValueError(f"f(x + impulse at {j}).shape={y.shape} differs from "
+                                 f"f(x).shape={y0.shape}")
+            delta = np.abs(y - y0).reshape((-1,) + out_spatial).max(axis=0)
             # Relative to this impulse's largest response: FFT-based callables leave ~1e-16 noise.
             moved |= delta > 1e-9 * delta.max() if delta.max() > 0 else False
         lo[moved] = np.minimum(lo[moved], j)
@@ -202,18 +206,38 @@ def _inputs(input_shape, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((samples,) + tuple(input_shape))
 
 
+def _numeric(value, what: str) -> np.ndarray:
+    """An output as a numeric array, or a TypeError naming what returned something else."""
+    out = np.asarray(value)
+    if out.dtype.kind not in "biufc":
+        raise TypeError(f"{what} must be a numeric array, got {type(value).__name__}"
+                        f"{'' if out.dtype == object else f' of dtype {out.dtype}'}")
+    return out
+
+
+def _finite(value, what: str) -> np.ndarray:
+    """A numeric output with only finite entries: NaN would hide where an impulse arrives."""
+    out = _numeric(value, what)
+    if not np.all(np.isfinite(out)):
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise ValueError(f"{what} holds {out[at]} at {at}; a receptive field is read from finite "
+                         f"responses only")
+    return out
+
+
 def _errors(f, transform_in, transform_out, xs):
     """Absolute error and reference ``T_out f(x)``, stacked over samples."""
     errs, refs = [], []
     for x in xs:
-        expected = np.asarray(transform_out(np.asarray(f(x))))
-        got = np.asarray(f(transform_in(x)))
+        expected = _numeric(transform_out(_numeric(f(x), "f(x)")), "transform_out(f(x))")
+        got = _numeric(f(transform_in(x)), "f(transform_in(x))")
         if got.shape != expected.shape:
             raise EquivarianceShapeError(
                 f"f(T_in x).shape={got.shape} differs from T_out(f(x)).shape={expected.shape}; "
                 f"the transforms do not match f's output"
             )
-        errs.append(np.abs(got - expected))
+        with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: NaN, and it fails
+            errs.append(np.abs(got - expected))
         refs.append(np.abs(expected))
     return np.stack(errs), np.stack(refs)
 
@@ -298,6 +322,17 @@ class _Case:
     compare: object = None        # bool mask over the output (broadcast), or None for all
 
 
+def _excess(err, tol, mask):
+    """How far each compared error exceeds its tolerance: +inf where either is not finite.
+
+    So a NaN or an infinity is the worst entry of a case (and the closest candidate is never
+    chosen for one), while positions outside ``mask`` are not compared at all.
+    """
+    bad = ~np.isfinite(err) | ~np.isfinite(tol)
+    with np.errstate(invalid="ignore"):
+        return np.where(mask, np.where(bad, np.inf, err - tol), -np.inf)
+
+
 def _assert_cases(f, input_shape, cases, *, claim, atol, rtol, samples, seed, mode_note=""):
     """Raise :class:`EquivarianceAssertionError` for the first case that fails."""
     xs = _inputs(input_shape, samples, seed)
@@ -309,7 +344,7 @@ def _assert_cases(f, input_shape, cases, *, claim, atol, rtol, samples, seed, mo
             mask = np.ones(err.shape[1:], dtype=bool) if c.compare is None else np.broadcast_to(
                 c.compare, err.shape[1:])
             tol = atol + rtol * ref
-            excess = np.where(mask, err - tol, -np.inf)
+            excess = _excess(err, tol, mask)
             results.append((float(np.max(excess)) if excess.size else -np.inf, c, err, tol, mask))
         if not any(np.any(r[4]) for r in results):
             # Comparing nothing would pass vacuously: a check that cannot fail.
@@ -320,7 +355,7 @@ def _assert_cases(f, input_shape, cases, *, claim, atol, rtol, samples, seed, mo
         excess_max, c, err, tol, mask = min(results, key=lambda r: r[0])
         if excess_max <= 0:
             continue
-        excess = np.where(mask, err - tol, -np.inf)
+        excess = _excess(err, tol, mask)
         sample, *position = np.unravel_index(int(np.argmax(excess)), err.shape)
         position = tuple(int(p) for p in position)
         worst, worst_tol = float(err[(sample, *position)]), float(tol[(sample, *position)])

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from ..geometry import ConvSpec, _as_int, _as_shape
 from ..structure import recover_kernel
+from ..verdict import exceeds, within, worst_entry
 from .failures import ConvolutionAssertionError
 
 __all__ = ["DEFAULT_MAX_PROBES", "NotLinearError", "assert_is_convolution", "probe_matrix"]
@@ -54,12 +55,21 @@ def _check_linear(f, input_shape, out_shape, *, rtol, pairs, seed):
     for i in range(pairs):
         x, y = rng.standard_normal((2,) + input_shape)
         a, b = rng.standard_normal(2)
-        fx, fy = np.asarray(f(x)), np.asarray(f(y))
-        lhs = np.asarray(f(a * x + b * y))
+        fx, fy = _numeric(f(x), "f(x)"), _numeric(f(y), "f(y)")
+        lhs = _numeric(f(a * x + b * y), "f(a*x + b*y)")
+        for name, value in (("f(x)", fx), ("f(y)", fy), ("f(a*x + b*y)", lhs)):
+            if value.shape != out_shape:
+                raise NotLinearError(f"f is not linear: {name}.shape={value.shape} differs from "
+                                     f"f(zeros).shape={out_shape} on random pair {i}")
+            if not np.all(np.isfinite(value)):
+                _, at = worst_entry(np.where(np.isfinite(value), 0.0, np.nan))
+                raise NotLinearError(
+                    f"f is not linear: {name} holds {float(value[at])} at output {at} on random pair "
+                    f"{i} of seed={seed}; a linear map of finite inputs returns finite numbers")
         rhs = a * fx + b * fy
         scale = abs(a) * np.abs(fx).max(initial=0) + abs(b) * np.abs(fy).max(initial=0)
-        error = float(np.abs(lhs - rhs).max(initial=0))
-        if lhs.shape != out_shape or error > rtol * scale:
+        error = worst_entry(lhs - rhs)[0]
+        if not within(error, rtol * scale):
             raise NotLinearError(
                 f"f is not linear: f(a*x + b*y) differs from a*f(x) + b*f(y) by {error:.3g} "
                 f"(relative {error / max(scale, 1e-300):.3g} > rtol={rtol}) on random pair {i} "
@@ -142,9 +152,15 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     e = np.zeros(n_in)
     for j in range(n_in):
         e[j] = 1.0
-        column = _numeric(f(e.reshape(input_shape)), f"f(unit vector {j})").ravel()
+        column = _numeric(f(e.reshape(input_shape)), f"f(unit vector {j})")
+        if column.shape != out_shape:
+            raise ValueError(f"f(unit vector {j}).shape={column.shape} differs from "
+                             f"f(zeros).shape={out_shape}; a linear map has one output shape")
+        column = column.ravel()
         e[j] = 0.0
-        nz = np.flatnonzero(np.abs(column) > atol)
+        # Stored unless within atol of zero: a NaN or an infinity is kept, so that the matrix
+        # shows it (recover_kernel then names it), never dropped as if it were zero.
+        nz = np.flatnonzero(exceeds(column, atol))
         rows.append(nz)
         values.append(column[nz])
         counts[j] = len(nz)
@@ -260,9 +276,7 @@ def assert_is_convolution(f, input_shape, kernel_size=None, *, ndim: int | None 
     shorthand = len(input_shape) == d
     try:
         M = probe_matrix(f, input_shape, max_probes=max_probes, seed=seed)
-    except ValueError as err:
-        if "not linear" not in str(err):
-            raise
+    except NotLinearError as err:
         raise ConvolutionAssertionError(f"f is not a convolution: {err}") from err
     if kernel_size is None:
         kernel_size = _infer_kernel_size(M, input_shape, d)
