@@ -8,6 +8,7 @@ from scipy import signal
 
 from convtheory.nn import Conv2d, functional as F, train
 from convtheory.nn.data import box, gaussian, laplacian, sobel_x, synthetic_images
+from convtheory.nn.experiments import composition, efficiency, filters
 
 
 def test_learn_sobel_x_to_1e6():
@@ -117,7 +118,8 @@ def test_experiments_refuse_absurd_sizes_before_allocating(call, match, monkeypa
     def no_images(*args, **kwargs):
         raise AssertionError("synthetic_images was called before the size check")
 
-    monkeypatch.setattr(train, "synthetic_images", no_images)
+    for module in (filters, composition, efficiency):
+        monkeypatch.setattr(module, "synthetic_images", no_images)
     with pytest.raises(ValueError, match=match):
         call()
 
@@ -132,3 +134,19 @@ def test_fit_refuses_non_finite_inputs_and_targets():
         train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x, y_nan, steps=5, lr=0.1)
     with pytest.raises(ValueError, match=r"inputs must be finite, got 1 NaN or infinite entries"):
         train.fit(Conv2d(1, 1, 3, bias=False, seed=0), x_inf, y, steps=5, lr=0.1)
+
+
+def test_experiments_stay_importable_from_train_in_either_import_order():
+    import subprocess
+    import sys
+
+    from convtheory.nn import experiments
+
+    for name in set(train.__all__) - {"fit", "TrainingDiverged"}:
+        assert getattr(train, name) is getattr(experiments, name)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        train.no_such_name
+    for first, second in (("experiments", "train"), ("train", "experiments")):
+        code = (f"import convtheory.nn.{first}, convtheory.nn.{second}; "
+                "from convtheory.nn.train import learn_filter, run_experiments")
+        subprocess.run([sys.executable, "-c", code], check=True)

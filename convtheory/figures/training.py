@@ -1,4 +1,4 @@
-"""Figures of the learning experiments in :mod:`convtheory.nn.train`.
+"""Figures of the learning experiments in :mod:`convtheory.nn.experiments`.
 
 Each function returns a ``matplotlib.figure.Figure`` (Agg backend, never
 shown); matplotlib is imported inside the functions so that ``import
@@ -34,8 +34,8 @@ def plot_learned_filters(result):
     Parameters
     ----------
     result : FilterResult or BankResult
-        From :func:`~convtheory.nn.train.learn_filter` or
-        :func:`~convtheory.nn.train.learn_filter_bank`.
+        From :func:`~convtheory.nn.experiments.learn_filter` or
+        :func:`~convtheory.nn.experiments.learn_filter_bank`.
 
     Returns
     -------
@@ -43,7 +43,7 @@ def plot_learned_filters(result):
 
     Examples
     --------
-    >>> from convtheory.nn.train import learn_filter
+    >>> from convtheory.nn.experiments import learn_filter
     >>> fig = plot_learned_filters(learn_filter("sobel_x", seed=0))
     >>> len(fig.axes)
     3
@@ -78,7 +78,7 @@ def plot_loss_curves(results: dict):
 
     Examples
     --------
-    >>> from convtheory.nn.train import learn_filter
+    >>> from convtheory.nn.experiments import learn_filter
     >>> fig = plot_loss_curves({"sobel_x": learn_filter("sobel_x", seed=0)})
     >>> fig.axes[0].get_yscale()
     'log'
@@ -103,7 +103,7 @@ def plot_composition(result):
 
     Examples
     --------
-    >>> from convtheory.nn.train import learn_composition
+    >>> from convtheory.nn.experiments import learn_composition
     >>> fig = plot_composition(learn_composition("box", "box", steps=300, seed=0))
     >>> len(fig.axes)
     6
@@ -133,7 +133,7 @@ def plot_data_efficiency(result):
 
     Examples
     --------
-    >>> from convtheory.nn.train import DataEfficiencyResult
+    >>> from convtheory.nn.experiments import DataEfficiencyResult
     >>> r = DataEfficiencyResult("sobel_x", 8, (1, 4), (1e-9, 1e-20), (0.9, 0.7), 16, 9, 4096)
     >>> fig = plot_data_efficiency(r)
     >>> [line.get_label() for line in fig.axes[0].get_lines()][:2]

@@ -1,6 +1,6 @@
 """Section "learning": conv layers learn handcrafted filters, and their compositions, from data.
 
-The experiments of :mod:`convtheory.nn.train` run here with a fixed seed;
+The experiments of :mod:`convtheory.nn.experiments` run here with a fixed seed;
 ``--quick`` trains on fewer images, for fewer steps, and stops once the
 learned kernel is within tolerance, exactly as the full run does.
 """
@@ -14,24 +14,24 @@ from ..claims import Claim, FigureSpec
 
 __all__ = ["CLAIMS"]
 
-_TRAIN = "convtheory.nn.train"
+_TRAIN = "convtheory.nn.experiments"
 _FIGURES = "convtheory.figures.training:plot_learned_filters"
 
 
 def _learn_filter(ctx):
-    from ...nn.train import learn_filter
+    from ...nn.experiments import learn_filter
 
     return ctx.cached("learning.sobel_x", lambda: learn_filter("sobel_x", seed=ctx.seed))
 
 
 def _composition(ctx):
-    from ...nn.train import learn_composition
+    from ...nn.experiments import learn_composition
 
     return ctx.cached("learning.composition", lambda: learn_composition(seed=ctx.seed))
 
 
 def _efficiency(ctx):
-    from ...nn.train import data_efficiency
+    from ...nn.experiments import data_efficiency
 
     if ctx.quick:  # fewer, smaller images: the same comparison in seconds
         run = lambda: data_efficiency("sobel_x", n_train=(1, 4, 16), size=8, seed=ctx.seed)
@@ -66,7 +66,7 @@ TOL = 1e-6
 #: Tolerance on the stack's effective kernel.  Learning two factors is not
 #: convex: a repeated factor (box composed with box) is pinned only to about
 #: the square root of the effective error, and training stalls near, not
-#: below, TOL; :func:`convtheory.nn.train.learn_composition` documents and
+#: below, TOL; :func:`convtheory.nn.experiments.learn_composition` documents and
 #: tests 1e-4.
 COMPOSITION_TOL = 1e-4
 
@@ -101,7 +101,7 @@ def data_efficiency(ctx) -> Verdict:
 
 
 def _bank(ctx):
-    from ...nn.train import learn_filter_bank
+    from ...nn.experiments import learn_filter_bank
 
     return ctx.cached("learning.bank", lambda: learn_filter_bank(seed=ctx.seed))
 
