@@ -24,6 +24,7 @@ from convtheory import (
     check_adaptivity,
     check_flip_identity,
     check_linearity,
+    check_nnz_formula,
     check_pooling_equivariance,
     check_rotation_equivariance,
     check_sharing,
@@ -39,7 +40,7 @@ from convtheory import (
     recover_kernel,
     testing,
 )
-from convtheory.checks import LAPLACIAN
+from convtheory.checks import LAPLACIAN, axis_nnz
 from convtheory.nn import Conv2d
 from convtheory.nn.gradcheck import gradcheck
 from convtheory.testing import ConvolutionAssertionError, EquivarianceAssertionError, NotLinearError
@@ -334,6 +335,21 @@ class TestDotTest:
     def test_wrong_kind_or_length_raises(self, output):
         with pytest.raises(TypeError, match="op.rmatvec must return 3 numbers"):
             dot_test(_operator(lambda y: output))
+
+
+class TestNnzFormula:
+    @pytest.mark.parametrize("value", BAD + [0.5], ids=BAD_IDS + ["fraction"])
+    def test_a_formula_off_by_a_bad_value_fails(self, value):
+        # int() would truncate 2.5 to 2, and raise on NaN and inf: compared as numbers instead.
+        v = check_nnz_formula(range(3, 5), (3,), (1,), (1,), (0,),
+                              formula=lambda *a: axis_nnz(*a) + value)
+        assert check_nnz_formula(range(3, 5), (3,), (1,), (1,), (0,), formula=axis_nnz)
+        assert not v and v.counterexample["n"] == 3
+
+    @pytest.mark.parametrize("output", [None, "3", True], ids=["None", "str", "bool"])
+    def test_not_a_number_raises(self, output):
+        with pytest.raises(TypeError, match="formula must return a number, got"):
+            check_nnz_formula(range(3, 5), (3,), (1,), (1,), (0,), formula=lambda *a: output)
 
 
 class TestSpectralNormClosedForms:
