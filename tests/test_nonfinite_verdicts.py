@@ -27,6 +27,7 @@ from convtheory import (
     check_nnz_formula,
     check_pooling_equivariance,
     check_rotation_equivariance,
+    check_scale_equivariance,
     check_sharing,
     check_sparsity,
     check_spectral_norm_closed_forms,
@@ -50,6 +51,7 @@ from .conftest import requires_torch, torch
 
 BAD = [np.nan, np.inf, -np.inf]
 BAD_IDS = ["nan", "inf", "-inf"]
+W1 = np.array([1.0, -2.0, 3.0])
 
 
 # --------------------------------------------------------------------------
@@ -127,10 +129,33 @@ class TestReportedExamples:
 
 
 # --------------------------------------------------------------------------
+# Weights: a non-finite weight is refused before any check runs
+# --------------------------------------------------------------------------
+WEIGHT_CHECKS = {
+    "sharing": lambda w: check_sharing(w, (7,)),
+    "sparsity": lambda w: check_sparsity(w, (7,)),
+    "translation": lambda w: check_translation_equivariance(w, (7,), 1),
+    "rotation": lambda w: check_rotation_equivariance(w, (5, 5), padding=1),
+    "scale": lambda w: check_scale_equivariance(w, (8,), padding=1, padding_mode="circular"),
+    "flip_identity": lambda w: check_flip_identity(w, (7,)),
+    "linearity": lambda w: check_linearity(w, (7,)),
+    "adaptivity": lambda w: check_adaptivity(w, (7,)),
+}
+
+
+@pytest.mark.parametrize("name", WEIGHT_CHECKS)
+@pytest.mark.parametrize("value", BAD, ids=BAD_IDS)
+def test_non_finite_weights_are_refused(name, value):
+    w = np.ones((3, 3)) if name == "rotation" else W1.copy()
+    assert WEIGHT_CHECKS[name](w) is not None
+    w.flat[1] = value
+    with pytest.raises(ValueError, match=r"weight must be finite, got .* at index"):
+        WEIGHT_CHECKS[name](w)
+
+
+# --------------------------------------------------------------------------
 # Every check with a matrix override: NaN, inf and a wrong finite entry fail
 # --------------------------------------------------------------------------
-W1 = np.array([1.0, -2.0, 3.0])
-
 # name -> (check(matrix), the right matrix as a dense array, an entry inside its support)
 MATRIX_CHECKS = {
     "sharing": (lambda M: check_sharing(W1, (7,), matrix=M), conv_matrix(W1, (7,)), (2, 3)),
