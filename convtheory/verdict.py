@@ -17,7 +17,8 @@ from typing import Any, Mapping
 import numpy as np
 
 __all__ = [
-    "METHODS", "Certificate", "Verdict", "badness", "exceeds", "jsonable", "worst_entry", "within",
+    "METHODS", "Certificate", "Verdict", "as_compared", "badness", "exceeds", "jsonable",
+    "worst_entry", "within",
 ]
 
 #: How a claim was checked.  ``symbolic``: exact sympy algebra; ``exhaustive``:
@@ -138,6 +139,29 @@ def badness(value) -> float:
     """
     value = float(value)
     return np.inf if np.isnan(value) else abs(value)
+
+
+def as_compared(value, what: str, *, real: bool = False) -> np.ndarray:
+    """A value a user's callable returned, about to be compared, as a numeric array.
+
+    None, a string or any other object is a TypeError that names ``what``
+    returned it: ``np.asarray(None, dtype=float)`` would be a NaN, and a NaN
+    must never reach a comparison unnoticed.
+
+    Examples
+    --------
+    >>> as_compared([1, 2], "f(x)").tolist()
+    [1, 2]
+    >>> as_compared(None, "f(x)")
+    Traceback (most recent call last):
+        ...
+    TypeError: f(x) must be a numeric array, got NoneType of dtype object
+    """
+    out = np.asarray(value)
+    if out.dtype.kind not in ("biuf" if real else "biufc"):
+        raise TypeError(f"{what} must be a {'real ' if real else ''}numeric array, got "
+                        f"{type(value).__name__} of dtype {out.dtype}")
+    return out
 
 
 def _check_method(method: str) -> None:

@@ -88,11 +88,12 @@ class TestProbeMatrix:
             probe_matrix(np.negative, (4,), atol=-1)
 
     def test_non_numeric_output(self):
-        with pytest.raises(TypeError, match=r"f must return a numeric array, got f\(zeros\) of "
-                                            r"type str and dtype <U3"):
+        with pytest.raises(TypeError, match=r"f\(zeros\) must be a numeric array, got str of "
+                                            r"dtype <U3"):
             probe_matrix(lambda x: "abc", (3,), linearity_pairs=0)
         # Numeric at zero, text on a unit vector: named by the probe that returned it.
-        with pytest.raises(TypeError, match=r"got f\(unit vector 0\) of type list and dtype <U1"):
+        with pytest.raises(TypeError, match=r"f\(unit vector 0\) must be a numeric array, "
+                                            r"got list of dtype <U1"):
             probe_matrix(lambda x: [0.0] if not x.any() else ["1"], (3,), linearity_pairs=0)
 
 

@@ -8,7 +8,7 @@ import sympy
 from ..matrices import conv_matrix
 from ..operators import conv_operator
 from ..taps import count_taps
-from ..verdict import Verdict, badness, exceeds, within, worst_entry
+from ..verdict import Verdict, as_compared, badness, exceeds, within, worst_entry
 from ..weights import conv_arguments, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, symbolic_entries
 
@@ -61,11 +61,7 @@ def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed
     n_out = int(np.prod(spec.output_shape))
 
     def f(x):
-        value = layer(x)
-        out = np.asarray(value)
-        if out.dtype.kind not in "biuf":
-            raise TypeError(f"layer must return a real numeric array, got {type(value).__name__}"
-                            f"{'' if out.dtype == object else f' of dtype {out.dtype}'}")
+        out = as_compared(layer(x), "layer(x)", real=True)
         if out.size != n_out:
             raise ValueError(f"layer must return the conv's output, {spec.output_shape} "
                              f"({n_out} numbers), got an array of shape {out.shape}")

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..geometry import _per_axis
 from ..transforms import cyclic_shift
-from ..verdict import Verdict, badness, within, worst_entry
+from ..verdict import Verdict, as_compared, badness, within, worst_entry
 from ._common import positive_int
 from ._shifts import MAX_OUTPUT_SHIFTS, _search_output_shifts, _search_scope, _shift
 
@@ -14,13 +14,7 @@ __all__ = ["check_pooling_equivariance", "pooling_aliasing_example"]
 
 
 def _pooled(pool, x) -> np.ndarray:
-    """``pool(x)`` as a real array, or a TypeError saying what ``pool`` returned."""
-    value = pool(x)
-    out = np.asarray(value)
-    if out.dtype.kind not in "biuf":
-        raise TypeError(f"pool must return a real numeric array, got {type(value).__name__}"
-                        f"{'' if out.dtype == object else f' of dtype {out.dtype}'}")
-    return out
+    return as_compared(pool(x), "pool(x)", real=True)
 
 
 def check_pooling_equivariance(pool, input_shape, shift, *, stride, n_samples: int = 3,

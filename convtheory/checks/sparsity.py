@@ -288,6 +288,16 @@ def check_sparsity(weight, input_shape, *, matrix=None, **conv) -> Verdict:
     )
 
 
+def _formula_value(value):
+    """A formula's value as a number to compare with a count; None or text is a TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating, sympy.Expr)):
+        raise TypeError(f"formula must return a number, got {type(value).__name__}: {value!r}")
+    if isinstance(value, sympy.Expr):
+        value = int(value) if value.is_integer else float(value)
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
+
+
 def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4),
                       dilations=range(1, 3), paddings=range(0, 3), *, formula=None,
                       max_cases: int = 100_000) -> Verdict:
@@ -348,8 +358,8 @@ def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4
         spec = ConvSpec((k_,), (n_,), stride=s_, dilation=d_, padding=((lo, hi),))
         count = int(np.count_nonzero(spec.axis_table(0) >= 0))
         cases += 1
-        got = int(evaluate(n_, k_, s_, d_, (lo, hi)))
-        if got != count:
+        got = _formula_value(evaluate(n_, k_, s_, d_, (lo, hi)))
+        if not got == count:   # a NaN, an infinity or 2.5 equals no count (int() would truncate)
             counterexample = {"n": n_, "k": k_, "s": s_, "d": d_, "padding": (lo, hi),
                               "formula": got, "count": count}
             break

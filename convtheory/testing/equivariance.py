@@ -23,6 +23,7 @@ import numpy as np
 from ..geometry import ConvSpec, _as_int, _as_shape
 from ..receptive_field import ReceptiveFieldMap
 from ..transforms import cyclic_shift, flip, rot90
+from ..verdict import as_compared
 from .failures import EquivarianceAssertionError
 
 __all__ = [
@@ -206,18 +207,9 @@ def _inputs(input_shape, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((samples,) + tuple(input_shape))
 
 
-def _numeric(value, what: str) -> np.ndarray:
-    """An output as a numeric array, or a TypeError naming what returned something else."""
-    out = np.asarray(value)
-    if out.dtype.kind not in "biufc":
-        raise TypeError(f"{what} must be a numeric array, got {type(value).__name__}"
-                        f"{'' if out.dtype == object else f' of dtype {out.dtype}'}")
-    return out
-
-
 def _finite(value, what: str) -> np.ndarray:
     """A numeric output with only finite entries: NaN would hide where an impulse arrives."""
-    out = _numeric(value, what)
+    out = as_compared(value, what)
     if not np.all(np.isfinite(out)):
         at = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
         raise ValueError(f"{what} holds {out[at]} at {at}; a receptive field is read from finite "
@@ -229,8 +221,8 @@ def _errors(f, transform_in, transform_out, xs):
     """Absolute error and reference ``T_out f(x)``, stacked over samples."""
     errs, refs = [], []
     for x in xs:
-        expected = _numeric(transform_out(_numeric(f(x), "f(x)")), "transform_out(f(x))")
-        got = _numeric(f(transform_in(x)), "f(transform_in(x))")
+        expected = as_compared(transform_out(as_compared(f(x), "f(x)")), "transform_out(f(x))")
+        got = as_compared(f(transform_in(x)), "f(transform_in(x))")
         if got.shape != expected.shape:
             raise EquivarianceShapeError(
                 f"f(T_in x).shape={got.shape} differs from T_out(f(x)).shape={expected.shape}; "

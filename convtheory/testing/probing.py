@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ..geometry import ConvSpec, _as_int, _as_shape
 from ..structure import recover_kernel
-from ..verdict import exceeds, within, worst_entry
+from ..verdict import as_compared, exceeds, within, worst_entry
 from .failures import ConvolutionAssertionError
 
 __all__ = ["DEFAULT_MAX_PROBES", "NotLinearError", "assert_is_convolution", "probe_matrix"]
@@ -41,22 +41,13 @@ class NotLinearError(ValueError):
     """
 
 
-def _numeric(value, what: str) -> np.ndarray:
-    """``f``'s output as an array, refused unless it is numeric (a linear map returns numbers)."""
-    out = np.asarray(value)
-    if out.dtype.kind not in "biufc":
-        raise TypeError(f"f must return a numeric array, got {what} of type "
-                        f"{type(value).__name__} and dtype {out.dtype}")
-    return out
-
-
 def _check_linear(f, input_shape, out_shape, *, rtol, pairs, seed):
     rng = np.random.default_rng(seed)
     for i in range(pairs):
         x, y = rng.standard_normal((2,) + input_shape)
         a, b = rng.standard_normal(2)
-        fx, fy = _numeric(f(x), "f(x)"), _numeric(f(y), "f(y)")
-        lhs = _numeric(f(a * x + b * y), "f(a*x + b*y)")
+        fx, fy = as_compared(f(x), "f(x)"), as_compared(f(y), "f(y)")
+        lhs = as_compared(f(a * x + b * y), "f(a*x + b*y)")
         for name, value in (("f(x)", fx), ("f(y)", fy), ("f(a*x + b*y)", lhs)):
             if value.shape != out_shape:
                 raise NotLinearError(f"f is not linear: {name}.shape={value.shape} differs from "
@@ -144,7 +135,7 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
             f"(a convolution shows its whole kernel at any size larger than its receptive "
             f"field), or raise max_probes"
         )
-    out_shape = _numeric(f(np.zeros(input_shape)), "f(zeros)").shape
+    out_shape = as_compared(f(np.zeros(input_shape)), "f(zeros)").shape
     if linearity_pairs:
         _check_linear(f, input_shape, out_shape, rtol=rtol, pairs=linearity_pairs, seed=seed)
     rows, values, counts = [], [], np.zeros(n_in, dtype=np.int64)
@@ -152,7 +143,7 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     e = np.zeros(n_in)
     for j in range(n_in):
         e[j] = 1.0
-        column = _numeric(f(e.reshape(input_shape)), f"f(unit vector {j})")
+        column = as_compared(f(e.reshape(input_shape)), f"f(unit vector {j})")
         if column.shape != out_shape:
             raise ValueError(f"f(unit vector {j}).shape={column.shape} differs from "
                              f"f(zeros).shape={out_shape}; a linear map has one output shape")
@@ -281,7 +272,7 @@ def assert_is_convolution(f, input_shape, kernel_size=None, *, ndim: int | None 
     if kernel_size is None:
         kernel_size = _infer_kernel_size(M, input_shape, d)
     full_input = (1,) + input_shape if shorthand else input_shape
-    out_shape = _numeric(f(np.zeros(input_shape)), "f(zeros)").shape
+    out_shape = as_compared(f(np.zeros(input_shape)), "f(zeros)").shape
     groups = conv.get("groups", 1)
     geometry = ConvSpec((groups, full_input[0] // groups if full_input[0] % groups == 0 else 1)
                         + kernel_size, full_input, **conv)
