@@ -346,7 +346,7 @@ def _require(module: str, command: str, what: str):
 
 
 def _cmd_prove(args) -> int:
-    from .report.seed.theorems import CLAIMS
+    from .report.sections.theorems import CLAIMS
 
     _require("proofs", "prove", "the proofs package")
     names = [c.id.split(".", 1)[1] for c in CLAIMS]

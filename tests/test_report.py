@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import convtheory.report.seed.channels as channels
-import convtheory.report.seed.dense as dense
-import convtheory.report.seed.equivariance as equivariance
-import convtheory.report.seed.matrix as matrix_section
-import convtheory.report.seed.sparsity as sparsity
+import convtheory.report.sections.channels as channels
+import convtheory.report.sections.dense as dense
+import convtheory.report.sections.equivariance as equivariance
+import convtheory.report.sections.matrix as matrix_section
+import convtheory.report.sections.sparsity as sparsity
 from convtheory import Certificate, Verdict, conv_matrix
 from convtheory.report import (SECTIONS, Claim, Context, OutputError, Report, all_claims,
                                atomic_write, prepare_output, run_claim, run_report, to_html,
