@@ -346,27 +346,35 @@ def _require(module: str, command: str, what: str):
 
 
 def _cmd_prove(args) -> int:
-    from .report.sections.theorems import CLAIMS
-
-    _require("proofs", "prove", "the proofs package")
-    names = [c.id.split(".", 1)[1] for c in CLAIMS]
-    unknown = [n for n in args.only or () if n not in names]
+    proofs = _require("convtheory.proofs", "prove", "the proofs package")
+    unknown = [n for n in args.only or () if n not in proofs.THEOREMS]
     if unknown:
         raise UsageError(f"convtheory prove: error: --only {', '.join(unknown)}: no such proof; "
-                         f"available: {', '.join(names)}")
-    claims = [c for c, n in zip(CLAIMS, names) if args.only is None or n in args.only]
-    from .report.claims import Context, run_claim
+                         f"available: {', '.join(proofs.THEOREMS)}")
+    if args.output:
+        _check_output_file(args.output, "prove", "--output", ".json")
+    names = [n for n in proofs.THEOREMS if args.only is None or n in args.only]
+    certificates = proofs.prove_all(names)
+    width = max(len(c.theorem) for c in certificates)
+    for c in certificates:
+        print(proofs.certificate_line(c, width))
+    total = sum(c.seconds for c in certificates)
+    summary = f"{sum(map(bool, certificates))}/{len(certificates)} hold, {total:.2f} s"
+    if args.output:
+        try:
+            path = proofs.write_certificates(certificates, args.output)
+        except OSError as exc:
+            raise UsageError(f"convtheory prove: error: cannot write --output {args.output!r}: "
+                             f"{exc.strerror or exc}") from None
+        summary += f"; wrote {path}"
+    print(summary)
+    return EXIT_OK if all(certificates) else EXIT_NOT_CONFIRMED
 
-    ok = True
-    for claim in claims:
-        result = run_claim(claim, Context(seed=0))
-        ok &= result.confirmed
-        for v in result.verdicts:
-            print(f"{'PROVED' if v.holds else 'FAILED'}  {v.name}: {v.statement} "
-                  f"[{v.method}; {v.scope}]")
-        if result.message:
-            print(f"FAILED  {claim.id}: {result.message}")
-    return EXIT_OK if ok else EXIT_NOT_CONFIRMED
+
+def _check_output_file(path, command: str, option: str, suffix: str) -> None:
+    """Refuse an output file name of the wrong type before any work is done."""
+    if os.path.splitext(path)[1].lower() != suffix:
+        raise UsageError(f"convtheory {command}: error: {option} {path!r} must end in {suffix}")
 
 
 def _cmd_train(args) -> int:
@@ -532,6 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "convtheory prove --only shift_circulant", _cmd_prove)
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this proof (repeatable)")
+    p.add_argument("--output", metavar="FILE.json", default=None,
+                   help="also write the certificates as JSON (e.g. reports/certificates.json)")
 
     p = command("train", "learn a handcrafted filter from data with a conv layer",
                 "convtheory train --filter sobel_x --steps 3000", _cmd_train)

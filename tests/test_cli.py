@@ -22,8 +22,12 @@ def _command():
     return [script] if script else [sys.executable, "-m", "convtheory"]
 
 
+def _env():
+    return dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+
+
 def run(*args, cwd=None):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+    env = _env()
     return subprocess.run(_command() + [str(a) for a in args], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=env, timeout=600)
 
@@ -337,7 +341,7 @@ class TestFrontEnds:
         assert example[:2] == ["convtheory", "prove"]
         proc = run(*example[1:])
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.startswith("PROVED")
+        assert proc.stdout.startswith("HOLDS  shift_commuting_iff_circulant")
 
     def test_train(self):
         proc = run("train", "--filter", "sobel_x")
@@ -353,7 +357,24 @@ class TestFrontEnds:
     def test_prove(self):
         proc = run("prove")
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert proc.stdout and all(line.startswith("PROVED") for line in proc.stdout.splitlines())
+        lines = proc.stdout.splitlines()
+        assert len(lines) == 7 and all(line.startswith("HOLDS  ") for line in lines[:-1])
+        assert lines[-1].startswith("6/6 hold, ")
+
+    def test_prove_uses_the_word_of_python_m_proofs(self, tmp_path):
+        # One word for a proof result, whichever front end prints it.
+        out = tmp_path / "c.json"
+        cli = run("prove", "--only", "multichannel", "--output", str(out))
+        module = subprocess.run([sys.executable, "-m", "convtheory.proofs", "multichannel",
+                                 "--output", str(tmp_path / "d.json")],
+                                capture_output=True, text=True, env=_env())
+        assert cli.returncode == 0 == module.returncode, cli.stderr + module.stderr
+        first = [p.stdout.splitlines()[0].split()[:2] for p in (cli, module)]
+        assert first[0] == first[1] == ["HOLDS", "multichannel_block_matrix"]
+        assert json.loads(out.read_text())[0]["theorem"] == "multichannel_block_matrix"
+
+    def test_prove_refuses_an_output_that_is_not_json(self):
+        _one_line_error(run("prove", "--output", "c.txt"), "--output 'c.txt' must end in .json")
 
 
 @pytest.mark.parametrize("error", [MemoryError, OverflowError])
@@ -374,7 +395,7 @@ def test_a_memory_or_overflow_error_is_one_line_as_a_last_resort(error, monkeypa
     (["graph", "--kernel", "1,-1", "--input", "4x4"], "convtheory.graph"),
     (["receptive-field", "k=3"], "convtheory.receptive_field"),
     (["train"], "convtheory.nn.train"),
-    (["prove"], "proofs"),
+    (["prove"], "convtheory.proofs"),
 ])
 def test_a_missing_module_is_one_clear_line(command, module, monkeypatch, capsys):
     from convtheory.cli import main

@@ -500,7 +500,7 @@ def test_each_claim_keeps_its_minimum_scope(claim_id):
 def test_a_broken_certificate_refutes_its_theorem(claim_id, monkeypatch):
     # The proofs' own tests feed each proof a defect; here the report must pass a failing
     # certificate on as a refuted claim, never as confirmed.
-    module = importlib.import_module("proofs." + claim_id.split(".", 1)[1])
+    module = importlib.import_module("convtheory.proofs." + claim_id.split(".", 1)[1])
     certificate = Certificate(claim_id, "s", (), "n = 2", "symbolic", False, {}, "broken", 0.0)
     monkeypatch.setattr(module, "prove", lambda *a, **k: certificate)
     assert run_claim(_claim(claim_id), Context(quick=True), figures=False).status == "refuted"

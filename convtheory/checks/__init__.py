@@ -14,7 +14,6 @@ from .equivariance import (
     rotation_kernel_constraint,
 )
 from .linearity import check_flip_identity, check_linearity
-from .seed import seed_checks
 from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
 from .sparsity import (
     axis_nnz,
@@ -66,7 +65,6 @@ __all__ = [
     "pooling_aliasing_example",
     "receptive_field_counts",
     "rotation_kernel_constraint",
-    "seed_checks",
     "seed_sharing_example",
     "weight_patterns",
 ]
