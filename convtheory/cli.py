@@ -247,7 +247,7 @@ def _cmd_matrix(args) -> int:
     try:
         w, spec = conv_arguments(weight, shape, **conv)
         if args.spy:
-            return _save_spy(w, spec, args.spy)
+            return _save_spy(w, spec, args.spy, values=args.kernel is not None)
         rows, cols = spec.matrix_shape
         if cols > MAX_TABLE_COLUMNS or rows > 4 * MAX_TABLE_COLUMNS:
             raise UsageError(f"convtheory matrix: error: a {rows} x {cols} matrix is too big for a "
@@ -259,7 +259,7 @@ def _cmd_matrix(args) -> int:
     return EXIT_OK
 
 
-def _save_spy(w, spec, path) -> int:
+def _save_spy(w, spec, path, *, values: bool) -> int:
     from .figures.matrices import MAX_SPY_CELLS, spy_conv_vs_dense
 
     # Size first: the spy plot draws one cell per matrix entry.
@@ -267,7 +267,8 @@ def _save_spy(w, spec, path) -> int:
     if rows * cols > MAX_SPY_CELLS:
         raise UsageError(f"convtheory matrix: error: a {rows:,} x {cols:,} matrix is too big for "
                          f"--spy (at most {MAX_SPY_CELLS:,} entries); use a smaller --input")
-    return _write_figure(spy_conv_vs_dense(w, spec), path, "matrix", "--spy")
+    # A numeric kernel is drawn by value; a symbolic one by which weight lands where.
+    return _write_figure(spy_conv_vs_dense(w, spec, values=values), path, "matrix", "--spy")
 
 
 #: File types a figure option writes.
@@ -310,9 +311,11 @@ def _matrix_table(M, spec) -> str:
     col_labels = [_position("x", j, spec.input_shape) for j in range(cols)]
     width = max(max(len(c) for row in cells for c in row), max(len(c) for c in col_labels))
     label_width = max(len(r) for r in row_labels)
-    nnz = sum(c != "." for row in cells for c in row)
+    stored = sum(c != "." for row in cells for c in row)
+    zeros = sum(c == "0" for row in cells for c in row)
+    held = f" ({zeros} hold 0)" if zeros else ""
     kernel = "x".join(map(str, spec.weight_shape))
-    lines = [f"conv_matrix: {rows} x {cols}, {nnz} nonzeros, {spec.n_weights} weights "
+    lines = [f"conv_matrix: {rows} x {cols}, {stored} stored entries{held}, {spec.n_weights} weights "
              f"(kernel {kernel} on input {'x'.join(map(str, spec.input_shape))}); "
              f"'.' = no connection", ""]
     lines.append(" " * label_width + "  " + " ".join(c.rjust(width) for c in col_labels))
@@ -578,7 +581,7 @@ def main(argv=None) -> int:
     Examples
     --------
     >>> main(["matrix", "--kernel", "1,-1", "--input", "3"])
-    conv_matrix: 2 x 3, 4 nonzeros, 2 weights (kernel 1x1x2 on input 1x3); '.' = no connection
+    conv_matrix: 2 x 3, 4 stored entries, 2 weights (kernel 1x1x2 on input 1x3); '.' = no connection
     <BLANKLINE>
             x0 x1 x2
         y0   1 -1  .

@@ -177,7 +177,7 @@ class TestVerify:
 
 
 TEXTBOOK = """\
-conv_matrix: 4 x 16, 36 nonzeros, 9 weights (kernel 1x1x3x3 on input 1x4x4); '.' = no connection
+conv_matrix: 4 x 16, 36 stored entries, 9 weights (kernel 1x1x3x3 on input 1x4x4); '.' = no connection
 
        x00   x01   x02   x03   x10   x11   x12   x13   x20   x21   x22   x23   x30   x31   x32   x33
 y00  w_0_0 w_0_1 w_0_2     . w_1_0 w_1_1 w_1_2     . w_2_0 w_2_1 w_2_2     .     .     .     .     .
@@ -214,6 +214,20 @@ class TestMatrix:
         assert proc.returncode == 0, proc.stderr
         assert path.read_bytes()[:4] == b"\x89PNG"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["spy.png"]
+
+    def test_spy_of_a_kernel_shows_its_values(self, tmp_path):
+        # A Sobel kernel and a kernel of the same shape with other values draw different spies.
+        sobel, other = tmp_path / "sobel.png", tmp_path / "other.png"
+        for path, kernel in ((sobel, "1,0,-1;2,0,-2;1,0,-1"), (other, "1,1,1;1,1,1;1,1,1")):
+            proc = run("matrix", "--kernel", kernel, "--input", "5x5", "--padding", "1",
+                       "--spy", path)
+            assert proc.returncode == 0, proc.stderr
+        assert sobel.read_bytes() != other.read_bytes()
+
+    def test_table_counts_stored_entries_and_the_zeros_among_them(self):
+        proc = run("matrix", "--kernel", "1,0,-1", "--input", "4")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("conv_matrix: 2 x 4, 6 stored entries (2 hold 0), 3 weights")
 
     @pytest.mark.parametrize("args, needle", [
         (("--kernel", "1,2;3,4", "--input", "5"),
