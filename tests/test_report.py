@@ -504,3 +504,17 @@ def test_a_broken_certificate_refutes_its_theorem(claim_id, monkeypatch):
     certificate = Certificate(claim_id, "s", (), "n = 2", "symbolic", False, {}, "broken", 0.0)
     monkeypatch.setattr(module, "prove", lambda *a, **k: certificate)
     assert run_claim(_claim(claim_id), Context(quick=True), figures=False).status == "refuted"
+
+
+class TestForPeople:
+    def test_summary_table_speaks_in_words_and_json_keeps_exact_values(self, small_report):
+        md, page = to_markdown(small_report), to_html(small_report)
+        table = md.split("## Summary")[1].split("\n## ")[0]
+        for text in (table, page):
+            assert "padding=((" not in text and "weight (1, 1, 3, 3)" not in text
+            assert "..." not in text.replace("... and passes", "")
+        assert "3×3 kernel on an 8×8 input, zero padding 1" in table  # quick sizes
+        assert "= None" not in md and "max_error" not in md
+        data = json.loads(to_json(small_report))
+        scopes = [v["scope"] for v in data["verdicts"]]
+        assert any("padding=((1, 1), (1, 1))" in s for s in scopes)  # the exact repr stays
