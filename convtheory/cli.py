@@ -205,9 +205,12 @@ def _cmd_verify(args) -> int:
     from .report import OutputError, all_claims, prepare_output, run_report, write_report
 
     if args.list:
+        # "expected" is what the theory predicts for the check: a claim that a property
+        # breaks is listed as "fails", and a run confirms it when its check fails.
+        print(f"{'claim':<40} {'expected':<8} statement")
         for claim in all_claims(args.section):
             expected = "holds" if claim.expected else "fails"
-            print(f"{claim.id:<40} {expected:<6} {claim.statement}")
+            print(f"{claim.id:<40} {expected:<8} {claim.statement}")
         return EXIT_OK
 
     # Refuse an unwritable --out before spending minutes on the checks.

@@ -135,8 +135,13 @@ class TestVerify:
 
         proc = run("verify", "--list", "--out", tmp_path / "r")
         assert proc.returncode == 0, proc.stderr
-        ids = [line.split()[0] for line in proc.stdout.splitlines()]
+        header, *lines = proc.stdout.splitlines()
+        assert header.split() == ["claim", "expected", "statement"]
+        ids = [line.split()[0] for line in lines]
         assert ids == [c.id for c in all_claims()]
+        # The expected outcome sits under its header, column for column.
+        column = header.index("expected")
+        assert {line[column:column + 5] for line in lines} == {"holds", "fails"}
         assert "equivariance.zero_padding_border" in ids and not (tmp_path / "r").exists()
 
     def test_bad_flag_is_a_usage_error(self, tmp_path):
@@ -418,3 +423,34 @@ def test_a_missing_module_is_one_clear_line(command, module, monkeypatch, capsys
     assert main(command) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"({module}) is not available" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal (POSIX)")
+@pytest.mark.parametrize("columns", [100, 0])  # 0: a terminal that reports no width
+def test_verify_on_a_terminal_shows_a_line_per_claim_a_bar_and_a_summary(tmp_path, columns):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen(_command() + ["verify", "--quick", "--section", "channels",
+                                          "--out", str(tmp_path / "r")],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=_env())
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=600) == 0
+    os.close(master)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "verify:" in screen and "claim" in screen  # the bar
+    assert "ok channels.blocks (" in screen and "ok channels.groups (" in screen
+    assert screen.rstrip().splitlines()[-1].lstrip("\r ").startswith("2/2 claims confirmed in ")
