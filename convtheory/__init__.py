@@ -5,6 +5,7 @@ matrix (numeric, symbolic, matrix-free), checks what is claimed about it, and
 reports the results.  Nothing is defined here; see the modules.
 """
 
+from ._checkout import install_proofs_finder
 from .checks import (
     check_adaptivity,
     check_flip_identity,
@@ -36,6 +37,10 @@ from .verdict import Certificate, Verdict
 from .weights import conv_arguments, kernel_symbols
 
 __version__ = "0.1.0"
+
+# The theorems (``convtheory.proofs``) import convtheory, so they are not imported here;
+# from a source checkout, this makes the name resolve to the repository's proofs/ folder.
+install_proofs_finder()
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

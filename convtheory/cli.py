@@ -205,9 +205,12 @@ def _cmd_verify(args) -> int:
     from .report import OutputError, all_claims, prepare_output, run_report, write_report
 
     if args.list:
+        # "expected" is what the theory predicts for the check: a claim that a property
+        # breaks is listed as "fails", and a run confirms it when its check fails.
+        print(f"{'claim':<40} {'expected':<8} statement")
         for claim in all_claims(args.section):
             expected = "holds" if claim.expected else "fails"
-            print(f"{claim.id:<40} {expected:<6} {claim.statement}")
+            print(f"{claim.id:<40} {expected:<8} {claim.statement}")
         return EXIT_OK
 
     # Refuse an unwritable --out before spending minutes on the checks.
@@ -247,7 +250,7 @@ def _cmd_matrix(args) -> int:
     try:
         w, spec = conv_arguments(weight, shape, **conv)
         if args.spy:
-            return _save_spy(w, spec, args.spy)
+            return _save_spy(w, spec, args.spy, values=args.kernel is not None)
         rows, cols = spec.matrix_shape
         if cols > MAX_TABLE_COLUMNS or rows > 4 * MAX_TABLE_COLUMNS:
             raise UsageError(f"convtheory matrix: error: a {rows} x {cols} matrix is too big for a "
@@ -259,7 +262,7 @@ def _cmd_matrix(args) -> int:
     return EXIT_OK
 
 
-def _save_spy(w, spec, path) -> int:
+def _save_spy(w, spec, path, *, values: bool) -> int:
     from .figures.matrices import MAX_SPY_CELLS, spy_conv_vs_dense
 
     # Size first: the spy plot draws one cell per matrix entry.
@@ -267,7 +270,8 @@ def _save_spy(w, spec, path) -> int:
     if rows * cols > MAX_SPY_CELLS:
         raise UsageError(f"convtheory matrix: error: a {rows:,} x {cols:,} matrix is too big for "
                          f"--spy (at most {MAX_SPY_CELLS:,} entries); use a smaller --input")
-    return _write_figure(spy_conv_vs_dense(w, spec), path, "matrix", "--spy")
+    # A numeric kernel is drawn by value; a symbolic one by which weight lands where.
+    return _write_figure(spy_conv_vs_dense(w, spec, values=values), path, "matrix", "--spy")
 
 
 #: File types a figure option writes.
@@ -310,9 +314,11 @@ def _matrix_table(M, spec) -> str:
     col_labels = [_position("x", j, spec.input_shape) for j in range(cols)]
     width = max(max(len(c) for row in cells for c in row), max(len(c) for c in col_labels))
     label_width = max(len(r) for r in row_labels)
-    nnz = sum(c != "." for row in cells for c in row)
+    stored = sum(c != "." for row in cells for c in row)
+    zeros = sum(c == "0" for row in cells for c in row)
+    held = f" ({zeros} hold 0)" if zeros else ""
     kernel = "x".join(map(str, spec.weight_shape))
-    lines = [f"conv_matrix: {rows} x {cols}, {nnz} nonzeros, {spec.n_weights} weights "
+    lines = [f"conv_matrix: {rows} x {cols}, {stored} stored entries{held}, {spec.n_weights} weights "
              f"(kernel {kernel} on input {'x'.join(map(str, spec.input_shape))}); "
              f"'.' = no connection", ""]
     lines.append(" " * label_width + "  " + " ".join(c.rjust(width) for c in col_labels))
@@ -346,27 +352,35 @@ def _require(module: str, command: str, what: str):
 
 
 def _cmd_prove(args) -> int:
-    from .report.seed.theorems import CLAIMS
-
-    _require("proofs", "prove", "the proofs package")
-    names = [c.id.split(".", 1)[1] for c in CLAIMS]
-    unknown = [n for n in args.only or () if n not in names]
+    proofs = _require("convtheory.proofs", "prove", "the proofs package")
+    unknown = [n for n in args.only or () if n not in proofs.THEOREMS]
     if unknown:
         raise UsageError(f"convtheory prove: error: --only {', '.join(unknown)}: no such proof; "
-                         f"available: {', '.join(names)}")
-    claims = [c for c, n in zip(CLAIMS, names) if args.only is None or n in args.only]
-    from .report.claims import Context, run_claim
+                         f"available: {', '.join(proofs.THEOREMS)}")
+    if args.output:
+        _check_output_file(args.output, "prove", "--output", ".json")
+    names = [n for n in proofs.THEOREMS if args.only is None or n in args.only]
+    certificates = proofs.prove_all(names)
+    width = max(len(c.theorem) for c in certificates)
+    for c in certificates:
+        print(proofs.certificate_line(c, width))
+    total = sum(c.seconds for c in certificates)
+    summary = f"{sum(map(bool, certificates))}/{len(certificates)} hold, {total:.2f} s"
+    if args.output:
+        try:
+            path = proofs.write_certificates(certificates, args.output)
+        except OSError as exc:
+            raise UsageError(f"convtheory prove: error: cannot write --output {args.output!r}: "
+                             f"{exc.strerror or exc}") from None
+        summary += f"; wrote {path}"
+    print(summary)
+    return EXIT_OK if all(certificates) else EXIT_NOT_CONFIRMED
 
-    ok = True
-    for claim in claims:
-        result = run_claim(claim, Context(seed=0))
-        ok &= result.confirmed
-        for v in result.verdicts:
-            print(f"{'PROVED' if v.holds else 'FAILED'}  {v.name}: {v.statement} "
-                  f"[{v.method}; {v.scope}]")
-        if result.message:
-            print(f"FAILED  {claim.id}: {result.message}")
-    return EXIT_OK if ok else EXIT_NOT_CONFIRMED
+
+def _check_output_file(path, command: str, option: str, suffix: str) -> None:
+    """Refuse an output file name of the wrong type before any work is done."""
+    if os.path.splitext(path)[1].lower() != suffix:
+        raise UsageError(f"convtheory {command}: error: {option} {path!r} must end in {suffix}")
 
 
 def _cmd_train(args) -> int:
@@ -532,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "convtheory prove --only shift_circulant", _cmd_prove)
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only this proof (repeatable)")
+    p.add_argument("--output", metavar="FILE.json", default=None,
+                   help="also write the certificates as JSON (e.g. reports/certificates.json)")
 
     p = command("train", "learn a handcrafted filter from data with a conv layer",
                 "convtheory train --filter sobel_x --steps 3000", _cmd_train)
@@ -568,7 +584,7 @@ def main(argv=None) -> int:
     Examples
     --------
     >>> main(["matrix", "--kernel", "1,-1", "--input", "3"])
-    conv_matrix: 2 x 3, 4 nonzeros, 2 weights (kernel 1x1x2 on input 1x3); '.' = no connection
+    conv_matrix: 2 x 3, 4 stored entries, 2 weights (kernel 1x1x2 on input 1x3); '.' = no connection
     <BLANKLINE>
             x0 x1 x2
         y0   1 -1  .

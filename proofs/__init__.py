@@ -1,7 +1,9 @@
 """Proofs of the theorems behind the seed's claims; each module's ``prove()`` returns a Certificate.
 
-Run them all with ``python -m proofs`` (writes ``reports/certificates.json``)
-or :func:`prove_all`.  A sympy identity verified for n = 2..8 is a proof for
+The folder sits at the top of the repository and is installed as
+``convtheory.proofs``.  Run them all with ``python -m convtheory.proofs`` or
+``convtheory prove`` (from a checkout, ``python -m proofs`` too), which write
+``reports/certificates.json``, or call :func:`prove_all`.  A sympy identity verified for n = 2..8 is a proof for
 those n only; each certificate says which sizes it covers, and its
 ``argument`` gives the index-algebra proof for all n and the steps checked.
 """
@@ -12,7 +14,7 @@ import importlib
 import json
 from pathlib import Path
 
-__all__ = ["THEOREMS", "prove_all", "write_certificates"]
+__all__ = ["THEOREMS", "certificate_line", "prove_all", "write_certificates"]
 
 #: The proof modules, in reading order.
 THEOREMS = (
@@ -37,6 +39,20 @@ def prove_all(names=THEOREMS) -> list:
     if unknown:
         raise ValueError(f"unknown theorems {unknown}; allowed: {list(THEOREMS)}")
     return [importlib.import_module(f"{__name__}.{name}").prove() for name in names]
+
+
+def certificate_line(certificate, width: int = 0) -> str:
+    """One line for a certificate: ``HOLDS``/``FAILS`` (the word every verdict uses), name, time, scope.
+
+    Examples
+    --------
+    >>> from convtheory import Certificate
+    >>> certificate_line(Certificate("t", "s", (), "n = 2..8", "symbolic", True, seconds=0.5))
+    'HOLDS  t    0.50 s  [symbolic; n = 2..8]'
+    """
+    word = "HOLDS" if certificate else "FAILS"
+    return (f"{word}  {certificate.theorem:<{width}}  {certificate.seconds:6.2f} s  "
+            f"[{certificate.method}; {certificate.sizes}]")
 
 
 def write_certificates(certificates, path="reports/certificates.json") -> Path:

@@ -1,15 +1,15 @@
-"""``python -m proofs [--output PATH] [NAME ...]``: run the proofs, print a summary, write JSON."""
+"""``python -m convtheory.proofs [--output PATH] [NAME ...]``: run the proofs, print a summary, write JSON."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import THEOREMS, prove_all, write_certificates
+from . import THEOREMS, certificate_line, prove_all, write_certificates
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m proofs", description=__doc__)
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"theorems to run (default: all of {', '.join(THEOREMS)})")
     parser.add_argument("--output", default="reports/certificates.json")
@@ -20,7 +20,7 @@ def main(argv=None) -> int:
     certificates = prove_all(args.names or THEOREMS)
     width = max(len(c.theorem) for c in certificates)
     for c in certificates:
-        print(f"{'HOLDS' if c else 'FAILS'}  {c.theorem:<{width}}  {c.seconds:6.2f} s  [{c.method}; {c.sizes}]")
+        print(certificate_line(c, width))
     total = sum(c.seconds for c in certificates)
     path = write_certificates(certificates, args.output)
     print(f"{sum(map(bool, certificates))}/{len(certificates)} hold, {total:.2f} s; wrote {path}")

@@ -22,8 +22,12 @@ def _command():
     return [script] if script else [sys.executable, "-m", "convtheory"]
 
 
+def _env():
+    return dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+
+
 def run(*args, cwd=None):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+    env = _env()
     return subprocess.run(_command() + [str(a) for a in args], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=env, timeout=600)
 
@@ -131,8 +135,13 @@ class TestVerify:
 
         proc = run("verify", "--list", "--out", tmp_path / "r")
         assert proc.returncode == 0, proc.stderr
-        ids = [line.split()[0] for line in proc.stdout.splitlines()]
+        header, *lines = proc.stdout.splitlines()
+        assert header.split() == ["claim", "expected", "statement"]
+        ids = [line.split()[0] for line in lines]
         assert ids == [c.id for c in all_claims()]
+        # The expected outcome sits under its header, column for column.
+        column = header.index("expected")
+        assert {line[column:column + 5] for line in lines} == {"holds", "fails"}
         assert "equivariance.zero_padding_border" in ids and not (tmp_path / "r").exists()
 
     def test_bad_flag_is_a_usage_error(self, tmp_path):
@@ -173,7 +182,7 @@ class TestVerify:
 
 
 TEXTBOOK = """\
-conv_matrix: 4 x 16, 36 nonzeros, 9 weights (kernel 1x1x3x3 on input 1x4x4); '.' = no connection
+conv_matrix: 4 x 16, 36 stored entries, 9 weights (kernel 1x1x3x3 on input 1x4x4); '.' = no connection
 
        x00   x01   x02   x03   x10   x11   x12   x13   x20   x21   x22   x23   x30   x31   x32   x33
 y00  w_0_0 w_0_1 w_0_2     . w_1_0 w_1_1 w_1_2     . w_2_0 w_2_1 w_2_2     .     .     .     .     .
@@ -210,6 +219,20 @@ class TestMatrix:
         assert proc.returncode == 0, proc.stderr
         assert path.read_bytes()[:4] == b"\x89PNG"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["spy.png"]
+
+    def test_spy_of_a_kernel_shows_its_values(self, tmp_path):
+        # A Sobel kernel and a kernel of the same shape with other values draw different spies.
+        sobel, other = tmp_path / "sobel.png", tmp_path / "other.png"
+        for path, kernel in ((sobel, "1,0,-1;2,0,-2;1,0,-1"), (other, "1,1,1;1,1,1;1,1,1")):
+            proc = run("matrix", "--kernel", kernel, "--input", "5x5", "--padding", "1",
+                       "--spy", path)
+            assert proc.returncode == 0, proc.stderr
+        assert sobel.read_bytes() != other.read_bytes()
+
+    def test_table_counts_stored_entries_and_the_zeros_among_them(self):
+        proc = run("matrix", "--kernel", "1,0,-1", "--input", "4")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("conv_matrix: 2 x 4, 6 stored entries (2 hold 0), 3 weights")
 
     @pytest.mark.parametrize("args, needle", [
         (("--kernel", "1,2;3,4", "--input", "5"),
@@ -337,7 +360,7 @@ class TestFrontEnds:
         assert example[:2] == ["convtheory", "prove"]
         proc = run(*example[1:])
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.startswith("PROVED")
+        assert proc.stdout.startswith("HOLDS  shift_commuting_iff_circulant")
 
     def test_train(self):
         proc = run("train", "--filter", "sobel_x")
@@ -353,7 +376,24 @@ class TestFrontEnds:
     def test_prove(self):
         proc = run("prove")
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert proc.stdout and all(line.startswith("PROVED") for line in proc.stdout.splitlines())
+        lines = proc.stdout.splitlines()
+        assert len(lines) == 7 and all(line.startswith("HOLDS  ") for line in lines[:-1])
+        assert lines[-1].startswith("6/6 hold, ")
+
+    def test_prove_uses_the_word_of_python_m_proofs(self, tmp_path):
+        # One word for a proof result, whichever front end prints it.
+        out = tmp_path / "c.json"
+        cli = run("prove", "--only", "multichannel", "--output", str(out))
+        module = subprocess.run([sys.executable, "-m", "convtheory.proofs", "multichannel",
+                                 "--output", str(tmp_path / "d.json")],
+                                capture_output=True, text=True, env=_env())
+        assert cli.returncode == 0 == module.returncode, cli.stderr + module.stderr
+        first = [p.stdout.splitlines()[0].split()[:2] for p in (cli, module)]
+        assert first[0] == first[1] == ["HOLDS", "multichannel_block_matrix"]
+        assert json.loads(out.read_text())[0]["theorem"] == "multichannel_block_matrix"
+
+    def test_prove_refuses_an_output_that_is_not_json(self):
+        _one_line_error(run("prove", "--output", "c.txt"), "--output 'c.txt' must end in .json")
 
 
 @pytest.mark.parametrize("error", [MemoryError, OverflowError])
@@ -374,7 +414,7 @@ def test_a_memory_or_overflow_error_is_one_line_as_a_last_resort(error, monkeypa
     (["graph", "--kernel", "1,-1", "--input", "4x4"], "convtheory.graph"),
     (["receptive-field", "k=3"], "convtheory.receptive_field"),
     (["train"], "convtheory.nn.train"),
-    (["prove"], "proofs"),
+    (["prove"], "convtheory.proofs"),
 ])
 def test_a_missing_module_is_one_clear_line(command, module, monkeypatch, capsys):
     from convtheory.cli import main
@@ -383,3 +423,34 @@ def test_a_missing_module_is_one_clear_line(command, module, monkeypatch, capsys
     assert main(command) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"({module}) is not available" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal (POSIX)")
+@pytest.mark.parametrize("columns", [100, 0])  # 0: a terminal that reports no width
+def test_verify_on_a_terminal_shows_a_line_per_claim_a_bar_and_a_summary(tmp_path, columns):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen(_command() + ["verify", "--quick", "--section", "channels",
+                                          "--out", str(tmp_path / "r")],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=_env())
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=600) == 0
+    os.close(master)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "verify:" in screen and "claim" in screen  # the bar
+    assert "ok channels.blocks (" in screen and "ok channels.groups (" in screen
+    assert screen.rstrip().splitlines()[-1].lstrip("\r ").startswith("2/2 claims confirmed in ")

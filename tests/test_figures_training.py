@@ -11,10 +11,11 @@ from convtheory.nn import train
 def test_learned_filter_figures():
     r = train.learn_filter("sobel_x", seed=0)
     fig = figs.plot_learned_filters(r)
-    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    assert fig.axes[3].get_ylabel() == "learned - true"  # the error panel's colour bar
     np.testing.assert_array_equal(fig.axes[1].images[0].get_array(), r.learned_kernel)
     bank = train.learn_filter_bank(steps=20, seed=0)
-    assert len(figs.plot_learned_filters(bank).axes) == 3 * (3 + 3)  # laplacian reads all 3 inputs
+    assert len(figs.plot_learned_filters(bank).axes) == 4 * (3 + 3)  # laplacian reads all 3 inputs
     with pytest.raises(TypeError, match="FilterResult or BankResult"):
         figs.plot_learned_filters(object())
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import sympy
 
-import proofs
+import convtheory.proofs as proofs
 from convtheory import ConvSpec, conv_matrix, kernel_symbols
-from proofs import adjoint, composition, dense_projection, dft_diagonalises, multichannel, shift_circulant
-from proofs.__main__ import main
+from convtheory.proofs import adjoint, composition, dense_projection, dft_diagonalises, multichannel, shift_circulant
+from convtheory.proofs.__main__ import main
 
 
 @pytest.mark.parametrize("name", proofs.THEOREMS)

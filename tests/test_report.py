@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import convtheory.report.seed.channels as channels
-import convtheory.report.seed.dense as dense
-import convtheory.report.seed.equivariance as equivariance
-import convtheory.report.seed.matrix as matrix_section
-import convtheory.report.seed.sparsity as sparsity
+import convtheory.report.sections.channels as channels
+import convtheory.report.sections.dense as dense
+import convtheory.report.sections.equivariance as equivariance
+import convtheory.report.sections.matrix as matrix_section
+import convtheory.report.sections.sparsity as sparsity
 from convtheory import Certificate, Verdict, conv_matrix
 from convtheory.report import (SECTIONS, Claim, Context, OutputError, Report, all_claims,
                                atomic_write, prepare_output, run_claim, run_report, to_html,
@@ -500,7 +500,21 @@ def test_each_claim_keeps_its_minimum_scope(claim_id):
 def test_a_broken_certificate_refutes_its_theorem(claim_id, monkeypatch):
     # The proofs' own tests feed each proof a defect; here the report must pass a failing
     # certificate on as a refuted claim, never as confirmed.
-    module = importlib.import_module("proofs." + claim_id.split(".", 1)[1])
+    module = importlib.import_module("convtheory.proofs." + claim_id.split(".", 1)[1])
     certificate = Certificate(claim_id, "s", (), "n = 2", "symbolic", False, {}, "broken", 0.0)
     monkeypatch.setattr(module, "prove", lambda *a, **k: certificate)
     assert run_claim(_claim(claim_id), Context(quick=True), figures=False).status == "refuted"
+
+
+class TestForPeople:
+    def test_summary_table_speaks_in_words_and_json_keeps_exact_values(self, small_report):
+        md, page = to_markdown(small_report), to_html(small_report)
+        table = md.split("## Summary")[1].split("\n## ")[0]
+        for text in (table, page):
+            assert "padding=((" not in text and "weight (1, 1, 3, 3)" not in text
+            assert "..." not in text.replace("... and passes", "")
+        assert "3×3 kernel on an 8×8 input, zero padding 1" in table  # quick sizes
+        assert "= None" not in md and "max_error" not in md
+        data = json.loads(to_json(small_report))
+        scopes = [v["scope"] for v in data["verdicts"]]
+        assert any("padding=((1, 1), (1, 1))" in s for s in scopes)  # the exact repr stays

@@ -83,3 +83,40 @@ def test_spy_refuses_a_matrix_too_big_to_draw_before_building_it():
     with pytest.raises(ValueError, match=r"a 2 x 3 conv matrix has 6 entries, over max_cells=5"):
         spy_conv_vs_dense(np.ones(2), (3,), max_cells=5)
     assert spy_conv_vs_dense(np.ones(2), (3,), max_cells=6) is not None
+
+
+@pytest.mark.parametrize("n_weights", [1, 2, 9, 10, 11, 16, 20])
+def test_spy_colour_bar_has_one_tick_and_one_colour_per_weight(n_weights):
+    fig = spy_conv_vs_dense(np.ones(n_weights), (n_weights + 3,))
+    bar = fig.axes[2]
+    ticks = bar.get_xticks()
+    assert len(ticks) == n_weights and list(ticks) == list(range(n_weights))
+    image = fig.axes[0].images[0]
+    # The colour drawn for weight k is the colour under tick k, and no two weights share one.
+    colours = [tuple(image.cmap(image.norm(k))) for k in range(n_weights)]
+    assert len(set(colours)) == n_weights
+    assert image.cmap.N == n_weights
+
+
+def test_spy_beyond_twenty_weights_uses_a_continuous_map():
+    fig = spy_conv_vs_dense(np.ones((2, 3, 3, 3)), (3, 5, 5), padding=1)  # 54 weights
+    image = fig.axes[0].images[0]
+    assert image.cmap.name == "viridis"
+    ticks = fig.axes[2].get_xticks()
+    assert 2 <= len(ticks) <= 11 and all(float(t).is_integer() for t in ticks)
+    assert "54 shared parameters" in fig.axes[2].get_xlabel()
+
+
+def test_spy_by_value_draws_the_matrix_entries():
+    w = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    fig = spy_conv_vs_dense(w, (5, 5), padding=1, values=True)
+    drawn = np.ma.filled(fig.axes[0].images[0].get_array().astype(float), np.nan)
+    M = conv_matrix(w, (5, 5), padding=1).toarray()
+    pattern = conv_matrix(np.ones((3, 3)), (5, 5), padding=1).toarray() != 0
+    assert np.array_equal(~np.isnan(drawn), pattern)
+    assert np.array_equal(drawn[pattern], M[pattern])
+    image = fig.axes[0].images[0]
+    assert image.cmap.name == "RdBu_r" and image.norm(0.0) == 0.5  # diverging, centred on 0
+    zeros = int(np.count_nonzero(M[pattern] == 0))
+    assert f"{pattern.sum()} of 625 entries stored, 9 parameters ({zeros} hold 0)" in \
+        fig.axes[0].get_title()

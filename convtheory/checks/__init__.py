@@ -8,7 +8,6 @@ from .pooling import check_pooling_equivariance, pooling_aliasing_example
 from .rotation import LAPLACIAN, SOBEL_X, check_rotation_equivariance, rotation_kernel_constraint
 from .scale import check_scale_equivariance
 from .linearity import check_flip_identity, check_linearity
-from .seed import seed_checks
 from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
 from .sparsity import (
     axis_nnz,
@@ -61,7 +60,6 @@ __all__ = [
     "pooling_aliasing_example",
     "receptive_field_counts",
     "rotation_kernel_constraint",
-    "seed_checks",
     "seed_sharing_example",
     "weight_patterns",
 ]

@@ -15,7 +15,8 @@ from ..checks.translation import check_translation_equivariance
 from ..matrices import conv_matrix
 from ..transforms import rot90
 
-__all__ = ["border_error_figure", "rotation_counterexample_figure", "singular_value_figure"]
+__all__ = ["border_error_figure", "rotation_counterexample_figure", "singular_value_figure",
+           "worst_basis_input"]
 
 
 def _figure(width, height):
@@ -81,16 +82,44 @@ def _rectangle(col, row):
     return Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="cyan", linewidth=0.8)
 
 
-def _test_image(n):
-    # An asymmetric "F": a rotation visibly changes it.
-    x = np.zeros((n, n))
-    x[2:n - 2, 3] = 1.0
-    x[2, 3:n - 3] = 1.0
-    x[n // 2, 3:n - 4] = 1.0
-    return x
+def worst_basis_input(weight, input_shape, **conv) -> np.ndarray:
+    """The one-pixel input ``e_c`` on which ``conv(rot90 x) - rot90(conv x)`` is largest.
+
+    :func:`~convtheory.check_rotation_equivariance` checks every input at
+    once through the commutator ``M R_in - R_out M``; its ``max_error`` is
+    the largest entry, which column ``c`` holds, so this input shows exactly
+    that error.
+
+    Examples
+    --------
+    >>> x = worst_basis_input(SOBEL_X, (5, 5), padding=1)
+    >>> x.shape, float(x.sum())
+    ((5, 5), 1.0)
+    """
+    w = np.asarray(weight, dtype=float)
+    M = conv_matrix(w, input_shape, **conv).toarray()
+    n_in = M.shape[1]
+    out_shape = _square(M.shape[0])
+    basis = np.eye(n_in).reshape((n_in,) + tuple(input_shape))
+    rotated = np.stack([rot90(b) for b in basis]).reshape(n_in, -1)
+    lhs = M @ rotated.T                                         # conv(rot90 e_c), column c
+    rhs = np.stack([rot90(y.reshape(out_shape)).ravel() for y in M.T]).T  # rot90(conv e_c)
+    errors = np.max(np.abs(lhs - rhs), axis=0)
+    # Of the inputs with the largest error, the pixel nearest the centre: away from the
+    # border, the picture shows the kernel's own asymmetry rather than the padding.
+    candidates = np.flatnonzero(errors == errors.max())
+    grid = np.stack(np.unravel_index(candidates, input_shape), axis=1)
+    centre = (np.asarray(input_shape) - 1) / 2
+    worst = int(candidates[np.argmin(np.sum((grid - centre) ** 2, axis=1))])
+    return basis[worst]
 
 
-def rotation_counterexample_figure(weight=SOBEL_X, image=None, **conv):
+def _square(n_outputs):
+    side = int(round(np.sqrt(n_outputs)))
+    return (side, side)
+
+
+def rotation_counterexample_figure(weight=SOBEL_X, image=None, *, input_shape=(12, 12), **conv):
     """``conv(rot90 x)`` against ``rot90(conv x)`` for a kernel that is not rotation invariant.
 
     Parameters
@@ -98,25 +127,33 @@ def rotation_counterexample_figure(weight=SOBEL_X, image=None, **conv):
     weight : 2-D kernel
         Default: Sobel x, whose rotation is Sobel y.
     image : 2-D square array, optional
-        Default: a 12x12 letter "F".
+        Default: the one-pixel input of ``input_shape`` with the largest error
+        (:func:`worst_basis_input`), so the difference panel shows the same
+        maximum error as :func:`~convtheory.check_rotation_equivariance`.
+    input_shape : (int, int)
+        Size of the default input.
     **conv
         Default ``padding=1``.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Five panels and a colour bar for each value scale.
 
     Examples
     --------
-    >>> fig = rotation_counterexample_figure()
-    >>> len(fig.axes) >= 5
+    >>> from convtheory import check_rotation_equivariance
+    >>> fig = rotation_counterexample_figure(input_shape=(6, 6))
+    >>> v = check_rotation_equivariance(SOBEL_X, (6, 6), padding=1)
+    >>> fig.axes[4].get_title() == f"difference (max {v.evidence['max_error']:.3g})"
     True
     """
-    x = _test_image(12) if image is None else np.asarray(image, dtype=float)
-    w = np.asarray(weight, dtype=float)
     conv = {"padding": 1, **conv}
+    w = np.asarray(weight, dtype=float)
+    x = worst_basis_input(w, input_shape, **conv) if image is None else \
+        np.asarray(image, dtype=float)
     M = conv_matrix(w, x.shape, **conv)
-    out_shape = (int(round(np.sqrt(M.shape[0]))),) * 2
+    out_shape = _square(M.shape[0])
 
     def apply(img):
         return (M @ img.ravel()).reshape(out_shape)
@@ -124,15 +161,24 @@ def rotation_counterexample_figure(weight=SOBEL_X, image=None, **conv):
     lhs, rhs = apply(rot90(x)), rot90(apply(x))
     panels = [(x, "x"), (rot90(x), "rot90(x)"), (lhs, "conv(rot90 x)"), (rhs, "rot90(conv x)"),
               (lhs - rhs, f"difference (max {np.max(np.abs(lhs - rhs)):.3g})")]
-    fig = _figure(13, 3)
+    fig = _figure(13, 3.4)
     axes = fig.subplots(1, len(panels))
-    for ax, (img, title) in zip(axes, panels):
-        lim = max(float(np.max(np.abs(img))), 1e-12)
-        ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        ax.set_title(title)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle("a conv commutes with rot90 only if its kernel is rotation invariant")
+    # One value scale per kind of panel: inputs, outputs, and their difference.
+    scales = [max(float(np.max(np.abs(img))), 1e-12) for img, _ in panels]
+    groups = ((0, 1), (2, 3), (4,))
+    for group in groups:
+        lim = max(scales[i] for i in group)
+        for i in group:
+            img, title = panels[i]
+            im = axes[i].imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            axes[i].set_title(title)
+            axes[i].set_xticks([])
+            axes[i].set_yticks([])
+        fig.colorbar(im, ax=[axes[i] for i in group], location="bottom", shrink=0.8,
+                     label=("input value", "output value", "conv(rot90 x) - rot90(conv x)")[
+                         groups.index(group)])
+    what = "one-pixel input with the largest error" if image is None else "given input"
+    fig.suptitle(f"a conv commutes with rot90 only if its kernel is rotation invariant ({what})")
     return fig
 
 
@@ -177,6 +223,12 @@ def singular_value_figure(weight=None, n: int = 12, **conv):
     ax.plot(zeros, label=f"zero padding (dense SVD), norm {zeros[0]:.4f}")
     ax.set_xlabel("index (descending)")
     ax.set_ylabel("singular value")
-    ax.set_title(f"singular values of a {w.shape[2]}x{w.shape[3]} conv on {n}x{n}")
+    # Say how many values are drawn: with channels there are C_out*n*n of them, not n*n.
+    count = len(circular)
+    channels = "" if w.shape[:2] == (1, 1) else f"{w.shape[1]}->{w.shape[0]} channel "
+    ax.set_title(f"all {count} singular values of a {channels}{w.shape[2]}x{w.shape[3]} conv "
+                 f"on {shape[0]}x{n}x{n}" if shape[0] > 1 else
+                 f"all {count} singular values of a {channels}{w.shape[2]}x{w.shape[3]} conv "
+                 f"on {n}x{n}")
     ax.legend()
     return fig

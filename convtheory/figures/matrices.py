@@ -15,7 +15,7 @@ from ..taps import conv_taps
 from ..weights import conv_arguments
 from . import new_figure
 
-__all__ = ["MAX_SPY_CELLS", "spy_conv_vs_dense"]
+__all__ = ["MAX_DISTINCT_COLOURS", "MAX_SPY_CELLS", "spy_conv_vs_dense"]
 
 #: Most matrix entries :func:`spy_conv_vs_dense` draws: one image cell per
 #: entry (8 bytes each, twice), and past a few million cells the screen shows
@@ -23,16 +23,28 @@ __all__ = ["MAX_SPY_CELLS", "spy_conv_vs_dense"]
 MAX_SPY_CELLS = 4_000_000
 
 
-def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), max_cells=MAX_SPY_CELLS,
-                      **conv):
-    """Spy plot of the conv matrix, coloured by tie class, beside the dense layer's.
+#: Most weights the tie-class spy plot gives one distinct colour each; beyond
+#: it a continuous colour map spreads the weight indices (neighbouring
+#: weights then get similar colours, and the colour bar shows a scale).
+MAX_DISTINCT_COLOURS = 20
+
+
+def spy_conv_vs_dense(weight, input_shape, *, values: bool = False, figsize=(9.0, 3.6),
+                      max_cells=MAX_SPY_CELLS, **conv):
+    """Spy plot of the conv matrix, coloured by tie class (or by value), beside the dense layer's.
 
     Parameters
     ----------
     weight : array_like
-        As in :func:`~convtheory.conv_matrix` (only its shape is drawn: the
-        colour of an entry is the weight index that lands there).
+        As in :func:`~convtheory.conv_matrix`.  With ``values=False`` only
+        its shape is drawn: the colour of an entry is the weight index that
+        lands there.
     input_shape : tuple of int, or ConvSpec
+    values : bool
+        Colour each stored entry by its value in the matrix instead, on a
+        diverging colour map centred on 0 (a Sobel kernel then shows its
+        signs; an entry that holds a zero weight is drawn white, and blank
+        cells, with no connection, are grey).
     figsize : (float, float)
     max_cells : int
         Refuse (``ValueError``) a matrix of more entries than this, checked
@@ -43,18 +55,25 @@ def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), max_cells=MAX_
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels: the conv matrix, each entry coloured by the weight ``k``
-        that lands there (blank where none does; where reflect or replicate
-        fold several weights onto one entry, the smallest ``k``), and the
-        dense layer's full pattern, with the parameter counts of each in the
-        titles.
+        Two panels and a colour bar: the conv matrix, each entry coloured by
+        the weight ``k`` that lands there (blank where none does; where
+        reflect or replicate fold several weights onto one entry, the
+        smallest ``k``), and the dense layer's full pattern, with the
+        parameter counts of each in the titles.  Up to
+        :data:`MAX_DISTINCT_COLOURS` weights each get one colour, centred on
+        its own tick of the colour bar; more weights share a continuous map.
 
     Examples
     --------
     >>> fig = spy_conv_vs_dense(np.ones((3, 3)), (4, 4))
     >>> [ax.get_title().split(":")[0] for ax in fig.axes[:2]]
     ['conv', 'dense']
+    >>> len(fig.axes[2].get_xticks())          # the colour bar: one tick per weight
+    9
     """
+    from matplotlib import colormaps
+    from matplotlib.colors import BoundaryNorm, ListedColormap, TwoSlopeNorm
+
     w, spec = conv_arguments(weight, input_shape, **conv)
     n_rows, n_cols = spec.matrix_shape
     if n_rows * n_cols > max_cells:
@@ -69,24 +88,61 @@ def spy_conv_vs_dense(weight, input_shape, *, figsize=(9.0, 3.6), max_cells=MAX_
     ties = np.full((n_rows, n_cols), np.nan)
     order = np.argsort(-taps.kernel, kind="stable")  # smallest k written last wins
     ties[taps.rows[order], taps.cols[order]] = taps.kernel[order]
-    nnz = int(np.count_nonzero(~np.isnan(ties)))
+    stored = int(np.count_nonzero(~np.isnan(ties)))
 
     fig, (ax_conv, ax_dense) = new_figure(1, 2, figsize=figsize, sharey=True)
-    cmap = "tab10" if n_params <= 10 else "viridis"
     extent = (-0.5, n_cols - 0.5, n_rows - 0.5, -0.5)
-    image = ax_conv.imshow(ties, cmap=cmap, vmin=-0.5, vmax=n_params - 0.5, extent=extent,
-                           interpolation="nearest", aspect="auto")
-    ax_dense.imshow(np.ones((n_rows, n_cols)), cmap="Greys", vmin=0, vmax=1.6, extent=extent,
-                    interpolation="nearest", aspect="auto")
+    shown = dict(extent=extent, interpolation="nearest", aspect="auto")
+    title = f"conv: {stored} of {n_rows * n_cols} entries stored, {n_params} parameters"
+    if values:
+        cells = np.full((n_rows, n_cols), np.nan)
+        dense_values = np.zeros((n_rows, n_cols))
+        # Folded taps add up, as in the matrix itself.
+        np.add.at(dense_values, (taps.rows, taps.cols),
+                  np.asarray(w, dtype=float).ravel()[taps.kernel])
+        mask = ~np.isnan(ties)
+        cells[mask] = dense_values[mask]
+        largest = float(np.max(np.abs(cells[mask]))) if stored else 0.0
+        largest = largest if largest > 0 else 1.0
+        ax_conv.set_facecolor("0.85")
+        image = ax_conv.imshow(cells, cmap="RdBu_r",
+                               norm=TwoSlopeNorm(0.0, -largest, largest), **shown)
+        zeros = int(np.count_nonzero(cells[mask] == 0))
+        if zeros:
+            title += f" ({zeros} hold 0)"
+        bar = fig.colorbar(image, ax=[ax_conv, ax_dense], location="bottom", shrink=0.6,
+                           aspect=50)
+        bar.set_label("value of the matrix entry (grey: no connection)")
+    else:
+        if n_params <= MAX_DISTINCT_COLOURS:
+            palette = colormaps["tab10" if n_params <= 10 else "tab20"]
+            cmap = ListedColormap([palette(i) for i in range(n_params)])
+            # One colour per integer k, its band centred on the tick k.
+            norm = BoundaryNorm(np.arange(n_params + 1) - 0.5, n_params)
+            ticks = range(n_params)
+        else:
+            cmap, norm = colormaps["viridis"], None
+            ticks = None
+        image = ax_conv.imshow(ties, cmap=cmap, norm=norm,
+                               **({} if norm else dict(vmin=-0.5, vmax=n_params - 0.5)), **shown)
+        bar = fig.colorbar(image, ax=[ax_conv, ax_dense], ticks=ticks, location="bottom",
+                           shrink=0.6, aspect=50)
+        if ticks is None:
+            from matplotlib.ticker import MaxNLocator
+
+            bar.locator = MaxNLocator(nbins=10, integer=True)
+            bar.update_ticks()
+            bar.set_label(f"weight index k of the conv (tie class), 0..{n_params - 1}: a "
+                          f"continuous scale for {n_params} shared parameters")
+        else:
+            bar.set_label("weight index k of the conv (tie class): one colour per shared "
+                          "parameter")
+    ax_dense.imshow(np.ones((n_rows, n_cols)), cmap="Greys", vmin=0, vmax=1.6, **shown)
     for ax in (ax_conv, ax_dense):
         ax.set_xlabel(f"input unit ({_layout(spec.input_shape)})")
     ax_conv.set_ylabel(f"output unit ({_layout(spec.output_shape)})")
-    ax_conv.set_title(f"conv: {nnz} of {n_rows * n_cols} entries, {n_params} parameters")
+    ax_conv.set_title(title)
     ax_dense.set_title(f"dense: {n_rows * n_cols} entries, {n_rows * n_cols} parameters")
-    if n_params <= 16:
-        bar = fig.colorbar(image, ax=[ax_conv, ax_dense], ticks=range(n_params),
-                           location="bottom", shrink=0.6, aspect=50)
-        bar.set_label("weight index k of the conv (tie class): one colour per shared parameter")
     fig.suptitle(_describe(spec))
     return fig
 

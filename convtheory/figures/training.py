@@ -19,13 +19,19 @@ def _figure(**kwargs):
 
 
 def _kernel_image(ax, kernel, title, vmax, *, annotate=True):
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    image = ax.imshow(kernel, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
     if annotate and kernel.size <= 25:
         for (i, j), v in np.ndenumerate(kernel):
             ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7 if kernel.size <= 9 else 6)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
+    return image
+
+
+def _error_bar(fig, image, ax):
+    """A colour bar for an error panel: its colours span only the (tiny) error, so say how much."""
+    fig.colorbar(image, ax=ax, shrink=0.8, format="%.0e", label="learned - true")
 
 
 def plot_learned_filters(result):
@@ -45,8 +51,8 @@ def plot_learned_filters(result):
     --------
     >>> from convtheory.nn.experiments import learn_filter
     >>> fig = plot_learned_filters(learn_filter("sobel_x", seed=0))
-    >>> len(fig.axes)
-    3
+    >>> len(fig.axes)                 # true, learned, error, and the error's colour bar
+    4
     """
     if hasattr(result, "true_kernel"):
         pairs = [(result.name, result.true_kernel, result.learned_kernel)]
@@ -64,8 +70,9 @@ def plot_learned_filters(result):
         _kernel_image(row[0], true, f"true {name}", vmax)
         _kernel_image(row[1], learned, "learned", vmax)
         diff = learned - true
-        _kernel_image(row[2], diff, f"error (max {np.abs(diff).max():.1e})",
-                      float(np.abs(diff).max()) or 1.0, annotate=False)
+        image = _kernel_image(row[2], diff, f"error (max {np.abs(diff).max():.1e})",
+                              float(np.abs(diff).max()) or 1.0, annotate=False)
+        _error_bar(fig, image, row[2])
     return fig
 
 
@@ -105,8 +112,8 @@ def plot_composition(result):
     --------
     >>> from convtheory.nn.experiments import learn_composition
     >>> fig = plot_composition(learn_composition("box", "box", steps=300, seed=0))
-    >>> len(fig.axes)
-    6
+    >>> len(fig.axes)                 # six panels and the difference's colour bar
+    7
     """
     fig = _figure(figsize=(10, 6.5), layout="constrained")
     axes = fig.subplots(2, 3)
@@ -115,7 +122,9 @@ def plot_composition(result):
     _kernel_image(axes[0, 1], result.effective_learned,
                   f"stack's effective kernel\n(max error {result.effective_error:.1e})", vmax)
     diff = result.effective_learned - result.target
-    _kernel_image(axes[0, 2], diff, "difference", float(np.abs(diff).max()) or 1.0, annotate=False)
+    image = _kernel_image(axes[0, 2], diff, f"difference (max {np.abs(diff).max():.1e})",
+                          float(np.abs(diff).max()) or 1.0, annotate=False)
+    _error_bar(fig, image, axes[0, 2])
     first, second = (result.second_true, result.first_true) if result.swapped else \
         (result.first_true, result.second_true)
     for ax, learned, true, c, e, i in zip(axes[1, :2], (result.first_learned, result.second_learned),

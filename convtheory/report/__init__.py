@@ -3,7 +3,7 @@
 * :mod:`.claims`: :class:`Claim` (statement, expected outcome, check, figures)
   and :func:`run_claim`;
 * :mod:`.registry`: the sections and the one place claims are wired in;
-* :mod:`.seed`: one module of claims per section;
+* :mod:`.sections`: one module of claims per section;
 * :mod:`.run`: :func:`run_report`; :mod:`.render`: the three formats;
   :mod:`.output`: atomic writing.
 

@@ -1,7 +1,7 @@
 """The registry: every section and every claim of the verification report, in order.
 
-This is the one place where claims are wired in.  Each seed section lives in
-its own module under :mod:`convtheory.report.seed` and exposes ``CLAIMS``, a
+This is the one place where claims are wired in.  Each section lives in
+its own module under :mod:`convtheory.report.sections` and exposes ``CLAIMS``, a
 list of :class:`~convtheory.report.claims.Claim`; a claim that needs a module
 which is not importable is reported as *not available* (never confirmed), and
 ``tests/test_report.py`` asserts that no claim of the finished product is.
@@ -48,8 +48,8 @@ SECTIONS = (
             "data efficiency."),
 )
 
-# Section id -> module under convtheory.report.seed that holds its CLAIMS.
-_MODULES = {s.id: f"{__package__}.seed.{s.id}" for s in SECTIONS}
+# Section id -> module under convtheory.report.sections that holds its CLAIMS.
+_MODULES = {s.id: f"{__package__}.sections.{s.id}" for s in SECTIONS}
 
 
 def section(section_id: str) -> Section:

@@ -15,6 +15,7 @@ import math
 
 
 from ..verdict import jsonable
+from .humanize import evidence_text, scope_text, value_text
 from .run import SCHEMA_VERSION, Report
 
 __all__ = ["FIGURE_DIR", "figure_path", "to_html", "to_json", "to_markdown"]
@@ -33,45 +34,6 @@ def figure_path(figure) -> str:
 
 # ---- shared formatting --------------------------------------------------
 
-def _fmt(value, limit: int = 160) -> str:
-    """A short, deterministic text form of an evidence value."""
-    value = jsonable(value)
-    text = _fmt_inner(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-#: Lists with more entries than this print as their shape (the JSON keeps them whole).
-_MAX_LISTED = 12
-
-
-def _shape_of(value) -> tuple:
-    shape = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        if not value or not all(isinstance(v, list) and len(v) == len(value[0]) for v in value):
-            break
-        value = value[0]
-    return tuple(shape)
-
-
-def _count(value) -> int:
-    return sum(_count(v) for v in value) if isinstance(value, list) else 1
-
-
-def _fmt_inner(value) -> str:
-    if isinstance(value, list) and _count(value) > _MAX_LISTED:
-        return f"[{' x '.join(map(str, _shape_of(value)))} values; see verification.json]"
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_fmt_inner(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt_inner(v) for v in value) + "]"
-    return str(value)
-
-
 def _expected(result) -> str:
     return "holds" if result.claim.expected else "fails"
 
@@ -81,9 +43,12 @@ def _methods(result) -> str:
 
 
 def _scope(result) -> str:
-    scopes = list(dict.fromkeys(v.scope for v in result.verdicts))
-    text = "; ".join(scopes) if scopes else result.message
-    return text if len(text) <= 90 else text[:87] + "..."
+    """The summary table's scope: the first verdict's, in words, and how many more there are."""
+    scopes = list(dict.fromkeys(scope_text(v.scope) for v in result.verdicts))
+    if not scopes:
+        return result.message
+    more = len(scopes) - 1
+    return scopes[0] + (f" (and {more} more case{'s' if more > 1 else ''}, below)" if more else "")
 
 
 def _summary_line(report: Report) -> str:
@@ -107,7 +72,7 @@ def _by_section(report: Report):
 
 def _verdict_line(v) -> str:
     tag = "holds" if v.holds else "fails"
-    return f"`{v.name}` {tag}: {v.statement} [{v.method}; {v.scope}]"
+    return f"`{v.name}` {tag}: {v.statement} [{v.method}; {scope_text(v.scope)}]"
 
 
 # ---- Markdown -------------------------------------------------------------
@@ -152,11 +117,11 @@ def to_markdown(report: Report) -> str:
                 out.append("")
             for v in r.verdicts:
                 out.append(f"- {_verdict_line(v)}")
-                if v.evidence:
-                    out.append("  - evidence: " + ", ".join(
-                        f"{k} = {_fmt(val)}" for k, val in jsonable(v.evidence).items()))
+                evidence = evidence_text(v.evidence)
+                if evidence:
+                    out.append(f"  - evidence: {evidence}")
                 if v.counterexample is not None:
-                    out.append(f"  - counterexample: {_fmt(v.counterexample)}")
+                    out.append(f"  - counterexample: {value_text(v.counterexample)}")
             for c in r.certificates:
                 if c.assumptions:
                     out.append(f"  - assumptions: {'; '.join(map(str, c.assumptions))}")
@@ -230,15 +195,15 @@ def to_html(report: Report) -> str:
             if r.verdicts:
                 out.append("<ul>")
                 for v in r.verdicts:
-                    evidence = ", ".join(f"{k} = {_fmt(val)}"
-                                         for k, val in jsonable(v.evidence).items())
+                    evidence = evidence_text(v.evidence)
                     extra = (f'<br><span class="evidence">evidence: {_e(evidence)}</span>'
                              if evidence else "")
                     if v.counterexample is not None:
                         extra += (f'<br><span class="evidence">counterexample: '
-                                  f"{_e(_fmt(v.counterexample))}</span>")
+                                  f"{_e(value_text(v.counterexample))}</span>")
                     out.append(f"<li><code>{_e(v.name)}</code> {'holds' if v.holds else 'fails'}: "
-                               f"{_e(v.statement)} [{_e(v.method)}; {_e(v.scope)}]{extra}</li>")
+                               f"{_e(v.statement)} [{_e(v.method)}; {_e(scope_text(v.scope))}]"
+                               f"{extra}</li>")
                 out.append("</ul>")
             for c in r.certificates:
                 if c.assumptions:

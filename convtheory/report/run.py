@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ def run_report(*, seed: int = 0, quick: bool = False, sections=None, figures: bo
     figures : bool
         Draw the claims' figures.
     progress : bool, optional
-        Show a tqdm bar on stderr; default: only when stderr is a terminal.
+        Show a tqdm bar on stderr, and a line for each claim as it finishes;
+        default: only when stderr is a terminal, so piped or logged output
+        stays clean.
 
     Examples
     --------
@@ -81,8 +84,22 @@ def run_report(*, seed: int = 0, quick: bool = False, sections=None, figures: bo
     results: list[ClaimResult] = []
     start = time.perf_counter()
     with tqdm(claims, desc="verify", unit="claim", file=sys.stderr, disable=not progress,
-              leave=False, dynamic_ncols=True) as bar:
+              leave=False, **_bar_width()) as bar:
         for claim in bar:
             bar.set_postfix_str(claim.id)
-            results.append(run_claim(claim, ctx, figures=figures))
+            result = run_claim(claim, ctx, figures=figures)
+            results.append(result)
+            # One line per finished claim above the bar: a long run shows what it has done.
+            if progress:
+                mark = "ok" if result.confirmed else "NOT CONFIRMED"
+                bar.write(f"{mark} {claim.id} ({result.seconds:.1f} s)", file=sys.stderr)
     return Report(seed, quick, tuple(results), SECTIONS, time.perf_counter() - start)
+
+
+def _bar_width() -> dict:
+    """tqdm's width: the terminal's, or 80 columns where it reports none (a bare pty says 0)."""
+    try:
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        columns = 0
+    return {"dynamic_ncols": True} if columns > 0 else {"ncols": 80}

@@ -1,0 +1,1 @@
+"""The report's claims, one module per section (see :mod:`..registry`)."""
