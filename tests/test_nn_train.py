@@ -8,7 +8,8 @@ from scipy import signal
 
 from convtheory.nn import Conv2d, functional as F, train
 from convtheory.nn.data import box, gaussian, laplacian, sobel_x, synthetic_images
-from convtheory.nn.experiments import composition, efficiency, filters
+from convtheory.nn import data
+from convtheory.nn.experiments import efficiency
 
 
 def test_learn_sobel_x_to_1e6():
@@ -118,7 +119,7 @@ def test_experiments_refuse_absurd_sizes_before_allocating(call, match, monkeypa
     def no_images(*args, **kwargs):
         raise AssertionError("synthetic_images was called before the size check")
 
-    for module in (filters, composition, efficiency):
+    for module in (data, efficiency):
         monkeypatch.setattr(module, "synthetic_images", no_images)
     with pytest.raises(ValueError, match=match):
         call()

@@ -8,9 +8,11 @@ optimisers, and :func:`gradcheck`.  Conv layers run on im2col + BLAS, or
 """
 
 from . import functional
+from .global_pool import GlobalAvgPool2d
 from .gradcheck import gradcheck
 from .layers import (AvgPool1d, AvgPool2d, Conv1d, Conv2d, Conv3d, Flatten, Linear, MaxPool1d,
                      MaxPool2d, ReLU, Sequential)
+from .loader import DataLoader
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 from .optim import SGD, Adam
@@ -24,7 +26,9 @@ __all__ = [
     "Conv2d",
     "Conv3d",
     "CrossEntropyLoss",
+    "DataLoader",
     "Flatten",
+    "GlobalAvgPool2d",
     "Linear",
     "MSELoss",
     "MaxPool1d",

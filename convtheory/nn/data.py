@@ -22,6 +22,7 @@ __all__ = [
     "emboss",
     "filter_bank",
     "gaussian",
+    "gaussian_derivative",
     "laplacian",
     "noise_image",
     "prewitt_x",
@@ -122,6 +123,28 @@ def gaussian(sigma: float = 1.0, size: int | None = None) -> np.ndarray:
     g1 = np.exp(-(r * r) / (2.0 * sigma * sigma))
     g = np.outer(g1, g1)
     return g / g.sum()
+
+
+def gaussian_derivative(axis: str = "x", sigma: float = 1.0, size: int = 3) -> np.ndarray:
+    """The derivative of a sampled Gaussian along ``x`` (columns) or ``y`` (rows).
+
+    ``-u / sigma^2 * g(u, v)``, sampled on the ``size x size`` grid and scaled
+    to unit sum of absolute values; positive where intensity increasing along
+    the axis is met, like :func:`sobel_x`.
+
+    Examples
+    --------
+    >>> d = gaussian_derivative("x")
+    >>> bool(np.allclose(d, -d[:, ::-1])), bool((np.sign(d) == np.sign(sobel_x())).all())
+    (True, True)
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got axis={axis!r}")
+    g = gaussian(sigma, size)
+    u = np.arange(size) - size // 2
+    d = g * (u[None, :] / (sigma * sigma))
+    d = d / np.abs(d).sum()
+    return d if axis == "x" else d.T.copy()
 
 
 def box(size: int = 3) -> np.ndarray:

@@ -1,7 +1,13 @@
-"""Full-batch training of a :class:`~convtheory.nn.Module` on a mean-squared error.
+"""Training loops for a :class:`~convtheory.nn.Module`.
 
-:func:`fit` stops with a :class:`TrainingDiverged` error naming the step if
-the loss becomes NaN or infinite, and shows a tqdm progress bar only when
+* :func:`fit`: full-batch steps on a mean-squared error (the filter
+  experiments: a loss that must reach 1e-12).
+* :func:`fit_epochs`: epochs of minibatches from a
+  :class:`~convtheory.nn.loader.DataLoader` on any loss, with training and
+  validation loss and accuracy per epoch (a :class:`History`).
+
+Both stop with a :class:`TrainingDiverged` error naming the step if the loss
+becomes NaN or infinite, and show tqdm progress bars only when
 ``progress=True``.  The experiments that use it live in
 :mod:`convtheory.nn.experiments`; their names stay importable from here.
 """
@@ -10,10 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+import numbers
+import time
+from dataclasses import dataclass
+
 from . import functional as F
 from .data import laplacian, synthetic_images
 from .layers import Conv2d
-from .losses import MSELoss
+from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD, Adam
 
 __all__ = [
@@ -21,12 +31,16 @@ __all__ = [
     "CompositionResult",
     "DataEfficiencyResult",
     "FilterResult",
+    "History",
+    "MAX_EPOCHS",
     "MAX_TRAINING_WORK",
     "TrainingDiverged",
     "data_efficiency",
     "effective_kernel",
     "filter_bank_weight",
+    "evaluate",
     "fit",
+    "fit_epochs",
     "learn_composition",
     "learn_filter",
     "learn_filter_bank",
@@ -35,7 +49,8 @@ __all__ = [
 
 # The experiments import fit from here, so their names are re-exported
 # lazily (PEP 562): either module can be imported first.
-_EXPERIMENTS = frozenset(__all__) - {"TrainingDiverged", "fit"}
+_EXPERIMENTS = frozenset(__all__) - {"History", "MAX_EPOCHS", "TrainingDiverged", "evaluate", "fit",
+                                           "fit_epochs"}
 
 
 def __getattr__(name):
@@ -59,7 +74,7 @@ def _optimizer(name, params, lr):
 
 
 def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam",
-        stop=None, progress: bool = False) -> np.ndarray:
+        stop=None, progress: bool = False, schedule=None) -> np.ndarray:
     """Full-batch training of ``model`` on ``MSE(model(inputs), targets)``.
 
     Parameters
@@ -75,6 +90,10 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
         Called after every step; training ends when it returns True.
     progress : bool
         Show a tqdm progress bar.
+    schedule : callable, optional
+        ``schedule(step) -> factor``: step ``step`` uses ``lr * factor``
+        (as ``torch.optim.lr_scheduler.LambdaLR``).  One optimiser keeps its
+        state throughout, so a decaying rate does not restart Adam's moments.
 
     Returns
     -------
@@ -113,6 +132,8 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
         # Overflow is reported as divergence at the step it happens, not as a numpy warning.
         with np.errstate(over="ignore", invalid="ignore"):
             for step in bar:
+                if schedule is not None:
+                    opt.lr = lr * float(schedule(step))
                 model.zero_grad()
                 loss = loss_fn(model(inputs), targets)
                 if not np.isfinite(loss):
@@ -130,3 +151,156 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
     finally:
         bar.close()
     return np.array(curve)
+
+
+#: :func:`fit_epochs` refuses more epochs than this.
+MAX_EPOCHS = 100_000
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch numbers of :func:`fit_epochs`, as Keras' ``History.history``.
+
+    Attributes
+    ----------
+    train_loss, train_accuracy : tuple of float
+        Means over the epoch's minibatches, weighted by batch size, measured
+        while training (so with the weights of each batch's step).
+    val_loss, val_accuracy : tuple of float
+        On the validation set after each epoch; empty without one.
+    seconds : float
+        Wall time of all epochs.
+
+    Accuracies are the fraction of argmax predictions equal to the target,
+    and NaN unless the loss is a :class:`~convtheory.nn.CrossEntropyLoss`.
+    """
+
+    train_loss: tuple
+    train_accuracy: tuple
+    val_loss: tuple
+    val_accuracy: tuple
+    seconds: float
+
+
+def _accuracy(loss_fn, out, target) -> float:
+    if not isinstance(loss_fn, CrossEntropyLoss):
+        return float("nan")
+    return float(np.mean(np.argmax(out, axis=1) == target))
+
+
+def evaluate(model, inputs, targets, *, loss=None, batch_size: int = 256) -> tuple:
+    """``(loss, accuracy)`` of ``model`` on a dataset, in batches of ``batch_size``.
+
+    Examples
+    --------
+    >>> from convtheory.nn import Linear
+    >>> model = Linear(2, 3, seed=0)
+    >>> model.weight.data[...] = [[1, 0], [0, 1], [0, 0]]
+    >>> model.bias.data[...] = 0
+    >>> _, acc = evaluate(model, np.array([[2.0, 0], [0, 2], [1, 0]]), np.array([0, 1, 2]))
+    >>> round(acc, 4)
+    0.6667
+    """
+    from .loader import DataLoader
+
+    loss_fn = CrossEntropyLoss() if loss is None else loss
+    total, correct, count = 0.0, 0.0, 0
+    for xb, yb in DataLoader(inputs, targets, batch_size=batch_size):
+        out = model(xb)
+        total += loss_fn(out, yb) * len(xb)
+        correct += _accuracy(loss_fn, out, yb) * len(xb)
+        count += len(xb)
+    return total / count, correct / count
+
+
+def fit_epochs(model, loader, *, epochs: int, loss=None, optimizer=None, validation=None,
+               progress: bool = False) -> History:
+    """Train ``model`` for ``epochs`` passes over ``loader``'s minibatches.
+
+    Parameters
+    ----------
+    model : Module
+    loader : DataLoader
+        Yields ``(inputs, targets)`` batches; shuffled per epoch if it says so.
+    epochs : int
+        At most :data:`MAX_EPOCHS`.
+    loss : optional
+        Default :class:`~convtheory.nn.CrossEntropyLoss` (logits against
+        class indices); any loss with ``__call__(out, target)`` and
+        ``backward()``.
+    optimizer : optional
+        Default ``Adam(model.parameters(), lr=1e-3)``, PyTorch's default.
+    validation : (inputs, targets), optional
+        Evaluated after every epoch.
+    progress : bool
+        One tqdm bar per epoch, over its minibatches (off by default).
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingDiverged
+        When a minibatch's loss is NaN or infinite, naming the epoch and batch.
+
+    Examples
+    --------
+    >>> from convtheory.nn import Linear
+    >>> from convtheory.nn.loader import DataLoader
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((64, 2))
+    >>> y = (x[:, 0] > x[:, 1]).astype(np.int64)      # linearly separable
+    >>> model = Linear(2, 2, seed=0)
+    >>> h = fit_epochs(model, DataLoader(x, y, batch_size=16, shuffle=True), epochs=30,
+    ...                optimizer=Adam(model.parameters(), lr=0.05), validation=(x, y))
+    >>> len(h.train_loss), h.train_loss[-1] < h.train_loss[0], h.val_accuracy[-1] >= 0.95
+    (30, True, True)
+    """
+    from tqdm.auto import tqdm
+
+    from .loader import DataLoader
+
+    if not isinstance(loader, DataLoader):
+        raise TypeError(f"loader must be a DataLoader, got {type(loader).__name__}")
+    if (isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral)
+            or not 1 <= epochs <= MAX_EPOCHS):
+        raise ValueError(f"epochs must be an int in [1, {MAX_EPOCHS:,}], got epochs={epochs!r}")
+    for name, arr in (("inputs", loader.inputs), ("targets", loader.targets)):
+        if np.issubdtype(np.asarray(arr).dtype, np.floating) and not np.isfinite(arr).all():
+            raise ValueError(f"the loader's {name} must be finite, got NaN or infinite entries")
+    loss_fn = CrossEntropyLoss() if loss is None else loss
+    opt = Adam(model.parameters(), lr=1e-3) if optimizer is None else optimizer
+    history = {k: [] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")}
+    start = time.perf_counter()
+    for epoch in range(int(epochs)):
+        total, correct, count = 0.0, 0.0, 0
+        bar = tqdm(loader, disable=not progress, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                for batch, (xb, yb) in enumerate(bar):
+                    model.zero_grad()
+                    out = model(xb)
+                    value = loss_fn(out, yb)
+                    if not np.isfinite(value):
+                        raise TrainingDiverged(
+                            f"the loss became {value} in epoch {epoch}, batch {batch}; training "
+                            f"diverged: use a lower learning rate")
+                    model.backward(loss_fn.backward())
+                    opt.step()
+                    total += value * len(xb)
+                    correct += _accuracy(loss_fn, out, yb) * len(xb)
+                    count += len(xb)
+                    if progress:
+                        bar.set_postfix(loss=f"{total / count:.3g}")
+        finally:
+            bar.close()
+        history["train_loss"].append(total / count)
+        history["train_accuracy"].append(correct / count)
+        if validation is not None:
+            val_loss, val_acc = evaluate(model, *validation, loss=loss_fn,
+                                         batch_size=max(loader.batch_size, 256))
+            history["val_loss"].append(val_loss)
+            history["val_accuracy"].append(val_acc)
+    return History(*(tuple(history[k]) for k in ("train_loss", "train_accuracy", "val_loss",
+                                                 "val_accuracy")), time.perf_counter() - start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,10 +10,12 @@ from scipy import signal
 
 from ...matrices import DEFAULT_MAX_BYTES
 from .. import functional as F
-from ..data import box, gaussian, laplacian, sobel_x, sobel_y, synthetic_images
+from ..data import box, gaussian, laplacian, sobel_x, sobel_y
 from ..layers import Conv2d, Sequential
 from ..train import fit
 from ._budget import _IMAGE_ARRAYS, _check_budget, _positive_int
+from ._inputs import training_images
+from .solvers import lbfgs_fit, patch_conditioning
 
 __all__ = ["CompositionResult", "effective_kernel", "learn_composition"]
 
@@ -81,6 +84,10 @@ class CompositionResult:
     rescaling_error: float
     steps: int
     loss_curve: np.ndarray
+    images: str = "synthetic"
+    solver: str = "adam"
+    condition_number: float = float("nan")
+    seconds: float = float("nan")
 
 
 _FACTORS = {"box": lambda: box(3), "gaussian": lambda: gaussian(1.0, size=3),
@@ -95,7 +102,8 @@ def _fit_scale(learned, true):
 def learn_composition(first: str = "box", second: str = "box", *, n_images: int = 4,
                       size: int = 20, steps: int = 6000, lr: float = 0.05, tol: float = 1e-6,
                       restarts: int = 1, seed: int = 0, kinds=("noise",),
-                      progress: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> CompositionResult:
+                      progress: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                      images: str = "synthetic", solver: str = "adam") -> CompositionResult:
     """Two stacked 3x3 conv layers learn a 5x5 filter that is a composition.
 
     The target is ``effective_kernel(first, second)`` applied with valid
@@ -105,9 +113,18 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
     kernel's error, the scales, and each factor's error once the best
     scale and order are chosen.
 
-    Training is Adam in three phases of ``steps // 3`` (``lr``, ``lr/10``,
-    ``lr/100``): the loss is not convex in the factors, and a constant
-    step stalls short of 1e-6.  It is not benign either: for a Gaussian
+    ``solver="adam"`` trains with one Adam optimiser whose learning rate
+    decays exponentially from ``lr`` to ``lr / 100`` over ``steps``: the loss
+    is not convex in the factors, and a constant step stalls short of 1e-6.
+    Restarting Adam at a lower rate instead resets its moment estimates, and
+    its first steps then throw the loss from 1e-9 back to 1e-4; a smooth
+    decay does not.  Adam still needs many thousands of steps to approach
+    1e-6 here.  ``solver="lbfgs"`` minimises the same loss from the same
+    initialisation with scipy's L-BFGS-B
+    (:func:`~convtheory.nn.experiments.lbfgs_fit`), for at most ``steps``
+    iterations; ``loss_curve`` is then the loss at each iteration.
+
+    The loss is not benign either: for a Gaussian
     composed with a Laplacian, random initialisations end in a spurious
     local minimum (effective error ~0.08) although the exact factors are a
     global minimum that training from near them reaches; ``restarts``
@@ -117,6 +134,9 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
     the square root of the effective error: ``(p + e q)(p - e q) = p^2 -
     e^2 q^2``, so factors off by ``1e-3`` give an effective kernel off by
     ``1e-6``.  Distinct factors are determined to first order.
+
+    ``images="photos"`` trains on crops of the bundled photographs (``kinds``
+    applies to synthetic images only).
 
     Examples
     --------
@@ -136,8 +156,11 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
     pixels = n_images * size * size
     _check_budget(sizes, needed_bytes=8 * pixels * (2 * _IMAGE_ARRAYS + 4 * 9),
                   work=2 * 3 * restarts * steps * pixels * 9, max_bytes=max_bytes)
-    x = synthetic_images(n_images, size, seed=seed, kinds=kinds)[:, None]
+    if solver not in ("adam", "lbfgs"):
+        raise ValueError(f"solver must be 'adam' or 'lbfgs', got solver={solver!r}")
+    x = training_images(images, n_images, size, seed, kinds=kinds)
     y = F.conv2d(x, target[None, None])
+    start = time.perf_counter()
     best = None
     for r in range(restarts):
         stack = Sequential(Conv2d(1, 1, 3, bias=False, seed=seed + 2 * r),
@@ -146,14 +169,14 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
         def effective(stack=stack):
             return effective_kernel(stack[0].weight.data[0, 0], stack[1].weight.data[0, 0])
 
-        curves = []
-        for phase_lr in (lr, lr / 10, lr / 100):
-            curves.append(fit(stack, x, y, steps=max(steps // 3, 1), lr=phase_lr,
-                              progress=progress,
-                              stop=lambda: np.abs(effective() - target).max() <= tol))
-            if np.abs(effective() - target).max() <= tol:
-                break
-        curve = np.concatenate(curves)
+        def error(effective=effective):
+            return float(np.abs(effective() - target).max())
+
+        if solver == "adam":
+            curve = fit(stack, x, y, steps=steps, lr=lr, progress=progress,
+                        schedule=lambda step: 0.01 ** (step / steps), stop=lambda: error() <= tol)
+        else:
+            curve = lbfgs_fit(stack, x, y, error, tol=tol, maxiter=steps).loss_curve
         final = float(np.mean((stack(x) - y) ** 2))
         if best is None or final < best[0]:
             best = (final, stack, curve, effective)
@@ -167,4 +190,5 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
     rescaled = effective_kernel(3.7 * la, lb / 3.7)
     return CompositionResult(
         (first, second), target, a, b, la, lb, eff, float(np.abs(eff - target).max()),
-        (c1, c2), (e1, e2), bool(swapped), float(np.abs(rescaled - eff).max()), len(curve), curve)
+        (c1, c2), (e1, e2), bool(swapped), float(np.abs(rescaled - eff).max()), len(curve), curve,
+        images, solver, patch_conditioning(x, target.shape), time.perf_counter() - start)
