@@ -476,6 +476,14 @@ class TestAssertions:
             testing.assert_rotation_equivariant(_with(value), (6, 6))
 
     @pytest.mark.parametrize("value", BAD, ids=BAD_IDS)
+    def test_error_map_shows_a_compared_nan_as_failing(self, value):
+        # NaN in the error map means "not compared"; a compared NaN error must not look so.
+        with pytest.raises(EquivarianceAssertionError) as failure:
+            testing.assert_translation_equivariant(_with(value), (6, 6))
+        assert failure.value.error_map[2, 1] == np.inf
+        assert "#" in testing.failures.ascii_error_map(failure.value.error_map, 1e-9)[2]
+
+    @pytest.mark.parametrize("value", BAD, ids=BAD_IDS)
     def test_nan_is_never_the_closest_candidate(self, value):
         # With a stride, several output shifts are candidates; the one with a NaN must not win.
         def f(x):

@@ -25,7 +25,10 @@ def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed
         As in :func:`convtheory.conv_matrix`, or a ``ConvSpec``.
     layer : callable, optional
         ``x of input_shape -> output array`` to check instead of the conv
-        (e.g. a layer with a bias or an activation, which must fail).
+        (e.g. a layer with a bias or an activation, which must fail).  It
+        must return real numbers, as many as the conv's outputs: None, text
+        or another size is a TypeError or ValueError; a NaN or an infinity
+        fails the check.
     n_samples : int
         Random ``(x, y, a, b)`` tried, at least 1.
     seed : int

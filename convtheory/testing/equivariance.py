@@ -353,7 +353,8 @@ def _assert_cases(f, input_shape, cases, *, claim, atol, rtol, samples, seed, mo
         worst, worst_tol = float(err[(sample, *position)]), float(tol[(sample, *position)])
         failing = int(np.sum(np.any(excess > 0, axis=0)))
         compared = int(np.sum(mask))
-        error_map = np.where(mask, err.max(axis=0), np.nan)
+        # NaN in an error map means "not compared": a compared NaN error is drawn as inf.
+        error_map = np.where(mask, np.where(np.isfinite(err), err, np.inf).max(axis=0), np.nan)
         others = ""
         if len(candidates) > 1:
             others = f" (the closest of {len(candidates)} candidate output shifts)"

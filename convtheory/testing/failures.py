@@ -50,7 +50,8 @@ class EquivarianceAssertionError(ConvtheoryAssertionError):
     seed, sample : int
         ``seed`` regenerates every input; ``sample`` is the one that failed.
     error_map : ndarray
-        Error per output position, maximum over samples (NaN where not compared).
+        Error per output position, maximum over samples (NaN where not compared; inf where
+        a compared error is NaN or infinite).
     failing : int
         Number of compared output positions above tolerance.
 
