@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .checks.verdict import Verdict
-from .geometry import ConvSpec
+from .spec import ConvSpec
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps

@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .checks.verdict import Verdict
-from .geometry import ConvSpec, _as_shape
+from .geometry import _as_shape
+from .spec import ConvSpec
 from .matrices import conv_matrix
 from .taps import conv_taps
 

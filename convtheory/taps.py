@@ -12,7 +12,7 @@ onto one input, small-integer) pattern of the taps of weight ``k``.
 
 The spatial part is shared by every (output channel, input channel) pair, so
 it is computed once (:func:`spatial_taps`) from the per-axis tables of
-:class:`~convtheory.geometry.ConvSpec`, and channels are laid over it
+:class:`~convtheory.spec.ConvSpec`, and channels are laid over it
 (:func:`channel_layout`, :func:`conv_taps`).  Nothing here computes an index
 from stride, padding or dilation: that lives in :mod:`convtheory.geometry`.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
-from .geometry import ConvSpec
+from .spec import ConvSpec
 
 __all__ = [
     "ChannelLayout",

@@ -25,10 +25,11 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..geometry import ConvSpec, _per_axis
+from ..geometry import _per_axis
+from ..spec import ConvSpec
 from ..matrices import conv_matrix
 from ..taps import count_taps
-from ..receptive_field import ReceptiveFieldMap
+from ..receptive_field_map import ReceptiveFieldMap
 from ..transforms import cyclic_shift, downsample, rot90, transform_matrix, upsample
 from ..weights import conv_arguments, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, unravel
@@ -241,7 +242,7 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
         Evidence: ``error_map`` (max error per output position, over
         channels and inputs), ``outputs_with_error``, ``border_outputs``
         (outputs whose comparison is not border-free by
-        :meth:`convtheory.receptive_field.ReceptiveFieldMap.interior`: the receptive
+        :meth:`convtheory.receptive_field_map.ReceptiveFieldMap.interior`: the receptive
         field is clipped, folded or wrapped, leaves the image when shifted,
         or the output shift wraps around), ``interior_max_error`` and
         ``error_confined_to_border``.  For a shift that is not a multiple of

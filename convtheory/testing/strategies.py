@@ -30,7 +30,8 @@ except ImportError as err:  # pragma: no cover - the test extra is installed in 
 
 import numbers
 
-from ..geometry import PADDING_MODES, ConvSpec
+from ..geometry import PADDING_MODES
+from ..spec import ConvSpec
 
 __all__ = ["conv_specs", "conv_weights", "convolutions", "images"]
 
