@@ -258,7 +258,7 @@ def _spatial_taps(spec: ConvSpec) -> SpatialTaps:
     full = spec.output_spatial + k
     col, valid, kern = (np.broadcast_to(a, full) for a in (col, valid, kern))
     n_out = int(np.prod(spec.output_spatial))
-    per_row = valid.reshape(n_out, -1).sum(axis=1)
+    per_row = valid.reshape(n_out, int(np.prod(k))).sum(axis=1)  # n_out may be 0
     indptr = np.concatenate(([0], np.cumsum(per_row))).astype(np.int64)
     cols = col[valid].astype(np.int64)
     kernel = kern[valid].astype(np.int64)
