@@ -352,3 +352,23 @@ def test_symmetric_in_every_view():
     layer.weight.data[:] = w
     np.testing.assert_allclose(layer(x[None, None])[0, 0], ref, rtol=0, atol=ATOL)
     assert ctnn.gradcheck(layer, np.random.default_rng(0).standard_normal((2, 1, 4)))
+
+
+def test_symmetric_in_the_checks():
+    from convtheory import (check_sharing, check_sparsity, check_translation_equivariance,
+                            recover_kernel)
+    from convtheory.testing import assert_is_convolution
+
+    w = np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 2]])
+    conv = dict(padding=1, padding_mode="symmetric")
+    assert check_sharing(w, (5, 5), **conv) and check_sparsity(w, (5, 5), **conv)
+    assert recover_kernel(conv_matrix(w, (6, 6), **conv), (6, 6), (3, 3), **conv)
+    # scipy.ndimage's "reflect" is the half-sample mirror: read back as this conv, exactly.
+    kernel = assert_is_convolution(lambda x: ndi.correlate(x, w, mode="reflect"), (6, 6), (3, 3),
+                                   **conv)
+    np.testing.assert_array_equal(kernel, w)
+    with pytest.raises(AssertionError):  # ... and not as the whole-sample mirror
+        assert_is_convolution(lambda x: ndi.correlate(x, w, mode="mirror"), (6, 6), (3, 3), **conv)
+    # The mirror breaks translation equivariance at the border only.
+    v = check_translation_equivariance(w, (8, 8), (1, 0), **conv)
+    assert not v and v.evidence["interior_max_error"] == 0.0
