@@ -145,3 +145,9 @@ def test_the_core_itself_is_detected():
         "a stride/dilation product with a subtraction (an extent or a length)",
     }
     assert {fn for _, fn, _, _ in hits} >= {"axis_taps", "_output_length"}
+
+
+def test_the_readme_states_the_rule():
+    readme = (ROOT / "README.md").read_text()
+    assert "No view\ncomputes `o*stride + a*dilation - pad`" in readme
+    assert "No other module" not in readme
