@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convtheory import ConvGeometry, ConvSpec, conv_matrix, output_shape, receptive_field
+from convtheory import (ConvGeometry, ConvSpec, col2im, conv_matrix, conv_operator, im2col,
+                        kernel_symbols, output_shape, receptive_field)
 from convtheory.nn import Conv2d
 from convtheory.weights import conv_arguments
 
@@ -146,6 +147,19 @@ class TestEmptyAxes:
         assert M.shape == (0, 0) and M.nnz == 0
         M = conv_matrix(np.ones(3), (0,), padding=2)
         assert M.shape == (2, 0)
+        S = conv_matrix(kernel_symbols((2, 2)), (0, 3), padding=((0, 0), (1, 1)))
+        assert S.shape == (0, 0)
+
+    def test_im2col_and_operator(self):
+        spec = ConvSpec((2, 3, 3, 3), (3, 0, 4), padding=1)
+        cols = im2col(np.zeros((5, 3, 0, 4)), spec)
+        assert cols.shape == (3, 9, 5, 0)
+        assert col2im(cols, spec).shape == (5, 3, 0, 4)
+        A = conv_operator(np.ones((2, 3, 3, 3)), spec)
+        assert A.shape == (0, 0) and (A @ np.zeros(0)).shape == (0,)
+        with pytest.raises(ValueError, match=r"padding_mode='replicate' cannot extend an empty axis"):
+            ConvSpec((3,), (0,), padding=1, padding_mode="replicate", stride=1, dilation=1).replace(
+                padding=2)
 
 
 class TestUsers:
