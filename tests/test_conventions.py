@@ -256,9 +256,6 @@ def test_boundary_mode_names(ours, torch_mode, numpy_pad, ndimage_modes, signal_
                                    reference, rtol=0, atol=ATOL)
     M = conv_matrix(w, x.shape, padding=2, padding_mode=ours)
     np.testing.assert_allclose(M @ x.ravel(), reference.ravel(), rtol=0, atol=ATOL)
-    if onnx_mode is not None:  # wider than the input on one axis: numpy's extension
-        pads = [(3, 9), (2, 10)]
-        np.testing.assert_array_equal(_onnx_pad(x, pads, onnx_mode), np.pad(x, pads, mode=numpy_pad))
     if tf_mode is not None:
         t = np.array([[1, 2, 3], [4, 5, 6]])
         rows = axis_taps(2, 1, padding=(1, 1), padding_mode=ours)[:, 0]
@@ -273,6 +270,21 @@ def test_boundary_mode_names(ours, torch_mode, numpy_pad, ndimage_modes, signal_
             y.weight.copy_(torch.from_numpy(w)[None, None])
             out = y(torch.from_numpy(x)[None, None]).numpy()[0, 0]
         np.testing.assert_allclose(out, reference, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("ours, numpy_pad, onnx_mode",
+                         [(r[0], r[2], r[6]) for r in BOUNDARY_ROWS if r[6] is not None])
+def test_onnx_pad_names(ours, numpy_pad, onnx_mode):
+    # ONNX's reference Pad, wider than the input on one axis: numpy's extension, and ours.
+    rng = np.random.default_rng(56)
+    x = rng.standard_normal((4, 5))
+    pads = [(3, 9), (2, 10)]
+    expected = np.pad(x, pads, mode=numpy_pad)
+    np.testing.assert_array_equal(_onnx_pad(x, pads, onnx_mode), expected)
+    rows = axis_taps(4, 1, padding=pads[0], padding_mode=ours)[:, 0]
+    cols = axis_taps(5, 1, padding=pads[1], padding_mode=ours)[:, 0]
+    ours_padded = np.where((rows[:, None] >= 0) & (cols[None, :] >= 0), x[np.ix_(rows, cols)], 0)
+    np.testing.assert_array_equal(ours_padded, expected)
 
 
 def test_a_wrong_boundary_row_fails():
@@ -319,12 +331,9 @@ def test_padding_rule_names(ours, torch_pad, tf_pad, onnx_pad, n, k, s, d):
         assert pads == (0, 0)
     if tf_pad == "SAME":
         assert pads == _tf_same(n, k, s, d)
-    if onnx_pad is not None:
-        rng = np.random.default_rng(n)
-        x, w = rng.standard_normal(n), rng.standard_normal(k)
-        onnx_out = _onnx_conv(x, w, onnx_pad, s, d)
-        M = conv_matrix(w, (n,), padding=ours, stride=s, dilation=d)
-        np.testing.assert_allclose(M @ x, onnx_out, rtol=0, atol=ATOL)
+    if onnx_pad in ("SAME_UPPER", "SAME_LOWER"):  # ONNX's published rule: as TF's, low side flipped
+        upper = _tf_same(n, k, s, d)
+        assert pads == (upper if onnx_pad == "SAME_UPPER" else upper[::-1])
     if torch_pad is not None and s == 1:
         torch = pytest.importorskip("torch")
         rng = np.random.default_rng(n)
@@ -334,6 +343,16 @@ def test_padding_rule_names(ours, torch_pad, tf_pad, onnx_pad, n, k, s, d):
                                          dilation=d).numpy()[0, 0]
         M = conv_matrix(w, (n,), padding=ours, dilation=d)
         np.testing.assert_allclose(M @ x, out, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("ours, onnx_pad", [(r[0], r[3]) for r in PADDING_ROWS if r[3] is not None])
+@pytest.mark.parametrize("n, k, s, d", [(7, 3, 2, 1), (8, 4, 3, 2), (9, 2, 1, 1), (5, 3, 1, 2)])
+def test_onnx_auto_pad_names(ours, onnx_pad, n, k, s, d):
+    rng = np.random.default_rng(n)
+    x, w = rng.standard_normal(n), rng.standard_normal(k)
+    onnx_out = _onnx_conv(x, w, onnx_pad, s, d)
+    M = conv_matrix(w, (n,), padding=ours, stride=s, dilation=d)
+    np.testing.assert_allclose(M @ x, onnx_out, rtol=0, atol=ATOL)
 
 
 def _onnx_conv(x, w, auto_pad, stride, dilation):
