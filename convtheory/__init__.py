@@ -25,12 +25,14 @@ from .checks import (
     pooling_aliasing_example,
     rotation_kernel_constraint,
 )
-from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
+from .geometry import PADDING_MODES, axis_taps, output_shape, resolve_padding
+from .spec import ConvGeometry, ConvSpec
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, estimate_operator_bytes
-from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
+from .receptive_field import ReceptiveField, receptive_field
+from .receptive_field_map import ReceptiveFieldMap
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .verdict import Certificate, Verdict
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "PADDING_MODES",
     "Certificate",
+    "ConvGeometry",
     "ConvOperator",
     "ConvSpec",
     "GraphMetrics",

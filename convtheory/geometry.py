@@ -1,24 +1,35 @@
 """Convolution geometry: the one place where conv index arithmetic lives.
 
 A convolution with fixed geometry is a linear map from weights to matrices.
-This module validates that geometry (:class:`ConvSpec`), computes output
+This module resolves padding (:func:`resolve_padding`), computes output
 shapes (:func:`output_shape`, the arithmetic of Dumoulin & Visin) and, per
 spatial axis, the *tap table*: which input position each output position reads
-through each kernel position (:func:`axis_taps`).  Every other module derives
-its indices from these tables; none recomputes ``o*stride + a*dilation - pad``.
+through each kernel position (:func:`axis_taps`).  The geometry records that
+carry these values, the shape-free :class:`~convtheory.spec.ConvGeometry` and
+the bound :class:`~convtheory.spec.ConvSpec`, live in :mod:`convtheory.spec`.
+Every view derives its indices from these tables; none recomputes
+``o*stride + a*dilation - pad``.
 
 Conventions (PyTorch's, because that is what users paste in):
 
 * ``padding`` is an int, a per-axis tuple of ints, a per-axis tuple of
-  ``(lo, hi)`` pairs, or one of ``"valid"``, ``"same"``, ``"full"``.
-  ``"same"`` follows PyTorch: total ``d*(k-1)`` per axis, ``lo = total // 2``
-  and the extra element on the high side; stride 1 only.  ``"full"`` pads
-  ``d*(k-1)`` on each side.
-* ``padding_mode`` is ``"zeros"``, ``"circular"``, ``"reflect"`` or
-  ``"replicate"``: the input is padded, then a valid, strided, dilated
-  cross-correlation is taken, exactly as ``torch.nn.ConvNd`` does.
+  ``(lo, hi)`` pairs, or one of ``"valid"``, ``"same"``, ``"same_upper"``,
+  ``"same_lower"``, ``"full"``.  ``"same"`` follows PyTorch: total
+  ``d*(k-1)`` per axis, ``lo = total // 2`` and the extra element on the high
+  side; stride 1 only.  ``"same_upper"``/``"same_lower"`` are ONNX's
+  ``auto_pad`` rules (TensorFlow's ``SAME`` is ``"same_upper"``): output
+  ``ceil(n/s)`` for any stride and dilation, the odd element on the high
+  (upper) or low (lower) side.  ``"full"`` pads ``d*(k-1)`` on each side.
+* ``padding_mode`` is ``"zeros"``, ``"circular"``, ``"reflect"``,
+  ``"replicate"`` or ``"symmetric"`` (the half-sample mirror, numpy's
+  ``"symmetric"``): the input is padded, then a valid, strided, dilated
+  cross-correlation is taken, exactly as ``torch.nn.ConvNd`` does.  Padding of
+  any width extends the signal exactly as ``numpy.pad`` does; where PyTorch
+  accepts the padding, that is also PyTorch's answer.
 * ``flip=True`` turns cross-correlation into true convolution (the kernel is
   reversed along every spatial axis), as in ``scipy.signal.convolve``.
+* An empty spatial axis (size 0) gives an empty output where no output reads
+  the signal (as ``scipy.ndimage`` does); zero padding around it reads zeros.
 """
 
 from __future__ import annotations
@@ -34,16 +45,20 @@ __all__ = [
     "MAX_INT",
     "PADDING_MODES",
     "PADDING_STRINGS",
-    "ConvSpec",
+    "INPUT_DEPENDENT_PADDING",
     "axis_taps",
+    "kernel_extent",
     "output_shape",
+    "padding_form",
     "resolve_padding",
 ]
 
-#: The boundary modes of ``torch.nn.ConvNd``.
-PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+#: The boundary modes: those of ``torch.nn.ConvNd``, and the half-sample mirror.
+PADDING_MODES = ("zeros", "circular", "reflect", "replicate", "symmetric")
 #: The padding strings understood by :func:`resolve_padding`.
-PADDING_STRINGS = ("valid", "same", "full")
+PADDING_STRINGS = ("valid", "same", "same_upper", "same_lower", "full")
+#: The padding strings whose resolution needs the input size.
+INPUT_DEPENDENT_PADDING = ("same_upper", "same_lower")
 #: Largest per-axis tap table (output length x kernel length) a ConvSpec builds:
 #: 2**26 int64 entries, 512 MiB.  Every view of a conv is larger than its tables.
 MAX_AXIS_TAPS = 2**26
@@ -107,54 +122,27 @@ def _per_axis(value, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
     return values
 
 
-def resolve_padding(padding, kernel_spatial, *, stride=1, dilation=1) -> tuple[tuple[int, int], ...]:
-    """Resolve any accepted ``padding`` form into per-axis ``(lo, hi)`` pairs.
+def padding_form(padding, ndim: int):
+    """Validate ``padding`` without an input: a padding string, or ``(lo, hi)`` pairs.
 
-    Parameters
-    ----------
-    padding : int, tuple of int, tuple of (int, int), or {"valid", "same", "full"}
-        The padding as a user writes it.
-    kernel_spatial : tuple of int
-        Kernel size per spatial axis.
-    stride, dilation : int or tuple of int
-        Needed for ``"same"`` (stride 1 only) and for ``"same"``/``"full"``
-        (the dilated kernel extent ``d*(k-1)+1``).
-
-    Returns
-    -------
-    pairs : tuple of (int, int)
-        ``(lo, hi)`` zero-or-positive padding per spatial axis.
+    Strings stay strings (:data:`PADDING_STRINGS`; their pairs may depend on
+    the kernel, the stride and, for ``"same_upper"``/``"same_lower"``, on the
+    input size); every numeric form becomes one ``(lo, hi)`` pair per axis.
 
     Examples
     --------
-    >>> resolve_padding("same", (4,))          # even kernel: extra on the high side
-    ((1, 2),)
-    >>> resolve_padding("full", (3, 3), dilation=2)
-    ((4, 4), (4, 4))
-    >>> resolve_padding(((0, 1), 2), (3, 3))
-    ((0, 1), (2, 2))
+    >>> padding_form(1, 2)
+    ((1, 1), (1, 1))
+    >>> padding_form("same_upper", 2)
+    'same_upper'
     """
-    kernel_spatial = _as_shape(kernel_spatial, "kernel_size")
-    ndim = len(kernel_spatial)
-    stride = _per_axis(stride, ndim, "stride", minimum=1)
-    dilation = _per_axis(dilation, ndim, "dilation", minimum=1)
     if isinstance(padding, str):
         if padding not in PADDING_STRINGS:
             raise ValueError(
                 f"padding must be an int, a tuple, or one of {PADDING_STRINGS}, "
                 f"got padding={padding!r}"
             )
-        if padding == "valid":
-            return ((0, 0),) * ndim
-        totals = [d * (k - 1) for k, d in zip(kernel_spatial, dilation)]
-        if padding == "full":
-            return tuple((t, t) for t in totals)
-        if any(s != 1 for s in stride):
-            raise ValueError(
-                f"padding='same' needs stride 1 on every axis (as in PyTorch), "
-                f"got stride={stride}; give explicit padding for strided convs"
-            )
-        return tuple((t // 2, t - t // 2) for t in totals)
+        return padding
     if isinstance(padding, (numbers.Integral, np.integer)) and not isinstance(padding, bool):
         p = _as_int(padding, "padding")
         pairs = ((p, p),) * ndim
@@ -188,10 +176,123 @@ def resolve_padding(padding, kernel_spatial, *, stride=1, dilation=1) -> tuple[t
     return pairs
 
 
+def _same_auto_pad(n: int, k: int, stride: int, dilation: int, upper: bool) -> tuple[int, int]:
+    """ONNX ``auto_pad`` SAME_UPPER/SAME_LOWER (TensorFlow's SAME is SAME_UPPER).
+
+    ``out = ceil(n / s)``, ``total = max((out - 1)*s + (k - 1)*d + 1 - n, 0)``,
+    the odd element on the high side (upper) or the low side (lower).
+    """
+    out = -(-n // stride)
+    total = max((out - 1) * stride + (k - 1) * dilation + 1 - n, 0)
+    small, large = total // 2, total - total // 2
+    return (small, large) if upper else (large, small)
+
+
+def resolve_padding(padding, kernel_spatial, *, stride=1, dilation=1,
+                    input_spatial=None) -> tuple[tuple[int, int], ...]:
+    """Resolve any accepted ``padding`` form into per-axis ``(lo, hi)`` pairs.
+
+    Parameters
+    ----------
+    padding : int, tuple of int, tuple of (int, int), or str
+        The padding as a user writes it; the strings are
+
+        * ``"valid"``: no padding;
+        * ``"same"``: PyTorch's rule, stride 1 only: total ``d*(k-1)``,
+          ``lo = total // 2``, the extra element on the high side;
+        * ``"same_upper"``, ``"same_lower"``: ONNX's ``auto_pad`` (TensorFlow,
+          Keras and JAX call ``"same_upper"`` ``SAME``), any stride and
+          dilation: ``out = ceil(n/s)``, ``total = max((out-1)*s + (k-1)*d + 1
+          - n, 0)``, the odd element on the high (upper) or low (lower) side;
+        * ``"full"``: ``d*(k-1)`` on each side.
+    kernel_spatial : tuple of int
+        Kernel size per spatial axis.
+    stride, dilation : int or tuple of int
+        Needed by the strings (the dilated kernel extent ``d*(k-1)+1``).
+    input_spatial : tuple of int, optional
+        Spatial input size; required by ``"same_upper"`` and ``"same_lower"``.
+
+    Returns
+    -------
+    pairs : tuple of (int, int)
+        ``(lo, hi)`` zero-or-positive padding per spatial axis.
+
+    Raises
+    ------
+    ValueError
+        For ``"same"`` with a stride (use ``"same_upper"``), or
+        ``"same_upper"``/``"same_lower"`` without ``input_spatial``.
+
+    Examples
+    --------
+    >>> resolve_padding("same", (4,))          # even kernel: extra on the high side
+    ((1, 2),)
+    >>> resolve_padding("full", (3, 3), dilation=2)
+    ((4, 4), (4, 4))
+    >>> resolve_padding(((0, 1), 2), (3, 3))
+    ((0, 1), (2, 2))
+
+    TensorFlow's SAME with a stride: ``ceil(7/2) = 4`` outputs need
+    ``(4-1)*2 + 3 - 7 = 2`` padded inputs; ``ceil(8/2) = 4`` need 1, on the
+    high side for ``"same_upper"`` and on the low side for ``"same_lower"``:
+
+    >>> resolve_padding("same_upper", (3, 3), stride=2, input_spatial=(7, 8))
+    ((1, 1), (0, 1))
+    >>> resolve_padding("same_lower", (3, 3), stride=2, input_spatial=(7, 8))
+    ((1, 1), (1, 0))
+    """
+    kernel_spatial = _as_shape(kernel_spatial, "kernel_size")
+    ndim = len(kernel_spatial)
+    stride = _per_axis(stride, ndim, "stride", minimum=1)
+    dilation = _per_axis(dilation, ndim, "dilation", minimum=1)
+    form = padding_form(padding, ndim)
+    if not isinstance(form, str):
+        return form
+    if form == "valid":
+        return ((0, 0),) * ndim
+    if form in INPUT_DEPENDENT_PADDING:
+        if input_spatial is None:
+            raise ValueError(
+                f"padding={form!r} depends on the input size (ONNX's auto_pad): give "
+                f"input_spatial, or bind the geometry to an input shape first"
+            )
+        input_spatial = _as_shape(input_spatial, "input_shape", minimum=0)
+        if len(input_spatial) != ndim:
+            raise ValueError(
+                f"input_shape and kernel_size must have the same number of spatial axes, "
+                f"got input_shape={input_spatial} and kernel_size={kernel_spatial}"
+            )
+        return tuple(_same_auto_pad(n, k, s, d, form == "same_upper")
+                     for n, k, s, d in zip(input_spatial, kernel_spatial, stride, dilation))
+    totals = [d * (k - 1) for k, d in zip(kernel_spatial, dilation)]
+    if form == "full":
+        return tuple((t, t) for t in totals)
+    if any(s != 1 for s in stride):
+        raise ValueError(
+            f"padding='same' needs stride 1 on every axis (as in PyTorch), got stride={stride}; "
+            f"for TensorFlow's and ONNX's 'same' with a stride (output ceil(n / stride)) use "
+            f"padding='same_upper' (or 'same_lower'), or give explicit padding"
+        )
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
+def kernel_extent(k: int, dilation: int) -> int:
+    """Input positions spanned by a dilated kernel, ``d*(k-1) + 1``.
+
+    Examples
+    --------
+    >>> kernel_extent(3, 2)
+    5
+    """
+    return dilation * (k - 1) + 1
+
+
 def _output_length(n: int, k: int, stride: int, lo: int, hi: int, dilation: int, axis: int) -> int:
-    extent = dilation * (k - 1) + 1
+    extent = kernel_extent(k, dilation)
     padded = n + lo + hi
     if extent > padded:
+        if n == 0:  # an empty axis with no room for the kernel: an empty output, as scipy gives
+            return 0
         raise ValueError(
             f"the dilated kernel is larger than the padded input on spatial axis {axis}: "
             f"dilation*(kernel_size-1)+1 = {extent} > input + padding = {n}+{lo}+{hi} = {padded}; "
@@ -203,12 +304,13 @@ def _output_length(n: int, k: int, stride: int, lo: int, hi: int, dilation: int,
 def output_shape(input_spatial, kernel_spatial, *, stride=1, padding=0, dilation=1) -> tuple[int, ...]:
     """Spatial output shape of a convolution (Dumoulin & Visin, 2016).
 
-    Per axis, ``o = floor((n + lo + hi - d*(k-1) - 1) / s) + 1``.
+    Per axis, ``o = floor((n + lo + hi - d*(k-1) - 1) / s) + 1``; an empty
+    axis (``n = 0``) whose padding leaves no room for the kernel gives ``o = 0``.
 
     Parameters
     ----------
     input_spatial, kernel_spatial : tuple of int
-        Spatial sizes ``(n1, ..., nd)`` and ``(k1, ..., kd)``.
+        Spatial sizes ``(n1, ..., nd)`` (each ``>= 0``) and ``(k1, ..., kd)``.
     stride, padding, dilation
         As in ``torch.nn.ConvNd``; ``padding`` takes every form of
         :func:`resolve_padding`.
@@ -228,8 +330,10 @@ def output_shape(input_spatial, kernel_spatial, *, stride=1, padding=0, dilation
     (7,)
     >>> output_shape((6,), (4,), padding="full")
     (9,)
+    >>> output_shape((7, 8), (3, 3), stride=2, padding="same_upper")   # ceil(n / 2)
+    (4, 4)
     """
-    input_spatial = _as_shape(input_spatial, "input_shape")
+    input_spatial = _as_shape(input_spatial, "input_shape", minimum=0)
     kernel_spatial = _as_shape(kernel_spatial, "kernel_size")
     if len(input_spatial) != len(kernel_spatial):
         raise ValueError(
@@ -239,7 +343,8 @@ def output_shape(input_spatial, kernel_spatial, *, stride=1, padding=0, dilation
     ndim = len(kernel_spatial)
     stride_t = _per_axis(stride, ndim, "stride", minimum=1)
     dilation_t = _per_axis(dilation, ndim, "dilation", minimum=1)
-    pads = resolve_padding(padding, kernel_spatial, stride=stride_t, dilation=dilation_t)
+    pads = resolve_padding(padding, kernel_spatial, stride=stride_t, dilation=dilation_t,
+                           input_spatial=input_spatial)
     return tuple(
         _output_length(n, k, s, lo, hi, d, axis)
         for axis, (n, k, s, (lo, hi), d) in enumerate(
@@ -251,6 +356,32 @@ def output_shape(input_spatial, kernel_spatial, *, stride=1, padding=0, dilation
 # --------------------------------------------------------------------------
 # Per-axis tap tables
 # --------------------------------------------------------------------------
+def _extend(q: np.ndarray, n: int, padding_mode: str) -> np.ndarray:
+    """Map padded positions ``q`` into ``[0, n)`` as ``numpy.pad`` extends the signal.
+
+    Each mode is periodic beyond the first reflection, so one ``mod`` covers
+    padding of any width: numpy's bounce for reflect (period ``2(n-1)``) and
+    symmetric (period ``2n``), its wrap (period ``n``) and its edge.
+    """
+    if padding_mode == "zeros":
+        return np.where((q >= 0) & (q < n), q, -1)
+    if padding_mode == "circular":
+        return np.mod(q, n)
+    if padding_mode == "replicate":
+        return np.clip(q, 0, n - 1)
+    if padding_mode == "reflect":
+        if n == 1:  # numpy.pad repeats a single sample
+            return np.zeros_like(q)
+        period = 2 * (n - 1)
+        r = np.mod(q, period)
+        return np.where(r >= n, period - r, r)
+    if padding_mode == "symmetric":
+        period = 2 * n
+        r = np.mod(q, period)
+        return np.where(r >= n, period - 1 - r, r)
+    raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
+
+
 def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int = 1,
               padding_mode: str = "zeros") -> np.ndarray:
     """Tap table of one spatial axis: which input position each tap reads.
@@ -263,21 +394,23 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
     ``o*stride + a*dilation - pad`` is computed.
 
     Boundary modes map the padded position ``q = o*s + a*d - lo`` back into
-    ``[0, n)``:
+    ``[0, n)``, for padding of any width exactly as ``numpy.pad`` extends the
+    signal (the same as PyTorch wherever PyTorch accepts the padding):
 
-    ==========  ===============================  =====================
-    mode        position q < 0 or q >= n         picture for n=4, pad 2
-    ==========  ===============================  =====================
-    zeros       none (-1)                        ``- - 0 1 2 3 - -``
-    circular    ``q mod n``                      ``2 3 0 1 2 3 0 1``
-    reflect     mirror, edge not repeated        ``2 1 0 1 2 3 2 1``
-    replicate   clip to the nearest edge         ``0 0 0 1 2 3 3 3``
-    ==========  ===============================  =====================
+    ==========  ==============================  ========================
+    mode        position q < 0 or q >= n        picture for n=4, pad 2
+    ==========  ==============================  ========================
+    zeros       none (-1)                       ``- - 0 1 2 3 - -``
+    circular    ``q mod n``                     ``2 3 0 1 2 3 0 1``
+    reflect     mirror, edge not repeated       ``2 1 0 1 2 3 2 1``
+    replicate   clip to the nearest edge        ``0 0 0 1 2 3 3 3``
+    symmetric   mirror, edge repeated           ``1 0 0 1 2 3 3 2``
+    ==========  ==============================  ========================
 
     Parameters
     ----------
     n, k : int
-        Input length and kernel length on this axis.
+        Input length (``>= 0``) and kernel length on this axis.
     stride, dilation : int
     padding : (int, int)
         ``(lo, hi)``.
@@ -286,6 +419,12 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
     Returns
     -------
     table : (o, k) ndarray of int64
+
+    Raises
+    ------
+    ValueError
+        For an empty axis (``n = 0``) with outputs and a mode other than
+        ``"zeros"``: there is no signal to extend (numpy.pad refuses too).
 
     Examples
     --------
@@ -296,244 +435,30 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
            [ 2,  3, -1]])
     >>> axis_taps(4, 3, padding=(2, 2), padding_mode="reflect")[:, 0]
     array([2, 1, 0, 1, 2, 3])
+
+    Padding wider than the input bounces as ``numpy.pad`` does:
+
+    >>> q = axis_taps(4, 1, padding=(4, 4), padding_mode="reflect")[:, 0]
+    >>> np.array([1, 2, 3, 4])[q].tolist() == np.pad([1, 2, 3, 4], 4, mode="reflect").tolist()
+    True
     """
     lo, hi = padding
     out = _output_length(n, k, stride, lo, hi, dilation, 0)
     q = (np.arange(out, dtype=np.int64)[:, None] * stride
          + np.arange(k, dtype=np.int64)[None, :] * dilation - lo)
-    if padding_mode == "zeros":
-        return np.where((q >= 0) & (q < n), q, -1)
-    if padding_mode == "circular":
-        return np.mod(q, n)
-    if padding_mode == "replicate":
-        return np.clip(q, 0, n - 1)
-    if padding_mode == "reflect":
-        # One reflection suffices because ConvSpec requires lo, hi < n.
-        q = np.abs(q)
-        return np.where(q >= n, 2 * (n - 1) - q, q)
-    raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}")
-
-
-# --------------------------------------------------------------------------
-# The validated specification
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ConvSpec:
-    """A validated convolution geometry, in PyTorch's names and layouts.
-
-    Construct it with the same arguments as :func:`convtheory.conv_matrix`,
-    giving shapes rather than arrays.  The single-channel shorthand is
-    accepted: when ``len(weight_shape) == len(input_shape)`` the shapes are
-    read as ``(k1, ..., kd)`` and ``(n1, ..., nd)`` and stored with unit
-    channel axes prepended.  After construction every field is normalised:
-    ``stride`` and ``dilation`` are per-axis tuples and ``padding`` is a tuple
-    of ``(lo, hi)`` pairs.
-
-    Parameters
-    ----------
-    weight_shape : tuple of int
-        ``(C_out, C_in/groups, k1, ..., kd)``.
-    input_shape : tuple of int
-        ``(C_in, n1, ..., nd)``.
-    stride, padding, dilation, groups, padding_mode
-        As in ``torch.nn.ConvNd``; see :func:`resolve_padding`.
-    flip : bool
-        ``False`` (default) for cross-correlation, ``True`` for convolution.
-
-    Examples
-    --------
-    >>> spec = ConvSpec((16, 3, 3, 3), (3, 32, 32), stride=2, padding=1)
-    >>> spec.output_shape
-    (16, 16, 16)
-    >>> spec.matrix_shape
-    (4096, 3072)
-    >>> ConvSpec((3,), (8,), padding="same").padding
-    ((1, 1),)
-    """
-
-    weight_shape: tuple
-    input_shape: tuple
-    stride: object = 1
-    padding: object = 0
-    dilation: object = 1
-    groups: int = 1
-    padding_mode: str = "zeros"
-    flip: bool = False
-    _tables: tuple = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        weight_shape = _as_shape(self.weight_shape, "weight.shape")
-        input_shape = _as_shape(self.input_shape, "input_shape")
-        if len(weight_shape) == len(input_shape):  # single-channel shorthand
-            weight_shape = (1, 1) + weight_shape
-            input_shape = (1,) + input_shape
-        if len(weight_shape) < 3:
-            raise ValueError(
-                f"weight must have shape (C_out, C_in/groups, k1, ..., kd) with d >= 1, "
-                f"or (k1, ..., kd) with input_shape (n1, ..., nd); got weight.shape={weight_shape} "
-                f"and input_shape={input_shape}"
-            )
-        ndim = len(weight_shape) - 2
-        if len(input_shape) != ndim + 1:
-            raise ValueError(
-                f"weight.shape={weight_shape} is a {ndim}-D kernel, so input_shape must be "
-                f"(C_in, n1, ..., n{ndim}) with {ndim + 1} entries, got input_shape={input_shape}"
-            )
-        groups = _as_int(self.groups, "groups")
-        if groups < 1:
-            raise ValueError(f"groups must be >= 1, got groups={groups}")
-        c_out, c_in_g = weight_shape[:2]
-        c_in = input_shape[0]
-        if c_in % groups or c_out % groups:
-            raise ValueError(
-                f"groups must divide both C_in and C_out, got groups={groups} with "
-                f"C_in={c_in} and C_out={c_out}"
-            )
-        if c_in_g * groups != c_in:
-            raise ValueError(
-                f"channel mismatch: weight.shape[1] * groups must equal C_in = input_shape[0], "
-                f"got weight.shape[1]={c_in_g}, groups={groups}, input_shape[0]={c_in}"
-            )
-        if not isinstance(self.padding_mode, str):
-            raise TypeError(f"padding_mode must be a string, got {self.padding_mode!r}")
-        if self.padding_mode not in PADDING_MODES:
-            raise ValueError(
-                f"padding_mode must be one of {PADDING_MODES}, got padding_mode={self.padding_mode!r}"
-            )
-        if not isinstance(self.flip, (bool, np.bool_)):
-            raise TypeError(f"flip must be a bool, got flip={self.flip!r}")
-        kernel = weight_shape[2:]
-        stride = _per_axis(self.stride, ndim, "stride", minimum=1)
-        dilation = _per_axis(self.dilation, ndim, "dilation", minimum=1)
-        padding = resolve_padding(self.padding, kernel, stride=stride, dilation=dilation)
-        spatial = input_shape[1:]
-        if self.padding_mode == "reflect":
-            for axis, (n, (lo, hi)) in enumerate(zip(spatial, padding)):
-                if lo >= n or hi >= n:
-                    raise ValueError(
-                        f"reflect padding must be smaller than the input on every axis "
-                        f"(as in PyTorch), got padding ({lo}, {hi}) for size {n} on spatial "
-                        f"axis {axis}; use padding_mode='replicate' or a smaller padding"
-                    )
-        axes = list(enumerate(zip(spatial, kernel, stride, padding, dilation)))
-        for axis, (n, k, s, p, d) in axes:  # raises, naming the axis, before any table is built
-            entries = _output_length(n, k, s, p[0], p[1], d, axis) * k
-            if entries > MAX_AXIS_TAPS:
-                raise ValueError(
-                    f"spatial axis {axis} would have {entries:,} taps (input {n}, kernel {k}), "
-                    f"over MAX_AXIS_TAPS={MAX_AXIS_TAPS:,}; no explicit view of a conv this "
-                    f"size fits in memory: use a smaller input or scipy.signal.fftconvolve"
-                )
-        tables = tuple(
-            axis_taps(n, k, stride=s, padding=p, dilation=d, padding_mode=self.padding_mode)
-            for _, (n, k, s, p, d) in axes
+    if n == 0 and out > 0 and padding_mode in PADDING_MODES and padding_mode != "zeros":
+        raise ValueError(
+            f"padding_mode={padding_mode!r} cannot extend an empty axis (input size 0) to "
+            f"{out} outputs; use padding_mode='zeros', or less padding"
         )
-        for table in tables:
-            table.setflags(write=False)
-        set_ = object.__setattr__
-        set_(self, "weight_shape", weight_shape)
-        set_(self, "input_shape", input_shape)
-        set_(self, "stride", stride)
-        set_(self, "dilation", dilation)
-        set_(self, "padding", padding)
-        set_(self, "groups", groups)
-        set_(self, "flip", bool(self.flip))
-        set_(self, "_tables", tables)
+    return _extend(q, n, padding_mode)
 
-    # ---- shapes ---------------------------------------------------------
-    @property
-    def ndim(self) -> int:
-        """Number of spatial axes d."""
-        return len(self.weight_shape) - 2
 
-    @property
-    def out_channels(self) -> int:
-        return self.weight_shape[0]
+def __getattr__(name):
+    # ConvGeometry and ConvSpec, the records that carry this arithmetic, live in
+    # convtheory.spec (which imports this module); resolve the old import path lazily.
+    if name in ("ConvGeometry", "ConvSpec"):
+        from . import spec
 
-    @property
-    def in_channels(self) -> int:
-        return self.input_shape[0]
-
-    @property
-    def in_channels_per_group(self) -> int:
-        return self.weight_shape[1]
-
-    @property
-    def out_channels_per_group(self) -> int:
-        return self.weight_shape[0] // self.groups
-
-    @property
-    def kernel_size(self) -> tuple[int, ...]:
-        return self.weight_shape[2:]
-
-    @property
-    def input_spatial(self) -> tuple[int, ...]:
-        return self.input_shape[1:]
-
-    @property
-    def output_spatial(self) -> tuple[int, ...]:
-        return tuple(t.shape[0] for t in self._tables)
-
-    @property
-    def output_shape(self) -> tuple[int, ...]:
-        """``(C_out, o1, ..., od)``."""
-        return (self.out_channels,) + self.output_spatial
-
-    @property
-    def matrix_shape(self) -> tuple[int, int]:
-        """``(C_out * prod(o), C_in * prod(n))``: the shape of the conv matrix."""
-        return (int(np.prod(self.output_shape)), int(np.prod(self.input_shape)))
-
-    @property
-    def n_weights(self) -> int:
-        """Number of kernel weights, ``C_out * C_in/groups * prod(k)`` (no bias)."""
-        return int(np.prod(self.weight_shape))
-
-    # ---- taps -----------------------------------------------------------
-    def axis_table(self, axis: int) -> np.ndarray:
-        """The read-only tap table of spatial ``axis``; see :func:`axis_taps`."""
-        return self._tables[axis]
-
-    def kernel_order(self, axis: int) -> np.ndarray:
-        """Weight index carried by each kernel position on ``axis``.
-
-        ``arange(k)`` for cross-correlation, reversed for ``flip=True``.
-        """
-        k = self.kernel_size[axis]
-        order = np.arange(k, dtype=np.int64)
-        return order[::-1].copy() if self.flip else order
-
-    def with_input(self, input_shape) -> "ConvSpec":
-        """The same geometry and kernel applied to another input size.
-
-        Examples
-        --------
-        >>> ConvSpec((3,), (8,)).with_input((1, 20)).output_shape
-        (1, 18)
-        """
-        return ConvSpec(self.weight_shape, input_shape, stride=self.stride,
-                        padding=self.padding, dilation=self.dilation, groups=self.groups,
-                        padding_mode=self.padding_mode, flip=self.flip)
-
-    def replace(self, **changes) -> "ConvSpec":
-        """A new spec with some arguments changed, re-validated.
-
-        Examples
-        --------
-        >>> ConvSpec((3,), (8,)).replace(padding_mode="circular", padding=1).output_shape
-        (1, 8)
-        """
-        args = dict(weight_shape=self.weight_shape, input_shape=self.input_shape,
-                    stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups, padding_mode=self.padding_mode, flip=self.flip)
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"ConvSpec.replace got unknown arguments {sorted(unknown)}; "
-                            f"allowed: {sorted(args)}")
-        args.update(changes)
-        return ConvSpec(**args)
-
-    def conv_kwargs(self) -> dict:
-        """The conv options as keyword arguments for the builders."""
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups, padding_mode=self.padding_mode, flip=self.flip)
+        return getattr(spec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ weights, ``y = W.reshape(C_out, -1) @ cols`` (per group), and its adjoint is
 ``col2im`` after the transposed product.
 
 Nothing here computes an index from stride, padding or dilation.  The per-axis
-tap tables of :class:`~convtheory.geometry.ConvSpec` are read once per kernel
+tap tables of :class:`~convtheory.spec.ConvSpec` are read once per kernel
 position: where a table column is an arithmetic progression over a contiguous
 run of outputs (always, for zero padding) it becomes a pair of slices and the
 gather is a strided block copy; otherwise (circular, reflect, replicate
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import ConvSpec
+from .spec import ConvSpec
 from .matrices import DEFAULT_MAX_BYTES
 
 __all__ = ["Im2col", "col2im", "im2col"]

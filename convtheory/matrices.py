@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from .geometry import ConvSpec
+from .spec import ConvSpec
 from .taps import (DEFAULT_MAX_BYTES, _cached_by_bytes, _spatial_taps, channel_layout, conv_taps,
                    count_taps)
 from .weights import conv_arguments

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.fft
 from scipy.sparse.linalg import LinearOperator
 
-from .geometry import ConvSpec
+from .spec import ConvSpec
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps
@@ -65,7 +65,7 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
 
 def _fft_eligible(spec: ConvSpec) -> bool:
     return (spec.padding_mode == "circular" and all(s == 1 for s in spec.stride)
-            and spec.output_spatial == spec.input_spatial)
+            and spec.output_spatial == spec.input_spatial and min(spec.input_spatial) > 0)
 
 
 def _fft_cheaper(spec: ConvSpec) -> bool:
@@ -142,7 +142,9 @@ class ConvOperator(LinearOperator):
         with self._lock:
             cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
             out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
-        return out.reshape(-1, b, self._n_out).transpose(0, 2, 1).reshape(-1, b)
+        # Explicit sizes: an empty spatial axis makes every one of them 0.
+        return out.reshape(self.spec.out_channels, b, self._n_out).transpose(0, 2, 1).reshape(
+            self.shape[0], b)
 
     def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
         g, c_out_g, c_in_g, k = self._w.shape
@@ -152,7 +154,7 @@ class ConvOperator(LinearOperator):
         w_h = self._w.reshape(g, c_out_g, c_in_g * k).conj().transpose(0, 2, 1)
         cols = (w_h @ y).reshape(self.spec.in_channels, k, b, self._n_out)
         x = self._im2col.adjoint(cols)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
-        return x.reshape(b, -1).T
+        return x.reshape(b, self.shape[1]).T
 
     # ---- FFT path -------------------------------------------------------
     def _init_fft(self):

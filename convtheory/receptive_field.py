@@ -29,9 +29,9 @@ network), or reads the field off the stacked layer graph by ancestry
 (``method="exact"``, small inputs), built from the same per-axis taps as the
 conv matrices; the tests assert the two agree.
 
-:class:`ReceptiveFieldMap` is the per-output-position view of one conv: the
-box each output reads, and which outputs a translation moves without meeting
-a border.  The equivariance checks and assertions both use it.
+The per-output-position view of one conv (the box each output reads, and
+which outputs a translation moves without meeting a border) is
+:class:`~convtheory.receptive_field_map.ReceptiveFieldMap`.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .geometry import ConvSpec, _as_shape, _per_axis, output_shape, resolve_padding
+from .geometry import _as_shape, _per_axis
+from .spec import ConvGeometry
 from .taps import spatial_taps
 
-__all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "ReceptiveFieldMap", "receptive_field"]
+__all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "receptive_field"]
 
 #: The keys of a layer description, with PyTorch's names.  ``kernel_size``
 #: is required; the others default to stride 1, padding 0, dilation 1.
@@ -150,16 +151,10 @@ class ReceptiveField:
 
 @dataclass(frozen=True)
 class _Layer:
-    kernel_size: tuple
-    stride: tuple
-    padding: tuple       # (lo, hi) pairs
-    dilation: tuple
-    ceil_mode: bool = False  # a pool's rounding: changes the output shape, not the field
+    """A layer of the network: its geometry, and a pool's rounding."""
 
-    @property
-    def extent(self) -> tuple:
-        """Dilated kernel size ``d*(k-1) + 1``: dilation folded into k."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+    geometry: ConvGeometry
+    ceil_mode: bool = False  # a pool's rounding: changes the output shape, not the field
 
 
 
@@ -203,12 +198,11 @@ def _axes_of(value) -> int | None:
 def _parse_layer(raw: dict, ndim: int, where: str) -> _Layer:
     try:
         kernel = _per_axis(raw["kernel_size"], ndim, "kernel_size", minimum=1)
-        stride = _per_axis(raw["stride"], ndim, "stride", minimum=1)
-        dilation = _per_axis(raw["dilation"], ndim, "dilation", minimum=1)
-        padding = resolve_padding(raw["padding"], kernel, stride=stride, dilation=dilation)
+        geometry = ConvGeometry(kernel, stride=raw["stride"], padding=raw["padding"],
+                                dilation=raw["dilation"])
     except (TypeError, ValueError) as err:
         raise type(err)(f"{where}: {err}") from None
-    return _Layer(kernel, stride, padding, dilation, raw.get("ceil_mode", False))
+    return _Layer(geometry, raw.get("ceil_mode", False))
 
 
 def _network(layers, input_shape):
@@ -263,8 +257,11 @@ def _endpoints(dag, where):
     return sources[0], sinks[0]
 
 
-def _output_shapes(dag, parsed, where, input_shape, source):
-    """Spatial output shape of every node, checking that merging branches agree."""
+def _output_shapes(dag, parsed, where, input_shape, source, inputs):
+    """Spatial output shape of every node, checking that merging branches agree.
+
+    Records in ``inputs`` the spatial shape reaching each node.
+    """
     shapes = {}
     for node in nx.topological_sort(dag):
         preds = list(dag.predecessors(node))
@@ -275,6 +272,7 @@ def _output_shapes(dag, parsed, where, input_shape, source):
                 f"{sorted(incoming)}; branches must agree where they merge"
             )
         (shape,) = incoming
+        inputs[node] = shape
         layer = parsed[node]
         if layer is None:
             shapes[node] = shape
@@ -285,39 +283,53 @@ def _output_shapes(dag, parsed, where, input_shape, source):
                 f"computes with floor; omit input_shape (the closed form does not need it)"
             )
         try:
-            shapes[node] = output_shape(shape, layer.kernel_size, stride=layer.stride,
-                                        padding=layer.padding, dilation=layer.dilation)
+            shapes[node] = layer.geometry.output_shape(shape)
         except ValueError as err:
             raise ValueError(f"{where[node]}: input_shape is too small: {err}") from None
     return shapes
 
 
-def _compose(field, layer: _Layer):
-    """One step of the closed form: the field after appending ``layer``.
+def _compose(field, geometry: ConvGeometry, pads):
+    """One step of the closed form: the field after appending a layer.
 
     With jump ``j`` so far, a layer adds ``(k_eff - 1) * j`` to the size and
     ``lo * j`` to the effective padding, and multiplies the jump by its
     stride; unrolled, these are the sums in the module docstring.
     """
-    if layer is None:
-        return field
     size, jump, pad = field
     return (
-        tuple(r + (e - 1) * j for r, e, j in zip(size, layer.extent, jump)),
-        tuple(j * s for j, s in zip(jump, layer.stride)),
-        tuple(p + lo * j for p, (lo, _), j in zip(pad, layer.padding, jump)),
+        tuple(r + (e - 1) * j for r, e, j in zip(size, geometry.extent, jump)),
+        tuple(j * s for j, s in zip(jump, geometry.stride)),
+        tuple(p + lo * j for p, (lo, _), j in zip(pad, pads, jump)),
     )
 
 
-def _closed_form(dag, parsed, source, sink, ndim):
-    """Distinct (size, jump, padding) over all paths, and the number of paths."""
+def _layer_pads(layer: _Layer, input_spatial, where: str):
+    """The layer's (lo, hi) padding; ``"same_upper"`` needs the shape reaching it."""
+    try:
+        return layer.geometry.pads(input_spatial)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err} (pass input_shape to receptive_field)") from None
+
+
+def _closed_form(dag, parsed, source, sink, ndim, where, inputs):
+    """Distinct (size, jump, padding) over all paths, and the number of paths.
+
+    ``inputs`` maps each node to the spatial shape reaching it (None when
+    ``input_shape`` was not given).
+    """
     fields, paths = {}, {}
     start = ((1,) * ndim, (1,) * ndim, (0,) * ndim)
     for node in nx.topological_sort(dag):
         preds = list(dag.predecessors(node))
         incoming = set().union(*(fields[p] for p in preds)) if preds else {start}
         paths[node] = sum(paths[p] for p in preds) if preds else 1
-        fields[node] = {_compose(f, parsed[node]) for f in incoming}
+        layer = parsed[node]
+        if layer is None:
+            fields[node] = incoming
+            continue
+        pads = _layer_pads(layer, inputs.get(node), where[node])
+        fields[node] = {_compose(f, layer.geometry, pads) for f in incoming}
     return fields[sink], paths[sink]
 
 
@@ -342,7 +354,7 @@ def _summarise(candidates, ndim):
     return size, stride, padding, not problems, note
 
 
-def _axis_stack(dag, parsed, source, sink, input_shape, axis):
+def _axis_stack(dag, parsed, source, sink, input_shape, axis, inputs):
     """The stacked layer graph of one spatial axis, from the layers' taps.
 
     Nodes are ``(layer node, position)`` plus ``(_INPUT, position)``; the
@@ -360,8 +372,10 @@ def _axis_stack(dag, parsed, source, sink, input_shape, axis):
             rows = cols = np.arange(n)
             length[node] = n
         else:
-            spec = ConvSpec((layer.kernel_size[axis],), (n,), stride=layer.stride[axis],
-                            padding=(layer.padding[axis],), dilation=layer.dilation[axis])
+            g = layer.geometry
+            spec = ConvGeometry((g.kernel_size[axis],), stride=g.stride[axis],
+                                padding=(g.pads(inputs[node])[axis],),
+                                dilation=g.dilation[axis]).bind((n,))
             st = spatial_taps(spec)
             rows, cols = st.rows, st.cols
             length[node] = spec.output_spatial[0]
@@ -371,11 +385,11 @@ def _axis_stack(dag, parsed, source, sink, input_shape, axis):
     return S, length[sink]
 
 
-def _exact(dag, parsed, source, sink, input_shape, ndim, closed):
+def _exact(dag, parsed, source, sink, input_shape, ndim, closed, inputs):
     size, stride, padding = [], [], []
     linear = True
     for axis in range(ndim):
-        S, n_out = _axis_stack(dag, parsed, source, sink, input_shape, axis)
+        S, n_out = _axis_stack(dag, parsed, source, sink, input_shape, axis, inputs)
         spans = {}
         for o in range(n_out):
             reach = [i for layer, i in nx.ancestors(S, (sink, o)) if layer == _INPUT]
@@ -409,7 +423,8 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         A chain, input side first (a list, or e.g. ``torch.nn.Sequential``).  Each layer is a mapping with keys
         ``kernel_size``, ``stride``, ``padding``, ``dilation`` (defaults 1,
         0, 1; ints or per-axis tuples; ``padding`` also takes ``(lo, hi)``
-        pairs and ``"valid"``/``"same"``/``"full"``), or any object with
+        pairs and ``"valid"``/``"same"``/``"full"``, and ``"same_upper"``/``"same_lower"``
+        given ``input_shape``), or any object with
         those attributes (``torch.nn.Conv2d``, ``MaxPool2d``, ``AvgPool2d``
         and their convtheory counterparts; a missing ``dilation`` means 1;
         a pool's ``ceil_mode=True`` is refused only when ``input_shape`` is
@@ -505,159 +520,18 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         return ReceptiveField((1,) * ndim, (1,) * ndim, (0,) * ndim, method=method,
                               output_shape=shape)
     source, sink = _endpoints(dag, where)
-    shape = None
+    shape, inputs = None, {}
     if input_shape is not None:
-        shape = _output_shapes(dag, parsed, where, input_shape, source)[sink]
-    candidates, paths = _closed_form(dag, parsed, source, sink, ndim)
+        shape = _output_shapes(dag, parsed, where, input_shape, source, inputs)[sink]
+    candidates, paths = _closed_form(dag, parsed, source, sink, ndim, where, inputs)
     size, stride, padding, aligned, note = _summarise(candidates, ndim)
     closed = ReceptiveField(size, stride, padding, aligned, paths, "closed", shape, note)
     if method == "closed":
         return closed
     if input_shape is None:
         raise ValueError("method='exact' needs input_shape (small: the stacked graph is built)")
-    size, stride, padding, linear = _exact(dag, parsed, source, sink, input_shape, ndim, closed)
+    size, stride, padding, linear = _exact(dag, parsed, source, sink, input_shape, ndim, closed, inputs)
     note = "" if linear else ("not aligned: the fields of unclipped output units do not "
                               "start at o*stride - padding for one stride and padding")
     return ReceptiveField(size, stride, padding, linear and aligned, paths, "exact", shape,
                           note or closed.note)
-
-
-# --------------------------------------------------------------------------
-# Receptive fields of one conv, per output position
-# --------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class ReceptiveFieldMap:
-    """Which input positions each output position depends on, as boxes.
-
-    Attributes
-    ----------
-    lo, hi : (o1, ..., od, d) int arrays
-        Bounding box of the receptive field of each output position, per
-        spatial axis (``lo = hi = -1`` where the output depends on nothing).
-    clean : (o1, ..., od) bool array
-        True where the receptive field is the full, unwrapped, unfolded
-        footprint: the outputs a translation moves without meeting a border.
-    input_spatial : tuple of int
-    axis_clean : tuple of 1-D bool arrays, optional
-        Per spatial axis, ``clean`` of that axis alone (``clean`` is their
-        outer product).  Known for a convolution (:meth:`from_spec`): its
-        tap tables act on each axis separately, so :meth:`interior` can
-        judge each axis on its own.
-    periodic : tuple of bool, optional
-        Per spatial axis, True where the conv is circular and its outputs
-        cover the circle (``output * stride == input``): a shift by a
-        multiple of the stride meets no border there at all.
-
-    Examples
-    --------
-    >>> rf = ReceptiveFieldMap.from_spec(ConvSpec((3,), (6,), padding=1))
-    >>> rf.clean.tolist()
-    [False, True, True, True, True, False]
-    >>> rf.interior((1,), (1,)).tolist()
-    [False, True, True, True, False, False]
-    """
-
-    lo: np.ndarray
-    hi: np.ndarray
-    clean: np.ndarray
-    input_spatial: tuple
-    axis_clean: tuple | None = None
-    periodic: tuple | None = None
-
-    @property
-    def output_spatial(self) -> tuple:
-        return self.clean.shape
-
-    @classmethod
-    def from_spec(cls, spec: ConvSpec) -> "ReceptiveFieldMap":
-        """Exact receptive fields of a convolution, from its tap tables.
-
-        An output is clean on an axis when it reads only real inputs (no
-        zero padding) in strictly increasing order (no wrap, no reflection,
-        no replicated edge).  Circular axes whose outputs cover the circle
-        are ``periodic``.
-        """
-        if not isinstance(spec, ConvSpec):
-            raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
-        d = spec.ndim
-        shape = spec.output_spatial
-        lo = np.empty(shape + (d,), dtype=np.int64)
-        hi = np.empty(shape + (d,), dtype=np.int64)
-        clean = np.ones(shape, dtype=bool)
-        per_axis_clean, periodic = [], []
-        for axis in range(d):
-            table = spec.axis_table(axis)
-            valid = table >= 0
-            masked = np.where(valid, table, np.iinfo(np.int64).max)
-            axis_lo = masked.min(axis=1)
-            axis_hi = np.where(valid, table, -1).max(axis=1)
-            axis_clean = valid.all(axis=1) & np.all(np.diff(table, axis=1) > 0, axis=1)
-            view = [1] * d
-            view[axis] = len(table)
-            lo[..., axis] = axis_lo.reshape(view)
-            hi[..., axis] = axis_hi.reshape(view)
-            clean &= axis_clean.reshape(view)
-            per_axis_clean.append(axis_clean)
-            periodic.append(spec.padding_mode == "circular"
-                            and len(table) * spec.stride[axis] == spec.input_spatial[axis])
-        return cls(lo, hi, clean, spec.input_spatial, tuple(per_axis_clean), tuple(periodic))
-
-    def interior(self, shift, output_shift) -> np.ndarray:
-        """Output positions ``q`` whose comparison under ``shift`` is border-free.
-
-        ``q`` is compared with ``q + output_shift`` of the shifted input; it
-        qualifies when its receptive field is clean and stays inside the
-        input after moving by ``shift``, and ``q + output_shift`` exists.
-        For a conv (:meth:`from_spec`) each axis is judged on its own: an
-        axis the shift leaves alone, or a ``periodic`` one, has no border.
-
-        Examples
-        --------
-        Row 1 moves down to row 2 without meeting the top or bottom padding;
-        the columns do not move, so their padding does not matter:
-
-        >>> spec = ConvSpec((3, 3), (4, 5), padding=1)
-        >>> ReceptiveFieldMap.from_spec(spec).interior((1, 0), (1, 0)).astype(int)
-        array([[0, 0, 0, 0, 0],
-               [1, 1, 1, 1, 1],
-               [0, 0, 0, 0, 0],
-               [0, 0, 0, 0, 0]])
-        >>> circular = ConvSpec((3,), (6,), padding=1, padding_mode="circular")
-        >>> bool(ReceptiveFieldMap.from_spec(circular).interior((2,), (2,)).all())
-        True
-        """
-        shift, output_shift = np.asarray(shift), np.asarray(output_shift)
-        if self.axis_clean is not None:
-            return self._interior_per_axis(shift, output_shift)
-        n = np.asarray(self.input_spatial)
-        empty = self.hi[..., 0] < 0
-        inside = np.all((self.lo + shift >= 0) & (self.hi + shift <= n - 1), axis=-1)
-        q = np.stack(np.indices(self.output_spatial), axis=-1)
-        o = np.asarray(self.output_spatial)
-        exists = np.all((q + output_shift >= 0) & (q + output_shift < o), axis=-1)
-        return ((self.clean & inside) | empty) & exists
-
-    def _interior_per_axis(self, shift, output_shift) -> np.ndarray:
-        """:meth:`interior` for a conv, whose tap tables act on each axis separately.
-
-        An axis that the shift leaves alone reads the same inputs (or the
-        same padding) on both sides; a periodic axis has no border; any
-        other axis needs a clean footprint that stays inside after the shift,
-        and an output to compare with.
-        """
-        n = self.input_spatial
-        grid = np.ones((), dtype=bool)
-        for axis, (t, u) in enumerate(zip(shift.tolist(), output_shift.tolist())):
-            o = self.output_spatial[axis]
-            index = [0] * len(n)
-            index[axis] = slice(None)
-            lo = self.lo[tuple(index) + (axis,)]
-            hi = self.hi[tuple(index) + (axis,)]
-            if (t == 0 and u == 0) or self.periodic[axis]:
-                ok = np.ones(o, dtype=bool)
-            else:
-                q = np.arange(o)
-                ok = (self.axis_clean[axis] & (lo + t >= 0) & (hi + t <= n[axis] - 1)
-                      & (q + u >= 0) & (q + u < o))
-            grid = np.multiply.outer(grid, ok)
-        return grid.astype(bool)

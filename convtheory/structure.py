@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .geometry import ConvSpec, _as_shape
+from .geometry import _as_shape
+from .spec import ConvSpec
 from .matrices import conv_matrix
 from .taps import conv_taps
 from .verdict import Verdict, exceeds, worst_entry

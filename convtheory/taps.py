@@ -12,7 +12,7 @@ onto one input, small-integer) pattern of the taps of weight ``k``.
 
 The spatial part is shared by every (output channel, input channel) pair, so
 it is computed once (:func:`spatial_taps`) from the per-axis tables of
-:class:`~convtheory.geometry.ConvSpec`, and channels are laid over it
+:class:`~convtheory.spec.ConvSpec`, and channels are laid over it
 (:func:`channel_layout`, :func:`conv_taps`).  Nothing here computes an index
 from stride, padding or dilation: that lives in :mod:`convtheory.geometry`.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
-from .geometry import ConvSpec
+from .spec import ConvSpec
 
 __all__ = [
     "ChannelLayout",
@@ -258,7 +258,7 @@ def _spatial_taps(spec: ConvSpec) -> SpatialTaps:
     full = spec.output_spatial + k
     col, valid, kern = (np.broadcast_to(a, full) for a in (col, valid, kern))
     n_out = int(np.prod(spec.output_spatial))
-    per_row = valid.reshape(n_out, -1).sum(axis=1)
+    per_row = valid.reshape(n_out, int(np.prod(k))).sum(axis=1)  # n_out may be 0
     indptr = np.concatenate(([0], np.cumsum(per_row))).astype(np.int64)
     cols = col[valid].astype(np.int64)
     kernel = kern[valid].astype(np.int64)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .geometry import ConvSpec, _as_shape
+from .geometry import _as_shape
+from .spec import CONV_OPTIONS, ConvSpec
 
 __all__ = ["as_weight", "conv_arguments", "is_symbolic", "kernel_symbols"]
 
-_CONV_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", flip=False)
 
 
 def is_symbolic(weight) -> bool:
@@ -154,9 +154,9 @@ def conv_arguments(weight, input_shape, **conv) -> tuple[np.ndarray, ConvSpec]:
     >>> w.shape, spec.output_shape
     ((1, 1, 3, 3), (1, 5, 5))
     """
-    unknown = set(conv) - set(_CONV_DEFAULTS)
+    unknown = set(conv) - set(CONV_OPTIONS)
     if unknown:
-        raise TypeError(f"unknown conv options {sorted(unknown)}; allowed: {sorted(_CONV_DEFAULTS)}")
+        raise TypeError(f"unknown conv options {sorted(unknown)}; allowed: {sorted(CONV_OPTIONS)}")
     w = as_weight(weight)
     if isinstance(input_shape, ConvSpec):
         spec = input_shape
@@ -177,5 +177,5 @@ def conv_arguments(weight, input_shape, **conv) -> tuple[np.ndarray, ConvSpec]:
 
 
 def _is_default(key, value) -> bool:
-    default = _CONV_DEFAULTS[key]
+    default = CONV_OPTIONS[key]
     return type(value) is type(default) and value == default

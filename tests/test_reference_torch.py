@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from convtheory import PADDING_MODES, ConvSpec, conv_matrix, conv_operator, dot_test
+from convtheory import ConvSpec, conv_matrix, conv_operator, dot_test
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -41,7 +41,7 @@ PADDING_FORMS = ("int", "tuple", "pairs", "valid", "same", "full")
 
 
 @st.composite
-def configs(draw, *, forms=PADDING_FORMS, modes=PADDING_MODES):
+def configs(draw, *, forms=PADDING_FORMS, modes=tuple(TORCH_PAD_MODE)):  # PyTorch has no "symmetric"
     """A valid conv geometry, as the keyword arguments a user would write.
 
     Returns ``(weight_shape, input_shape, kwargs, pads, seed)`` where

@@ -94,16 +94,15 @@ class TestBadInputThroughConvMatrix:
         ((3,), (4,), dict(dilation=3), ValueError,
          r"dilated kernel is larger than the padded input on spatial axis 0: "
          r"dilation\*\(kernel_size-1\)\+1 = 7 > input \+ padding = 4\+0\+0 = 4"),
-        ((3, 3), (4, 4), dict(padding=(1, 4), padding_mode="reflect"), ValueError,
-         r"reflect padding must be smaller than the input on every axis \(as in PyTorch\), "
-         r"got padding \(4, 4\) for size 4 on spatial axis 1"),
+        ((3,), (0,), dict(padding=2, padding_mode="reflect"), ValueError,
+         r"padding_mode='reflect' cannot extend an empty axis \(input size 0\) to 2 outputs"),
         ((3,), (8,), dict(padding="same", stride=2), ValueError,
          r"padding='same' needs stride 1 on every axis \(as in PyTorch\), got stride=\(2,\)"),
         ((3,), (8,), dict(padding="half"), ValueError,
-         r"padding must be an int, a tuple, or one of \('valid', 'same', 'full'\), got padding='half'"),
-        ((3,), (8,), dict(padding_mode="symmetric"), ValueError,
-         r"padding_mode must be one of \('zeros', 'circular', 'reflect', 'replicate'\), "
-         r"got padding_mode='symmetric'"),
+         r"padding must be an int, a tuple, or one of \('valid', 'same', 'same_upper', 'same_lower', 'full'\), got padding='half'"),
+        ((3,), (8,), dict(padding_mode="mirror"), ValueError,
+         r"padding_mode must be one of \('zeros', 'circular', 'reflect', 'replicate', 'symmetric'\), "
+         r"got padding_mode='mirror'"),
         ((3,), (8.0,), {}, TypeError, r"input_shape\[0\] must be an integer, got 8.0 of type float"),
         ((3,), 8, {}, TypeError, r"input_shape must be a sequence of integers, got 8"),
         ((3,), (8,), dict(padding=1.5), TypeError,

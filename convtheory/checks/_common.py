@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..taps import conv_taps
 
 __all__ = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..matrices import conv_matrix
 from ..transforms import rot90, transform_matrix
 from ..verdict import Verdict

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..matrices import conv_matrix
 from ..transforms import downsample, transform_matrix, upsample
 from ..verdict import Verdict

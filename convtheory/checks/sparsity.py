@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..matrices import conv_matrix
 from ..verdict import Verdict
 from ..weights import conv_arguments

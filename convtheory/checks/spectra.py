@@ -17,7 +17,7 @@ import scipy.fft
 import sympy
 from scipy.sparse.linalg import svds
 
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import _fft_eligible, conv_operator
 from ..taps import count_taps, spatial_taps

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..receptive_field import ReceptiveFieldMap
+from ..receptive_field_map import ReceptiveFieldMap
 from ..transforms import cyclic_shift
 from ..verdict import Verdict, exceeds, within, worst_entry
 from ..weights import conv_arguments
@@ -58,7 +58,7 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
         Evidence: ``error_map`` (max error per output position, over
         channels and inputs), ``outputs_with_error``, ``border_outputs``
         (outputs whose comparison is not border-free by
-        :meth:`convtheory.receptive_field.ReceptiveFieldMap.interior`: the receptive
+        :meth:`convtheory.receptive_field_map.ReceptiveFieldMap.interior`: the receptive
         field is clipped, folded or wrapped, leaves the image when shifted,
         or the output shift wraps around), ``interior_max_error`` and
         ``error_confined_to_border``.  For a shift that is not a multiple of

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..taps import conv_taps
 from ..weights import conv_arguments
 from . import new_figure

@@ -27,7 +27,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..geometry import ConvSpec, _per_axis
+from ..geometry import _per_axis
+from ..spec import ConvSpec
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
@@ -268,7 +269,7 @@ _CONV_DOC = """{d}-D convolution (cross-correlation), as ``torch.nn.functional.c
     stride, padding, dilation, groups
         As in PyTorch; ``padding`` also takes ``"full"`` and ``(lo, hi)``
         pairs (see :func:`convtheory.resolve_padding`).
-    padding_mode : {{"zeros", "circular", "reflect", "replicate"}}
+    padding_mode : {{"zeros", "circular", "reflect", "replicate", "symmetric"}}
         The boundary mode of ``torch.nn.Conv{d}d``.
     backend : {{"im2col", "matrix"}}
         BLAS over the gathered input, or ``y = M x`` with the explicit matrix.

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import PADDING_MODES, ConvSpec, _per_axis
+from ..geometry import PADDING_MODES, _per_axis
+from ..spec import ConvGeometry, ConvSpec
 from ..matrices import conv_matrix
 from .functional import BACKENDS, ConvPlan, PoolPlan
 from .module import Module, Parameter
@@ -82,11 +83,11 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         self.backend = backend
         self.dtype = np.dtype(dtype)
-        # Validate the padding form once, on a nominal input large enough for the kernel.
-        ConvSpec((out_channels, in_channels // groups) + self.kernel_size,
-                 (in_channels,) + tuple(dk * (k - 1) + 1 + 2 * 64 for k, dk in
-                                        zip(self.kernel_size, self.dilation)),
-                 stride=self.stride, padding=self.padding, dilation=self.dilation, groups=groups)
+        # Validated once, here: every spec of this layer is this geometry bound to an input.
+        self.geometry = ConvGeometry(self.kernel_size, stride=self.stride, padding=self.padding,
+                                     dilation=self.dilation, groups=groups,
+                                     padding_mode=padding_mode, in_channels=in_channels,
+                                     out_channels=out_channels)
         rng = np.random.default_rng(seed)
         fan_in = in_channels // groups * int(np.prod(self.kernel_size))
         bound = 1.0 / np.sqrt(fan_in)
@@ -98,9 +99,7 @@ class _ConvNd(Module):
 
     def spec(self, input_shape) -> ConvSpec:
         """The :class:`ConvSpec` of this layer on one input of ``(C_in, n1, ..., nd)``."""
-        return ConvSpec(self.weight.shape, tuple(input_shape), stride=self.stride,
-                        padding=self.padding, dilation=self.dilation, groups=self.groups,
-                        padding_mode=self.padding_mode)
+        return self.geometry.bind(tuple(input_shape))
 
     def matrix(self, input_shape):
         """The layer's weights as the explicit sparse matrix on inputs of ``(C_in, n1, ..., nd)``.
@@ -180,11 +179,11 @@ _CONV_DOC = """{d}-D convolution layer, as ``torch.nn.Conv{d}d``.
     ----------
     in_channels, out_channels : int
     kernel_size, stride, padding, dilation : int or tuple
-        ``padding`` also takes ``"valid"``, ``"same"``, ``"full"`` and
-        ``(lo, hi)`` pairs.
+        ``padding`` also takes ``"valid"``, ``"same"``, ``"same_upper"``,
+        ``"same_lower"``, ``"full"`` and ``(lo, hi)`` pairs.
     groups : int
     bias : bool
-    padding_mode : {{"zeros", "circular", "reflect", "replicate"}}
+    padding_mode : {{"zeros", "circular", "reflect", "replicate", "symmetric"}}
     dtype : {{np.float64, np.float32}}
     seed : int or None
         Seed of the initialisation.
@@ -196,6 +195,8 @@ _CONV_DOC = """{d}-D convolution layer, as ``torch.nn.Conv{d}d``.
     bias : Parameter of shape (out_channels,) or None
     kernel_size, stride, dilation : tuple of int
     padding : tuple of int, or the string given
+    geometry : ConvGeometry
+        The validated, shape-free geometry; ``spec(input_shape)`` binds it.
 
     Examples
     --------

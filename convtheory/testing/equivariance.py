@@ -7,7 +7,7 @@ Shifts are cyclic (:func:`~convtheory.transforms.cyclic_shift`); with
 ``mode="interior"`` only the outputs whose receptive field stays inside the
 input, before and after the shift, are compared, which is the honest question
 for zero, reflect or replicate padding.  Receptive fields are read off a
-:class:`~convtheory.geometry.ConvSpec`'s tap tables, or inferred from the
+:class:`~convtheory.spec.ConvSpec`'s tap tables, or inferred from the
 black box by probing it with impulses (:func:`receptive_field_map`).
 """
 
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import ConvSpec, _as_int, _as_shape
-from ..receptive_field import ReceptiveFieldMap
+from ..geometry import _as_int, _as_shape
+from ..spec import ConvSpec
+from ..receptive_field_map import ReceptiveFieldMap
 from ..transforms import cyclic_shift, flip, rot90
 from ..verdict import as_compared
 from .failures import EquivarianceAssertionError

@@ -13,7 +13,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from ..geometry import ConvSpec, _as_int, _as_shape
+from ..geometry import _as_int, _as_shape
+from ..spec import ConvSpec
 from ..structure import recover_kernel
 from ..verdict import as_compared, exceeds, within, worst_entry
 from .failures import ConvolutionAssertionError

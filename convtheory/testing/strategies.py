@@ -30,7 +30,8 @@ except ImportError as err:  # pragma: no cover - the test extra is installed in 
 
 import numbers
 
-from ..geometry import PADDING_MODES, ConvSpec
+from ..geometry import PADDING_MODES, kernel_extent
+from ..spec import ConvSpec
 
 __all__ = ["conv_specs", "conv_weights", "convolutions", "images"]
 
@@ -111,7 +112,7 @@ def _conv_specs(draw, dims, padding_modes, max_size, max_kernel, max_channels, m
     for _ in range(d):
         k = draw(st.integers(1, max_kernel))
         dil = draw(st.integers(1, max_dilation)) if k > 1 else 1
-        footprint = (k - 1) * dil + 1
+        footprint = kernel_extent(k, dil)
         lo, hi = draw(st.integers(0, footprint - 1)), draw(st.integers(0, footprint - 1))
         smallest = max(1, footprint - lo - hi)
         if mode in ("reflect", "circular"):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ...geometry import ConvSpec
+from ...spec import ConvSpec
 from ...im2col import im2col
 from ..losses import MSELoss
 
