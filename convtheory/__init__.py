@@ -25,7 +25,8 @@ from .checks import (
     pooling_aliasing_example,
     rotation_kernel_constraint,
 )
-from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_padding
+from .geometry import (PADDING_MODES, ConvSpec, ConvTransposeSpec, axis_taps,
+                       conv_transpose_output_shape, output_shape, resolve_padding)
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
@@ -33,6 +34,8 @@ from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_
 from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
+from .transposed import (ConvTransposeOperator, conv_transpose_matrix,
+                         conv_transpose_operator)
 from .weights import conv_arguments, kernel_symbols
 
 __version__ = "0.1.0"
@@ -43,6 +46,8 @@ __all__ = [
     "Certificate",
     "ConvOperator",
     "ConvSpec",
+    "ConvTransposeOperator",
+    "ConvTransposeSpec",
     "GraphMetrics",
     "KernelRecovery",
     "ReceptiveField",
@@ -71,6 +76,9 @@ __all__ = [
     "conv_singular_values",
     "conv_spectral_norm",
     "conv_taps",
+    "conv_transpose_matrix",
+    "conv_transpose_operator",
+    "conv_transpose_output_shape",
     "dense_graph",
     "dot_test",
     "estimate_matrix_bytes",

@@ -582,3 +582,14 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
             [0.25, 0.25]]])
     """
     return _pool_backward("avg", 2, grad_output, x, kernel_size, stride, padding)
+
+
+# Transposed convolution lives in its own module; it is re-exported here so
+# that nn.functional carries PyTorch's full set of conv functions.
+from .functional_transpose import (  # noqa: E402
+    ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
+    conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
+
+__all__ += ["ConvTransposePlan", "conv_transpose1d", "conv_transpose1d_backward",
+            "conv_transpose2d", "conv_transpose2d_backward", "conv_transpose3d",
+            "conv_transpose3d_backward"]
