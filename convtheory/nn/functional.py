@@ -110,8 +110,9 @@ class ConvPlan:
         out3 = out.reshape(n, spec.out_channels, self.n_out)
         if self.backend == "matrix":
             M = conv_matrix(weight, spec)
-            X = x.reshape(n, -1)
-            out.reshape(n, -1)[...] = (M @ X.T).T
+            # Explicit sizes: reshape(n, -1) is ambiguous for an empty batch (n = 0).
+            X = x.reshape(n, M.shape[1])
+            out.reshape(n, M.shape[0])[...] = (M @ X.T).T
             self._saved = (M, X)
             if bias is not None:
                 out3 += bias[:, None]
@@ -144,7 +145,7 @@ class ConvPlan:
         grad_bias = G3.sum(axis=(0, 2))
         if self.backend == "matrix":
             M, X = self._saved
-            G = grad_output.reshape(n, -1)
+            G = grad_output.reshape(n, M.shape[0])
             grad_input = (M.T @ G.T).T.reshape((n,) + spec.input_shape) if input_grad else None
             taps = _taps(spec)
             # A tied weight's gradient is the sum over its taps of g[row] * x[col].

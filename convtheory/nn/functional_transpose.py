@@ -68,6 +68,8 @@ class ConvTransposePlan:
         conv = spec.adjoint
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_in = int(np.prod(spec.input_spatial))
+        # Explicit sizes in every reshape: -1 is ambiguous for an empty batch.
+        self.n_out = int(np.prod(spec.output_spatial))
         self._gather = Im2col(conv) if backend == "im2col" else None
         self._saved = None
 
@@ -80,7 +82,7 @@ class ConvTransposePlan:
             out = np.zeros((covered.shape[0],) + spec.output_shape, dtype=covered.dtype)
             out[spec.covered_slices()] = covered
         if bias is not None:
-            out.reshape(out.shape[0], spec.out_channels, -1)[...] += bias[:, None]
+            out.reshape(out.shape[0], spec.out_channels, self.n_out)[...] += bias[:, None]
         return out
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
@@ -93,7 +95,7 @@ class ConvTransposePlan:
             X = x.reshape(n, int(np.prod(spec.input_shape)))
             y = np.asarray(M @ X.T).T.reshape((n,) + spec.output_shape).astype(x.dtype, copy=False)
             if bias is not None:
-                y.reshape(n, spec.out_channels, -1)[...] += bias[:, None]
+                y.reshape(n, spec.out_channels, self.n_out)[...] += bias[:, None]
             return y
         g = spec.groups
         c_in_g = spec.in_channels // g
@@ -113,7 +115,7 @@ class ConvTransposePlan:
         spec = self.spec
         x = self._saved
         n = grad_output.shape[0]
-        grad_bias = grad_output.reshape(n, spec.out_channels, -1).sum(axis=(0, 2))
+        grad_bias = grad_output.reshape(n, spec.out_channels, self.n_out).sum(axis=(0, 2))
         # Positions no tap reaches do not depend on x or w: drop their gradient.
         g_cov = np.ascontiguousarray(grad_output[spec.covered_slices()])
         if self.backend == "matrix":
@@ -124,7 +126,7 @@ class ConvTransposePlan:
                           if input_grad else None)
             taps = _taps(spec)
             # A tied weight's gradient: the sum over its taps of x[row] * g[col].
-            Gc = g_cov.reshape(n, -1)
+            Gc = g_cov.reshape(n, int(np.prod(spec.adjoint.input_shape)))
             per_tap = np.einsum("nt,nt->t", X[:, taps.rows], Gc[:, taps.cols])
             grad_weight = np.bincount(taps.kernel, weights=per_tap,
                                       minlength=int(np.prod(spec.weight_shape)))
