@@ -32,6 +32,7 @@ from .spectra import (
     conv_spectral_norm,
     frequency_matrices,
 )
+from .transposed import check_transposed_arithmetic, zero_insertion_matrix
 from .verdict import METHODS, Certificate, Verdict, jsonable
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "check_sparsity",
     "check_spectral_norm_closed_forms",
     "check_translation_equivariance",
+    "check_transposed_arithmetic",
     "closed_form_spectral_norm",
     "conv_singular_values",
     "conv_spectral_norm",
@@ -69,4 +71,5 @@ __all__ = [
     "seed_checks",
     "seed_sharing_example",
     "weight_patterns",
+    "zero_insertion_matrix",
 ]
