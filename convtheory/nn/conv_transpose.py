@@ -24,6 +24,7 @@ __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 class _ConvTransposeNd(Module):
     _ndim = 0
+    transposed = True  # as torch's ConvTransposeNd: read by receptive_field
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
