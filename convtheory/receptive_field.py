@@ -491,7 +491,8 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         dividing the jump by its stride, so ``size``, ``stride`` and
         ``padding`` may become ``fractions.Fraction``; the field of output
         ``o`` is then the input units inside the real interval ``o*S_0 - P_0
-        + [0, r_0 - 1]`` (exactly, for dilation 1; a bounding box otherwise).
+        + [0, r_0 - 1]`` (exactly for one transposed conv of dilation 1, a bounding
+        box in general).
         A layer object without ``kernel_size`` that acts on each position
         alone (its class name in :data:`POINTWISE_LAYERS`: ``ReLU``,
         ``BatchNorm2d``, ``Dropout``, ... of PyTorch or :mod:`convtheory.nn`;
