@@ -139,6 +139,10 @@ def test_bad_arguments_are_refused_with_clear_errors():
         conv_transpose_matrix(np.ones((2, 1, 3)), (3, 4))
     with pytest.raises(ValueError, match="transposed conv has no output"):
         conv_transpose_matrix(np.ones(1), (1,), padding=1)
+    # PyTorch returns zeros here (the one output is in the padding); refused with the reason.
+    with pytest.raises(ValueError, match=r"every tap of the transposed conv lands in the padding "
+                                         r"on spatial axis 0 \(padding=\(1, 1\), input 1\)"):
+        conv_transpose_matrix(np.ones(1), (1,), stride=3, padding=1, output_padding=2)
     with pytest.raises(TypeError, match="output_padding must be an int or a tuple of 1 ints, got 0.5"):
         conv_transpose_matrix(np.ones(3), (4,), stride=2, output_padding=0.5)
     with pytest.raises(ValueError, match="output_padding must be >= 0"):
