@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sympy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convtheory import (ConvTransposeSpec, conv_matrix, conv_transpose_matrix,
@@ -38,7 +38,6 @@ def geometries(draw, max_ndim=2):
     try:
         ConvTransposeSpec((c_in, c_out // groups) + tuple(ks), (c_in,) + tuple(ns), **options)
     except ValueError:  # every tap in the padding: a PyTorch all-zero output, refused here
-        from hypothesis import assume
         assume(False)
     return (c_in, c_out // groups) + tuple(ks), (c_in,) + tuple(ns), options
 
