@@ -18,6 +18,7 @@ from .checks import (
     check_sparsity,
     check_spectral_norm_closed_forms,
     check_translation_equivariance,
+    check_transposed_arithmetic,
     commutator,
     conv_singular_values,
     conv_spectral_norm,
@@ -27,6 +28,7 @@ from .checks import (
 )
 from .geometry import PADDING_MODES, axis_taps, output_shape, resolve_padding
 from .spec import ConvGeometry, ConvSpec
+from .transposed_spec import ConvTransposeSpec, conv_transpose_output_shape
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
@@ -36,6 +38,8 @@ from .receptive_field_map import ReceptiveFieldMap
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .verdict import Certificate, Verdict
+from .transposed import (ConvTransposeOperator, conv_transpose_matrix,
+                         conv_transpose_operator)
 from .weights import conv_arguments, kernel_symbols
 
 __version__ = "0.1.0"
@@ -51,6 +55,8 @@ __all__ = [
     "ConvGeometry",
     "ConvOperator",
     "ConvSpec",
+    "ConvTransposeOperator",
+    "ConvTransposeSpec",
     "GraphMetrics",
     "KernelRecovery",
     "ReceptiveField",
@@ -70,6 +76,7 @@ __all__ = [
     "check_sparsity",
     "check_spectral_norm_closed_forms",
     "check_translation_equivariance",
+    "check_transposed_arithmetic",
     "col2im",
     "commutator",
     "conv_arguments",
@@ -79,6 +86,9 @@ __all__ = [
     "conv_singular_values",
     "conv_spectral_norm",
     "conv_taps",
+    "conv_transpose_matrix",
+    "conv_transpose_operator",
+    "conv_transpose_output_shape",
     "dense_graph",
     "dot_test",
     "estimate_matrix_bytes",

@@ -454,6 +454,28 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
     return _extend(q, n, padding_mode)
 
 
+# --------------------------------------------------------------------------
+# Transposed convolution (Dumoulin & Visin, section 4)
+# --------------------------------------------------------------------------
+def _transposed_length(n: int, k: int, stride: int, lo: int, hi: int, dilation: int,
+                       output_padding: int, axis: int) -> int:
+    """PyTorch's ``(n - 1)*s - lo - hi + d*(k - 1) + output_padding + 1``, or a ValueError."""
+    if output_padding >= max(stride, dilation):
+        raise ValueError(
+            f"output_padding must be smaller than either stride or dilation (as in PyTorch), "
+            f"got output_padding={output_padding}, stride={stride} and dilation={dilation} "
+            f"on spatial axis {axis}"
+        )
+    length = (n - 1) * stride - lo - hi + dilation * (k - 1) + output_padding + 1
+    if length < 1:
+        raise ValueError(
+            f"the transposed conv has no output on spatial axis {axis}: (n-1)*stride - "
+            f"padding + dilation*(kernel_size-1) + output_padding + 1 = ({n}-1)*{stride} - "
+            f"{lo}-{hi} + {dilation}*({k}-1) + {output_padding} + 1 = {length}; use less padding"
+        )
+    return length
+
+
 def __getattr__(name):
     # ConvGeometry and ConvSpec, the records that carry this arithmetic, live in
     # convtheory.spec (which imports this module); resolve the old import path lazily.

@@ -25,6 +25,7 @@ import networkx as nx
 import numpy as np
 
 from .geometry import _as_shape
+from .transposed_spec import ConvTransposeSpec
 from .taps import conv_taps, count_taps, spatial_taps
 from .weights import conv_arguments
 
@@ -73,7 +74,13 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
         Refuse, before building, a graph with more edges (default
         :data:`DEFAULT_MAX_EDGES`).
     **conv
-        ``stride, padding, dilation, groups, padding_mode, flip``.
+        ``stride, padding, dilation, groups, padding_mode, flip``; or
+        ``transposed=True`` with ``stride, padding, output_padding, dilation,
+        groups, flip`` for a transposed conv (``weight`` in PyTorch's
+        ``ConvTranspose`` layout ``(C_in, C_out/groups, k...)``, or a
+        :class:`ConvTransposeSpec` as ``input_shape``).  Its edges are the
+        conv's taps reversed, so ``number_of_edges() ==
+        conv_transpose_matrix(...).nnz``.
 
     Returns
     -------
@@ -123,6 +130,14 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     >>> len({d["k"] for _, _, d in G.edges(data=True)}) == w.size
     True
 
+    A transposed conv, stride 2: every input feeds 3 outputs, an output sees 1 or 2 inputs:
+
+    >>> G = conv_graph(np.ones((1, 1, 3)), (1, 4), transposed=True, stride=2)
+    >>> sorted(d for _, d in G.out_degree(n for n in G if n[0] == "in"))
+    [3, 3, 3, 3]
+    >>> sorted({d for _, d in G.in_degree(n for n in G if n[0] == "out")})
+    [1, 2]
+
     Replicate padding folds two taps onto a corner entry:
 
     >>> G = conv_graph(np.array([1.0, 2.0, 4.0]), (3,), padding=1, padding_mode="replicate")
@@ -130,6 +145,11 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     {'k': frozenset({0, 1}), 'value': 3.0, 'multiplicity': 2}
     """
     _check_max_edges(max_edges)
+    if isinstance(input_shape, ConvTransposeSpec) or conv.get("transposed", False) is True:
+        return _transposed_graph(weight, input_shape, max_edges, conv)
+    transposed = conv.pop("transposed", False)
+    if transposed is not False:
+        raise TypeError(f"transposed must be a bool, got transposed={transposed!r}")
     w, spec = conv_arguments(weight, input_shape, **conv)
     n_taps = count_taps(spec)  # counted from the axis tables: nothing is built before the guard
     if n_taps > max_edges:
@@ -332,3 +352,33 @@ def graph_metrics(G: nx.DiGraph) -> GraphMetrics:
         n_ties=int(np.count_nonzero(tie_counts)),
         density=n_edges / n_dense if n_dense else 0.0,
     )
+
+
+def _transposed_graph(weight, input_shape, max_edges, conv) -> nx.DiGraph:
+    """The transposed conv's graph: the taps of the conv it is the adjoint of, reversed."""
+    from .transposed import conv_transpose_arguments  # the builders import the graph's peers
+
+    options = {k: v for k, v in conv.items() if k != "transposed"}
+    w, spec = conv_transpose_arguments(weight, input_shape, **options)
+    n_taps = count_taps(spec.adjoint)
+    if n_taps > max_edges:
+        raise ValueError(
+            f"conv_graph would build {n_taps:,} edges (about {n_taps * 500 / 2**30:.1f} GiB "
+            f"in networkx), over max_edges={max_edges:,}; use conv_transpose_matrix(...) for the "
+            f"same connectivity, or pass a larger max_edges"
+        )
+    taps = conv_taps(spec.adjoint)
+    G = nx.DiGraph(spec=spec, input_shape=spec.input_shape, output_shape=spec.output_shape,
+                   weight_shape=spec.weight_shape)
+    in_nodes = _add_units(G, "in", spec.input_shape)
+    out_nodes = _add_units(G, "out", spec.output_shape)
+    # The conv reads its input (our output, covered part) at col and writes its output (our
+    # input) at row: reversed, an edge col -> row becomes in[row] -> out[col].
+    out_index = spec.covered_index()
+    flat = w.ravel()
+    G.add_edges_from(
+        (in_nodes[r], out_nodes[c], {"k": k, "value": v, "multiplicity": 1})
+        for r, c, k, v in zip(taps.rows.tolist(), out_index[taps.cols].tolist(),
+                              taps.kernel.tolist(), flat[taps.kernel].tolist())
+    )
+    return G

@@ -36,15 +36,18 @@ which outputs a translation moves without meeting a border) is
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import networkx as nx
 import numpy as np
 
 from .geometry import _as_shape, _per_axis
 from .spec import ConvGeometry
+from .transposed_spec import ConvTransposeSpec, conv_transpose_output_shape
 from .taps import spatial_taps
 
 __all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "receptive_field"]
@@ -53,6 +56,11 @@ __all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "receptive_field"
 #: is required; the others default to stride 1, padding 0, dilation 1.
 LAYER_KEYS = ("kernel_size", "stride", "padding", "dilation")
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1}
+#: Extra keys of a transposed conv's description: ``output_padding`` (or
+#: ``transposed=True``) marks it; layer objects with an ``output_padding``
+#: attribute and ``transposed = True`` (``ConvTransposeNd`` of PyTorch and
+#: convtheory.nn) are transposed.
+TRANSPOSED_KEYS = ("output_padding", "transposed")
 
 #: Class names of layers that act on each spatial position alone (activations,
 #: per-channel normalisation, dropout, identity), as PyTorch and
@@ -151,10 +159,11 @@ class ReceptiveField:
 
 @dataclass(frozen=True)
 class _Layer:
-    """A layer of the network: its geometry, and a pool's rounding."""
+    """A layer of the network: its geometry, a pool's rounding, a transposed conv's output padding."""
 
     geometry: ConvGeometry
     ceil_mode: bool = False  # a pool's rounding: changes the output shape, not the field
+    output_padding: tuple | None = None  # set for a transposed conv
 
 
 
@@ -164,15 +173,21 @@ def _raw_description(layer, where: str) -> dict | None:
     None for a pointwise layer object: it passes the field on unchanged.
     """
     if isinstance(layer, Mapping):
-        unknown = [key for key in layer if key not in LAYER_KEYS]
+        unknown = [key for key in layer if key not in LAYER_KEYS + TRANSPOSED_KEYS]
         if unknown:
             raise TypeError(
                 f"{where}: unknown key {unknown[0]!r}; a layer description takes the keys "
-                f"{list(LAYER_KEYS)}"
+                f"{list(LAYER_KEYS)}, and {list(TRANSPOSED_KEYS)} for a transposed conv"
             )
         if "kernel_size" not in layer:
             raise TypeError(f"{where}: missing key 'kernel_size' (required)")
-        return {key: layer.get(key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
+        values = {key: layer.get(key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
+        transposed = layer.get("transposed", "output_padding" in layer)
+        if not isinstance(transposed, (bool, np.bool_)):
+            raise TypeError(f"{where}: transposed must be a bool, got {transposed!r}")
+        if transposed:
+            values["output_padding"] = layer.get("output_padding", 0)
+        return values
     if _is_pointwise(layer):
         return None
     if isinstance(layer, (str, bytes, numbers.Number)) or not hasattr(layer, "kernel_size"):
@@ -185,6 +200,9 @@ def _raw_description(layer, where: str) -> dict | None:
         )
     values = {key: getattr(layer, key, _DEFAULTS.get(key)) for key in LAYER_KEYS}
     values["ceil_mode"] = bool(getattr(layer, "ceil_mode", False))
+    # torch's ConvNd and ConvTransposeNd both carry output_padding; `transposed` tells them apart.
+    if getattr(layer, "transposed", hasattr(layer, "output_padding")) is True:
+        values["output_padding"] = layer.output_padding
     return values
 
 
@@ -200,9 +218,19 @@ def _parse_layer(raw: dict, ndim: int, where: str) -> _Layer:
         kernel = _per_axis(raw["kernel_size"], ndim, "kernel_size", minimum=1)
         geometry = ConvGeometry(kernel, stride=raw["stride"], padding=raw["padding"],
                                 dilation=raw["dilation"])
+        output_padding = None
+        if "output_padding" in raw:
+            if isinstance(raw["padding"], str):
+                raise ValueError(f"padding of a transposed conv must be an int, a tuple of ints "
+                                 f"or (lo, hi) pairs, got padding={raw['padding']!r}")
+            output_padding = _per_axis(raw["output_padding"], ndim, "output_padding", minimum=0)
+            # Validates output_padding < max(stride, dilation), as PyTorch does.
+            conv_transpose_output_shape((max(2 * sum(p), 1) for p in geometry.padding), kernel,
+                                        stride=geometry.stride, padding=geometry.padding,
+                                        output_padding=output_padding, dilation=geometry.dilation)
     except (TypeError, ValueError) as err:
         raise type(err)(f"{where}: {err}") from None
-    return _Layer(geometry, raw.get("ceil_mode", False))
+    return _Layer(geometry, raw.get("ceil_mode", False), output_padding)
 
 
 def _network(layers, input_shape):
@@ -283,13 +311,19 @@ def _output_shapes(dag, parsed, where, input_shape, source, inputs):
                 f"computes with floor; omit input_shape (the closed form does not need it)"
             )
         try:
-            shapes[node] = layer.geometry.output_shape(shape)
+            g = layer.geometry
+            if layer.output_padding is not None:
+                shapes[node] = conv_transpose_output_shape(
+                    shape, g.kernel_size, stride=g.stride, padding=g.padding,
+                    output_padding=layer.output_padding, dilation=g.dilation)
+            else:
+                shapes[node] = g.output_shape(shape)
         except ValueError as err:
             raise ValueError(f"{where[node]}: input_shape is too small: {err}") from None
     return shapes
 
 
-def _compose(field, geometry: ConvGeometry, pads):
+def _compose(field, layer: _Layer, pads):
     """One step of the closed form: the field after appending a layer.
 
     With jump ``j`` so far, a layer adds ``(k_eff - 1) * j`` to the size and
@@ -297,6 +331,18 @@ def _compose(field, geometry: ConvGeometry, pads):
     stride; unrolled, these are the sums in the module docstring.
     """
     size, jump, pad = field
+    geometry = layer.geometry
+    if layer.output_padding is not None:
+        # A transposed conv is a stride-1 conv, padded d(k-1) - lo, over its input with
+        # s - 1 zeros inserted (Dumoulin & Visin): the insertion divides the jump by s.
+        # Fields are then real intervals; Fractions keep them exact.
+        jump = tuple(Fraction(j) / s for j, s in zip(jump, geometry.stride))
+        return (
+            tuple(r + (e - 1) * j for r, e, j in zip(size, geometry.extent, jump)),
+            jump,
+            tuple(p + (e - 1 - lo) * j for p, e, (lo, _), j in zip(pad, geometry.extent,
+                                                                   pads, jump)),
+        )
     return (
         tuple(r + (e - 1) * j for r, e, j in zip(size, geometry.extent, jump)),
         tuple(j * s for j, s in zip(jump, geometry.stride)),
@@ -329,15 +375,22 @@ def _closed_form(dag, parsed, source, sink, ndim, where, inputs):
             fields[node] = incoming
             continue
         pads = _layer_pads(layer, inputs.get(node), where[node])
-        fields[node] = {_compose(f, layer.geometry, pads) for f in incoming}
+        fields[node] = {_compose(f, layer, pads) for f in incoming}
     return fields[sink], paths[sink]
+
+
+def _number(value):
+    """An int where a Fraction (after a transposed conv) is whole."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return value
 
 
 def _summarise(candidates, ndim):
     """One ReceptiveField's numbers from the per-path fields, and alignment."""
-    size = tuple(max(f[0][a] for f in candidates) for a in range(ndim))
-    stride = tuple(max(f[1][a] for f in candidates) for a in range(ndim))
-    padding = tuple(max(f[2][a] for f in candidates) for a in range(ndim))
+    size = tuple(_number(max(f[0][a] for f in candidates)) for a in range(ndim))
+    stride = tuple(_number(max(f[1][a] for f in candidates)) for a in range(ndim))
+    padding = tuple(_number(max(f[2][a] for f in candidates)) for a in range(ndim))
     jumps = [sorted({f[1][a] for f in candidates}) for a in range(ndim)]
     # Twice the centre, r - 1 - 2P, keeps the comparison in integers.
     centres = [sorted({(f[0][a] - 1 - 2 * f[2][a]) / 2 for f in candidates}) for a in range(ndim)]
@@ -371,6 +424,15 @@ def _axis_stack(dag, parsed, source, sink, input_shape, axis, inputs):
         if layer is None:
             rows = cols = np.arange(n)
             length[node] = n
+        elif layer.output_padding is not None:
+            # The taps of the conv it is the adjoint of, read backwards.
+            g = layer.geometry
+            t = ConvTransposeSpec((g.kernel_size[axis],), (n,), stride=g.stride[axis],
+                                  padding=(g.padding[axis],), dilation=g.dilation[axis],
+                                  output_padding=layer.output_padding[axis])
+            st = spatial_taps(t.adjoint)
+            rows, cols = st.cols, st.rows
+            length[node] = t.output_spatial[0]
         else:
             g = layer.geometry
             spec = ConvGeometry((g.kernel_size[axis],), stride=g.stride[axis],
@@ -396,6 +458,19 @@ def _exact(dag, parsed, source, sink, input_shape, ndim, closed, inputs):
             if reach:
                 spans[o] = (min(reach), max(reach) - min(reach) + 1)
         r = max((extent for _, extent in spans.values()), default=0)
+        if isinstance(closed.stride[axis], Fraction):
+            # Upsampled by a transposed conv: fields are real intervals, o*S - P + [0, r - 1],
+            # and the exact field of output o is the input units inside, clipped to the input.
+            S, P, R = closed.stride[axis], closed.padding[axis], closed.size[axis]
+            n_in = input_shape[axis]
+            for o, (start, extent) in spans.items():
+                lo = max(math.ceil(o * S - P), 0)
+                hi = min(math.floor(o * S - P + R - 1), n_in - 1)
+                linear &= (start, start + extent - 1) == (lo, hi)
+            size.append(r)
+            stride.append(S)
+            padding.append(P)
+            continue
         full = sorted(o for o, (_, extent) in spans.items() if extent == r)
         if len(full) < 2:
             need = closed.size[axis] + 2 * closed.stride[axis] + 2 * closed.padding[axis]
@@ -429,6 +504,13 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         and their convtheory counterparts; a missing ``dilation`` means 1;
         a pool's ``ceil_mode=True`` is refused only when ``input_shape`` is
         given, since it changes output shapes and not the field).
+        A transposed conv is a mapping with ``output_padding`` (or
+        ``transposed=True``), or a ``ConvTransposeNd`` object: it upsamples,
+        dividing the jump by its stride, so ``size``, ``stride`` and
+        ``padding`` may become ``fractions.Fraction``; the field of output
+        ``o`` is then the input units inside the real interval ``o*S_0 - P_0
+        + [0, r_0 - 1]`` (exactly for one transposed conv of dilation 1, a bounding
+        box in general).
         A layer object without ``kernel_size`` that acts on each position
         alone (its class name in :data:`POINTWISE_LAYERS`: ``ReLU``,
         ``BatchNorm2d``, ``Dropout``, ... of PyTorch or :mod:`convtheory.nn`;

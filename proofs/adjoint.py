@@ -14,18 +14,23 @@ import itertools
 import numpy as np
 import sympy
 
-from convtheory import Certificate, ConvSpec, conv_matrix, conv_operator, dot_test, kernel_symbols
+from convtheory import (Certificate, ConvSpec, ConvTransposeSpec, check_transposed_arithmetic,
+                        conv_matrix, conv_operator, conv_transpose_matrix, dot_test,
+                        kernel_symbols)
 from convtheory.transforms import downsample, transform_matrix
 
 from ._util import differing, stopwatch, to_sympy
 
-__all__ = ["prove", "transposed_conv_matrix"]
+__all__ = ["output_padding_case", "prove", "transposed_conv_matrix"]
 
 STATEMENT = ("For a conv with stride s, dilation d, zero padding (lo, hi) <= d(k-1) and kernel w, "
              "M^T = T Z^T: Z^T inserts s-1 zeros between output samples (stride -> input "
              "dilation) and T cross-correlates with the flipped kernel (a true convolution with w), "
              "dilation d, padding (d(k-1) - lo, n - L + lo) with L = (O-1)s + 1; with channels, "
-             "w[c_out, c_in] becomes w[c_in, c_out].")
+             "w[c_out, c_in] becomes w[c_in, c_out].  With output_padding op < max(s, d), "
+             "conv_transpose_matrix (n inputs) is the transpose of the first n rows of the conv "
+             "of the transposed output size (n-1)s - 2p + d(k-1) + op + 1, and equals the direct "
+             "conv of the zero-inserted input padded by (d(k-1) - p, d(k-1) - p + op).")
 
 ARGUMENT = (
     "All sizes: <M x, y> = sum_o sum_a w[a] x[o s + a d - lo] y[o].  Substituting "
@@ -37,7 +42,13 @@ ARGUMENT = (
     "(M^T y)[c_in] = sum_c_out (M[c_out, c_in])^T y[c_out].  Checked by sympy for every listed "
     "1-D geometry with a symbolic kernel (entry-for-entry equality of M^T and T Z^T); 2-D "
     "multi-channel, grouped, strided cases with integer weights (exact in floating point); and "
-    "the dot test of the matrix-free operator's rmatvec."
+    "the dot test of the matrix-free operator's rmatvec.  output_padding: a conv over "
+    "m = (n-1)s - 2p + d(k-1) + op + 1 inputs has floor(((n-1)s + op)/s) + 1 >= n outputs "
+    "(exactly n when op < s), and its row o reads i = o s + a d - p whatever m is, so the "
+    "transposed conv of n inputs is the transpose of its first n rows; positions i the rows "
+    "never reach (i > (n-1)s + d(k-1) - p) are zero rows.  Checked by sympy, entry for entry, "
+    "for every op < max(s, d) and every p in [0, d(k-1)] of the 1-D grid, against both the "
+    "conv's rows and the zero-insertion form (check_transposed_arithmetic)."
 )
 
 
@@ -85,6 +96,23 @@ def _symbolic_case(n, k, s, d, lo, hi) -> bool:
     return not differing(M.T, transposed_conv_matrix(w, spec))
 
 
+def output_padding_case(n, k, s, d, p, op) -> bool:
+    """``conv_transpose_matrix`` with ``output_padding`` against the conv's rows and the zero-insertion form.
+
+    Examples
+    --------
+    >>> output_padding_case(3, 3, 2, 1, 1, 1)
+    True
+    """
+    w = kernel_symbols((k,))
+    t = ConvTransposeSpec((k,), (n,), stride=s, padding=p, output_padding=op, dilation=d)
+    M = sympy.Matrix(conv_transpose_matrix(w, t))
+    C = sympy.Matrix(conv_matrix(w, t.output_shape[1:], stride=s, padding=p, dilation=d))
+    rows_match = not differing(M, C[:n, :].T)
+    return rows_match and bool(check_transposed_arithmetic(w, (n,), stride=s, padding=p,
+                                                           output_padding=op, dilation=d))
+
+
 def _numeric_cases() -> dict:
     rng = np.random.default_rng(7)
     out = {}
@@ -112,7 +140,7 @@ def prove(sizes=(4, 5, 7), kernels=(1, 2, 3), strides=(1, 2, 3), dilations=(1, 2
     >>> bool(c), c.details["cases"]
     (True, 4)
     """
-    failures, cases = [], 0
+    failures, cases, op_cases = [], 0, 0
     with stopwatch() as elapsed:
         for n, k, s, d in itertools.product(sizes, kernels, strides, dilations):
             for lo, hi in itertools.product(range(d * (k - 1) + 1), repeat=2):
@@ -121,14 +149,25 @@ def prove(sizes=(4, 5, 7), kernels=(1, 2, 3), strides=(1, 2, 3), dilations=(1, 2
                 cases += 1
                 if not _symbolic_case(n, k, s, d, lo, hi):
                     failures.append(dict(n=n, k=k, s=s, d=d, padding=(lo, hi)))
+            for p in range(d * (k - 1) + 1):
+                for op in range(max(s, d)):
+                    try:
+                        ConvTransposeSpec((k,), (n,), stride=s, padding=p, output_padding=op,
+                                          dilation=d)
+                    except ValueError:  # no output, or every tap in the padding
+                        continue
+                    op_cases += 1
+                    if not output_padding_case(n, k, s, d, p, op):
+                        failures.append(dict(n=n, k=k, s=s, d=d, padding=p, output_padding=op))
         numeric = _numeric_cases()
     return Certificate(
         theorem="adjoint_is_transposed_conv",
         statement=STATEMENT,
         assumptions=("zero padding with lo, hi <= d(k-1)", "real weights (adjoint = transpose)"),
         sizes=f"1-D symbolic: n in {list(sizes)}, k in {list(kernels)}, s in {list(strides)}, "
-              f"d in {list(dilations)}, every (lo, hi) in [0, d(k-1)]^2; 2-D numeric: {len(numeric)} cases",
+              f"d in {list(dilations)}, every (lo, hi) in [0, d(k-1)]^2 and, transposed, every "
+              f"p in [0, d(k-1)] with every output_padding < max(s, d); 2-D numeric: {len(numeric)} cases",
         method="symbolic", holds=not failures and all(numeric.values()),
-        details={"cases": cases, "failures": failures[:5], "numeric_2d": numeric},
+        details={"cases": cases, "output_padding_cases": op_cases, "failures": failures[:5], "numeric_2d": numeric},
         argument=ARGUMENT, seconds=elapsed(),
     )

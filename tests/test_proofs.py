@@ -134,3 +134,20 @@ def test_main_writes_json(tmp_path, capsys):
 def test_unknown_theorem():
     with pytest.raises(ValueError, match=r"unknown theorems \['nope'\]"):
         proofs.prove_all(["nope"])
+
+
+def test_adjoint_certificate_covers_output_padding_and_can_fail(monkeypatch):
+    c = adjoint.prove(sizes=(3,), kernels=(2, 3), strides=(2,), dilations=(1, 2))
+    assert c and c.details["output_padding_cases"] > 0
+    assert "output_padding" in c.statement
+    assert adjoint.output_padding_case(4, 3, 1, 3, 0, 2)  # op >= s: zero rows at the end
+    real = adjoint.conv_transpose_matrix
+
+    def ignores_output_padding(w, t):  # the matrix of output_padding=0, zero-padded below
+        m = sympy.Matrix(real(w, t.input_shape[1:], stride=t.stride, padding=t.padding,
+                              dilation=t.dilation))
+        return m.col_join(sympy.zeros(t.matrix_shape[0] - m.shape[0], m.shape[1]))
+
+    monkeypatch.setattr(adjoint, "conv_transpose_matrix", ignores_output_padding)
+    assert adjoint.output_padding_case(3, 3, 2, 1, 0, 0)
+    assert not adjoint.output_padding_case(3, 3, 2, 1, 1, 1)

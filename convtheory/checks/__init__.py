@@ -26,6 +26,7 @@ from .spectra import (
     frequency_matrices,
 )
 from .translation import MAX_OUTPUT_SHIFTS, check_translation_equivariance
+from .transposed import check_transposed_arithmetic, zero_insertion_matrix
 
 __all__ = [
     "CLOSED_FORM_CASES",
@@ -47,6 +48,7 @@ __all__ = [
     "check_sparsity",
     "check_spectral_norm_closed_forms",
     "check_translation_equivariance",
+    "check_transposed_arithmetic",
     "closed_form_spectral_norm",
     "conv_singular_values",
     "conv_spectral_norm",
@@ -62,4 +64,5 @@ __all__ = [
     "rotation_kernel_constraint",
     "seed_sharing_example",
     "weight_patterns",
+    "zero_insertion_matrix",
 ]

@@ -9,6 +9,7 @@ optimisers, and :func:`gradcheck`.  Conv layers run on im2col + BLAS, or
 
 from . import functional
 from .global_pool import GlobalAvgPool2d
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .gradcheck import gradcheck
 from .layers import (AvgPool1d, AvgPool2d, Conv1d, Conv2d, Conv3d, Flatten, Linear, MaxPool1d,
                      MaxPool2d, ReLU, Sequential)
@@ -25,6 +26,9 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "CrossEntropyLoss",
     "DataLoader",
     "Flatten",

@@ -111,8 +111,9 @@ class ConvPlan:
         out3 = out.reshape(n, spec.out_channels, self.n_out)
         if self.backend == "matrix":
             M = conv_matrix(weight, spec)
-            X = x.reshape(n, -1)
-            out.reshape(n, -1)[...] = (M @ X.T).T
+            # Explicit sizes: reshape(n, -1) is ambiguous for an empty batch (n = 0).
+            X = x.reshape(n, M.shape[1])
+            out.reshape(n, M.shape[0])[...] = (M @ X.T).T
             self._saved = (M, X)
             if bias is not None:
                 out3 += bias[:, None]
@@ -145,7 +146,7 @@ class ConvPlan:
         grad_bias = G3.sum(axis=(0, 2))
         if self.backend == "matrix":
             M, X = self._saved
-            G = grad_output.reshape(n, -1)
+            G = grad_output.reshape(n, M.shape[0])
             grad_input = (M.T @ G.T).T.reshape((n,) + spec.input_shape) if input_grad else None
             taps = _taps(spec)
             # A tied weight's gradient is the sum over its taps of g[row] * x[col].
@@ -583,3 +584,14 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
             [0.25, 0.25]]])
     """
     return _pool_backward("avg", 2, grad_output, x, kernel_size, stride, padding)
+
+
+# Transposed convolution lives in its own module; it is re-exported here so
+# that nn.functional carries PyTorch's full set of conv functions.
+from .functional_transpose import (  # noqa: E402
+    ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
+    conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
+
+__all__ += ["ConvTransposePlan", "conv_transpose1d", "conv_transpose1d_backward",
+            "conv_transpose2d", "conv_transpose2d_backward", "conv_transpose3d",
+            "conv_transpose3d_backward"]

@@ -42,6 +42,9 @@ SECTIONS = (
             "translations."),
     Section("spectra", "Spectra of the operator",
             "It's a linear operator."),
+    Section("transposed", "The transposed convolution is the transpose",
+            "Convolution can be seen as a matrix multiplication operation if we reshape inputs "
+            "and outputs."),
     Section("learning", "Conv layers learn compositions of handcrafted filters from data",
             "We could build convolutional layers that have the objective to learn the "
             "composition of such filters from data. [...] Allows for better generalization and "
