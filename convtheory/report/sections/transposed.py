@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 
 from ... import checks
-from ...checks.verdict import Verdict
+from ...verdict import Verdict
 from ...transposed_spec import ConvTransposeSpec
 from ...matrices import conv_matrix
 from ...transposed import conv_transpose_matrix
