@@ -32,6 +32,10 @@ from ..spec import ConvSpec
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
+from ._backend import BACKENDS, _cached, _float_array, _frozen
+from .functional_transpose import (
+    ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
+    conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
 
 __all__ = [
     "BACKENDS",
@@ -54,8 +58,8 @@ __all__ = [
 ]
 
 #: The conv backends: BLAS over the gathered input, or the explicit sparse matrix.
-BACKENDS = ("im2col", "matrix")
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 
 
 # --------------------------------------------------------------------------
@@ -178,34 +182,8 @@ _TAPS: OrderedDict = OrderedDict()
 _PLANS: OrderedDict = OrderedDict()
 
 
-def _cached(cache: OrderedDict, key, make, size: int = 32):
-    value = cache.get(key)
-    if value is None:
-        value = make()
-        cache[key] = value
-        if len(cache) > size:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    return value
-
-
 def _taps(spec: ConvSpec):
     return _cached(_TAPS, spec, lambda: conv_taps(spec), size=8)
-
-
-def _frozen(value):
-    """Lists to tuples, so that conv options can key a cache."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
-def _float_array(value, name: str) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype not in _FLOATS:
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
-    return arr
 
 
 def _conv_inputs(ndim, input, weight, bias, conv, backend):
@@ -584,13 +562,6 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
             [0.25, 0.25]]])
     """
     return _pool_backward("avg", 2, grad_output, x, kernel_size, stride, padding)
-
-
-# Transposed convolution lives in its own module; it is re-exported here so
-# that nn.functional carries PyTorch's full set of conv functions.
-from .functional_transpose import (  # noqa: E402
-    ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
-    conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
 
 __all__ += ["ConvTransposePlan", "conv_transpose1d", "conv_transpose1d_backward",
             "conv_transpose2d", "conv_transpose2d_backward", "conv_transpose3d",

@@ -24,7 +24,7 @@ from ..transposed_spec import ConvTransposeSpec
 from ..im2col import Im2col
 from ..taps import conv_taps
 from ..transposed import conv_transpose_matrix
-from .functional import BACKENDS, _cached, _float_array, _frozen
+from ._backend import BACKENDS, _cached, _float_array, _frozen
 
 __all__ = [
     "ConvTransposePlan",
