@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .geometry import _as_shape
+from .validation import as_shape as _as_shape
 from .taps import conv_taps, count_taps, spatial_taps
 from .weights import conv_arguments
 

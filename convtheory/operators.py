@@ -27,6 +27,8 @@ from .geometry import ConvSpec
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps
+from .validation import (MAX_SAMPLES, as_count, as_instance, as_itemsize, as_max_bytes,
+                         as_tolerance, check_budget)
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "dot_test", "estimate_operator_bytes"]
@@ -52,6 +54,8 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     >>> estimate_operator_bytes(spec) == 8 * (2 * 64 * 9 * 56**2 + 2 * 64 * 56**2)
     True
     """
+    spec = as_instance(spec, ConvSpec, "spec")
+    itemsize = as_itemsize(itemsize)
     if method not in ("direct", "fft"):
         raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
     n_in = math.prod(spec.input_spatial)
@@ -100,6 +104,8 @@ class ConvOperator(LinearOperator):
 
     def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str, *,
                  max_bytes: int = DEFAULT_MAX_BYTES):
+        spec = as_instance(spec, ConvSpec, "spec")
+        max_bytes = as_max_bytes(max_bytes)
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
@@ -327,21 +333,15 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
             f"the input, got padding_mode={spec.padding_mode!r}, stride={spec.stride}, "
             f"output {spec.output_spatial} for input {spec.input_spatial}; use method='direct'"
         )
-    if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
-        raise TypeError(f"max_bytes must be an int, got max_bytes={max_bytes!r}")
-    if max_bytes <= 0:
-        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes!r}")
+    max_bytes = as_max_bytes(max_bytes)
     if method == "auto":
         method = "fft" if _fft_eligible(spec) and _fft_cheaper(spec) else "direct"
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
-    if needed > max_bytes:
-        raise ValueError(
-            f"conv_operator(method={method!r}) would need about {needed / 2**20:,.0f} MiB for "
-            f"weight {spec.weight_shape} on input {spec.input_shape}, over max_bytes="
-            f"{int(max_bytes):,}; use a smaller input (e.g. crop it to the region of interest), "
-            f"or pass a larger max_bytes"
-        )
+    check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "
+                 f"{spec.weight_shape} on input {spec.input_shape}",
+                 "use a smaller input (e.g. crop it to the region of interest), or pass a "
+                 "larger max_bytes")
     return ConvOperator(w, spec, method, max_bytes=int(max_bytes))
 
 
@@ -389,11 +389,8 @@ def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> V
     >>> bool(dot_test(wrong))
     False
     """
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
-        raise TypeError(f"n_samples must be an int, got n_samples={n_samples!r}")
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got n_samples={n_samples!r}")
-    n_samples = int(n_samples)
+    n_samples = as_count(n_samples, "n_samples", maximum=MAX_SAMPLES)
+    rtol = as_tolerance(rtol, "rtol")
     A = _as_operator(op)
     m, n = A.shape
     rng = np.random.default_rng(seed)

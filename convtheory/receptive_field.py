@@ -43,7 +43,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .geometry import ConvSpec, _as_shape, _per_axis, output_shape, resolve_padding
+from .geometry import ConvSpec, output_shape, resolve_padding
+from .validation import as_shape as _as_shape, per_axis as _per_axis
 from .taps import spatial_taps
 
 __all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "ReceptiveFieldMap", "receptive_field"]

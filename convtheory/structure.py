@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .checks.verdict import Verdict
-from .geometry import ConvSpec, _as_shape
+from .geometry import ConvSpec
+from .validation import as_shape as _as_shape
 from .matrices import conv_matrix
 from .taps import conv_taps
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .geometry import _as_int, _as_shape
+from .validation import as_int as _as_int, as_shape as _as_shape
 
 __all__ = [
     "cyclic_shift",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .geometry import ConvSpec, _as_shape
+from .geometry import ConvSpec
+from .validation import as_shape as _as_shape
 
 __all__ = ["as_weight", "conv_arguments", "is_symbolic", "kernel_symbols"]
 

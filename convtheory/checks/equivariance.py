@@ -25,7 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..geometry import ConvSpec, _per_axis
+from ..geometry import ConvSpec
+from ..validation import per_axis as _per_axis
 from ..matrices import conv_matrix
 from ..taps import count_taps
 from ..receptive_field import ReceptiveFieldMap

@@ -27,7 +27,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..geometry import ConvSpec, _per_axis
+from ..geometry import ConvSpec
+from ..validation import per_axis as _per_axis
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps

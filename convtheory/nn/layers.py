@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import PADDING_MODES, ConvSpec, _per_axis
+from ..geometry import PADDING_MODES, ConvSpec
+from ..validation import per_axis as _per_axis
 from ..matrices import conv_matrix
 from .functional import BACKENDS, ConvPlan, PoolPlan
 from .module import Module, Parameter

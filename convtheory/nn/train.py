@@ -24,6 +24,7 @@ from scipy import signal
 
 from ..matrices import DEFAULT_MAX_BYTES
 from ..transforms import cyclic_shift
+from ..validation import as_count, as_int, check_budget
 from . import functional as F
 from .data import box, filter_bank, gaussian, laplacian, sobel_x, sobel_y, synthetic_images
 from .layers import Conv2d, Linear, Sequential
@@ -55,6 +56,8 @@ class TrainingDiverged(FloatingPointError):
 #: The experiments refuse to start a training run estimated at more
 #: multiply-adds than this (a few minutes on one core).
 MAX_TRAINING_WORK = 2 * 10**10
+#: Most optimiser steps :func:`fit` takes in one call (a bound, so no call hangs).
+MAX_FIT_STEPS = 10**6
 
 # Arrays of the size of the images that one conv layer's training holds at
 # once, besides its im2col gathers: input, target, output, output gradient,
@@ -63,17 +66,13 @@ _IMAGE_ARRAYS = 6
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {name}={value!r}")
-    return int(value)
+    return as_int(value, name, minimum=1)
 
 
 def _check_budget(sizes: dict, *, needed_bytes: int, work: int, max_bytes: int) -> None:
     """Refuse a run, before any image exists, that would not fit in memory or not end."""
     given = ", ".join(f"{k}={v!r}" for k, v in sizes.items())
-    if needed_bytes > max_bytes:
-        raise ValueError(f"{given} would need ~{needed_bytes / 2**20:,.0f} MiB, over "
-                         f"max_bytes={max_bytes:,}; use fewer or smaller images")
+    check_budget(needed_bytes, max_bytes, given, "use fewer or smaller images")
     if work > MAX_TRAINING_WORK:
         raise ValueError(f"{given} would take ~{work:.2g} multiply-adds, over "
                          f"MAX_TRAINING_WORK={MAX_TRAINING_WORK:.2g} (minutes); use fewer steps, "
@@ -97,7 +96,7 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
     model : Module
     inputs, targets : ndarray
     steps : int
-        At most this many optimiser steps.
+        At most this many optimiser steps (1 to :data:`MAX_FIT_STEPS`).
     lr : float
     optimizer : {"adam", "sgd"}
         Adam, or SGD with momentum 0.9.
@@ -128,8 +127,7 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
     """
     from tqdm.auto import tqdm
 
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got steps={steps!r}")
+    steps = as_count(steps, "steps", maximum=MAX_FIT_STEPS)
     for name, arr in (("inputs", inputs), ("targets", targets)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         if bad:  # otherwise the loss is NaN at step 0 and reads like divergence

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import ConvSpec, _as_int, _as_shape
+from ..geometry import ConvSpec
+from ..validation import MAX_SAMPLES, as_count, as_tolerance, check_budget
+from ..validation import as_int as _as_int, as_shape as _as_shape
 from ..receptive_field import ReceptiveFieldMap
 from ..transforms import cyclic_shift, flip, rot90
 from .failures import EquivarianceAssertionError
@@ -62,17 +64,10 @@ def estimate_bytes(input_shape, samples: int = 3) -> int:
 
 def _check_budget(name, input_shape, samples, max_bytes) -> None:
     """Refuse, before drawing a single input, work over ``max_bytes``."""
-    max_bytes = _as_int(max_bytes, "max_bytes")
-    if max_bytes <= 0:
-        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes}")
-    needed = estimate_bytes(input_shape, samples)
-    if needed > max_bytes:
-        raise ValueError(
-            f"{name} would need about {needed / 2**20:,.0f} MiB for {samples} sample(s) of "
-            f"input_shape={tuple(input_shape)}, over max_bytes={max_bytes:,}; equivariance "
-            f"shows at any size a few receptive fields wide: use a smaller input_shape, fewer "
-            f"samples, or pass a larger max_bytes"
-        )
+    check_budget(estimate_bytes(input_shape, samples), max_bytes,
+                 f"{name} with {samples} sample(s) of input_shape={tuple(input_shape)}",
+                 "equivariance shows at any size a few receptive fields wide: use a smaller "
+                 "input_shape, fewer samples, or pass a larger max_bytes")
 
 
 # --------------------------------------------------------------------------
@@ -180,15 +175,9 @@ def _spatial_ndim(ndim, input_shape) -> int:
 
 
 def _check_tolerances(atol, rtol, samples) -> int:
-    for name, value in (("atol", atol), ("rtol", rtol)):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a real number, got {name}={value!r}")
-        if not value >= 0:
-            raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
-    samples = _as_int(samples, "samples")
-    if samples < 1:
-        raise ValueError(f"samples must be >= 1, got samples={samples}")
-    return samples
+    as_tolerance(atol, "atol")
+    as_tolerance(rtol, "rtol")
+    return as_count(samples, "samples", maximum=MAX_SAMPLES)
 
 
 def _resolve_seed(seed) -> int:
