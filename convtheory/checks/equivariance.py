@@ -26,8 +26,10 @@ import scipy.sparse as sp
 import sympy
 
 from ..geometry import ConvSpec
+from ..validation import (as_callable, as_count, as_int, as_max_bytes, as_shape, as_tolerance,
+                          check_budget)
 from ..validation import per_axis as _per_axis
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from ..taps import count_taps
 from ..receptive_field import ReceptiveFieldMap
 from ..transforms import cyclic_shift, downsample, rot90, transform_matrix, upsample
@@ -96,6 +98,9 @@ def commutator(M, T_in, T_out):
     >>> commutator(M, S, S).nnz
     0
     """
+    if not (sp.issparse(M) or isinstance(M, (np.ndarray, sympy.MatrixBase))) or len(M.shape) != 2:
+        raise TypeError(f"M must be a 2-D scipy sparse array, ndarray or sympy matrix, got "
+                        f"{type(M).__name__}")
     source_in, source_out = _sources(T_in, "T_in"), _sources(T_out, "T_out")
     n_rows, n_cols = M.shape
     if T_in.shape[0] != n_cols or T_out.shape[1] != n_rows or (n_rows, T_in.shape[1]) != (
@@ -128,9 +133,21 @@ def commutator(M, T_in, T_out):
     return E
 
 
-def _matrix(w, spec, matrix, symbolic):
+#: Peak memory of an equivariance check on the whole matrix, in units of the
+#: conv matrix's own estimate: M, M T_in, T_out M and their difference.
+_COMMUTATOR_COPIES = 5
+
+
+def _matrix(w, spec, matrix, symbolic, max_bytes=DEFAULT_MAX_BYTES, what="the check"):
+    max_bytes = as_max_bytes(max_bytes)
     if matrix is not None:
         return as_matrix(matrix, spec)
+    if not (symbolic or w.dtype == object):
+        check_budget(_COMMUTATOR_COPIES * estimate_matrix_bytes(spec, itemsize=w.itemsize),
+                     max_bytes, f"{what} on the whole {spec.matrix_shape[0]:,} x "
+                     f"{spec.matrix_shape[1]:,} matrix",
+                     "use a smaller input (equivariance shows at any size a few receptive "
+                     "fields wide), or pass a larger max_bytes")
     if symbolic or w.dtype == object:
         n_taps = count_taps(spec)
         if n_taps > SYMBOLIC_TAP_LIMIT:
@@ -211,7 +228,8 @@ def _search_scope(search) -> str:
 
 
 def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, symbolic=False,
-                                   max_output_shifts: int = MAX_OUTPUT_SHIFTS, **conv) -> Verdict:
+                                   max_output_shifts: int = MAX_OUTPUT_SHIFTS,
+                                   max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
     r"""Check ``conv(shift x) == shift'(conv x)`` for every input, with ``shift' = shift / stride``.
 
     The input is shifted cyclically (:func:`convtheory.transforms.cyclic_shift`)
@@ -235,6 +253,11 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
     max_output_shifts : int
         For a shift that is not a multiple of the stride, try at most this
         many output shifts; the scope says when the search was truncated.
+    max_bytes : int
+        Refuse at once, with advice, when the numeric check's peak memory
+        (about five times :func:`~convtheory.estimate_matrix_bytes`: the
+        matrix, both products and their difference) is over this (default
+        2 GiB).
 
     Returns
     -------
@@ -277,7 +300,7 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
     w, spec = conv_arguments(weight, input_shape, **conv)
     shift = _shift(shift, spec.ndim, "shift")
     max_output_shifts = positive_int(max_output_shifts, "max_output_shifts")
-    M = _matrix(w, spec, matrix, symbolic)
+    M = _matrix(w, spec, matrix, symbolic, max_bytes, "check_translation_equivariance")
     exact = symbolic or isinstance(M, sympy.MatrixBase)
     S_in = _shift_matrix(spec.input_shape, shift)
     divisible = all(t % s == 0 for t, s in zip(shift, spec.stride))
@@ -391,11 +414,18 @@ def check_pooling_equivariance(pool, input_shape, shift, *, stride, n_samples: i
         raise TypeError(f"pool must be callable, got {type(pool).__name__}")
     n_samples = positive_int(n_samples, "n_samples")
     max_output_shifts = positive_int(max_output_shifts, "max_output_shifts")
-    if isinstance(atol, bool) or not isinstance(atol, (int, float, np.floating)) or not atol >= 0:
-        raise ValueError(f"atol must be a float >= 0, got atol={atol!r}")
+    atol = as_tolerance(atol, "atol")
+    input_shape = as_shape(input_shape, "input_shape")
     n_axes = 1 if np.ndim(shift) == 0 else len(shift)
     shift = _shift(shift, n_axes, "shift")
     stride = _per_axis(stride, n_axes, "stride", minimum=1)
+    if len(input_shape) < n_axes:
+        raise ValueError(f"input_shape must have at least the {n_axes} shifted axes, got "
+                         f"input_shape={input_shape}")
+    # Each sample's input and two pooled outputs (no larger than the input) are kept.
+    check_budget(3 * 8 * n_samples * int(np.prod(input_shape, dtype=object)), DEFAULT_MAX_BYTES,
+                 f"check_pooling_equivariance with n_samples={n_samples} of input_shape="
+                 f"{input_shape}", "use a smaller input_shape or fewer n_samples")
     rng = np.random.default_rng(seed)
     pairs = []
     for _ in range(n_samples):
@@ -476,6 +506,10 @@ def pooling_aliasing_example(pool=None, *, period: int = 4, length: int = 8) -> 
     >>> pooling_aliasing_example(avg).evidence["pool(shift x)"]
     [0.5, 0.5, 0.5, 0.5]
     """
+    period = as_int(period, "period", minimum=2)
+    length = as_count(length, "length", maximum=2**20)
+    if pool is not None:
+        as_callable(pool, "pool")
     if pool is None:
         def pool(x):
             return x.reshape(-1, 2).max(axis=1)
@@ -522,7 +556,7 @@ def _rotation_matrices(spec: ConvSpec, quarter_turns: int):
 
 
 def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, matrix=None,
-                                symbolic=False, **conv) -> Verdict:
+                                symbolic=False, max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
     """Check ``conv(rot90(x)) == rot90(conv(x))`` for every input.
 
     It holds, for symmetric geometry (square planes, equal padding on all
@@ -540,6 +574,11 @@ def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, 
     symbolic : bool
         Use fresh symbols: the identity then holds only where it holds for
         every kernel (it does not).
+    max_bytes : int
+        Refuse at once, with advice, when the numeric check's peak memory
+        (about five times :func:`~convtheory.estimate_matrix_bytes`: the
+        matrix, both products and their difference) is over this (default
+        2 GiB).
 
     Returns
     -------
@@ -557,8 +596,8 @@ def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, 
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
     k = _quarter_turns(quarter_turns)
+    M = _matrix(w, spec, matrix, symbolic, max_bytes, "check_rotation_equivariance")
     R_in, R_out = _rotation_matrices(spec, k)
-    M = _matrix(w, spec, matrix, symbolic)
     exact = symbolic or isinstance(M, sympy.MatrixBase)
     E = commutator(M, R_in, R_out)
     n_err = len(E) if isinstance(E, dict) else E.nnz
@@ -735,10 +774,8 @@ def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction:
     """
     if direction not in ("down", "up"):
         raise ValueError(f"direction must be 'down' or 'up', got direction={direction!r}")
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-        raise ValueError(f"factor must be a positive int, got factor={factor!r}")
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
-        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    factor = as_int(factor, "factor", minimum=1)
+    rtol = as_tolerance(rtol, "rtol")
     fine = dict(fine or {})
     w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:

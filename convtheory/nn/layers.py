@@ -16,7 +16,8 @@ import numpy as np
 
 from ..geometry import PADDING_MODES, ConvSpec
 from ..validation import per_axis as _per_axis
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
+from ..validation import as_int, check_budget
 from .functional import BACKENDS, ConvPlan, PoolPlan
 from .module import Module, Parameter
 
@@ -47,6 +48,10 @@ def _check_dtype(layer, x, dtype) -> np.ndarray:
 
 
 def _uniform(rng, bound, shape, dtype):
+    # The float64 draw, its cast, and the gradient the Parameter will hold.
+    check_budget(3 * 8 * int(np.prod(shape, dtype=object)), DEFAULT_MAX_BYTES,
+                 f"a parameter of shape {shape}",
+                 "use fewer channels or features (a layer this size does not fit in memory)")
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
@@ -313,7 +318,7 @@ class Flatten(Module):
     """
 
     def __init__(self, start_dim=1, end_dim=-1):
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim, self.end_dim = as_int(start_dim, "start_dim"), as_int(end_dim, "end_dim")
 
     def forward(self, x):
         self._shape = x.shape
