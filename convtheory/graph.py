@@ -208,7 +208,9 @@ def dense_graph(input_shape, output_shape, *, max_edges=DEFAULT_MAX_EDGES) -> nx
                 f"{name} must be (C, n1, ..., nd) with a channel axis first, got {name}={shape}; "
                 f"pass (1, *shape) for a single channel"
             )
-    n_in, n_out = int(np.prod(input_shape)), int(np.prod(output_shape))
+    # Exact (object) products: int64 would wrap around for huge shapes and pass the check.
+    n_in = int(np.prod(input_shape, dtype=object))
+    n_out = int(np.prod(output_shape, dtype=object))
     if n_in * n_out > max_edges:
         raise ValueError(
             f"dense_graph would build {n_in * n_out:,} edges, over max_edges={max_edges:,}; "

@@ -106,6 +106,13 @@ class ConvOperator(LinearOperator):
                  max_bytes: int = DEFAULT_MAX_BYTES):
         spec = as_instance(spec, ConvSpec, "spec")
         max_bytes = as_max_bytes(max_bytes)
+        weight = as_instance(weight, np.ndarray, "weight")
+        if weight.shape != spec.weight_shape or weight.dtype.kind not in "iufc":
+            raise ValueError(f"weight must be a numeric array of shape spec.weight_shape="
+                             f"{spec.weight_shape}, got shape {weight.shape} and dtype "
+                             f"{weight.dtype}; conv_operator(...) converts any weight")
+        if method not in ("direct", "fft"):
+            raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec

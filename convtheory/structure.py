@@ -223,8 +223,8 @@ def _levels(levels, shape, circulant: bool) -> tuple[tuple[int, int], ...]:
         out.append(_as_shape(pair, f"levels[{i}]"))
         if len(out[-1]) != 2:
             raise ValueError(f"levels[{i}] must be an int or a (rows, cols) pair, got {level!r}")
-    m = int(np.prod([a for a, _ in out]))
-    n = int(np.prod([b for _, b in out]))
+    m = int(np.prod([a for a, _ in out], dtype=object))
+    n = int(np.prod([b for _, b in out], dtype=object))
     if (m, n) != tuple(shape):
         raise ValueError(
             f"levels={tuple(out)} describe a {m} x {n} matrix, but M.shape={tuple(shape)}; "

@@ -336,6 +336,9 @@ def _shift_list(shifts, d: int, stride: tuple) -> list[tuple]:
         # The smallest shifts equivariance is claimed for: one stride per axis, and all at once.
         unit = [tuple(s if a == b else 0 for b, s in enumerate(stride)) for a in range(d)]
         return unit + ([tuple(stride)] if d > 1 else [])
+    if not isinstance(shifts, (numbers.Integral, tuple, list)) or isinstance(shifts, bool):
+        raise TypeError(f"shifts must be an int, a tuple of ints (one shift) or a list of "
+                        f"tuples, got shifts={shifts!r}")
     if isinstance(shifts, numbers.Integral):
         shifts = [(shifts,) * d]
     elif len(shifts) and all(isinstance(s, numbers.Integral) for s in shifts):

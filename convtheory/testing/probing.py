@@ -127,7 +127,7 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     linearity_pairs = as_count(linearity_pairs, "linearity_pairs", minimum=0, maximum=MAX_SAMPLES)
     atol = as_tolerance(atol, "atol")
     rtol = as_tolerance(rtol, "rtol")
-    n_in = int(np.prod(input_shape))
+    n_in = int(np.prod(input_shape, dtype=object))  # exact: int64 would wrap around
     if n_in > max_probes:
         raise ValueError(
             f"probe_matrix would call f {n_in:,} times (once per entry of input_shape="
@@ -143,7 +143,8 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     e = np.zeros(n_in)
     for j in range(n_in):
         e[j] = 1.0
-        column = _numeric(f(e.reshape(input_shape)), f"f(unit vector {j})").ravel()
+        # A copy: f may return (a view of) its input, which the next line resets.
+        column = np.array(_numeric(f(e.reshape(input_shape)), f"f(unit vector {j})")).ravel()
         e[j] = 0.0
         nz = np.flatnonzero(np.abs(column) > atol)
         rows.append(nz)
