@@ -196,7 +196,7 @@ def as_real(value, name: str, *, minimum: float | None = None, maximum: float | 
     >>> as_real(0.0, "eps", minimum=0, exclusive_minimum=True)
     Traceback (most recent call last):
     ...
-    ValueError: eps must be a finite number > 0, got eps=0.0
+    ValueError: eps must be a finite number (not NaN) > 0, got eps=0.0
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} of type {_kind(value)}")
@@ -220,7 +220,7 @@ def as_tolerance(value, name: str) -> float:
     >>> as_tolerance(float("nan"), "tol")
     Traceback (most recent call last):
     ...
-    ValueError: tol must be a finite number >= 0, got tol=nan
+    ValueError: tol must be a finite number (not NaN) >= 0, got tol=nan
     """
     return as_real(value, name, minimum=0)
 

@@ -192,10 +192,12 @@ def _refuse_batched(weight_shape, input_shape, groups) -> None:
 
     ``weight (C_out, C_in, k1, ..., kd)`` with ``input_shape (N, C_in, n1,
     ..., nd)`` has as many axes as a ``(d+2)``-D single-channel conv, which
-    the shorthand would silently build.  A real single-channel conv of 3 or
-    more axes can be written unambiguously with unit channel axes.
+    the shorthand would silently build.  From 2-D convs up (4 axes: a 4-D
+    single-channel conv is rare, and can be written unambiguously with unit
+    channel axes) such a shape is refused.  Three axes stay the 3-D
+    shorthand, as common as PyTorch's ``Conv3d``.
     """
-    if isinstance(input_shape, (tuple, list)) and len(input_shape) == len(weight_shape) >= 3 \
+    if isinstance(input_shape, (tuple, list)) and len(input_shape) == len(weight_shape) >= 4 \
             and isinstance(groups, int) and not isinstance(groups, bool) \
             and input_shape[1] == weight_shape[1] * groups:
         raise ValueError(

@@ -382,9 +382,14 @@ class TestBatchedInput:
                                              r"axis, here \(3, 8, 8\)"):
             ct.conv_matrix(np.ones((4, 3, 3, 3)), (2, 3, 8, 8))
 
-    def test_batched_1d(self):
+    def test_batched_through_a_check(self):
         with pytest.raises(ValueError, match=r"looks batched"):
-            ct.check_linearity(np.ones((4, 2, 3)), (5, 2, 9))
+            ct.check_linearity(np.ones((4, 2, 3, 3)), (5, 2, 9, 9))
+
+    def test_three_axes_stay_the_3d_shorthand(self):
+        """A 3-D single-channel kernel whose second axis equals the input's is not a batch."""
+        assert ct.conv_matrix(np.ones((1, 1, 1)), (1, 1, 1)).shape == (1, 1)
+        assert ct.conv_matrix(np.ones((4, 2, 3)), (5, 2, 9)).shape == (2 * 1 * 7, 5 * 2 * 9)
 
     def test_unambiguous_forms_still_work(self):
         assert ct.conv_matrix(np.ones((4, 3, 3, 3)), (3, 8, 8)).shape == (4 * 36, 3 * 64)

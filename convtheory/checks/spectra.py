@@ -314,8 +314,7 @@ def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None, rtol: float = 
                             and n >= 2 and n % 2 == 0 for n in sizes):
         raise ValueError(f"sizes must be a non-empty iterable of even ints >= 2 (the circular "
                          f"closed forms need even n, the kernels need n >= 2), got sizes={sizes!r}")
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
-        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    rtol = as_tolerance(rtol, "rtol")
     norm = conv_spectral_norm if norm is None else norm
     table, worst, counterexample = [], 0.0, None
     for name, (w, kw, expr, shape) in CLOSED_FORM_CASES.items():

@@ -336,9 +336,6 @@ def _shift_list(shifts, d: int, stride: tuple) -> list[tuple]:
         # The smallest shifts equivariance is claimed for: one stride per axis, and all at once.
         unit = [tuple(s if a == b else 0 for b, s in enumerate(stride)) for a in range(d)]
         return unit + ([tuple(stride)] if d > 1 else [])
-    if not isinstance(shifts, (numbers.Integral, tuple, list)) or isinstance(shifts, bool):
-        raise TypeError(f"shifts must be an int, a tuple of ints (one shift) or a list of "
-                        f"tuples, got shifts={shifts!r}")
     if isinstance(shifts, numbers.Integral):
         shifts = [(shifts,) * d]
     elif len(shifts) and all(isinstance(s, numbers.Integral) for s in shifts):
@@ -424,6 +421,10 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     _check_budget("assert_translation_equivariant", input_shape, samples, max_bytes)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got mode={mode!r}")
+    if shifts is not None and (isinstance(shifts, bool) or not isinstance(
+            shifts, (numbers.Integral, tuple, list, np.ndarray))):
+        raise TypeError(f"shifts must be an int, a tuple of ints (one shift) or a list of "
+                        f"tuples, got shifts={shifts!r}")
     if ndim is None and shifts is not None and not isinstance(shifts, numbers.Integral):
         first = shifts[0] if len(shifts) else ()
         ndim = len(shifts) if isinstance(first, numbers.Integral) else len(first)
