@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from .validation import as_int
 from .validation import as_shape as _as_shape
 from .taps import conv_taps, count_taps, spatial_taps
 from .weights import conv_arguments
@@ -37,10 +38,7 @@ DEFAULT_MAX_EDGES = 5_000_000
 
 
 def _check_max_edges(max_edges):
-    if not isinstance(max_edges, (int, np.integer)) or isinstance(max_edges, bool):
-        raise TypeError(f"max_edges must be an int, got max_edges={max_edges!r}")
-    if max_edges < 0:
-        raise ValueError(f"max_edges must be >= 0, got max_edges={max_edges}")
+    return as_int(max_edges, "max_edges", minimum=0)
 
 
 def _unit_nodes(side: str, shape: tuple) -> list:
@@ -129,7 +127,7 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     >>> G.edges[("in", 0, 0), ("out", 0, 0)]
     {'k': frozenset({0, 1}), 'value': 3.0, 'multiplicity': 2}
     """
-    _check_max_edges(max_edges)
+    max_edges = _check_max_edges(max_edges)
     w, spec = conv_arguments(weight, input_shape, **conv)
     n_taps = count_taps(spec)  # counted from the axis tables: nothing is built before the guard
     if n_taps > max_edges:
@@ -199,7 +197,7 @@ def dense_graph(input_shape, output_shape, *, max_edges=DEFAULT_MAX_EDGES) -> nx
     >>> G.number_of_edges() == H**2 * W**2 == len({d["k"] for *_, d in G.edges(data=True)})
     True
     """
-    _check_max_edges(max_edges)
+    max_edges = _check_max_edges(max_edges)
     input_shape = _as_shape(input_shape, "input_shape")
     output_shape = _as_shape(output_shape, "output_shape")
     for name, shape in (("input_shape", input_shape), ("output_shape", output_shape)):
