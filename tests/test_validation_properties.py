@@ -33,7 +33,8 @@ CALL_SECONDS = 20
 
 BAD = [None, "s", "", math.nan, math.inf, -math.inf, -1, 0, -1.5, 1.5, True, False,
        2**40, 2**63, -(2**63), (), (1,), (1, 2, 3, 4, 5), (2**40, 2**40), (None, "s"),
-       {}, {"a": 1}, [None], np.float64(2.0), np.array([np.nan]), 1j, object()]
+       (0, 0), (-1, -1), (1.5, 2.5), [[1, 2], [3]], np.int64(-7), {}, {"a": 1}, [None],
+       np.float64(2.0), np.array([np.nan]), np.zeros((2, 2, 2)), 1j, object()]
 
 # Names whose constructors are plain records (results, exceptions): they store
 # what they are given, by design, and are built by the library, not by users.
@@ -217,7 +218,7 @@ def _call_with(name, slot, value):
 
 
 @pytest.mark.parametrize("name", sorted(VALID))
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=200, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_malformed_argument_is_a_value_or_type_error(name, data):

@@ -434,6 +434,10 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     stride = _as_shape(stride, "stride")
     if len(stride) != d:
         raise ValueError(f"stride must have ndim={d} entries, got stride={stride}")
+    spatial = tuple(input_shape)[-d:]
+    if any(s > n for s, n in zip(stride, spatial)):
+        raise ValueError(f"stride must be at most the input size on each spatial axis "
+                         f"{spatial}, got stride={stride}")
     shift_list = _shift_list(shifts, d, stride)
     seed = _resolve_seed(seed)
     rf = None
@@ -511,6 +515,8 @@ def assert_rotation_equivariant(f, input_shape, *, quarter_turns=(1, 2, 3), flip
     if len(input_shape) < 2:
         raise ValueError(f"rotations act on two axes, got input_shape={input_shape}")
     _check_budget("assert_rotation_equivariant", input_shape, samples, max_bytes)
+    for i, a in enumerate(flips):
+        _as_int(a, f"flips[{i}]", minimum=-len(input_shape), maximum=len(input_shape) - 1)
     cases = [_Case(f"rot90 k={_as_int(k, 'quarter_turns')}", lambda x, k=k: rot90(x, k),
                    lambda y, k=k: rot90(y, k)) for k in quarter_turns]
     cases += [_Case(f"flip axis={_as_int(a, 'flips')}", lambda x, a=a: flip(x, a),
