@@ -217,13 +217,8 @@ def _call_with(name, slot, value):
     return PUBLIC[name](*args, **kwargs)
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
-@settings(max_examples=200, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_malformed_argument_is_a_value_or_type_error(name, data):
-    slot = data.draw(st.sampled_from(_slots(name)), label="argument")
-    value = data.draw(st.sampled_from(BAD), label="value")
+def _check(name, slot, value):
+    """Call with one malformed argument: a result, a ValueError or a TypeError; nothing else."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(CALL_SECONDS)
     try:
@@ -233,3 +228,27 @@ def test_malformed_argument_is_a_value_or_type_error(name, data):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_malformed_argument_is_a_value_or_type_error(name, data):
+    slot = data.draw(st.sampled_from(_slots(name)), label="argument")
+    value = data.draw(st.sampled_from(BAD), label="value")
+    _check(name, slot, value)
+
+
+def test_the_harness_fails_on_other_errors_and_hangs(monkeypatch):
+    """The property above can fail: an IndexError, or a call that does not return, is caught."""
+    import time
+
+    monkeypatch.setitem(PUBLIC, "axis_taps", lambda n, k, **kw: [][n])
+    _check("axis_taps", 0, "s")                     # [][str]: a TypeError, accepted
+    with pytest.raises(IndexError):
+        _check("axis_taps", 0, 3)
+    monkeypatch.setitem(globals(), "CALL_SECONDS", 1)
+    monkeypatch.setitem(PUBLIC, "axis_taps", lambda n, k, **kw: time.sleep(5))
+    with pytest.raises(_Hang):
+        _check("axis_taps", 0, 3)
