@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from .checks.verdict import Verdict
 from .geometry import ConvSpec
 from .validation import as_shape as _as_shape
+from .validation import as_tolerance
 from .matrices import conv_matrix
 from .taps import conv_taps
 
@@ -194,11 +195,7 @@ _ROUNDING_ULPS = 64
 
 
 def _tolerance(M, atol: float, rtol: float) -> float:
-    for name, value in (("atol", atol), ("rtol", rtol)):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a real number, got {name}={value!r}")
-        if not value >= 0:
-            raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
+    atol, rtol = as_tolerance(atol, "atol"), as_tolerance(rtol, "rtol")
     data = M.data if sp.issparse(M) else M
     scale = float(np.max(np.abs(data))) if data.size else 0.0
     return float(atol) + float(rtol) * scale

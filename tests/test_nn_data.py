@@ -48,8 +48,8 @@ def test_images_are_deterministic_and_distinct(kind):
 @pytest.mark.parametrize("call, match", [
     (lambda: data.gaussian(0.0), "sigma must be a positive number"),
     (lambda: data.gaussian(1.0, size=4), "size must be a positive odd int"),
-    (lambda: data.box(0), "size must be a positive int"),
-    (lambda: data.synthetic_images(0), "n must be a positive int"),
+    (lambda: data.box(0), "size must be >= 1, got size=0"),
+    (lambda: data.synthetic_images(0), "n must be >= 1, got n=0"),
     (lambda: data.synthetic_images(2, kinds=("clouds",)), "kinds must be names from"),
     (lambda: data.synthetic_images(2, shape=(3, 8)), "sides >= 4"),
 ])

@@ -89,7 +89,7 @@ def test_progress_bar_only_when_asked(capfd):
     (lambda: train.learn_filter("sobel_z"), "kernel must be an array or one of"),
     (lambda: train.learn_filter(np.ones(3)), "kernel must be a 2-D array"),
     (lambda: train.learn_composition("box", "median"), "second must be one of"),
-    (lambda: train.learn_composition(restarts=0), "restarts must be a positive int"),
+    (lambda: train.learn_composition(restarts=0), "restarts must be >= 1, got restarts=0"),
     (lambda: train.data_efficiency(n_train=(0,)), "n_train must be positive ints"),
     (lambda: train.fit(Conv2d(1, 1, 1), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), steps=0, lr=0.1),
      "steps must be >= 1"),

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..matrices import DEFAULT_MAX_BYTES
-from ..validation import check_budget
+from ..validation import as_int, check_budget
 
 __all__ = [
     "IMAGE_KINDS",
@@ -134,8 +134,7 @@ def box(size: int = 3) -> np.ndarray:
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    if not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"size must be a positive int, got size={size!r}")
+    size = as_int(size, "size", minimum=1)
     return np.full((size, size), 1.0 / (size * size))
 
 
@@ -311,8 +310,7 @@ def synthetic_images(n: int, shape=32, seed: int = 0,
     >>> a.shape, bool((a == b[:3]).all())
     ((3, 8, 8), True)
     """
-    if not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n must be a positive int, got n={n!r}")
+    n = as_int(n, "n", minimum=1)
     if n > MAX_IMAGES:
         raise ValueError(f"n must be at most MAX_IMAGES={MAX_IMAGES:,} (about a minute to "
                          f"generate), got n={n!r}")

@@ -65,8 +65,7 @@ class _ConvNd(Module):
         name = type(self).__name__
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
                            ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {arg}={value!r}")
+            as_int(value, arg, minimum=1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: groups must divide in_channels and out_channels, got groups={groups}, "
@@ -259,8 +258,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float64, seed=None):
         for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Linear: {arg} must be a positive int, got {arg}={value!r}")
+            as_int(value, arg, minimum=1)
         self.in_features, self.out_features = in_features, out_features
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)

@@ -16,7 +16,6 @@ infinite, and shows a tqdm progress bar only when ``progress=True``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -430,8 +429,7 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
             raise ValueError(f"{arg} must be one of {sorted(_FACTORS)}, got {arg}={name!r}")
     a, b = _FACTORS[first](), _FACTORS[second]()
     target = effective_kernel(a, b)
-    if not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be a positive int, got restarts={restarts!r}")
+    restarts = as_count(restarts, "restarts", maximum=1000)
     sizes = {"n_images": _positive_int(n_images, "n_images"), "size": _positive_int(size, "size"),
              "steps": _positive_int(steps, "steps"), "restarts": restarts}
     pixels = n_images * size * size
