@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from .taps import conv_taps, count_taps, spatial_taps
 from .validation import as_int
 from .validation import as_shape as _as_shape
-from .taps import conv_taps, count_taps, spatial_taps
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_EDGES", "GraphMetrics", "conv_graph", "dense_graph", "graph_metrics"]

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import ConvSpec
-from .validation import as_instance, as_max_bytes, as_real, check_budget
 from .matrices import DEFAULT_MAX_BYTES
+from .validation import as_instance, as_max_bytes, as_real, check_budget
 
 __all__ = ["Im2col", "col2im", "im2col"]
 

@@ -93,7 +93,9 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
         ``True`` for true convolution (``scipy.signal.convolve``).
     max_bytes : int
         Refuse, before allocating, to build a matrix estimated to need more
-        (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).
+        (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).  An int >= 1: a float
+        (even ``inf``) is a TypeError.  Symbolic weights are also refused
+        above :data:`MAX_SYMBOLIC_TAPS` taps, whatever the budget.
 
     Returns
     -------

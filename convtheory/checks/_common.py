@@ -8,7 +8,6 @@ import sympy
 
 from ..geometry import ConvSpec
 from ..taps import conv_taps
-
 from ..validation import MAX_SAMPLES, as_count, as_int
 
 __all__ = []

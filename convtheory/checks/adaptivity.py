@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import conv_operator
-from ..weights import conv_arguments
-from ..matrices import DEFAULT_MAX_BYTES
 from ..validation import as_tolerance, check_budget
+from ..weights import conv_arguments
 from ._common import as_matrix, describe, positive_int
 from .sharing import check_sharing
 from .verdict import Verdict

@@ -7,9 +7,9 @@ import sympy
 
 from ..matrices import conv_matrix
 from ..operators import conv_operator
-from ..weights import conv_arguments, kernel_symbols
 from ..taps import count_taps
 from ..validation import as_tolerance
+from ..weights import conv_arguments, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, symbolic_entries
 from .verdict import Verdict
 

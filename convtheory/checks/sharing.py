@@ -13,12 +13,11 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..matrices import DEFAULT_MAX_BYTES
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..taps import conv_taps, count_taps
-from ..weights import conv_arguments, is_symbolic, kernel_symbols
 from ..validation import as_max_bytes, as_tolerance, check_budget
+from ..weights import conv_arguments, is_symbolic, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe
-from ..matrices import conv_matrix
 from .verdict import Verdict
 
 __all__ = ["check_sharing", "parameter_counts", "seed_sharing_example", "weight_patterns"]

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import PADDING_MODES, ConvSpec
-from ..validation import per_axis as _per_axis
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..validation import as_int, check_budget
+from ..validation import per_axis as _per_axis
 from .functional import BACKENDS, ConvPlan, PoolPlan
 from .module import Module, Parameter
 
