@@ -39,10 +39,9 @@ BAD = [None, "s", "", math.nan, math.inf, -math.inf, -1, 0, -1.5, 1.5, True, Fal
 # Names whose constructors are plain records (results, exceptions): they store
 # what they are given, by design, and are built by the library, not by users.
 RECORDS = {"Certificate", "GraphMetrics", "KernelRecovery", "ReceptiveField",
-           "ReceptiveFieldMap", "StructureBreach", "Taps", "Verdict", "Module",
+           "ReceptiveFieldMap", "StructureBreach", "Taps", "Verdict",
            "ConvolutionAssertionError", "ConvtheoryAssertionError",
-           "EquivarianceAssertionError", "NotLinearError", "CrossEntropyLoss", "MSELoss",
-           "ReLU"}
+           "EquivarianceAssertionError", "NotLinearError"}
 
 W2 = np.ones((1, 1, 3, 3))
 X2 = np.ones((1, 1, 6, 6))
@@ -120,6 +119,10 @@ VALID = {
     "Conv2d": ((1, 2, 3), {}),
     "Conv3d": ((1, 2, 3), {}),
     "Flatten": ((), {}),
+    "Module": ((), {}),
+    "ReLU": ((), {}),
+    "MSELoss": ((), {}),
+    "CrossEntropyLoss": ((), {}),
     "Linear": ((3, 2), {}),
     "Parameter": ((np.ones(3),), {}),
     "Sequential": ((nn.ReLU(),), {}),
@@ -230,7 +233,7 @@ def _check(name, slot, value):
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("name", sorted(name for name in VALID if _slots(name)))
 @settings(max_examples=200, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

@@ -575,10 +575,7 @@ def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, 
         Use fresh symbols: the identity then holds only where it holds for
         every kernel (it does not).
     max_bytes : int
-        Refuse at once, with advice, when the numeric check's peak memory
-        (about five times :func:`~convtheory.estimate_matrix_bytes`: the
-        matrix, both products and their difference) is over this (default
-        2 GiB).
+        The memory budget, as in :func:`check_translation_equivariance`.
 
     Returns
     -------
