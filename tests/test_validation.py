@@ -441,9 +441,15 @@ class TestNN:
         with pytest.raises(ValueError, match=r"^eps must be a finite number \(not NaN\) >= 0"):
             nn.Adam(params, eps=math.inf)
 
-    @pytest.mark.parametrize("stride", [True, np.float64(2.0)])
+    @pytest.mark.parametrize("stride", [True, np.float64(2.0), (1, True), [2.0, 1]])
     def test_functional_stride(self, stride):
-        with pytest.raises(TypeError, match=r"^stride must be an int or a tuple of 2 ints, got"):
+        # A plan cached for an equal-hashing valid stride (1 == True, 2 == 2.0) must not let
+        # the bad one through.
+        F.conv2d(np.zeros((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=1)
+        F.conv2d(np.zeros((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=2)
+        F.conv2d(np.zeros((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=(1, 1))
+        F.conv2d(np.zeros((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=[2, 1])
+        with pytest.raises(TypeError, match=r"^stride(\[\d\])? must be an int"):
             F.conv2d(np.zeros((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=stride)
 
 
