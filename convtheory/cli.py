@@ -419,6 +419,15 @@ def _cmd_graph(args) -> int:
     if args.figure:
         _check_figure_path(args.figure, "graph", "--figure")
     try:
+        from .taps import count_taps
+        from .weights import conv_arguments
+
+        _, spec = conv_arguments(weight, shape, **conv)
+        n_edges = count_taps(spec)
+        if n_edges > MAX_GRAPH_EDGES:  # count first, as `matrix` does: networkx is slow to build
+            raise UsageError(f"convtheory graph: error: a graph of {n_edges:,} edges is too big "
+                             f"to summarise here (at most {MAX_GRAPH_EDGES:,}); use a smaller "
+                             f"--input, or conv_graph(..., max_edges=) from Python")
         G = conv_graph(weight, shape, **conv)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"convtheory graph: error: {exc}") from None
@@ -441,6 +450,8 @@ def _cmd_graph(args) -> int:
     return EXIT_OK
 
 
+#: Most edges ``convtheory graph`` builds (a few seconds in networkx).
+MAX_GRAPH_EDGES = 200_000
 #: Most units ``convtheory graph --figure`` draws: beyond it the picture is a blur.
 MAX_DRAWN_UNITS = 200
 

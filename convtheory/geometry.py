@@ -35,10 +35,11 @@ Conventions (PyTorch's, because that is what users paste in):
 from __future__ import annotations
 
 import numbers
-import operator
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .validation import MAX_INT, as_int, as_shape, per_axis
 
 __all__ = [
     "MAX_AXIS_TAPS",
@@ -63,63 +64,11 @@ INPUT_DEPENDENT_PADDING = ("same_upper", "same_lower")
 #: 2**26 int64 entries, 512 MiB.  Every view of a conv is larger than its tables.
 MAX_AXIS_TAPS = 2**26
 
-#: Bound (exclusive) on the magnitude of every integer of a ConvSpec: indices
-#: are computed in int64, so larger values would overflow, not fail cleanly.
-MAX_INT = 2**62
-
-
-# --------------------------------------------------------------------------
-# Argument normalisation
-# --------------------------------------------------------------------------
-def _as_int(value, name: str) -> int:
-    """Return ``value`` as a Python int, or raise a TypeError naming ``name``.
-
-    Booleans are refused: ``stride=True`` is a bug, not a stride of 1.
-    Integral floats (``3.0``) are refused too, because shapes are counts.
-    Magnitudes of :data:`MAX_INT` or more are refused with a ValueError: the
-    index arithmetic is int64, and no real geometry comes near.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer, got {value!r} of type {type(value).__name__}"
-        )
-    value = operator.index(value)
-    if abs(value) >= MAX_INT:
-        raise ValueError(f"{name} must be less than 2**62 in magnitude, got {name}={value}")
-    return value
-
-
-def _as_shape(value, name: str, *, minimum: int = 1) -> tuple[int, ...]:
-    """Validate a shape: a sequence of integers, each ``>= minimum``."""
-    if isinstance(value, (numbers.Integral, str)) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of integers, got {value!r}")
-    shape = tuple(_as_int(v, f"{name}[{i}]") for i, v in enumerate(value))
-    for i, v in enumerate(shape):
-        if v < minimum:
-            raise ValueError(f"{name}[{i}] must be >= {minimum}, got {name}={shape}")
-    return shape
-
-
-def _per_axis(value, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
-    """Broadcast an int or validate a per-axis tuple of ints (stride, dilation)."""
-    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
-        values = (_as_int(value, name),) * ndim
-    elif isinstance(value, (tuple, list)):
-        if len(value) != ndim:
-            raise ValueError(
-                f"{name} must be an int or a tuple of {ndim} ints (one per spatial "
-                f"axis), got {name}={value!r}"
-            )
-        values = tuple(_as_int(v, f"{name}[{i}]") for i, v in enumerate(value))
-    else:
-        raise TypeError(
-            f"{name} must be an int or a tuple of {ndim} ints, got {value!r} "
-            f"of type {type(value).__name__}"
-        )
-    for v in values:
-        if v < minimum:
-            raise ValueError(f"{name} must be >= {minimum} on every axis, got {name}={value!r}")
-    return values
+# Argument normalisation lives in convtheory.validation (one contract for every
+# public name); the private aliases keep this module's call sites unchanged.
+_as_int = as_int
+_as_shape = as_shape
+_per_axis = per_axis
 
 
 def padding_form(padding, ndim: int):
@@ -442,8 +391,25 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
     >>> np.array([1, 2, 3, 4])[q].tolist() == np.pad([1, 2, 3, 4], 4, mode="reflect").tolist()
     True
     """
-    lo, hi = padding
+    n = as_int(n, "n", minimum=1)
+    k = as_int(k, "k", minimum=1)
+    stride = as_int(stride, "stride", minimum=1)
+    dilation = as_int(dilation, "dilation", minimum=1)
+    if not isinstance(padding, (tuple, list)) or len(padding) != 2:
+        raise TypeError(f"padding must be a (lo, hi) pair of ints, got padding={padding!r}")
+    lo = as_int(padding[0], "padding[0]", minimum=0)
+    hi = as_int(padding[1], "padding[1]", minimum=0)
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got "
+                         f"padding_mode={padding_mode!r}")
+    if padding_mode == "reflect" and max(lo, hi) >= n:
+        raise ValueError(f"padding_mode='reflect' needs padding < n on each side (as in "
+                         f"PyTorch), got padding={padding!r} for n={n}")
     out = _output_length(n, k, stride, lo, hi, dilation, 0)
+    if out * k > MAX_AXIS_TAPS:
+        raise ValueError(f"axis_taps would build a table of {out:,} x {k} = {out * k:,} taps, "
+                         f"over MAX_AXIS_TAPS={MAX_AXIS_TAPS:,}; no explicit view of a conv this "
+                         f"large fits in memory: use a smaller n")
     q = (np.arange(out, dtype=np.int64)[:, None] * stride
          + np.arange(k, dtype=np.int64)[None, :] * dilation - lo)
     if n == 0 and out > 0 and padding_mode in PADDING_MODES and padding_mode != "zeros":

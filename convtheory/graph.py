@@ -27,6 +27,8 @@ import numpy as np
 from .geometry import _as_shape
 from .transposed_spec import ConvTransposeSpec
 from .taps import conv_taps, count_taps, spatial_taps
+from .validation import as_int
+from .validation import as_shape as _as_shape
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_EDGES", "GraphMetrics", "conv_graph", "dense_graph", "graph_metrics"]
@@ -38,10 +40,7 @@ DEFAULT_MAX_EDGES = 5_000_000
 
 
 def _check_max_edges(max_edges):
-    if not isinstance(max_edges, (int, np.integer)) or isinstance(max_edges, bool):
-        raise TypeError(f"max_edges must be an int, got max_edges={max_edges!r}")
-    if max_edges < 0:
-        raise ValueError(f"max_edges must be >= 0, got max_edges={max_edges}")
+    return as_int(max_edges, "max_edges", minimum=0)
 
 
 def _unit_nodes(side: str, shape: tuple) -> list:
@@ -144,7 +143,7 @@ def conv_graph(weight, input_shape, *, max_edges=DEFAULT_MAX_EDGES, **conv) -> n
     >>> G.edges[("in", 0, 0), ("out", 0, 0)]
     {'k': frozenset({0, 1}), 'value': 3.0, 'multiplicity': 2}
     """
-    _check_max_edges(max_edges)
+    max_edges = _check_max_edges(max_edges)
     if isinstance(input_shape, ConvTransposeSpec) or conv.get("transposed", False) is True:
         return _transposed_graph(weight, input_shape, max_edges, conv)
     transposed = conv.pop("transposed", False)
@@ -219,7 +218,7 @@ def dense_graph(input_shape, output_shape, *, max_edges=DEFAULT_MAX_EDGES) -> nx
     >>> G.number_of_edges() == H**2 * W**2 == len({d["k"] for *_, d in G.edges(data=True)})
     True
     """
-    _check_max_edges(max_edges)
+    max_edges = _check_max_edges(max_edges)
     input_shape = _as_shape(input_shape, "input_shape")
     output_shape = _as_shape(output_shape, "output_shape")
     for name, shape in (("input_shape", input_shape), ("output_shape", output_shape)):
@@ -228,7 +227,9 @@ def dense_graph(input_shape, output_shape, *, max_edges=DEFAULT_MAX_EDGES) -> nx
                 f"{name} must be (C, n1, ..., nd) with a channel axis first, got {name}={shape}; "
                 f"pass (1, *shape) for a single channel"
             )
-    n_in, n_out = int(np.prod(input_shape)), int(np.prod(output_shape))
+    # Exact (object) products: int64 would wrap around for huge shapes and pass the check.
+    n_in = int(np.prod(input_shape, dtype=object))
+    n_out = int(np.prod(output_shape, dtype=object))
     if n_in * n_out > max_edges:
         raise ValueError(
             f"dense_graph would build {n_in * n_out:,} edges, over max_edges={max_edges:,}; "

@@ -28,6 +28,7 @@ import numpy as np
 
 from .spec import ConvSpec
 from .matrices import DEFAULT_MAX_BYTES
+from .validation import as_instance, as_max_bytes, as_real, check_budget
 
 __all__ = ["Im2col", "col2im", "im2col"]
 
@@ -115,8 +116,8 @@ class Im2col:
         if not isinstance(spec, ConvSpec):
             raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
         self.spec = spec
-        self.fill_value = fill_value
-        self.max_bytes = max_bytes
+        self.fill_value = as_real(fill_value, "fill_value", finite=False)
+        self.max_bytes = as_max_bytes(max_bytes)
         self.copies = _plan(spec)
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
@@ -133,12 +134,8 @@ class Im2col:
         buf = self._buffer
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             needed = int(np.prod(shape)) * np.dtype(dtype).itemsize
-            if needed > self.max_bytes:
-                raise ValueError(
-                    f"im2col would need {needed / 2**20:,.0f} MiB for a batch of {batch} inputs "
-                    f"of shape {spec.input_shape} (cols {shape}), over max_bytes="
-                    f"{self.max_bytes:,}; process the batch in smaller chunks"
-                )
+            check_budget(needed, self.max_bytes, f"im2col of a batch of {batch} inputs of shape "
+                         f"{spec.input_shape} (cols {shape})", "process the batch in smaller chunks")
             self._buffer = None  # free the old buffer before allocating the new one
             buf = np.full(shape, self.fill_value, dtype=dtype)
             self._buffer = buf
@@ -205,7 +202,10 @@ def _describe(arr) -> str:
 
 
 def _batched(x, spec: ConvSpec, name: str) -> np.ndarray:
+    spec = as_instance(spec, ConvSpec, "spec")
     x = np.asarray(x)
+    if x.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must hold numbers, got {name}.dtype={x.dtype}")
     if x.ndim == spec.ndim + 1:
         x = x[None]
     if x.ndim != spec.ndim + 2 or x.shape[1:] != spec.input_shape:
@@ -244,6 +244,8 @@ def im2col(x, spec: ConvSpec, *, fill_value: float = 0.0) -> np.ndarray:
     >>> np.allclose(y.ravel(), conv_matrix(w, spec) @ x.ravel())
     True
     """
+    spec = as_instance(spec, ConvSpec, "spec")
+    fill_value = as_real(fill_value, "fill_value", finite=False)
     x = _batched(x, spec, "x")
     return Im2col(spec, fill_value=fill_value)(x).copy()
 
@@ -271,7 +273,10 @@ def col2im(cols, spec: ConvSpec) -> np.ndarray:
     >>> bool(np.isclose(np.vdot(im2col(x, spec), c), np.vdot(x, col2im(c, spec))))
     True
     """
+    spec = as_instance(spec, ConvSpec, "spec")
     cols = np.asarray(cols)
+    if cols.dtype.kind not in "biufc":
+        raise TypeError(f"cols must hold numbers, got cols.dtype={cols.dtype}")
     k_vol = int(np.prod(spec.kernel_size))
     n_out = int(np.prod(spec.output_spatial))
     if cols.ndim != 4 or cols.shape[0] != spec.in_channels or cols.shape[1] != k_vol \

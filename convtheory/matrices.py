@@ -16,9 +16,10 @@ import sympy
 from .spec import ConvSpec
 from .taps import (DEFAULT_MAX_BYTES, _cached_by_bytes, _spatial_taps, channel_layout, conv_taps,
                    count_taps)
+from .validation import as_bool, as_instance, as_itemsize, as_max_bytes, check_budget
 from .weights import conv_arguments
 
-__all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
+__all__ = ["DEFAULT_MAX_BYTES", "MAX_SYMBOLIC_TAPS", "conv_matrix", "estimate_matrix_bytes"]
 
 # DEFAULT_MAX_BYTES (2 GiB), the default memory budget of conv_matrix, is the
 # taps' budget: one number for every explicit view.  Pass ``max_bytes`` to
@@ -29,6 +30,10 @@ __all__ = ["DEFAULT_MAX_BYTES", "conv_matrix", "estimate_matrix_bytes"]
 # with tracemalloc on cold builds, with headroom.
 _LAYOUT_BYTES_PER_ENTRY = 80
 _LAYOUT_BYTES_PER_GRID_TAP = 64
+
+#: Largest symbolic matrix :func:`conv_matrix` builds, in taps: sympy spends
+#: about 0.1 ms per tap, so this bounds a symbolic build to seconds.
+MAX_SYMBOLIC_TAPS = 100_000
 
 # A sympy entry costs far more than a float: the expression, the dict slot and
 # the key tuple.  This is a deliberately generous estimate per stored entry.
@@ -48,6 +53,9 @@ def estimate_matrix_bytes(spec: ConvSpec, *, symbolic: bool = False, itemsize: i
     >>> round(estimate_matrix_bytes(spec) / 2**20)
     1044
     """
+    spec = as_instance(spec, ConvSpec, "spec")
+    symbolic = as_bool(symbolic, "symbolic")
+    itemsize = as_itemsize(itemsize)
     nnz = count_taps(spec)  # nnz before folding: an upper bound
     n_rows, n_cols = spec.matrix_shape
     if symbolic:
@@ -85,7 +93,9 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
         ``True`` for true convolution (``scipy.signal.convolve``).
     max_bytes : int
         Refuse, before allocating, to build a matrix estimated to need more
-        (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).
+        (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).  An int >= 1: a float
+        (even ``inf``) is a TypeError.  Symbolic weights are also refused
+        above :data:`MAX_SYMBOLIC_TAPS` taps, whatever the budget.
 
     Returns
     -------
@@ -162,18 +172,16 @@ def conv_matrix(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=
     w, spec = conv_arguments(weight, input_shape, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode, flip=flip)
     symbolic = w.dtype == object
-    if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
-        raise TypeError(f"max_bytes must be an int, got {max_bytes!r}")
-    if max_bytes <= 0:
-        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes!r}")
-    needed = estimate_matrix_bytes(spec, symbolic=symbolic, itemsize=w.itemsize if not symbolic else 8)
-    if needed > max_bytes:
+    max_bytes = as_max_bytes(max_bytes)
+    if symbolic and count_taps(spec) > MAX_SYMBOLIC_TAPS:
         raise ValueError(
-            f"conv_matrix would need about {needed / 2**20:,.0f} MiB for a "
-            f"{spec.matrix_shape[0]} x {spec.matrix_shape[1]} matrix, over "
-            f"max_bytes={max_bytes:,}; use conv_operator(...) for a matrix-free "
-            f"operator, or pass a larger max_bytes"
-        )
+            f"conv_matrix would build a sympy matrix with {count_taps(spec):,} taps, over "
+            f"MAX_SYMBOLIC_TAPS={MAX_SYMBOLIC_TAPS:,} (sympy needs about a minute per 500,000); "
+            f"use numeric weights (conv_taps(...) gives the same structure) or a smaller input")
+    needed = estimate_matrix_bytes(spec, symbolic=symbolic, itemsize=w.itemsize if not symbolic else 8)
+    check_budget(needed, max_bytes, f"conv_matrix of a {spec.matrix_shape[0]:,} x "
+                 f"{spec.matrix_shape[1]:,} matrix",
+                 "use conv_operator(...) for a matrix-free operator, or pass a larger max_bytes")
     if symbolic:
         return _symbolic_matrix(w, spec)
     return _csr_matrix(w, spec)

@@ -25,6 +25,7 @@ from .spec import ConvSpec
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps
+from .validation import as_instance, as_itemsize, as_max_bytes, check_budget
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes"]
@@ -50,6 +51,8 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     >>> estimate_operator_bytes(spec) == 8 * (2 * 64 * 9 * 56**2 + 2 * 64 * 56**2)
     True
     """
+    spec = as_instance(spec, ConvSpec, "spec")
+    itemsize = as_itemsize(itemsize)
     if method not in ("direct", "fft"):
         raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
     n_in = math.prod(spec.input_spatial)
@@ -98,6 +101,15 @@ class ConvOperator(LinearOperator):
 
     def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str, *,
                  max_bytes: int = DEFAULT_MAX_BYTES):
+        spec = as_instance(spec, ConvSpec, "spec")
+        max_bytes = as_max_bytes(max_bytes)
+        weight = as_instance(weight, np.ndarray, "weight")
+        if weight.shape != spec.weight_shape or weight.dtype.kind not in "iufc":
+            raise ValueError(f"weight must be a numeric array of shape spec.weight_shape="
+                             f"{spec.weight_shape}, got shape {weight.shape} and dtype "
+                             f"{weight.dtype}; conv_operator(...) converts any weight")
+        if method not in ("direct", "fft"):
+            raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
@@ -328,19 +340,13 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
             f"the input, got padding_mode={spec.padding_mode!r}, stride={spec.stride}, "
             f"output {spec.output_spatial} for input {spec.input_spatial}; use method='direct'"
         )
-    if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
-        raise TypeError(f"max_bytes must be an int, got max_bytes={max_bytes!r}")
-    if max_bytes <= 0:
-        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes!r}")
+    max_bytes = as_max_bytes(max_bytes)
     if method == "auto":
         method = "fft" if _fft_eligible(spec) and _fft_cheaper(spec) else "direct"
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
-    if needed > max_bytes:
-        raise ValueError(
-            f"conv_operator(method={method!r}) would need about {needed / 2**20:,.0f} MiB for "
-            f"weight {spec.weight_shape} on input {spec.input_shape}, over max_bytes="
-            f"{int(max_bytes):,}; use a smaller input (e.g. crop it to the region of interest), "
-            f"or pass a larger max_bytes"
-        )
+    check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "
+                 f"{spec.weight_shape} on input {spec.input_shape}",
+                 "use a smaller input (e.g. crop it to the region of interest), or pass a "
+                 "larger max_bytes")
     return ConvOperator(w, spec, method, max_bytes=int(max_bytes))

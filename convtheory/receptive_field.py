@@ -45,9 +45,9 @@ from fractions import Fraction
 import networkx as nx
 import numpy as np
 
-from .geometry import _as_shape, _per_axis
 from .spec import ConvGeometry
 from .transposed_spec import ConvTransposeSpec, conv_transpose_output_shape
+from .validation import as_shape as _as_shape, per_axis as _per_axis
 from .taps import spatial_taps
 
 __all__ = ["LAYER_KEYS", "POINTWISE_LAYERS", "ReceptiveField", "receptive_field"]

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .geometry import _as_shape
 from .spec import ConvSpec
+from .validation import as_shape as _as_shape
+from .validation import as_tolerance
 from .matrices import conv_matrix
 from .taps import conv_taps
 from .verdict import Verdict, exceeds, worst_entry
@@ -195,11 +196,7 @@ _ROUNDING_ULPS = 64
 
 
 def _tolerance(M, atol: float, rtol: float) -> float:
-    for name, value in (("atol", atol), ("rtol", rtol)):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a real number, got {name}={value!r}")
-        if not value >= 0:
-            raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
+    atol, rtol = as_tolerance(atol, "atol"), as_tolerance(rtol, "rtol")
     data = M.data if sp.issparse(M) else M
     # The scale of the finite entries: a NaN or an infinity must not make the tolerance NaN or
     # infinite (then every entry, or none, would pass); it breaks the structure by itself.
@@ -250,8 +247,8 @@ def _levels(levels, shape, circulant: bool) -> tuple[tuple[int, int], ...]:
         out.append(_as_shape(pair, f"levels[{i}]"))
         if len(out[-1]) != 2:
             raise ValueError(f"levels[{i}] must be an int or a (rows, cols) pair, got {level!r}")
-    m = int(np.prod([a for a, _ in out]))
-    n = int(np.prod([b for _, b in out]))
+    m = int(np.prod([a for a, _ in out], dtype=object))
+    n = int(np.prod([b for _, b in out], dtype=object))
     if (m, n) != tuple(shape):
         raise ValueError(
             f"levels={tuple(out)} describe a {m} x {n} matrix, but M.shape={tuple(shape)}; "

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields, is_dataclass
 import numpy as np
 
 from .spec import ConvSpec
+from .validation import as_instance, check_budget
 
 __all__ = [
     "ChannelLayout",
@@ -66,15 +67,10 @@ def _spatial_bytes(spec) -> int:
 
 def _check_budget(max_bytes, needed: int, what: str, spec) -> None:
     """Refuse (ValueError with advice) when ``needed`` bytes are over ``max_bytes``."""
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) \
-            or max_bytes < 0:
-        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
-    if needed > max_bytes:
-        raise ValueError(
-            f"{what} of a kernel {spec.weight_shape} on input {spec.input_shape} needs about "
-            f"{needed:,} bytes, over max_bytes={int(max_bytes):,}; use a smaller input (the "
-            f"structure does not depend on its size), conv_operator(...) for products, or pass "
-            f"a larger max_bytes")
+    check_budget(needed, max_bytes, f"{what} of a kernel {spec.weight_shape} on input "
+                 f"{spec.input_shape}",
+                 "use a smaller input (the structure does not depend on its size), "
+                 "conv_operator(...) for products, or pass a larger max_bytes")
 
 
 def _nbytes(value) -> int:
@@ -230,6 +226,7 @@ def spatial_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Spati
     >>> st.kernel.tolist()
     [1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
     """
+    spec = as_instance(spec, ConvSpec, "spec")
     _check_budget(max_bytes, _spatial_bytes(spec), "spatial_taps", spec)
     return _spatial_taps(spec)
 
@@ -434,6 +431,7 @@ def conv_taps(spec: ConvSpec, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Taps:
     >>> list(zip(t.rows.tolist(), t.cols.tolist(), t.kernel.tolist()))
     [(0, 0, 0), (0, 1, 1), (1, 1, 0), (1, 2, 1), (2, 2, 0), (2, 3, 1)]
     """
+    spec = as_instance(spec, ConvSpec, "spec")
     # The tap arrays plus the spatial taps they are expanded from.
     _check_budget(max_bytes, count_taps(spec) * _BYTES_PER_TAP + _spatial_bytes(spec),
                   "conv_taps", spec)

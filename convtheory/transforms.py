@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .geometry import _as_int, _as_shape
+from .taps import DEFAULT_MAX_BYTES
+from .validation import as_callable, check_budget
+from .validation import as_int as _as_int, as_shape as _as_shape
 
 __all__ = [
     "cyclic_shift",
@@ -182,6 +184,11 @@ def transform_matrix(transform, shape) -> sp.csr_array:
            [0, 1, 0]])
     """
     shape = _as_shape(shape, "shape")
+    transform = as_callable(transform, "transform")
+    # Positions, the moved positions, and the COO and CSR arrays of T (of a
+    # transform that does not grow its input).
+    check_budget(6 * 8 * int(np.prod(shape, dtype=object)), DEFAULT_MAX_BYTES,
+                 f"transform_matrix of shape={shape}", "use a smaller shape")
     positions = np.arange(int(np.prod(shape))).reshape(shape)
     source = np.asarray(transform(positions))
     if not np.issubdtype(source.dtype, np.integer):

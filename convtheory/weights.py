@@ -12,10 +12,14 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .geometry import _as_shape
 from .spec import CONV_OPTIONS, ConvSpec
+from .validation import as_shape as _as_shape
 
-__all__ = ["as_weight", "conv_arguments", "is_symbolic", "kernel_symbols"]
+__all__ = ["MAX_KERNEL_SYMBOLS", "as_weight", "conv_arguments", "is_symbolic", "kernel_symbols"]
+
+#: Most symbols :func:`kernel_symbols` creates: a symbolic kernel is for
+#: small exact proofs, and sympy spends about 10 us and 1 KiB per symbol.
+MAX_KERNEL_SYMBOLS = 100_000
 
 
 
@@ -122,6 +126,11 @@ def kernel_symbols(shape, name: str = "w") -> np.ndarray:
     shape = _as_shape(shape, "shape")
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a Python identifier, got name={name!r}")
+    count = int(np.prod(shape, dtype=object))
+    if count > MAX_KERNEL_SYMBOLS:
+        raise ValueError(f"kernel_symbols would create {count:,} sympy symbols for shape={shape}, "
+                         f"over MAX_KERNEL_SYMBOLS={MAX_KERNEL_SYMBOLS:,} (about 1 KiB and 10 us "
+                         f"each); use numeric weights for a kernel this large")
     out = np.empty(shape, dtype=object)
     for idx in np.ndindex(*shape):
         out[idx] = sympy.Symbol(name + "".join(f"_{i}" for i in idx), real=True)
@@ -172,8 +181,29 @@ def conv_arguments(weight, input_shape, **conv) -> tuple[np.ndarray, ConvSpec]:
                 f"weight.shape={w.shape} does not match the spec's weight_shape={spec.weight_shape}"
             )
     else:
+        _refuse_batched(w.shape, input_shape, conv.get("groups", 1))
         spec = ConvSpec(w.shape, input_shape, **conv)
     return w.reshape(spec.weight_shape), spec
+
+
+def _refuse_batched(weight_shape, input_shape, groups) -> None:
+    """Refuse an input shape that reads both as the single-channel shorthand and as a batch.
+
+    ``weight (C_out, C_in, k1, ..., kd)`` with ``input_shape (N, C_in, n1,
+    ..., nd)`` has as many axes as a ``(d+2)``-D single-channel conv, which
+    the shorthand would silently build.  From 2-D convs up (4 axes: a 4-D
+    single-channel conv is rare, and can be written unambiguously with unit
+    channel axes) such a shape is refused.  Three axes stay the 3-D
+    shorthand, as common as PyTorch's ``Conv3d``.
+    """
+    if isinstance(input_shape, (tuple, list)) and len(input_shape) == len(weight_shape) >= 4 \
+            and isinstance(groups, int) and not isinstance(groups, bool) \
+            and input_shape[1] == weight_shape[1] * groups:
+        raise ValueError(
+            f"input_shape={tuple(input_shape)} looks batched: input_shape is (C_in, n1, ...) "
+            f"without the batch axis, here {tuple(input_shape[1:])} for weight.shape="
+            f"{tuple(weight_shape)}; for a single-channel conv with {len(weight_shape)} spatial "
+            f"axes, pass weight[None, None] and input_shape (1,) + input_shape")
 
 
 def _is_default(key, value) -> bool:

@@ -83,5 +83,5 @@ def test_bad_operator_options():
         check_adaptivity(np.ones(3), (5,), operator="fft")
     with pytest.raises(ValueError, match=r"n_samples must be >= 1 .* got n_samples=0"):
         check_adaptivity(np.ones(3), (5,), n_samples=0)
-    with pytest.raises(ValueError, match="rtol must be a float >= 0, got rtol=-1"):
+    with pytest.raises(ValueError, match=r"rtol must be a finite number \(not NaN\) >= 0, got rtol=-1"):
         check_adaptivity(np.ones(3), (5,), rtol=-1)

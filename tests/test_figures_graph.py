@@ -74,7 +74,7 @@ def test_seed_figure():
 def test_errors():
     from matplotlib.figure import Figure
 
-    with pytest.raises(ValueError, match=r"H must be a positive int, got H=0"):
+    with pytest.raises(ValueError, match=r"H must be >= 1, got H=0"):
         seed_parameters_figure(0, 3)
     with pytest.raises(ValueError, match=r"H\*W must be at most 36 .* got H=7, W=6"):
         seed_parameters_figure(7, 6)

@@ -254,8 +254,8 @@ class TestErrors:
         assert DEFAULT_MAX_EDGES == 5_000_000
 
     @pytest.mark.parametrize("bad, exc, msg", [
-        (1.5, TypeError, r"max_edges must be an int, got max_edges=1.5"),
-        (True, TypeError, r"max_edges must be an int, got max_edges=True"),
+        (1.5, TypeError, r"max_edges must be an integer, got 1.5 of type float"),
+        (True, TypeError, r"max_edges must be an integer, got True of type bool"),
         (-1, ValueError, r"max_edges must be >= 0, got max_edges=-1"),
     ])
     def test_bad_max_edges(self, bad, exc, msg):

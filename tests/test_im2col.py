@@ -69,7 +69,7 @@ def test_buffer_is_reused_and_padding_keeps_its_fill():
     # 64 * 9 * 32 * 222**2 * 4 bytes; a broadcast view: the refusal comes before any allocation.
     (lambda: Im2col(ConvSpec((64, 64, 3, 3), (64, 224, 224)))(
         np.broadcast_to(np.float32(0), (32, 64, 224, 224))),
-     r"im2col would need 3,465 MiB .* over max_bytes=2,147,483,648; process the batch in smaller chunks"),
+     r"im2col of a batch of 32 .* would need about 3.4 GiB, over max_bytes=2,147,483,648 \(2.0 GiB\); process the batch in smaller chunks"),
 ])
 def test_im2col_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):

@@ -48,8 +48,8 @@ def test_images_are_deterministic_and_distinct(kind):
 @pytest.mark.parametrize("call, match", [
     (lambda: data.gaussian(0.0), "sigma must be a positive number"),
     (lambda: data.gaussian(1.0, size=4), "size must be a positive odd int"),
-    (lambda: data.box(0), "size must be a positive int"),
-    (lambda: data.synthetic_images(0), "n must be a positive int"),
+    (lambda: data.box(0), "size must be >= 1, got size=0"),
+    (lambda: data.synthetic_images(0), "n must be >= 1, got n=0"),
     (lambda: data.synthetic_images(2, kinds=("clouds",)), "kinds must be names from"),
     (lambda: data.synthetic_images(2, shape=(3, 8)), "sides >= 4"),
 ])
@@ -61,9 +61,9 @@ def test_data_bad_input(call, match):
 @pytest.mark.parametrize("call, match", [
     (lambda: data.synthetic_images(10**8, 8), r"n must be at most MAX_IMAGES=1,000,000 .* got n=100000000"),
     (lambda: data.synthetic_images(10**5, 24, max_bytes=10**6),
-     r"n=100000 images of shape=\(24, 24\) would need 439 MiB, over max_bytes=1,000,000"),
-    (lambda: data.synthetic_images(2, 100_000), r"shape=\(100000, 100000\) would need ~447\.0 GiB per image"),
-    (lambda: data.noise_image((4, 10**9), seed=0), r"shape=\(4, 1000000000\) would need .* GiB per image"),
+     r"n=100000 images of shape=\(24, 24\) would need about 439.5 MiB, over max_bytes=1,000,000 \(976.6 KiB\); use fewer"),
+    (lambda: data.synthetic_images(2, 100_000), r"one image of shape=\(100000, 100000\) would need about 447\.0 GiB, over max_bytes=2,147,483,648"),
+    (lambda: data.noise_image((4, 10**9), seed=0), r"one image of shape=\(4, 1000000000\) would need about [\d.]+ GiB, over max_bytes"),
 ])
 def test_data_refuses_absurd_sizes(call, match):
     with pytest.raises(ValueError, match=match):

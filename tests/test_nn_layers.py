@@ -153,7 +153,7 @@ def test_unbatched_conv_input():
     (lambda: Conv2d(3, 4, 3, groups=2), ValueError, "groups must divide"),
     (lambda: Conv2d(1, 1, 3, padding_mode="mirror"), ValueError, "padding_mode must be one of"),
     (lambda: Conv2d(1, 1, 3, backend="fft"), ValueError, "backend must be one of"),
-    (lambda: Conv2d(0, 1, 3), ValueError, "in_channels must be a positive int"),
+    (lambda: Conv2d(0, 1, 3), ValueError, "in_channels must be >= 1, got in_channels=0"),
     (lambda: Conv2d(1, 1, 3, dtype=np.int64), TypeError, "dtype must be float32 or float64"),
     (lambda: Linear(4, 2)(np.ones((3, 5))), ValueError, r"Linear\(in_features=4.*expected input of shape \(\.\.\., 4\)"),
     (lambda: MaxPool2d(2)(np.ones(4)), ValueError, r"MaxPool2d.*expected input of shape"),

@@ -68,14 +68,14 @@ def test_zero_grad():
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: SGD([], lr=0.1), TypeError, "non-empty sequence of Parameter"),
     (lambda: SGD([np.ones(2)], lr=0.1), TypeError, "non-empty sequence of Parameter"),
-    (lambda: SGD([Parameter(np.ones(2))], lr=-1.0), ValueError, "lr must be a positive number"),
+    (lambda: SGD([Parameter(np.ones(2))], lr=-1.0), ValueError, r"lr must be a finite number \(not NaN\) > 0, got lr=-1.0"),
     (lambda: SGD([Parameter(np.ones(2))], lr=0.1, nesterov=True), ValueError, "nesterov=True needs"),
     (lambda: Adam([Parameter(np.ones(2))], betas=(1.0, 0.9)), ValueError, r"betas must be in \[0, 1\)"),
     (lambda: Adam([Parameter(np.ones(2))], eps=-1e-8), ValueError,
-     r"Adam: eps and weight_decay must be finite and >= 0, got eps=-1e-08, weight_decay=0\.0"),
+     r"eps must be a finite number \(not NaN\) >= 0, got eps=-1e-08"),
     (lambda: Adam([Parameter(np.ones(2))], weight_decay=-0.1), ValueError,
-     r"eps and weight_decay must be finite and >= 0, got eps=1e-08, weight_decay=-0\.1"),
-    (lambda: Adam([Parameter(np.ones(2))], eps=float("nan")), ValueError, r"must be finite and >= 0, got eps=nan"),
+     r"weight_decay must be a finite number \(not NaN\) >= 0, got weight_decay=-0\.1"),
+    (lambda: Adam([Parameter(np.ones(2))], eps=float("nan")), ValueError, r"eps must be a finite number \(not NaN\) >= 0, got eps=nan"),
 ])
 def test_optimiser_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):

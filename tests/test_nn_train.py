@@ -91,10 +91,10 @@ def test_progress_bar_only_when_asked(capfd):
     (lambda: train.learn_filter("sobel_z"), "kernel must be an array or one of"),
     (lambda: train.learn_filter(np.ones(3)), "kernel must be a 2-D array"),
     (lambda: train.learn_composition("box", "median"), "second must be one of"),
-    (lambda: train.learn_composition(restarts=0), "restarts must be a positive int"),
+    (lambda: train.learn_composition(restarts=0), "restarts must be >= 1, got restarts=0"),
     (lambda: train.data_efficiency(n_train=(0,)), "n_train must be positive ints"),
     (lambda: train.fit(Conv2d(1, 1, 1), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), steps=0, lr=0.1),
-     "steps must be a positive int"),
+     "steps must be >= 1"),
     (lambda: train.fit(Conv2d(1, 1, 1), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), steps=1, lr=0.1,
                        optimizer="lbfgs"), "optimizer must be 'adam' or 'sgd'"),
 ])
@@ -104,15 +104,14 @@ def test_train_bad_input(call, match):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: train.learn_filter(n_images=10**8), r"n_images=100000000, size=24, steps=3000 would need .* MiB, over max_bytes"),
+    (lambda: train.learn_filter(n_images=10**8), r"n_images=100000000, size=24, steps=3000 would need about 10.1 TiB, over max_bytes=2,147,483,648 \(2.0 GiB\); use fewer or smaller images"),
     (lambda: train.learn_filter(size=100_000), r"size=100000, steps=3000 would need .* over max_bytes"),
     (lambda: train.learn_filter(steps=10**9), r"steps=1000000000 would take .* multiply-adds, over MAX_TRAINING_WORK"),
-    (lambda: train.learn_filter(n_images=0), "n_images must be a positive int, got n_images=0"),
-    (lambda: train.learn_filter(size=2.5), "size must be a positive int, got size=2.5"),
+    (lambda: train.learn_filter(n_images=0), "n_images must be >= 1, got n_images=0"),
     (lambda: train.learn_filter_bank(size=3000), r"n_images=4, size=3000, steps=3000 would need"),
     (lambda: train.learn_composition(n_images=10**6), r"n_images=1000000, .* over max_bytes"),
     (lambda: train.data_efficiency(size=100), r"size=100, n_test=16, steps=1500 would need .* over max_bytes"),
-    (lambda: train.data_efficiency(n_test=0), "n_test must be a positive int"),
+    (lambda: train.data_efficiency(n_test=0), "n_test must be >= 1, got n_test=0"),
 ])
 def test_experiments_refuse_absurd_sizes_before_allocating(call, match, monkeypatch):
     # Nothing may be generated: the refusal comes from the estimate.
@@ -123,6 +122,11 @@ def test_experiments_refuse_absurd_sizes_before_allocating(call, match, monkeypa
         monkeypatch.setattr(module, "synthetic_images", no_images)
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_experiments_refuse_a_size_of_the_wrong_kind():
+    with pytest.raises(TypeError, match=r"^size must be an integer, got 2.5 of type float$"):
+        train.learn_filter(size=2.5)
 
 
 def test_fit_refuses_non_finite_inputs_and_targets():

@@ -109,7 +109,7 @@ class TestDotTest:
         assert dot_test(M)
 
     def test_bad_n_samples(self):
-        with pytest.raises(ValueError, match=r"n_samples must be a positive int, got n_samples=0"):
+        with pytest.raises(ValueError, match=r"n_samples must be >= 1, got n_samples=0"):
             dot_test(np.eye(2), n_samples=0)
 
 
@@ -140,9 +140,9 @@ class TestComplexWeights:
 class TestBudget:
     def test_refuses_a_huge_operator_before_allocating(self):
         w = np.ones((64, 64, 3, 3))
-        with pytest.raises(ValueError, match=r"conv_operator\(method='direct'\) would need about "
-                           r"[\d,]+ MiB for weight \(64, 64, 3, 3\) on input \(64, 100000, 10000\), "
-                           r"over max_bytes=2,147,483,648; use a smaller input"):
+        with pytest.raises(ValueError, match=r"conv_operator\(method='direct'\) with weight \(64, 64, 3, 3\) "
+                           r"on input \(64, 100000, 10000\) would need about 9.3 TiB, "
+                           r"over max_bytes=2,147,483,648 \(2.0 GiB\); use a smaller input"):
             conv_operator(w, (64, 10**5, 10**4), padding=1)
 
     def test_max_bytes_is_the_estimate(self):
@@ -158,7 +158,7 @@ class TestBudget:
         spec = ConvSpec((8, 8, 3, 3), (8, 32, 32), padding=1, padding_mode="circular")
         # 64 channel pairs, each a 32x32 real embedding and two complex copies of its transform.
         assert estimate_operator_bytes(spec, "fft") >= 64 * 1024 * (8 + 2 * 16)
-        with pytest.raises(ValueError, match=r"conv_operator\(method='fft'\) would need"):
+        with pytest.raises(ValueError, match=r"conv_operator\(method='fft'\) with weight .* would need about 3.2 MiB"):
             conv_operator(np.ones((8, 8, 3, 3)), (8, 32, 32), padding=1, padding_mode="circular",
                           method="fft", max_bytes=10**5)
 
@@ -169,10 +169,10 @@ class TestBudget:
             A @ np.ones((100, 50))
 
     @pytest.mark.parametrize("max_bytes, exc, match", [
-        (-1, ValueError, r"max_bytes must be a positive number of bytes, got max_bytes=-1"),
-        (0, ValueError, r"max_bytes must be a positive number of bytes, got max_bytes=0"),
-        (1.5e9, TypeError, r"max_bytes must be an int, got max_bytes=1500000000.0"),
-        (True, TypeError, r"max_bytes must be an int, got max_bytes=True"),
+        (-1, ValueError, r"max_bytes must be >= 1, got max_bytes=-1$"),
+        (0, ValueError, r"max_bytes must be >= 1, got max_bytes=0$"),
+        (1.5e9, TypeError, r"max_bytes must be an integer, got 1500000000.0 of type float"),
+        (True, TypeError, r"max_bytes must be an integer, got True of type bool"),
     ])
     def test_bad_max_bytes(self, max_bytes, exc, match):
         with pytest.raises(exc, match=match):
@@ -204,7 +204,7 @@ class TestDotTestArguments:
 
     @pytest.mark.parametrize("n_samples", [2.0, "3", True])
     def test_n_samples_of_the_wrong_kind(self, n_samples):
-        with pytest.raises(TypeError, match=rf"n_samples must be an int, got n_samples={n_samples!r}"):
+        with pytest.raises(TypeError, match=rf"n_samples must be an integer, got {n_samples!r} of type"):
             dot_test(np.eye(2), n_samples=n_samples)
 
 

@@ -116,7 +116,7 @@ class TestToeplitz:
         with pytest.raises(TypeError, match=(
                 "M must be an ndarray or a scipy sparse matrix, got str")):
             is_toeplitz("abc")
-        with pytest.raises(ValueError, match=r"atol must be >= 0, got atol=-1"):
+        with pytest.raises(ValueError, match=r"atol must be a finite number \(not NaN\) >= 0, got atol=-1"):
             is_toeplitz(np.eye(2), atol=-1)
         with pytest.raises(TypeError, match=(
                 r"levels must be a sequence of ints or \(rows, cols\) pairs, got levels=3")):

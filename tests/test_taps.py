@@ -65,8 +65,8 @@ class TestBudget:
     def test_conv_taps_refuses_over_the_budget_with_advice(self):
         huge = ConvSpec((3, 3), (100_000, 100_000))
         with pytest.raises(ValueError, match=r"conv_taps of a kernel \(1, 1, 3, 3\) on input "
-                                             r"\(1, 100000, 100000\) needs about .* over "
-                                             r"max_bytes=2,147,483,648; use a smaller input"):
+                                             r"\(1, 100000, 100000\) would need about 5.3 TiB, over "
+                                             r"max_bytes=2,147,483,648 \(2.0 GiB\); use a smaller input"):
             conv_taps(huge)
 
     def test_spatial_taps_refuses_over_the_budget_with_advice(self):
@@ -78,13 +78,19 @@ class TestBudget:
         # 8 outputs x 3 taps: 24 taps of 3 int64 (576 bytes) from 24 spatial pairs (984 bytes)
         spec = ConvSpec((3,), (10,))
         assert len(conv_taps(spec, max_bytes=576 + 984)) == 24
-        with pytest.raises(ValueError, match=r"conv_taps .* needs about 1,560 bytes, over "
-                                             r"max_bytes=1,559"):
+        with pytest.raises(ValueError, match=r"conv_taps .* would need about 1.5 KiB, over "
+                                             r"max_bytes=1,559 \(1.5 KiB\)"):
             conv_taps(spec, max_bytes=1559)
         with pytest.raises(ValueError, match=r"spatial_taps .* over max_bytes=10"):
             spatial_taps(spec, max_bytes=10)
 
-    @pytest.mark.parametrize("bad", [-1, 1.5, True, "big"])
-    def test_max_bytes_must_be_a_count(self, bad):
-        with pytest.raises(ValueError, match=r"max_bytes must be an int >= 0, got max_bytes="):
+    @pytest.mark.parametrize("bad, error, message", [
+        (-1, ValueError, r"max_bytes must be >= 1, got max_bytes=-1$"),
+        (0, ValueError, r"max_bytes must be >= 1, got max_bytes=0$"),
+        (1.5, TypeError, r"max_bytes must be an integer, got 1.5 of type float"),
+        (True, TypeError, r"max_bytes must be an integer, got True of type bool"),
+        ("big", TypeError, r"max_bytes must be an integer, got 'big' of type str"),
+    ])
+    def test_max_bytes_must_be_a_count(self, bad, error, message):
+        with pytest.raises(error, match=message):
             conv_taps(ConvSpec((3,), (10,)), max_bytes=bad)

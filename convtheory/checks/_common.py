@@ -8,6 +8,7 @@ import sympy
 
 from ..spec import ConvSpec
 from ..taps import conv_taps
+from ..validation import MAX_SAMPLES, as_count, as_int
 
 __all__ = []
 
@@ -79,11 +80,11 @@ def unravel(index: int, shape) -> tuple:
     return tuple(int(i) for i in np.unravel_index(int(index), shape))
 
 
-def positive_int(value, name: str) -> int:
-    """Validate a count that must be at least 1 (a check over nothing proves nothing)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= 1, got {name}={value!r}")
+def positive_int(value, name: str, *, maximum: int = MAX_SAMPLES) -> int:
+    """Validate a count that must be at least 1 (a check over nothing proves nothing)
+    and at most ``maximum`` (no check loops without bound)."""
+    value = as_int(value, name)
     if value < 1:
         raise ValueError(f"{name} must be >= 1 (a check of nothing proves nothing), "
                          f"got {name}={value}")
-    return int(value)
+    return as_count(value, name, maximum=maximum)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-from ..geometry import _per_axis
+from ..validation import per_axis as _per_axis
 from ..transforms import cyclic_shift, transform_matrix
 from ..verdict import badness, within
 

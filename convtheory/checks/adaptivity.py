@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import conv_operator
 from ..verdict import Verdict, within, worst_entry
+from ..validation import as_tolerance, check_budget
 from ..weights import conv_arguments
 from ._common import as_matrix, describe, positive_int
 from .sharing import check_sharing
@@ -65,7 +66,8 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, operator=
         ``spatial size -> LinearOperator`` (anything with ``@``), to check
         instead of ``conv_operator(..., method="direct")``.
     n_samples : int
-        Random inputs per size for the operator comparison, at least 1.
+        Random inputs per size for the operator comparison, at least 1 and at
+        most 10,000; they are drawn at once, within ``DEFAULT_MAX_BYTES``.
     seed : int
     rtol : float
         Allowed operator error, relative to ``max(max|M x|, 1)`` (default
@@ -97,10 +99,15 @@ def check_adaptivity(weight, input_shape, sizes=None, *, builder=None, operator=
     if operator is not None and not callable(operator):
         raise TypeError(f"operator must be callable, got {type(operator).__name__}")
     n_samples = positive_int(n_samples, "n_samples")
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
-        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    rtol = as_tolerance(rtol, "rtol")
     rng = np.random.default_rng(seed)
     sizes = _default_sizes(spec.input_spatial) if sizes is None else _sizes(sizes, spec.ndim)
+    # The random inputs and both products of the largest size, held at once.
+    largest = max(spec.with_input((spec.in_channels,) + size).matrix_shape[0]
+                  + spec.in_channels * int(np.prod(size, dtype=object)) for size in sizes)
+    check_budget(3 * 8 * n_samples * largest, DEFAULT_MAX_BYTES,
+                 f"check_adaptivity with n_samples={n_samples}",
+                 "use fewer n_samples or smaller sizes")
     rows, counterexample = [], None
     for size in sizes:
         spec_n = spec.with_input((spec.in_channels,) + size)

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
+from ..validation import MAX_SAMPLES, as_count, as_tolerance
 from ..verdict import Verdict, badness, within
 
 __all__ = ["dot_test"]
@@ -74,11 +75,8 @@ def dot_test(op, *, n_samples: int = 3, rtol: float = 1e-10, seed: int = 0) -> V
     >>> bool(dot_test(wrong))
     False
     """
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
-        raise TypeError(f"n_samples must be an int, got n_samples={n_samples!r}")
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got n_samples={n_samples!r}")
-    n_samples = int(n_samples)
+    n_samples = as_count(n_samples, "n_samples", maximum=MAX_SAMPLES)
+    rtol = as_tolerance(rtol, "rtol")
     A = _as_operator(op)
     m, n = A.shape
     rng = np.random.default_rng(seed)

@@ -14,8 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from ..taps import count_taps
+from ..validation import as_max_bytes, check_budget
 from ..verdict import worst_entry
 from ..weights import kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix
@@ -60,6 +61,9 @@ def commutator(M, T_in, T_out):
     >>> commutator(M, S, S).nnz
     0
     """
+    if not (sp.issparse(M) or isinstance(M, (np.ndarray, sympy.MatrixBase))) or len(M.shape) != 2:
+        raise TypeError(f"M must be a 2-D scipy sparse array, ndarray or sympy matrix, got "
+                        f"{type(M).__name__}")
     source_in, source_out = _sources(T_in, "T_in"), _sources(T_out, "T_out")
     n_rows, n_cols = M.shape
     if T_in.shape[0] != n_cols or T_out.shape[1] != n_rows or (n_rows, T_in.shape[1]) != (
@@ -93,9 +97,21 @@ def commutator(M, T_in, T_out):
     return E
 
 
-def _matrix(w, spec, matrix, symbolic):
+#: Peak memory of an equivariance check on the whole matrix, in units of the
+#: conv matrix's own estimate: M, M T_in, T_out M and their difference.
+_COMMUTATOR_COPIES = 5
+
+
+def _matrix(w, spec, matrix, symbolic, max_bytes=DEFAULT_MAX_BYTES, what="the check"):
+    max_bytes = as_max_bytes(max_bytes)
     if matrix is not None:
         return as_matrix(matrix, spec)
+    if not (symbolic or w.dtype == object):
+        check_budget(_COMMUTATOR_COPIES * estimate_matrix_bytes(spec, itemsize=w.itemsize),
+                     max_bytes, f"{what} on the whole {spec.matrix_shape[0]:,} x "
+                     f"{spec.matrix_shape[1]:,} matrix",
+                     "use a smaller input (equivariance shows at any size a few receptive "
+                     "fields wide), or pass a larger max_bytes")
     if symbolic or w.dtype == object:
         n_taps = count_taps(spec)
         if n_taps > SYMBOLIC_TAP_LIMIT:

@@ -9,6 +9,7 @@ from ..matrices import conv_matrix
 from ..operators import conv_operator
 from ..taps import count_taps
 from ..verdict import Verdict, as_compared, badness, exceeds, within, worst_entry
+from ..validation import as_tolerance
 from ..weights import conv_arguments, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe, positive_int, symbolic_entries
 
@@ -51,6 +52,7 @@ def check_linearity(weight, input_shape, *, layer=None, n_samples: int = 3, seed
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
     n_samples = positive_int(n_samples, "n_samples")
+    rtol = as_tolerance(rtol, "rtol")
     if layer is None:
         if w.dtype == object:
             raise TypeError("check_linearity needs numeric weights (or a layer)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import _per_axis
+from ..matrices import DEFAULT_MAX_BYTES
+from ..validation import as_callable, as_count, as_int, as_shape, as_tolerance, check_budget
+from ..validation import per_axis as _per_axis
 from ..transforms import cyclic_shift
 from ..verdict import Verdict, as_compared, badness, within, worst_entry
 from ._common import positive_int
@@ -73,11 +75,18 @@ def check_pooling_equivariance(pool, input_shape, shift, *, stride, n_samples: i
         raise TypeError(f"pool must be callable, got {type(pool).__name__}")
     n_samples = positive_int(n_samples, "n_samples")
     max_output_shifts = positive_int(max_output_shifts, "max_output_shifts")
-    if isinstance(atol, bool) or not isinstance(atol, (int, float, np.floating)) or not atol >= 0:
-        raise ValueError(f"atol must be a float >= 0, got atol={atol!r}")
+    atol = as_tolerance(atol, "atol")
+    input_shape = as_shape(input_shape, "input_shape")
     n_axes = 1 if np.ndim(shift) == 0 else len(shift)
     shift = _shift(shift, n_axes, "shift")
     stride = _per_axis(stride, n_axes, "stride", minimum=1)
+    if len(input_shape) < n_axes:
+        raise ValueError(f"input_shape must have at least the {n_axes} shifted axes, got "
+                         f"input_shape={input_shape}")
+    # Each sample's input and two pooled outputs (no larger than the input) are kept.
+    check_budget(3 * 8 * n_samples * int(np.prod(input_shape, dtype=object)), DEFAULT_MAX_BYTES,
+                 f"check_pooling_equivariance with n_samples={n_samples} of input_shape="
+                 f"{input_shape}", "use a smaller input_shape or fewer n_samples")
     rng = np.random.default_rng(seed)
     pairs = []
     for _ in range(n_samples):
@@ -164,6 +173,10 @@ def pooling_aliasing_example(pool=None, *, period: int = 4, length: int = 8) -> 
     >>> pooling_aliasing_example(avg).evidence["pool(shift x)"]
     [0.5, 0.5, 0.5, 0.5]
     """
+    period = as_int(period, "period", minimum=2)
+    length = as_count(length, "length", maximum=2**20)
+    if pool is not None:
+        as_callable(pool, "pool")
     if pool is None:
         def pool(x):
             return x.reshape(-1, 2).max(axis=1)

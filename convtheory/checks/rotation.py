@@ -6,7 +6,7 @@ import numpy as np
 import sympy
 
 from ..spec import ConvSpec
-from ..matrices import conv_matrix
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..transforms import rot90, transform_matrix
 from ..verdict import Verdict
 from ..weights import conv_arguments, kernel_symbols
@@ -45,7 +45,7 @@ def _rotation_matrices(spec: ConvSpec, quarter_turns: int):
 
 
 def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, matrix=None,
-                                symbolic=False, **conv) -> Verdict:
+                                symbolic=False, max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
     """Check ``conv(rot90(x)) == rot90(conv(x))`` for every input.
 
     It holds, for symmetric geometry (square planes, equal padding on all
@@ -63,6 +63,8 @@ def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, 
     symbolic : bool
         Use fresh symbols: the identity then holds only where it holds for
         every kernel (it does not).
+    max_bytes : int
+        The memory budget, as in :func:`check_translation_equivariance`.
 
     Returns
     -------
@@ -80,8 +82,8 @@ def check_rotation_equivariance(weight, input_shape, *, quarter_turns: int = 1, 
     """
     w, spec = conv_arguments(weight, input_shape, **conv)
     k = _quarter_turns(quarter_turns)
+    M = _matrix(w, spec, matrix, symbolic, max_bytes, "check_rotation_equivariance")
     R_in, R_out = _rotation_matrices(spec, k)
-    M = _matrix(w, spec, matrix, symbolic)
     exact = symbolic or isinstance(M, sympy.MatrixBase)
     E = commutator(M, R_in, R_out)
     n_err = len(E) if isinstance(E, dict) else E.nnz

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from ..spec import ConvSpec
 from ..matrices import conv_matrix
 from ..transforms import downsample, transform_matrix, upsample
+from ..validation import as_int, as_tolerance
 from ..verdict import Verdict
 from ..weights import conv_arguments
 from ._common import describe, unravel
@@ -77,10 +78,8 @@ def check_scale_equivariance(weight, input_shape, *, factor: int = 2, direction:
     """
     if direction not in ("down", "up"):
         raise ValueError(f"direction must be 'down' or 'up', got direction={direction!r}")
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-        raise ValueError(f"factor must be a positive int, got factor={factor!r}")
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
-        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    factor = as_int(factor, "factor", minimum=1)
+    rtol = as_tolerance(rtol, "rtol")
     fine = dict(fine or {})
     w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:

@@ -13,12 +13,13 @@ import numpy as np
 import scipy.sparse as sp
 import sympy
 
-from ..matrices import DEFAULT_MAX_BYTES
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..taps import conv_taps, count_taps
+from ..matrices import conv_matrix
+from ..validation import as_max_bytes, as_tolerance, check_budget
 from ..verdict import Verdict, exceeds, worst_entry
 from ..weights import conv_arguments, is_symbolic, kernel_symbols
 from ._common import SYMBOLIC_TAP_LIMIT, as_matrix, describe
-from ..matrices import conv_matrix
 
 __all__ = ["check_sharing", "parameter_counts", "seed_sharing_example", "weight_patterns"]
 
@@ -165,17 +166,12 @@ def check_sharing(weight, input_shape, *, matrix=None, symbolic=None, bias=False
     w, spec = conv_arguments(weight, input_shape, **conv)
     if matrix is not None:
         matrix = as_matrix(matrix, spec)
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
-        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
-        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    max_bytes = as_max_bytes(max_bytes)
+    rtol = as_tolerance(rtol, "rtol")
     n_taps = count_taps(spec)
-    if n_taps * _BYTES_PER_TAP > max_bytes:
-        raise ValueError(
-            f"check_sharing would need about {n_taps * _BYTES_PER_TAP / 2**20:,.0f} MiB for "
-            f"{n_taps:,} taps, over max_bytes={max_bytes:,}; check a smaller input (sharing does "
-            f"not depend on the size, see check_adaptivity) or pass a larger max_bytes"
-        )
+    check_budget(n_taps * _BYTES_PER_TAP, max_bytes, f"check_sharing of {n_taps:,} taps",
+                 "check a smaller input (sharing does not depend on the size, see "
+                 "check_adaptivity) or pass a larger max_bytes")
     if symbolic is None:
         numeric_override = matrix is not None and not isinstance(matrix, sympy.MatrixBase)
         symbolic = not numeric_override and n_taps <= SYMBOLIC_TAP_LIMIT

@@ -315,7 +315,8 @@ def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4
         check instead of :func:`axis_nnz` (e.g. a wrong formula, to see the
         check fail).
     max_cases : int
-        Refuse grids with more combinations than this (default 100,000).
+        Refuse grids with more combinations than this (default 100,000; at
+        most 10,000,000).
 
     Returns
     -------
@@ -332,7 +333,7 @@ def check_nnz_formula(sizes=range(1, 8), kernels=range(1, 5), strides=range(1, 4
     ...                        formula=lambda n, k, s, d, padding: k * (n - k)))
     False
     """
-    max_cases = positive_int(max_cases, "max_cases")
+    max_cases = positive_int(max_cases, "max_cases", maximum=10**7)
     for name, values in (("sizes", sizes), ("kernels", kernels), ("strides", strides),
                          ("dilations", dilations), ("paddings", paddings)):
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):

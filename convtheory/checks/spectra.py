@@ -22,6 +22,7 @@ from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import _fft_eligible, conv_operator
 from ..taps import count_taps, spatial_taps
 from ..verdict import Verdict, badness, within
+from ..validation import as_max_bytes, as_tolerance, check_budget
 from ..weights import conv_arguments
 
 __all__ = [
@@ -64,6 +65,7 @@ def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **co
     >>> np.round(np.abs(H[0, :, 0, 0]), 12).tolist()
     [0.0, 1.414213562373, 2.0, 1.414213562373]
     """
+    max_bytes = as_max_bytes(max_bytes)
     w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:
         raise TypeError("frequency_matrices needs numeric weights")
@@ -76,12 +78,9 @@ def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **co
         )
     n_in = int(np.prod(spec.input_spatial))
     needed = 2 * 16 * spec.out_channels * spec.in_channels_per_group * n_in  # embedding + its FFT
-    if needed > max_bytes:
-        raise ValueError(
-            f"frequency_matrices would need about {needed / 2**20:,.0f} MiB "
-            f"(C_out * C_in/groups * prod(n) complex entries), over max_bytes={max_bytes:,}; "
-            f"use conv_spectral_norm for the largest singular value, or pass a larger max_bytes"
-        )
+    check_budget(needed, max_bytes, "frequency_matrices (C_out * C_in/groups * prod(n) complex "
+                 "entries)", "use conv_spectral_norm for the largest singular value, or pass a "
+                 "larger max_bytes")
     st = spatial_taps(spec)
     first = slice(st.indptr[0], st.indptr[1])
     g = spec.groups
@@ -178,15 +177,14 @@ def conv_spectral_norm(weight, input_shape, *, method: str = "auto", tol: float 
     >>> conv_spectral_norm([1.0, -1.0], (n,), padding=((0, 1),), padding_mode="circular")
     2.0
     """
+    max_bytes = as_max_bytes(max_bytes)
     w, spec = conv_arguments(weight, input_shape, **conv)
     if w.dtype == object:
         raise TypeError("conv_spectral_norm needs numeric weights")
-    if not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0:
-        raise ValueError(f"tol must be a float >= 0, got tol={tol!r}")
+    tol = as_tolerance(tol, "tol")
     if method not in _NORM_METHODS:
         raise ValueError(f"method must be one of {_NORM_METHODS}, got method={method!r}")
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
-        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    max_bytes = as_max_bytes(max_bytes)
     if method == "fft" or (method == "auto" and _fft_eligible(spec)):
         return float(conv_singular_values(w, spec, max_bytes=max_bytes)[0])
     rows, cols = spec.matrix_shape
@@ -217,12 +215,9 @@ def _lanczos_bytes(spec: ConvSpec) -> int:
 
 
 def _refuse_over_budget(what: str, needed: int, max_bytes: int) -> None:
-    if needed > max_bytes:
-        raise ValueError(
-            f"conv_spectral_norm by {what} would need about {needed / 2**20:,.0f} MiB, over "
-            f"max_bytes={max_bytes:,}; use a smaller input (for a circular stride-1 conv the "
-            f"FFT method needs far less), or pass a larger max_bytes"
-        )
+    check_budget(needed, max_bytes, f"conv_spectral_norm by {what}",
+                 "use a smaller input (for a circular stride-1 conv the FFT method needs far "
+                 "less), or pass a larger max_bytes")
 
 
 #: Kernels whose spectral norms have closed forms: name -> (weight, conv options,
@@ -319,8 +314,7 @@ def check_spectral_norm_closed_forms(sizes=(8, 64), *, norm=None, rtol: float = 
                             and n >= 2 and n % 2 == 0 for n in sizes):
         raise ValueError(f"sizes must be a non-empty iterable of even ints >= 2 (the circular "
                          f"closed forms need even n, the kernels need n >= 2), got sizes={sizes!r}")
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or not rtol >= 0:
-        raise ValueError(f"rtol must be a float >= 0, got rtol={rtol!r}")
+    rtol = as_tolerance(rtol, "rtol")
     norm = conv_spectral_norm if norm is None else norm
     table, worst, counterexample = [], 0.0, None
     for name, (w, kw, expr, shape) in CLOSED_FORM_CASES.items():

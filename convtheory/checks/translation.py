@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from ..matrices import DEFAULT_MAX_BYTES
 from ..receptive_field_map import ReceptiveFieldMap
 from ..transforms import cyclic_shift
 from ..verdict import Verdict, exceeds, within, worst_entry
@@ -27,7 +28,8 @@ __all__ = ["MAX_OUTPUT_SHIFTS", "check_translation_equivariance"]
 
 
 def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, symbolic=False,
-                                   max_output_shifts: int = MAX_OUTPUT_SHIFTS, **conv) -> Verdict:
+                                   max_output_shifts: int = MAX_OUTPUT_SHIFTS,
+                                   max_bytes=DEFAULT_MAX_BYTES, **conv) -> Verdict:
     r"""Check ``conv(shift x) == shift'(conv x)`` for every input, with ``shift' = shift / stride``.
 
     The input is shifted cyclically (:func:`convtheory.transforms.cyclic_shift`)
@@ -51,6 +53,11 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
     max_output_shifts : int
         For a shift that is not a multiple of the stride, try at most this
         many output shifts; the scope says when the search was truncated.
+    max_bytes : int
+        Refuse at once, with advice, when the numeric check's peak memory
+        (about five times :func:`~convtheory.estimate_matrix_bytes`: the
+        matrix, both products and their difference) is over this (default
+        2 GiB).
 
     Returns
     -------
@@ -93,7 +100,7 @@ def check_translation_equivariance(weight, input_shape, shift, *, matrix=None, s
     w, spec = conv_arguments(weight, input_shape, **conv)
     shift = _shift(shift, spec.ndim, "shift")
     max_output_shifts = positive_int(max_output_shifts, "max_output_shifts")
-    M = _matrix(w, spec, matrix, symbolic)
+    M = _matrix(w, spec, matrix, symbolic, max_bytes, "check_translation_equivariance")
     exact = symbolic or isinstance(M, sympy.MatrixBase)
     S_in = _shift_matrix(spec.input_shape, shift)
     divisible = all(t % s == 0 for t, s in zip(shift, spec.stride))

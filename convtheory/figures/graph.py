@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import conv_graph, dense_graph, graph_metrics
+from ..validation import as_int
 
 __all__ = ["conv_vs_dense_figure", "draw_layer_graph", "seed_parameters_figure"]
 
@@ -242,8 +243,7 @@ def seed_parameters_figure(H=3, W=3):
     from matplotlib.figure import Figure
 
     for name, value in (("H", H), ("W", W)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {name}={value!r}")
+        as_int(value, name, minimum=1)
     if H * W > 36:
         raise ValueError(f"H*W must be at most 36 to draw H²W² edges legibly, got H={H}, W={W}")
     G = conv_graph(np.array([[1.0, -1.0]]), (H, W), padding=((0, 0), (0, 1)))

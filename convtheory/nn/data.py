@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..matrices import DEFAULT_MAX_BYTES
+from ..validation import as_int, check_budget
 
 __all__ = [
     "IMAGE_KINDS",
@@ -156,8 +157,7 @@ def box(size: int = 3) -> np.ndarray:
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    if not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"size must be a positive int, got size={size!r}")
+    size = as_int(size, "size", minimum=1)
     return np.full((size, size), 1.0 / (size * size))
 
 
@@ -221,9 +221,8 @@ def _shape(shape) -> tuple:
         raise ValueError(f"shape must be an int or (H, W) with sides >= 4, got shape={shape!r}")
     shape = tuple(int(s) for s in shape)
     needed = shape[0] * shape[1] * 8 * _IMAGE_TEMPORARIES
-    if needed > DEFAULT_MAX_BYTES:  # refuse before allocating, not with a MemoryError
-        raise ValueError(f"shape={shape!r} would need ~{needed / 2**30:,.1f} GiB per image, over "
-                         f"{DEFAULT_MAX_BYTES / 2**30:g} GiB; use smaller sides")
+    # Refuse before allocating, not with a MemoryError.
+    check_budget(needed, DEFAULT_MAX_BYTES, f"one image of shape={shape!r}", "use smaller sides")
     return shape
 
 
@@ -334,8 +333,7 @@ def synthetic_images(n: int, shape=32, seed: int = 0,
     >>> a.shape, bool((a == b[:3]).all())
     ((3, 8, 8), True)
     """
-    if not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n must be a positive int, got n={n!r}")
+    n = as_int(n, "n", minimum=1)
     if n > MAX_IMAGES:
         raise ValueError(f"n must be at most MAX_IMAGES={MAX_IMAGES:,} (about a minute to "
                          f"generate), got n={n!r}")
@@ -345,8 +343,7 @@ def synthetic_images(n: int, shape=32, seed: int = 0,
         raise ValueError(f"kinds must be names from {sorted(IMAGE_KINDS)}, got kinds={kinds!r}")
     shape = _shape(shape)
     needed = int(n) * shape[0] * shape[1] * 8
-    if needed > max_bytes:
-        raise ValueError(f"n={n!r} images of shape={shape!r} would need {needed / 2**20:,.0f} MiB, "
-                         f"over max_bytes={max_bytes:,}; use fewer or smaller images")
+    check_budget(needed, max_bytes, f"n={n!r} images of shape={shape!r}",
+                 "use fewer or smaller images")
     seeds = np.random.SeedSequence(seed).spawn(n)
     return np.stack([IMAGE_KINDS[kinds[i % len(kinds)]](shape, seeds[i]) for i in range(n)])

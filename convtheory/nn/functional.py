@@ -27,8 +27,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..geometry import _per_axis
 from ..spec import ConvSpec
+from ..validation import as_instance
+from ..validation import per_axis as _per_axis
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
@@ -90,6 +91,7 @@ class ConvPlan:
     """
 
     def __init__(self, spec: ConvSpec, backend: str = "im2col"):
+        spec = as_instance(spec, ConvSpec, "spec")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got backend={backend!r}")
         self.spec = spec

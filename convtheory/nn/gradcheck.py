@@ -8,14 +8,16 @@ every output contributes) for the input and every parameter.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ..validation import as_count, as_real, as_tolerance
 from ..verdict import Verdict
 from .module import Module
 
 __all__ = ["gradcheck"]
+
+#: Most entries per array :func:`gradcheck` perturbs (two forward passes each).
+MAX_GRADCHECK_ENTRIES = 10**6
 
 
 def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-5,
@@ -70,10 +72,10 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
     if dtypes != {np.dtype(np.float64)}:
         raise TypeError(f"gradcheck needs float64 input and parameters, got dtypes "
                         f"{sorted(str(d) for d in dtypes)}; build the layer with dtype=np.float64")
-    if isinstance(max_entries, bool) or not isinstance(max_entries, numbers.Integral) \
-            or max_entries < 1:
-        raise ValueError(f"max_entries must be a positive int, got max_entries={max_entries!r}")
-    max_entries = int(max_entries)
+    max_entries = as_count(max_entries, "max_entries", maximum=MAX_GRADCHECK_ENTRIES)
+    eps = as_real(eps, "eps", minimum=0, exclusive_minimum=True)
+    atol = as_tolerance(atol, "atol")
+    rtol = as_tolerance(rtol, "rtol")
     for name, arr in [("x", x)] + [(f"parameter {i}", p.data) for i, p in enumerate(params)]:
         if not np.isfinite(arr).all():
             raise ValueError(f"gradcheck needs finite values, but {name} (shape {arr.shape}) "

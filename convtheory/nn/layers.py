@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import PADDING_MODES, _per_axis
+from ..geometry import PADDING_MODES
+from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..spec import ConvGeometry, ConvSpec
-from ..matrices import conv_matrix
+from ..validation import as_int, check_budget
+from ..validation import per_axis as _per_axis
 from .functional import BACKENDS, ConvPlan, PoolPlan
 from .module import Module, Parameter
 
@@ -47,6 +49,10 @@ def _check_dtype(layer, x, dtype) -> np.ndarray:
 
 
 def _uniform(rng, bound, shape, dtype):
+    # The float64 draw, its cast, and the gradient the Parameter will hold.
+    check_budget(3 * 8 * int(np.prod(shape, dtype=object)), DEFAULT_MAX_BYTES,
+                 f"a parameter of shape {shape}",
+                 "use fewer channels or features (a layer this size does not fit in memory)")
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
@@ -60,8 +66,7 @@ class _ConvNd(Module):
         name = type(self).__name__
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
                            ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {arg}={value!r}")
+            as_int(value, arg, minimum=1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: groups must divide in_channels and out_channels, got groups={groups}, "
@@ -254,8 +259,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float64, seed=None):
         for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Linear: {arg} must be a positive int, got {arg}={value!r}")
+            as_int(value, arg, minimum=1)
         self.in_features, self.out_features = in_features, out_features
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
@@ -313,7 +317,7 @@ class Flatten(Module):
     """
 
     def __init__(self, start_dim=1, end_dim=-1):
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim, self.end_dim = as_int(start_dim, "start_dim"), as_int(end_dim, "end_dim")
 
     def forward(self, x):
         self._shape = x.shape

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import as_bool, as_real
 from .module import Parameter
 
 __all__ = ["SGD", "Adam"]
@@ -19,10 +20,8 @@ class _Optimizer:
         if not params or not all(isinstance(p, Parameter) for p in params):
             raise TypeError(f"{type(self).__name__}: params must be a non-empty sequence of "
                             f"Parameter (e.g. model.parameters()), got {params!r}")
-        if not np.isfinite(lr) or lr <= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be a positive number, got lr={lr!r}")
         self.params = params
-        self.lr = float(lr)
+        self.lr = as_real(lr, "lr", minimum=0, exclusive_minimum=True)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -50,9 +49,10 @@ class SGD(_Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False):
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got "
-                             f"momentum={momentum!r}, weight_decay={weight_decay!r}")
+        momentum = as_real(momentum, "momentum", minimum=0)
+        dampening = as_real(dampening, "dampening", minimum=0, maximum=1)
+        weight_decay = as_real(weight_decay, "weight_decay", minimum=0)
+        nesterov = as_bool(nesterov, "nesterov")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening=0")
         self.momentum, self.dampening = momentum, dampening
@@ -87,12 +87,13 @@ class Adam(_Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got betas={betas!r}")
+        b1, b2 = (as_real(b, f"betas[{i}]", minimum=0, maximum=1) for i, b in enumerate(betas))
+        if not (b1 < 1 and b2 < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got betas={betas!r}")
-        if not (np.isfinite(eps) and eps >= 0 and np.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"Adam: eps and weight_decay must be finite and >= 0, got "
-                             f"eps={eps!r}, weight_decay={weight_decay!r}")
+        eps = as_real(eps, "eps", minimum=0)
+        weight_decay = as_real(weight_decay, "weight_decay", minimum=0)
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
         self._m = [np.zeros_like(p.data) for p in self.params]
         self._v = [np.zeros_like(p.data) for p in self.params]

@@ -14,12 +14,13 @@ becomes NaN or infinite, and show tqdm progress bars only when
 
 from __future__ import annotations
 
-import numpy as np
-
 import numbers
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..validation import as_count
 from . import functional as F
 from .data import laplacian, synthetic_images
 from .layers import Conv2d
@@ -33,6 +34,7 @@ __all__ = [
     "FilterResult",
     "History",
     "MAX_EPOCHS",
+    "MAX_FIT_STEPS",
     "MAX_TRAINING_WORK",
     "TrainingDiverged",
     "data_efficiency",
@@ -49,8 +51,8 @@ __all__ = [
 
 # The experiments import fit from here, so their names are re-exported
 # lazily (PEP 562): either module can be imported first.
-_EXPERIMENTS = frozenset(__all__) - {"History", "MAX_EPOCHS", "TrainingDiverged", "evaluate", "fit",
-                                           "fit_epochs"}
+_EXPERIMENTS = frozenset(__all__) - {"History", "MAX_EPOCHS", "MAX_FIT_STEPS", "TrainingDiverged",
+                                     "evaluate", "fit", "fit_epochs"}
 
 
 def __getattr__(name):
@@ -59,6 +61,10 @@ def __getattr__(name):
 
         return getattr(experiments, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: Most optimiser steps :func:`fit` takes in one call (a bound, so no call hangs).
+MAX_FIT_STEPS = 10**6
 
 
 class TrainingDiverged(FloatingPointError):
@@ -82,7 +88,7 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
     model : Module
     inputs, targets : ndarray
     steps : int
-        At most this many optimiser steps.
+        At most this many optimiser steps (1 to :data:`MAX_FIT_STEPS`).
     lr : float
     optimizer : {"adam", "sgd"}
         Adam, or SGD with momentum 0.9.
@@ -117,8 +123,7 @@ def fit(model, inputs, targets, *, steps: int, lr: float, optimizer: str = "adam
     """
     from tqdm.auto import tqdm
 
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got steps={steps!r}")
+    steps = as_count(steps, "steps", maximum=MAX_FIT_STEPS)
     for name, arr in (("inputs", inputs), ("targets", targets)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         if bad:  # otherwise the loss is NaN at step 0 and reads like divergence

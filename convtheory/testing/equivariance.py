@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import _as_int, _as_shape
-from ..spec import ConvSpec
 from ..receptive_field_map import ReceptiveFieldMap
+from ..spec import ConvSpec
+from ..validation import MAX_SAMPLES, as_count, as_tolerance, check_budget
+from ..validation import as_int as _as_int, as_shape as _as_shape
 from ..transforms import cyclic_shift, flip, rot90
 from ..verdict import as_compared
 from .failures import EquivarianceAssertionError
@@ -64,17 +65,10 @@ def estimate_bytes(input_shape, samples: int = 3) -> int:
 
 def _check_budget(name, input_shape, samples, max_bytes) -> None:
     """Refuse, before drawing a single input, work over ``max_bytes``."""
-    max_bytes = _as_int(max_bytes, "max_bytes")
-    if max_bytes <= 0:
-        raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes}")
-    needed = estimate_bytes(input_shape, samples)
-    if needed > max_bytes:
-        raise ValueError(
-            f"{name} would need about {needed / 2**20:,.0f} MiB for {samples} sample(s) of "
-            f"input_shape={tuple(input_shape)}, over max_bytes={max_bytes:,}; equivariance "
-            f"shows at any size a few receptive fields wide: use a smaller input_shape, fewer "
-            f"samples, or pass a larger max_bytes"
-        )
+    check_budget(estimate_bytes(input_shape, samples), max_bytes,
+                 f"{name} with {samples} sample(s) of input_shape={tuple(input_shape)}",
+                 "equivariance shows at any size a few receptive fields wide: use a smaller "
+                 "input_shape, fewer samples, or pass a larger max_bytes")
 
 
 # --------------------------------------------------------------------------
@@ -186,15 +180,9 @@ def _spatial_ndim(ndim, input_shape) -> int:
 
 
 def _check_tolerances(atol, rtol, samples) -> int:
-    for name, value in (("atol", atol), ("rtol", rtol)):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a real number, got {name}={value!r}")
-        if not value >= 0:
-            raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
-    samples = _as_int(samples, "samples")
-    if samples < 1:
-        raise ValueError(f"samples must be >= 1, got samples={samples}")
-    return samples
+    as_tolerance(atol, "atol")
+    as_tolerance(rtol, "rtol")
+    return as_count(samples, "samples", maximum=MAX_SAMPLES)
 
 
 def _resolve_seed(seed) -> int:
@@ -461,6 +449,10 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     _check_budget("assert_translation_equivariant", input_shape, samples, max_bytes)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got mode={mode!r}")
+    if shifts is not None and (isinstance(shifts, bool) or not isinstance(
+            shifts, (numbers.Integral, tuple, list, np.ndarray))):
+        raise TypeError(f"shifts must be an int, a tuple of ints (one shift) or a list of "
+                        f"tuples, got shifts={shifts!r}")
     if ndim is None and shifts is not None and not isinstance(shifts, numbers.Integral):
         first = shifts[0] if len(shifts) else ()
         ndim = len(shifts) if isinstance(first, numbers.Integral) else len(first)
@@ -470,6 +462,10 @@ def assert_translation_equivariant(f, input_shape, shifts=None, *, ndim: int | N
     stride = _as_shape(stride, "stride")
     if len(stride) != d:
         raise ValueError(f"stride must have ndim={d} entries, got stride={stride}")
+    spatial = tuple(input_shape)[-d:]
+    if any(s > n for s, n in zip(stride, spatial)):
+        raise ValueError(f"stride must be at most the input size on each spatial axis "
+                         f"{spatial}, got stride={stride}")
     shift_list = _shift_list(shifts, d, stride)
     seed = _resolve_seed(seed)
     rf = None
@@ -547,6 +543,8 @@ def assert_rotation_equivariant(f, input_shape, *, quarter_turns=(1, 2, 3), flip
     if len(input_shape) < 2:
         raise ValueError(f"rotations act on two axes, got input_shape={input_shape}")
     _check_budget("assert_rotation_equivariant", input_shape, samples, max_bytes)
+    for i, a in enumerate(flips):
+        _as_int(a, f"flips[{i}]", minimum=-len(input_shape), maximum=len(input_shape) - 1)
     cases = [_Case(f"rot90 k={_as_int(k, 'quarter_turns')}", lambda x, k=k: rot90(x, k),
                    lambda y, k=k: rot90(y, k)) for k in quarter_turns]
     cases += [_Case(f"flip axis={_as_int(a, 'flips')}", lambda x, a=a: flip(x, a),

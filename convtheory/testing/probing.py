@@ -8,13 +8,13 @@ off the taps or names the first entry that breaks the tied, shifted structure.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import scipy.sparse as sp
 
-from ..geometry import _as_int, _as_shape
 from ..spec import ConvSpec
+from ..validation import (MAX_SAMPLES, as_count, as_max_bytes, as_tolerance, check_budget)
+from ..validation import as_int as _as_int, as_shape as _as_shape
 from ..structure import recover_kernel
 from ..verdict import as_compared, exceeds, within, worst_entry
 from .failures import ConvolutionAssertionError
@@ -123,12 +123,12 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     input_shape = _as_shape(input_shape, "input_shape")
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    max_probes = _as_int(max_probes, "max_probes")
-    max_bytes = _as_int(max_bytes, "max_bytes")
-    linearity_pairs = _as_int(linearity_pairs, "linearity_pairs")
-    if not isinstance(atol, numbers.Real) or not atol >= 0:
-        raise ValueError(f"atol must be a real number >= 0, got atol={atol!r}")
-    n_in = int(np.prod(input_shape))
+    max_probes = _as_int(max_probes, "max_probes", minimum=1)
+    max_bytes = as_max_bytes(max_bytes)
+    linearity_pairs = as_count(linearity_pairs, "linearity_pairs", minimum=0, maximum=MAX_SAMPLES)
+    atol = as_tolerance(atol, "atol")
+    rtol = as_tolerance(rtol, "rtol")
+    n_in = int(np.prod(input_shape, dtype=object))  # exact: int64 would wrap around
     if n_in > max_probes:
         raise ValueError(
             f"probe_matrix would call f {n_in:,} times (once per entry of input_shape="
@@ -144,7 +144,8 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
     e = np.zeros(n_in)
     for j in range(n_in):
         e[j] = 1.0
-        column = as_compared(f(e.reshape(input_shape)), f"f(unit vector {j})")
+        # A copy: f may return (a view of) its input, which the next line resets.
+        column = np.array(as_compared(f(e.reshape(input_shape)), f"f(unit vector {j})"))
         if column.shape != out_shape:
             raise ValueError(f"f(unit vector {j}).shape={column.shape} differs from "
                              f"f(zeros).shape={out_shape}; a linear map has one output shape")
@@ -158,11 +159,9 @@ def probe_matrix(f, input_shape, *, max_probes: int = DEFAULT_MAX_PROBES,
         counts[j] = len(nz)
         stored += len(nz) * (column.itemsize + 8)
         if stored > max_bytes:
-            raise ValueError(
-                f"probe_matrix stored {stored / 2**20:,.0f} MiB after {j + 1} of {n_in} columns, "
-                f"over max_bytes={max_bytes:,}; f is far from sparse at this size: probe a "
-                f"smaller input_shape, drop noise with atol, or raise max_bytes"
-            )
+            check_budget(stored, max_bytes, f"probe_matrix (after {j + 1:,} of {n_in:,} columns)",
+                         "f is far from sparse at this size: probe a smaller input_shape, drop "
+                         "noise with atol, or raise max_bytes")
     n_out = int(np.prod(out_shape))
     indptr = np.concatenate(([0], np.cumsum(counts)))
     data = np.concatenate(values) if values else np.zeros(0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
+from ...validation import as_int, check_budget
 
 #: The experiments refuse to start a training run estimated at more
 #: multiply-adds than this (a few minutes on one core).
@@ -15,17 +15,13 @@ _IMAGE_ARRAYS = 6
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {name}={value!r}")
-    return int(value)
+    return as_int(value, name, minimum=1)
 
 
 def _check_budget(sizes: dict, *, needed_bytes: int, work: int, max_bytes: int) -> None:
     """Refuse a run, before any image exists, that would not fit in memory or not end."""
     given = ", ".join(f"{k}={v!r}" for k, v in sizes.items())
-    if needed_bytes > max_bytes:
-        raise ValueError(f"{given} would need ~{needed_bytes / 2**20:,.0f} MiB, over "
-                         f"max_bytes={max_bytes:,}; use fewer or smaller images")
+    check_budget(needed_bytes, max_bytes, given, "use fewer or smaller images")
     if work > MAX_TRAINING_WORK:
         raise ValueError(f"{given} would take ~{work:.2g} multiply-adds, over "
                          f"MAX_TRAINING_WORK={MAX_TRAINING_WORK:.2g} (minutes); use fewer steps, "

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import signal
 
 from ...matrices import DEFAULT_MAX_BYTES
+from ...validation import as_count
 from .. import functional as F
 from ..data import box, gaussian, laplacian, sobel_x, sobel_y
 from ..layers import Conv2d, Sequential
@@ -149,8 +150,7 @@ def learn_composition(first: str = "box", second: str = "box", *, n_images: int 
             raise ValueError(f"{arg} must be one of {sorted(_FACTORS)}, got {arg}={name!r}")
     a, b = _FACTORS[first](), _FACTORS[second]()
     target = effective_kernel(a, b)
-    if not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be a positive int, got restarts={restarts!r}")
+    restarts = as_count(restarts, "restarts", maximum=1000)
     sizes = {"n_images": _positive_int(n_images, "n_images"), "size": _positive_int(size, "size"),
              "steps": _positive_int(steps, "steps"), "restarts": restarts}
     pixels = n_images * size * size
