@@ -537,3 +537,26 @@ class ConvSpec:
         """The conv options as keyword arguments for the builders."""
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups, padding_mode=self.padding_mode, flip=self.flip)
+
+
+# --------------------------------------------------------------------------
+# Padded buffers
+# --------------------------------------------------------------------------
+def padded_source_indices(n: int, lo: int, hi: int, padding_mode: str = "zeros") -> np.ndarray:
+    """Which input position each position of the padded axis holds.
+
+    The padded axis has ``lo + n + hi`` positions; entry ``p`` is the input
+    index that ``numpy.pad``-style padding copies there, ``-1`` for a zero.
+    It is the tap table of a one-tap kernel (:func:`axis_taps` with ``k=1``),
+    so every boundary mode that :func:`axis_taps` knows works here too: a fast
+    path may pad once into a buffer with this table, then read the buffer
+    through the tap table of the same conv without padding.
+
+    Examples
+    --------
+    >>> padded_source_indices(4, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 3, 2, 1])
+    >>> padded_source_indices(3, 1, 2)
+    array([-1,  0,  1,  2, -1, -1])
+    """
+    return axis_taps(n, 1, padding=(lo, hi), padding_mode=padding_mode)[:, 0]

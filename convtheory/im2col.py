@@ -9,10 +9,14 @@ Nothing here computes an index from stride, padding or dilation.  The per-axis
 tap tables of :class:`~convtheory.geometry.ConvSpec` are read once per kernel
 position: where a table column is an arithmetic progression over a contiguous
 run of outputs (always, for zero padding) it becomes a pair of slices and the
-gather is a strided block copy; otherwise (circular, reflect, replicate
-borders) it stays an index array, and ``col2im`` accumulates with
-``np.add.at`` because two taps may then read one input.  ``-1`` (zero padding)
-is never read: those entries of ``cols`` keep ``fill_value``.
+gather is a strided block copy.  Every other boundary mode (circular, reflect,
+replicate, ...) first pads the input once into a reused buffer with
+:class:`~convtheory.padded.Padder` and then gathers from the buffer through
+the tables of the same conv without padding, which are all slices; ``col2im``
+then sums into the buffer and folds its border back (the adjoint of the
+padding).  So a boundary mode costs one small extra copy, not index-array
+gathers and ``np.add.at``.  ``-1`` (zero padding) is never read: those entries
+of ``cols`` keep ``fill_value``.
 
 Layout: ``cols`` has shape ``(C_in, prod(k), N, prod(o))`` and row
 ``(c, j)`` is input channel ``c`` through weight ``j`` (flat C-order index
@@ -28,6 +32,7 @@ import numpy as np
 
 from .geometry import ConvSpec
 from .matrices import DEFAULT_MAX_BYTES
+from .padded import Padder
 
 __all__ = ["Im2col", "col2im", "im2col"]
 
@@ -117,7 +122,15 @@ class Im2col:
         self.spec = spec
         self.fill_value = fill_value
         self.max_bytes = max_bytes
+        self._padder = None
+        if spec.padding_mode != "zeros":
+            padder = Padder(spec)
+            if not padder.trivial:
+                self._padder = padder
+                spec = padder.valid_spec()
+        self._gather_spec = spec
         self.copies = _plan(spec)
+        self._padded = None
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
         self._buffer = None
@@ -163,12 +176,23 @@ class Im2col:
             # The copies below skip padding taps: a caller's array holds anything there.
             out.fill(self.fill_value)
             cols = out
+        if self._padder is not None:
+            x = self._padder.pad(x, out=self._padded_buffer(x.shape[0], x.dtype))
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))  # (C_in, N, n1, ..., nd)
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
         both = (slice(None), slice(None))  # every channel, every sample
         for cp in self.copies:
             grid[:, cp.weight][both + cp.dst] = x_t[both + cp.src]
         return cols
+
+    def _padded_buffer(self, batch: int, dtype) -> np.ndarray:
+        """The reused ``(N, C_in, p1, ..., pd)`` buffer of the padded input."""
+        shape = (batch, self.spec.in_channels) + self._padder.padded_spatial
+        buf = self._padded
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            self._padded = None
+            buf = self._padded = np.empty(shape, dtype=dtype)
+        return buf
 
     def adjoint(self, cols: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """``col2im``: sum every entry of ``cols`` back onto the input it was read from.
@@ -178,14 +202,26 @@ class Im2col:
         spec = self.spec
         c, _, n, _ = cols.shape
         shape = (n, c) + spec.input_spatial
-        if out is None:
-            x = np.zeros(shape, dtype=cols.dtype)
-        elif not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != cols.dtype:
+        if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape
+                                or out.dtype != cols.dtype):
             raise ValueError(f"out must be an ndarray of shape {shape} and dtype {cols.dtype}, "
                              f"got {_describe(out)}")
+        if self._padder is not None:
+            xp = self._padded_buffer(n, cols.dtype)
+            xp.fill(0)
+            self._scatter(cols, xp)
+            return self._padder.fold(xp, out=out)
+        if out is None:
+            x = np.zeros(shape, dtype=cols.dtype)
         else:
             x = out
             x.fill(0)
+        return self._scatter(cols, x)
+
+    def _scatter(self, cols: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Add every entry of ``cols`` onto ``x`` (the input, or the padded buffer) where it was read."""
+        spec = self._gather_spec
+        c, _, n, _ = cols.shape
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
         both = (slice(None), slice(None))  # every channel, every sample

@@ -3,13 +3,18 @@
 Two paths, both derived from the taps:
 
 * **direct**: :class:`~convtheory.im2col.Im2col` gathers the input into its
-  im2col form (block copies where the tap tables are affine); one GEMM per
-  group with the weights gives the output.  The adjoint is the transposed
-  GEMM followed by col2im (the same copies, summed back), so the transposed
-  convolution needs no index arithmetic of its own.
-* **fft**: circular padding, stride 1 and an output the size of the input make
-  the conv a sum of circulant blocks, diagonalised by the DFT.  The kernel's
-  circular embedding is read from the taps of the first output position.
+  im2col form (block copies; a boundary mode pads once into a buffer first);
+  one GEMM per group with the weights gives the output.  The adjoint is the
+  transposed GEMM followed by col2im (the same copies, summed back), so the
+  transposed convolution needs no index arithmetic of its own.
+* **fft**: every geometry.  Circular padding with stride 1 and an output the
+  size of the input is a sum of circulant blocks, diagonalised by the DFT of
+  the input's size (the kernel's circular embedding is read from the taps of
+  the first output position).  Any other geometry is an FFT of the padded
+  input, cropped and read at the stride (:class:`~convtheory.fftconv.FFTConv`).
+  The adjoint is the same transforms with the conjugate transposed spectrum.
+
+``method="auto"`` picks the cheaper by the cost model of :func:`method_costs`.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .checks.verdict import Verdict
 from .geometry import ConvSpec
+from .fftconv import FFTConv, fft_sizes
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps
 from .weights import conv_arguments
 
-__all__ = ["ConvOperator", "conv_operator", "dot_test", "estimate_operator_bytes"]
+__all__ = ["ConvOperator", "conv_operator", "dot_test", "estimate_operator_bytes", "method_costs"]
 
 METHODS = ("auto", "direct", "fft")
 
@@ -39,10 +45,14 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
 
     ``"direct"``: the im2col buffer ``(C_in, prod(k), prod(o))`` and the
     transposed product of the adjoint, which has the same size, plus the
-    input and output vectors.  ``"fft"``: the taps of one channel pair, the
-    kernel's circular embedding ``(C_out, C_in/groups, prod(n))`` and its
-    complex transform, stored twice while it is reordered.  A ``matmat`` with
-    ``b`` columns needs about ``b`` times the per-vector part.
+    input and output vectors and the padded input.  ``"fft"`` (circular,
+    stride 1, same size): the taps of one channel pair, the kernel's circular
+    embedding ``(C_out, C_in/groups, prod(n))`` and its complex transform,
+    stored twice while it is reordered.  ``"fft"`` (any other geometry): the
+    kernel's embedding in the transform size ``L`` (the padded input rounded
+    up by ``next_fast_len``) and its transform, twice, plus the transforms of
+    the input and output channels.  A ``matmat`` with ``b`` columns needs about
+    ``b`` times the per-vector part.
 
     Examples
     --------
@@ -59,7 +69,13 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
     if method == "direct":
         cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
-        return 2 * cols + vectors
+        padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
+        return 2 * cols + vectors + padded
+    if not _fft_eligible(spec):
+        pairs = spec.out_channels * spec.in_channels_per_group
+        size = math.prod(fft_sizes(spec)[1])
+        return (pairs * size * (itemsize + 2 * 16)
+                + 3 * (spec.in_channels + spec.out_channels) * size * 16 + 2 * vectors)
     pairs = spec.out_channels * spec.in_channels_per_group
     taps = 48 * (count_taps(spec) // max(pairs, 1))  # indptr, cols, kernel, rows, entries
     return taps + pairs * n_in * (itemsize + 2 * 16) + 2 * vectors
@@ -70,14 +86,62 @@ def _fft_eligible(spec: ConvSpec) -> bool:
             and spec.output_spatial == spec.input_spatial)
 
 
-def _fft_cheaper(spec: ConvSpec) -> bool:
-    """A rough flop model: direct is C_out*C_in/g*K*P, FFT is transforms plus per-frequency mixing."""
-    n = int(np.prod(spec.input_spatial))
-    k = int(np.prod(spec.kernel_size))
+#: Cost-model constants, in nanoseconds per unit, fitted to float64 timings of
+#: both paths (benchmarks/bench_operator.py) on one core of an AMD EPYC.
+_NS_PER_FLOP = 0.1      # a multiply-add in a GEMM (BLAS near its peak)
+_NS_PER_COPY = 0.6      # an element moved by the im2col gather or col2im
+_NS_PER_FFT = 0.45      # one element * log2(length) of a real transform
+_NS_PER_MIX = 1.2       # a complex multiply-add per frequency and channel pair
+_NS_PER_CALL = 20_000   # per-call overhead of a path (planning, temporaries)
+
+
+def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
+    """The cost model of ``conv_operator(method="auto")``: estimated seconds per path.
+
+    * ``"direct"``: the gather writes ``C_in * prod(k) * prod(o)`` elements
+      per vector and the GEMM does ``C_out * C_in/g * prod(k) * prod(o)``
+      multiply-adds; the adjoint is the transposed GEMM and col2im, the same.
+    * ``"fft"``: a real transform of ``C_in + C_out`` channels over ``L``
+      (``prod(L) * log2(prod(L))`` each; ``L = n`` for a circular "same"
+      conv with stride 1, else the padded input rounded up by
+      ``next_fast_len``), and ``C_out * C_in/g`` complex multiply-adds per
+      frequency.  The adjoint does the same transforms, so it costs the same.
+
+    The constants are nanoseconds per unit fitted on one core; only their
+    ratios matter, and the choice is within 1.5x of the faster path on the
+    benchmarked geometries (kernels 1 to 31, every boundary mode, strides and
+    dilations, 1 to 64 channels).
+
+    Examples
+    --------
+    A 31x31 kernel on 512x512 is far cheaper by FFT; a 3x3 kernel is not:
+
+    >>> big = ConvSpec((31, 31), (512, 512), padding="same")
+    >>> costs = method_costs(big)
+    >>> costs["fft"] < costs["direct"] / 10
+    True
+    >>> small = method_costs(ConvSpec((16, 16, 3, 3), (16, 64, 64), padding=1))
+    >>> small["direct"] < small["fft"]
+    True
+    """
+    k = math.prod(spec.kernel_size)
+    p = math.prod(spec.output_spatial)
     pairs = spec.out_channels * spec.in_channels_per_group
-    direct = pairs * k * n
-    fft = 4 * pairs * n + 5 * (spec.in_channels + spec.out_channels) * n * math.log2(max(n, 2))
-    return fft < direct
+    direct = batch * (_NS_PER_COPY * spec.in_channels * k * p + _NS_PER_FLOP * pairs * k * p)
+    if _fft_eligible(spec):
+        size = math.prod(spec.input_spatial)
+    else:
+        size = math.prod(fft_sizes(spec)[1])
+    freqs = size // 2 + 1
+    channels = spec.in_channels + spec.out_channels
+    fft = batch * (_NS_PER_FFT * channels * size * math.log2(max(size, 2))
+                   + _NS_PER_MIX * pairs * freqs)
+    return {"direct": (direct + _NS_PER_CALL) * 1e-9, "fft": (fft + _NS_PER_CALL) * 1e-9}
+
+
+def _fft_cheaper(spec: ConvSpec) -> bool:
+    costs = method_costs(spec)
+    return costs["fft"] < costs["direct"]
 
 
 class ConvOperator(LinearOperator):
@@ -111,10 +175,14 @@ class ConvOperator(LinearOperator):
         self._w = weight.reshape(g, c_out_g, c_in_g, -1)
         self._n_in = int(np.prod(spec.input_spatial))
         self._n_out = int(np.prod(spec.output_spatial))
+        self._padded_fft = None
         if method == "direct":
             self._init_direct()
-        else:
+        elif _fft_eligible(spec):
             self._init_fft()
+        else:
+            self._padded_fft = FFTConv(spec, self._w)
+            self._real = self._padded_fft.real
 
     # ---- direct path ----------------------------------------------------
     def _init_direct(self):
@@ -197,6 +265,15 @@ class ConvOperator(LinearOperator):
             y = scipy.fft.ifftn(yf, axes=axes)
         return y.reshape(-1, b)
 
+    def _padded_apply(self, X: np.ndarray, adjoint: bool) -> np.ndarray:
+        spec = self.spec
+        b = X.shape[1]
+        shape = spec.output_shape if adjoint else spec.input_shape
+        x = X.reshape((shape[0], -1, b)).transpose(2, 0, 1).reshape((b,) + shape)
+        fc = self._padded_fft
+        y = fc.adjoint(x) if adjoint else fc.forward(x)
+        return y.reshape(b, -1).T
+
     # ---- LinearOperator protocol ---------------------------------------
     def _prepare(self, X):
         X = np.asarray(X)
@@ -208,6 +285,8 @@ class ConvOperator(LinearOperator):
         X = self._prepare(X)
         if self.method == "direct":
             return self._direct_adjoint(X) if adjoint else self._direct(X)
+        if self._padded_fft is not None:
+            return self._padded_apply(X, adjoint)
         if self._real and np.iscomplexobj(X):
             # The real FFT path drops imaginary parts; a real operator is applied to each.
             return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
@@ -277,9 +356,11 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         As in :func:`conv_matrix` (numeric weights only).
     method : {"auto", "direct", "fft"}
         ``"direct"`` gathers (im2col) and contracts with BLAS.  ``"fft"``
-        needs circular padding, stride 1 and output size equal to input
-        size.  ``"auto"`` takes FFT where it applies and a flop model says it
-        is cheaper.
+        multiplies spectra: of the input's size for a circular conv with
+        stride 1 and output size equal to input size, else of the padded
+        input (any boundary mode, stride and dilation; no im2col buffer, so
+        large kernels fit in memory).  ``"auto"`` takes the path that the cost
+        model of :func:`method_costs` says is cheaper.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
@@ -321,18 +402,12 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
                              dilation=dilation, groups=groups, padding_mode=padding_mode, flip=flip)
     if w.dtype == object:
         raise TypeError("conv_operator needs numeric weights; use conv_matrix for sympy weights")
-    if method == "fft" and not _fft_eligible(spec):
-        raise ValueError(
-            f"method='fft' needs padding_mode='circular', stride 1 and an output the size of "
-            f"the input, got padding_mode={spec.padding_mode!r}, stride={spec.stride}, "
-            f"output {spec.output_spatial} for input {spec.input_spatial}; use method='direct'"
-        )
     if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
         raise TypeError(f"max_bytes must be an int, got max_bytes={max_bytes!r}")
     if max_bytes <= 0:
         raise ValueError(f"max_bytes must be a positive number of bytes, got max_bytes={max_bytes!r}")
     if method == "auto":
-        method = "fft" if _fft_eligible(spec) and _fft_cheaper(spec) else "direct"
+        method = "fft" if _fft_cheaper(spec) else "direct"
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     if needed > max_bytes:
