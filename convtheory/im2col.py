@@ -67,6 +67,11 @@ def _axis_moves(table: np.ndarray) -> list:
     return moves
 
 
+def _length(index, n: int) -> int:
+    """Number of positions a slice or an index array selects on an axis of length ``n``."""
+    return len(range(*index.indices(n))) if isinstance(index, slice) else len(index)
+
+
 def _as_index(move) -> np.ndarray:
     return np.arange(move.start, move.stop, move.step) if isinstance(move, slice) else move
 
@@ -131,6 +136,12 @@ class Im2col:
         self._gather_spec = spec
         self.copies = _plan(spec)
         self._padded = None
+        # Entries that no copy writes (taps in zero padding) keep fill_value in the
+        # kept buffer; after the buffer served as scratch they must be refilled.
+        covered = sum(int(np.prod([_length(d, n) for d, n in zip(cp.dst, spec.output_spatial)]))
+                      for cp in self.copies)
+        self._has_fill = covered < int(np.prod(spec.kernel_size)) * int(np.prod(spec.output_spatial))
+        self._dirty = False
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
         self._buffer = None
@@ -157,6 +168,15 @@ class Im2col:
             self._buffer = buf
         return buf
 
+    def scratch(self, batch: int, dtype) -> np.ndarray:
+        """The kept buffer, to be overwritten by the caller (e.g. the adjoint's GEMM).
+
+        The next gather restores the padding entries first.
+        """
+        buf = self.buffer(batch, dtype)
+        self._dirty = True
+        return buf
+
     def __call__(self, x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """``cols`` of ``x`` (shape ``(N, C_in, n1, ..., nd)``), in the kept buffer or in ``out``.
 
@@ -168,6 +188,10 @@ class Im2col:
         c, n = spec.in_channels, x.shape[0]
         if out is None:
             cols = self.buffer(n, x.dtype)
+            if self._dirty:
+                if self._has_fill:
+                    cols.fill(self.fill_value)
+                self._dirty = False
         else:
             shape = (c, self.k_vol, n, self.n_out)
             if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != x.dtype:
@@ -184,6 +208,62 @@ class Im2col:
         for cp in self.copies:
             grid[:, cp.weight][both + cp.dst] = x_t[both + cp.src]
         return cols
+
+    def depthwise(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The conv with one weight per channel and tap, without a ``cols`` buffer.
+
+        ``x`` (N, C, n1, ..., nd) and ``weight`` (C, prod(k)) give ``y``
+        (N, C, o1, ..., od) with ``y[:, c] = sum_j weight[c, j] * cols[c, j]``:
+        one multiply-add of a strided block per tap (a shift-and-add), which
+        for one channel pair per group moves less memory than im2col + GEMM.
+        """
+        c, n = self.spec.in_channels, x.shape[0]
+        dtype = np.result_type(x.dtype, weight.dtype)
+        self._check_temporaries(n, dtype)
+        if self._padder is not None:
+            x = self._padder.pad(x, out=self._padded_buffer(n, x.dtype))
+        y = np.zeros((n, c) + self.spec.output_spatial, dtype=dtype)
+        tmp = np.empty_like(y)
+        scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)
+        both = (slice(None), slice(None))
+        for cp in self.copies:
+            t = tmp[both + cp.dst]
+            np.multiply(x[both + cp.src], scale[:, cp.weight], out=t)
+            y[both + cp.dst] += t
+        return y
+
+    def depthwise_adjoint(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The adjoint of :meth:`depthwise` (``weight`` already conjugated by the caller).
+
+        Each tap's block of ``y``, scaled, is added back where it was read (a
+        broadcasted scatter-add), then the padding is folded back.
+        """
+        c, n = self.spec.in_channels, y.shape[0]
+        dtype = np.result_type(y.dtype, weight.dtype)
+        self._check_temporaries(n, dtype)
+        spatial = self._padder.padded_spatial if self._padder is not None else self.spec.input_spatial
+        x = np.zeros((n, c) + spatial, dtype=dtype)
+        tmp = np.empty(y.shape, dtype=dtype)
+        scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)
+        both = (slice(None), slice(None))
+        for cp in self.copies:
+            t = tmp[both + cp.dst]
+            np.multiply(y[both + cp.dst], scale[:, cp.weight], out=t)
+            x[both + cp.src] += t
+        return x if self._padder is None else self._padder.fold(x)
+
+    def _check_temporaries(self, batch: int, dtype) -> None:
+        """Refuse a shift-and-add whose two output-sized temporaries and padded input exceed max_bytes."""
+        spec = self.spec
+        padded = self._padder.padded_spatial if self._padder is not None else spec.input_spatial
+        elements = spec.in_channels * batch * (2 * self.n_out + int(np.prod(padded)))
+        needed = elements * np.dtype(dtype).itemsize
+        if needed > self.max_bytes:
+            raise ValueError(
+                f"the shift-and-add would need {needed / 2**20:,.0f} MiB for a batch of {batch} "
+                f"inputs of shape {spec.input_shape}, over max_bytes={self.max_bytes:,}; "
+                f"process the batch in smaller chunks"
+            )
 
     def _padded_buffer(self, batch: int, dtype) -> np.ndarray:
         """The reused ``(N, C_in, p1, ..., pd)`` buffer of the padded input."""

@@ -45,7 +45,8 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
 
     ``"direct"``: the im2col buffer ``(C_in, prod(k), prod(o))`` and the
     transposed product of the adjoint, which has the same size, plus the
-    input and output vectors and the padded input.  ``"fft"`` (circular,
+    input and output vectors, and the padded input for a boundary mode other
+    than zeros.  ``"fft"`` (circular,
     stride 1, same size): the taps of one channel pair, the kernel's circular
     embedding ``(C_out, C_in/groups, prod(n))`` and its complex transform,
     stored twice while it is reordered.  ``"fft"`` (any other geometry): the
@@ -69,6 +70,8 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
     if method == "direct":
         cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
+        if spec.padding_mode == "zeros":  # gathered straight from the input
+            return 2 * cols + vectors
         padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
         return 2 * cols + vectors + padded
     if not _fft_eligible(spec):
@@ -89,9 +92,10 @@ def _fft_eligible(spec: ConvSpec) -> bool:
 #: Cost-model constants, in nanoseconds per unit, fitted to float64 timings of
 #: both paths (benchmarks/bench_operator.py) on one core of an AMD EPYC.
 _NS_PER_FLOP = 0.1      # a multiply-add in a GEMM (BLAS near its peak)
-_NS_PER_COPY = 0.6      # an element moved by the im2col gather or col2im
+_NS_PER_COPY = 1.2      # an element written by the gather and read back by the GEMM
 _NS_PER_FFT = 0.45      # one element * log2(length) of a real transform
-_NS_PER_MIX = 1.2       # a complex multiply-add per frequency and channel pair
+_NS_PER_MIX = 3.0       # a complex multiply-add per frequency and channel pair (a
+                        # batched matrix-vector product: far from BLAS's peak)
 _NS_PER_CALL = 20_000   # per-call overhead of a path (planning, temporaries)
 
 
@@ -208,6 +212,10 @@ class ConvOperator(LinearOperator):
         # (C_in * n, b) -> (b, C_in, n1, ..., nd), a view.
         x = X.reshape((self.spec.in_channels, self._n_in, b)).transpose(2, 0, 1)
         x = x.reshape((b,) + self.spec.input_shape)
+        if c_out_g == c_in_g == 1:  # one channel pair per group: shift-and-add, no GEMM
+            with self._lock:
+                y = self._im2col.depthwise(x, self._w.reshape(g, k))
+            return y.reshape(b, -1).T
         # cols (C_in, K, b, P) is (g, C_in/g * K, b * P) in C order: one GEMM per group.
         with self._lock:
             cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
@@ -217,11 +225,21 @@ class ConvOperator(LinearOperator):
     def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
         g, c_out_g, c_in_g, k = self._w.shape
         b = Y.shape[1]
+        if c_out_g == c_in_g == 1:  # the transposed shift-and-add: a broadcasted scatter-add
+            y = Y.reshape(g, self._n_out, b).transpose(2, 0, 1)
+            y = y.reshape((b, g) + self.spec.output_spatial)
+            with self._lock:
+                x = self._im2col.depthwise_adjoint(y, self._w.reshape(g, k).conj())
+            return x.reshape(b, -1).T
         y = Y.reshape(g, c_out_g, self._n_out, b).transpose(0, 1, 3, 2)
         y = y.reshape(g, c_out_g, b * self._n_out)
         w_h = self._w.reshape(g, c_out_g, c_in_g * k).conj().transpose(0, 2, 1)
-        cols = (w_h @ y).reshape(self.spec.in_channels, k, b, self._n_out)
-        x = self._im2col.adjoint(cols)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
+        with self._lock:
+            # The product goes into the forward's im2col buffer (same shape): a fresh
+            # array of this size per call costs more in page faults than the GEMM.
+            buf = self._im2col.scratch(b, np.result_type(w_h.dtype, y.dtype))
+            np.matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
+            x = self._im2col.adjoint(buf)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
         return x.reshape(b, -1).T
 
     # ---- FFT path -------------------------------------------------------
