@@ -31,6 +31,7 @@ import scipy.fft
 
 from .geometry import ConvSpec
 from .padded import Padder
+from .threads import gemm_threads
 
 __all__ = ["FFTConv", "fft_sizes"]
 
@@ -113,7 +114,8 @@ class FFTConv:
             return xf * hf  # (N, g, F...) * (g, F...)
         c_from = xf.shape[1] // g
         x = xf.reshape(b, g, c_from, -1).transpose(1, 3, 2, 0)  # (g, F, C_from/g, N)
-        y = (self.hf_h if adjoint else self.hf) @ x  # (g, F, C_to/g, N)
+        with gemm_threads(2, 0):  # one small product per frequency: one BLAS thread
+            y = (self.hf_h if adjoint else self.hf) @ x  # (g, F, C_to/g, N)
         return y.transpose(3, 0, 2, 1).reshape((b, -1) + self.freq_shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:

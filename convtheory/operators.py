@@ -28,11 +28,12 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .checks.verdict import Verdict
-from .geometry import ConvSpec
 from .fftconv import FFTConv, fft_sizes
+from .geometry import ConvSpec
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps
+from .threads import gemm_threads
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "dot_test", "estimate_operator_bytes", "method_costs"]
@@ -219,7 +220,8 @@ class ConvOperator(LinearOperator):
         # cols (C_in, K, b, P) is (g, C_in/g * K, b * P) in C order: one GEMM per group.
         with self._lock:
             cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
-            out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
+            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
+                out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
         return out.reshape(-1, b, self._n_out).transpose(0, 2, 1).reshape(-1, b)
 
     def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
@@ -238,7 +240,8 @@ class ConvOperator(LinearOperator):
             # The product goes into the forward's im2col buffer (same shape): a fresh
             # array of this size per call costs more in page faults than the GEMM.
             buf = self._im2col.scratch(b, np.result_type(w_h.dtype, y.dtype))
-            np.matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
+            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
+                np.matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
             x = self._im2col.adjoint(buf)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
         return x.reshape(b, -1).T
 
@@ -274,7 +277,8 @@ class ConvOperator(LinearOperator):
         transform = scipy.fft.rfftn if self._real else scipy.fft.fftn
         xf = transform(xs, axes=axes).reshape(g, -1, f, b).transpose(0, 2, 1, 3)  # (g, F, C/g, B)
         hf = np.conj(self._hf).transpose(0, 1, 3, 2) if adjoint else self._hf
-        yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
+        with gemm_threads(g * f, 0):  # one small product per frequency: one BLAS thread
+            yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
         c_to = spec.in_channels if adjoint else spec.out_channels
         yf = yf.reshape((c_to,) + _xf_shape(shape, self._real) + (b,))
         if self._real:

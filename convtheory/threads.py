@@ -27,7 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["blas_threads", "parallel_blocks", "workers"]
+__all__ = ["SMALL_GEMM", "blas_threads", "gemm_threads", "parallel_blocks", "workers"]
+
+#: Multiply-adds below which one GEMM runs on one BLAS thread: waking and joining a
+#: second thread costs more than it saves there, and far more on a loaded machine.
+SMALL_GEMM = 1 << 25
 
 _LOCK = threading.Lock()
 _CONTROLLER = None
@@ -84,6 +88,24 @@ def blas_threads(n: int):
         return
     with ctl.limit(limits=n):
         yield
+
+
+def gemm_threads(n_calls: int, macs_per_call: int):
+    """The BLAS limit for ``n_calls`` GEMMs of ``macs_per_call`` multiply-adds each.
+
+    One BLAS thread for several calls (one per group: a batched product) or for
+    a call below :data:`SMALL_GEMM`; otherwise BLAS keeps its threads (a single
+    large GEMM scales).
+
+    Examples
+    --------
+    >>> import contextlib
+    >>> isinstance(gemm_threads(1, 10**9), contextlib.nullcontext)
+    True
+    """
+    if n_calls > 1 or macs_per_call < SMALL_GEMM:
+        return blas_threads(1)
+    return contextlib.nullcontext()
 
 
 def parallel_blocks(n_items: int, fn, *, min_items: int = 1) -> None:

@@ -31,6 +31,7 @@ from ..geometry import ConvSpec, _per_axis
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
+from ..threads import gemm_threads
 
 __all__ = [
     "BACKENDS",
@@ -120,7 +121,8 @@ class ConvPlan:
         ck = spec.in_channels_per_group * self.k_vol
         cols = self._gather(x).reshape(g, ck, n * self.n_out)
         y = self._buffer("y", (g, spec.out_channels_per_group, n * self.n_out), x.dtype)
-        np.matmul(weight.reshape(g, -1, ck), cols, out=y)
+        with gemm_threads(g, spec.out_channels_per_group * ck * n * self.n_out):
+            np.matmul(weight.reshape(g, -1, ck), cols, out=y)
         # One pass from the (C_out, N, P) product to the (N, C_out, P) output, bias included.
         y_t = y.reshape(spec.out_channels, n, self.n_out).transpose(1, 0, 2)
         if bias is None:
@@ -156,7 +158,9 @@ class ConvPlan:
         ck = spec.in_channels_per_group * self.k_vol
         G2 = self._buffer("g", (g, spec.out_channels_per_group, n * self.n_out), grad_output.dtype)
         G2.reshape(spec.out_channels, n, self.n_out)[...] = G3.transpose(1, 0, 2)
-        grad_weight = np.matmul(G2, cols.transpose(0, 2, 1)).reshape(spec.weight_shape)
+        threads = gemm_threads(g, spec.out_channels_per_group * ck * n * self.n_out)
+        with threads:
+            grad_weight = np.matmul(G2, cols.transpose(0, 2, 1)).reshape(spec.weight_shape)
         if not input_grad:
             return None, grad_weight, grad_bias
         gcols = self._buffer("gcols", (g, ck, n * self.n_out), grad_output.dtype)
@@ -166,7 +170,8 @@ class ConvPlan:
             # slower than the broadcast multiply, which only writes gcols once.
             np.multiply(w_t, G2, out=gcols)
         else:
-            np.matmul(w_t, G2, out=gcols)
+            with gemm_threads(g, spec.out_channels_per_group * ck * n * self.n_out):
+                np.matmul(w_t, G2, out=gcols)
         grad_input = self._gather.adjoint(
             gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
         return grad_input, grad_weight, grad_bias
