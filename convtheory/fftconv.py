@@ -47,7 +47,16 @@ def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
 
 
 def fft_sizes(spec: ConvSpec) -> tuple:
-    """``(padded, L)``: the padded spatial shape and the transform size per axis."""
+    """``(padded, L)``: the padded spatial shape and the transform size per axis.
+
+    ``L`` is ``scipy.fft.next_fast_len`` of the padded length: a valid
+    output never reads past the padded input, so no larger size is needed.
+
+    Examples
+    --------
+    >>> fft_sizes(ConvSpec((31, 31), (512, 512), padding="same"))
+    ((542, 542), (576, 576))
+    """
     padded = Padder(spec).padded_spatial
     return padded, tuple(scipy.fft.next_fast_len(p, real=True) for p in padded)
 
