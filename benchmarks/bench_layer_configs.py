@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import header, interleaved, median, ratio_stats
+from _common import best_ratio, header, interleaved, median, ratio_stats
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
@@ -57,7 +57,7 @@ def bench(config, dtype, repeats, torch):
     t_ours, t_ref = interleaved([ours, ref], repeats)
     r, lo, hi = ratio_stats(t_ours, t_ref)
     print(f"{dtype:8} {name:22} {1e3 * median(t_ours):9.2f} {1e3 * median(t_ref):9.2f} "
-          f"{r:6.2f}x [{lo:.2f}-{hi:.2f}]")
+          f"{r:6.2f}x [{lo:.2f}-{hi:.2f}] best {best_ratio(t_ours, t_ref):.2f}x")
     return r
 
 
@@ -72,7 +72,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     header(args.threads, args.repeats)
     print(f"torch {torch.__version__}, torch threads {torch.get_num_threads()}")
-    print(f"{'dtype':8} {'config':22} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} [range]")
+    print(f"{'dtype':8} {'config':22} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} [range] best: min/min")
     dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
     with threadpool_limits(args.threads):
         for dtype in dtypes:

@@ -25,7 +25,7 @@ import gc
 import sys
 import tracemalloc
 
-from _common import header, interleaved, median, ratio_stats
+from _common import best_ratio, header, interleaved, median, ratio_stats
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
@@ -45,7 +45,8 @@ def _at(threads, fn):
 def _row(name, fn, repeats):
     t1, t2 = interleaved([_at(1, fn), _at(2, fn)], repeats)
     r, lo, hi = ratio_stats(t2, t1)
-    print(f"{name:52} {1e3 * median(t1):10.1f} {1e3 * median(t2):10.1f} {r:6.2f}x [{lo:.2f}-{hi:.2f}]")
+    print(f"{name:52} {1e3 * median(t1):10.1f} {1e3 * median(t2):10.1f} {r:6.2f}x [{lo:.2f}-{hi:.2f}] "
+          f"best {best_ratio(t2, t1):.2f}x")
 
 
 def spectra(repeats):
@@ -122,7 +123,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     header(2, args.repeats)
     print("(each row alternates 1 and 2 threads)")
-    print(f"{'case':52} {'1 thr ms':>10} {'2 thr ms':>10} {'2/1':>7} [range]")
+    print(f"{'case':52} {'1 thr ms':>10} {'2 thr ms':>10} {'2/1':>7} [range] best: min/min")
     for part in (spectra, matrix, layer, operator):
         if args.only in (None, part.__name__):
             part(args.repeats)

@@ -136,6 +136,13 @@ class Im2col:
         self._gather_spec = spec
         self.copies = _plan(spec)
         self._padded = None
+        # The shift-and-add (depthwise) pads even zeros into the buffer: then every
+        # tap's block is the whole output, one contiguous pass instead of a
+        # trimmed, strided one (twice as fast), and the first tap initialises it.
+        shift_padder = self._padder if self._padder is not None else Padder(self.spec)
+        self._shift_padder = None if shift_padder.trivial else shift_padder
+        self._shift_copies = (self.copies if self._padder is not None or shift_padder.trivial
+                              else _plan(shift_padder.valid_spec()))
         # Entries that no copy writes (taps in zero padding) keep fill_value in the
         # kept buffer; after the buffer served as scratch they must be refilled.
         covered = sum(int(np.prod([_length(d, n) for d, n in zip(cp.dst, spec.output_spatial)]))
@@ -220,16 +227,18 @@ class Im2col:
         c, n = self.spec.in_channels, x.shape[0]
         dtype = np.result_type(x.dtype, weight.dtype)
         self._check_temporaries(n, dtype)
-        if self._padder is not None:
-            x = self._padder.pad(x, out=self._padded_buffer(n, x.dtype))
-        y = np.zeros((n, c) + self.spec.output_spatial, dtype=dtype)
+        padder = self._shift_padder
+        if padder is not None:
+            x = padder.pad(x, out=self._padded_buffer(n, x.dtype, padder))
+        y = np.empty((n, c) + self.spec.output_spatial, dtype=dtype)
         tmp = np.empty_like(y)
         scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)
         both = (slice(None), slice(None))
-        for cp in self.copies:
-            t = tmp[both + cp.dst]
-            np.multiply(x[both + cp.src], scale[:, cp.weight], out=t)
-            y[both + cp.dst] += t
+        first, *rest = self._shift_copies  # each block is the whole output (valid conv)
+        np.multiply(x[both + first.src], scale[:, first.weight], out=y)
+        for cp in rest:
+            np.multiply(x[both + cp.src], scale[:, cp.weight], out=tmp)
+            y += tmp
         return y
 
     def depthwise_adjoint(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -241,21 +250,22 @@ class Im2col:
         c, n = self.spec.in_channels, y.shape[0]
         dtype = np.result_type(y.dtype, weight.dtype)
         self._check_temporaries(n, dtype)
-        spatial = self._padder.padded_spatial if self._padder is not None else self.spec.input_spatial
+        padder = self._shift_padder
+        spatial = padder.padded_spatial if padder is not None else self.spec.input_spatial
         x = np.zeros((n, c) + spatial, dtype=dtype)
         tmp = np.empty(y.shape, dtype=dtype)
         scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)
         both = (slice(None), slice(None))
-        for cp in self.copies:
-            t = tmp[both + cp.dst]
-            np.multiply(y[both + cp.dst], scale[:, cp.weight], out=t)
-            x[both + cp.src] += t
-        return x if self._padder is None else self._padder.fold(x)
+        for cp in self._shift_copies:
+            np.multiply(y, scale[:, cp.weight], out=tmp)
+            x[both + cp.src] += tmp
+        return x if padder is None else padder.fold(x)
 
     def _check_temporaries(self, batch: int, dtype) -> None:
         """Refuse a shift-and-add whose two output-sized temporaries and padded input exceed max_bytes."""
         spec = self.spec
-        padded = self._padder.padded_spatial if self._padder is not None else spec.input_spatial
+        padder = self._shift_padder
+        padded = padder.padded_spatial if padder is not None else spec.input_spatial
         elements = spec.in_channels * batch * (2 * self.n_out + int(np.prod(padded)))
         needed = elements * np.dtype(dtype).itemsize
         if needed > self.max_bytes:
@@ -265,9 +275,10 @@ class Im2col:
                 f"process the batch in smaller chunks"
             )
 
-    def _padded_buffer(self, batch: int, dtype) -> np.ndarray:
+    def _padded_buffer(self, batch: int, dtype, padder: Padder | None = None) -> np.ndarray:
         """The reused ``(N, C_in, p1, ..., pd)`` buffer of the padded input."""
-        shape = (batch, self.spec.in_channels) + self._padder.padded_spatial
+        padder = padder if padder is not None else self._padder
+        shape = (batch, self.spec.in_channels) + padder.padded_spatial
         buf = self._padded
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             self._padded = None
