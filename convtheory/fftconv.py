@@ -31,7 +31,7 @@ import scipy.fft
 
 from .geometry import ConvSpec
 from .padded import Padder
-from .threads import gemm_threads
+from .threads import gemm_threads, workers
 
 __all__ = ["FFTConv", "fft_sizes"]
 
@@ -129,9 +129,20 @@ class FFTConv:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (N, C_in, n1, ..., nd) -> ``y`` (N, C_out, o1, ..., od)."""
+        # pocketfft splits each axis' batch of 1-D transforms over the workers: as
+        # many as the thread limit in force (threadpoolctl), one by default there.
+        with scipy.fft.set_workers(workers()):
+            return self._forward(x)
+
+    def adjoint(self, y: np.ndarray) -> np.ndarray:
+        """``y`` (N, C_out, o1, ..., od) -> ``x`` (N, C_in, n1, ..., nd): the transposed conv."""
+        with scipy.fft.set_workers(workers()):
+            return self._adjoint(y)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
         xp = x if self.padder.trivial else self.padder.pad(x)
         if self.real and np.iscomplexobj(xp):
-            return self.forward(x.real) + 1j * self.forward(x.imag)
+            return self._forward(x.real) + 1j * self._forward(x.imag)
         transform = scipy.fft.rfftn if self.real else scipy.fft.fftn
         yf = self._mix(transform(xp, s=self.sizes, axes=self.axes), adjoint=False)
         if self.real:
@@ -149,10 +160,9 @@ class FFTConv:
     def _index(read):
         return [np.arange(r.start, r.stop, r.step) if isinstance(r, slice) else r for r in read]
 
-    def adjoint(self, y: np.ndarray) -> np.ndarray:
-        """``y`` (N, C_out, o1, ..., od) -> ``x`` (N, C_in, n1, ..., nd): the transposed conv."""
+    def _adjoint(self, y: np.ndarray) -> np.ndarray:
         if self.real and np.iscomplexobj(y):
-            return self.adjoint(y.real) + 1j * self.adjoint(y.imag)
+            return self._adjoint(y.real) + 1j * self._adjoint(y.imag)
         up = np.zeros(y.shape[:2] + self.sizes, dtype=y.dtype)
         if self._sliced:
             up[(Ellipsis,) + self.read] = y

@@ -34,7 +34,7 @@ from .geometry import ConvSpec
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
 from .taps import count_taps, spatial_taps
-from .threads import gemm_threads
+from .threads import gemm_threads, workers
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "dot_test", "estimate_operator_bytes", "method_costs"]
@@ -246,10 +246,11 @@ class ConvOperator(LinearOperator):
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         if self._padded_fft is not None:
             return self._padded_apply(X, adjoint)
-        if self._real and np.iscomplexobj(X):
-            # The real FFT path drops imaginary parts; a real operator is applied to each.
-            return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
-        return self._fft_apply(X, adjoint)
+        with scipy.fft.set_workers(workers()):  # the thread limit in force (threadpoolctl)
+            if self._real and np.iscomplexobj(X):
+                # The real FFT path drops imaginary parts; a real operator is applied to each.
+                return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
+            return self._fft_apply(X, adjoint)
 
     def _matmat(self, X):
         return self._apply(X, adjoint=False)
