@@ -442,6 +442,29 @@ def _transposed_length(n: int, k: int, stride: int, lo: int, hi: int, dilation: 
     return length
 
 
+# --------------------------------------------------------------------------
+# Padded buffers
+# --------------------------------------------------------------------------
+def padded_source_indices(n: int, lo: int, hi: int, padding_mode: str = "zeros") -> np.ndarray:
+    """Which input position each position of the padded axis holds.
+
+    The padded axis has ``lo + n + hi`` positions; entry ``p`` is the input
+    index that ``numpy.pad``-style padding copies there, ``-1`` for a zero.
+    It is the tap table of a one-tap kernel (:func:`axis_taps` with ``k=1``),
+    so every boundary mode that :func:`axis_taps` knows works here too: a fast
+    path may pad once into a buffer with this table, then read the buffer
+    through the tap table of the same conv without padding.
+
+    Examples
+    --------
+    >>> padded_source_indices(4, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 3, 2, 1])
+    >>> padded_source_indices(3, 1, 2)
+    array([-1,  0,  1,  2, -1, -1])
+    """
+    return axis_taps(n, 1, padding=(lo, hi), padding_mode=padding_mode)[:, 0]
+
+
 def __getattr__(name):
     # ConvGeometry and ConvSpec, the records that carry this arithmetic, live in
     # convtheory.spec (which imports this module); resolve the old import path lazily.

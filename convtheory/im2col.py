@@ -9,10 +9,14 @@ Nothing here computes an index from stride, padding or dilation.  The per-axis
 tap tables of :class:`~convtheory.spec.ConvSpec` are read once per kernel
 position: where a table column is an arithmetic progression over a contiguous
 run of outputs (always, for zero padding) it becomes a pair of slices and the
-gather is a strided block copy; otherwise (circular, reflect, replicate
-borders) it stays an index array, and ``col2im`` accumulates with
-``np.add.at`` because two taps may then read one input.  ``-1`` (zero padding)
-is never read: those entries of ``cols`` keep ``fill_value``.
+gather is a strided block copy.  Every other boundary mode (circular, reflect,
+replicate, ...) first pads the input once into a reused buffer with
+:class:`~convtheory.padded.Padder` and then gathers from the buffer through
+the tables of the same conv without padding, which are all slices; ``col2im``
+then sums into the buffer and folds its border back (the adjoint of the
+padding).  So a boundary mode costs one small extra copy, not index-array
+gathers and ``np.add.at``.  ``-1`` (zero padding) is never read: those entries
+of ``cols`` keep ``fill_value``.
 
 Layout: ``cols`` has shape ``(C_in, prod(k), N, prod(o))`` and row
 ``(c, j)`` is input channel ``c`` through weight ``j`` (flat C-order index
@@ -29,6 +33,7 @@ import numpy as np
 from .spec import ConvSpec
 from .matrices import DEFAULT_MAX_BYTES
 from .validation import as_instance, as_max_bytes, as_real, check_budget
+from .padded import Padder
 
 __all__ = ["Im2col", "col2im", "im2col"]
 
@@ -61,6 +66,11 @@ def _axis_moves(table: np.ndarray) -> list:
         else:
             moves.append((out_idx, src))
     return moves
+
+
+def _length(index, n: int) -> int:
+    """Number of positions a slice or an index array selects on an axis of length ``n``."""
+    return len(range(*index.indices(n))) if isinstance(index, slice) else len(index)
 
 
 def _as_index(move) -> np.ndarray:
@@ -118,7 +128,28 @@ class Im2col:
         self.spec = spec
         self.fill_value = as_real(fill_value, "fill_value", finite=False)
         self.max_bytes = as_max_bytes(max_bytes)
+        self._padder = None
+        if spec.padding_mode != "zeros":
+            padder = Padder(spec)
+            if not padder.trivial:
+                self._padder = padder
+                spec = padder.valid_spec()
+        self._gather_spec = spec
         self.copies = _plan(spec)
+        self._padded = None
+        # The shift-and-add (depthwise) pads even zeros into the buffer: then every
+        # tap's block is the whole output, one contiguous pass instead of a
+        # trimmed, strided one (twice as fast), and the first tap initialises it.
+        shift_padder = self._padder if self._padder is not None else Padder(self.spec)
+        self._shift_padder = None if shift_padder.trivial else shift_padder
+        self._shift_copies = (self.copies if self._padder is not None or shift_padder.trivial
+                              else _plan(shift_padder.valid_spec()))
+        # Entries that no copy writes (taps in zero padding) keep fill_value in the
+        # kept buffer; after the buffer served as scratch they must be refilled.
+        covered = sum(int(np.prod([_length(d, n) for d, n in zip(cp.dst, spec.output_spatial)]))
+                      for cp in self.copies)
+        self._has_fill = covered < int(np.prod(spec.kernel_size)) * int(np.prod(spec.output_spatial))
+        self._dirty = False
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
         self._buffer = None
@@ -141,6 +172,15 @@ class Im2col:
             self._buffer = buf
         return buf
 
+    def scratch(self, batch: int, dtype) -> np.ndarray:
+        """The kept buffer, to be overwritten by the caller (e.g. the adjoint's GEMM).
+
+        The next gather restores the padding entries first.
+        """
+        buf = self.buffer(batch, dtype)
+        self._dirty = True
+        return buf
+
     def __call__(self, x: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """``cols`` of ``x`` (shape ``(N, C_in, n1, ..., nd)``), in the kept buffer or in ``out``.
 
@@ -152,6 +192,10 @@ class Im2col:
         c, n = spec.in_channels, x.shape[0]
         if out is None:
             cols = self.buffer(n, x.dtype)
+            if self._dirty:
+                if self._has_fill:
+                    cols.fill(self.fill_value)
+                self._dirty = False
         else:
             shape = (c, self.k_vol, n, self.n_out)
             if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != x.dtype:
@@ -160,12 +204,83 @@ class Im2col:
             # The copies below skip padding taps: a caller's array holds anything there.
             out.fill(self.fill_value)
             cols = out
+        if self._padder is not None:
+            x = self._padder.pad(x, out=self._padded_buffer(x.shape[0], x.dtype))
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))  # (C_in, N, n1, ..., nd)
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
         both = (slice(None), slice(None))  # every channel, every sample
         for cp in self.copies:
             grid[:, cp.weight][both + cp.dst] = x_t[both + cp.src]
         return cols
+
+    def depthwise(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The conv with one weight per channel and tap, without a ``cols`` buffer.
+
+        ``x`` (N, C, n1, ..., nd) and ``weight`` (C, prod(k)) give ``y``
+        (N, C, o1, ..., od) with ``y[:, c] = sum_j weight[c, j] * cols[c, j]``:
+        one multiply-add of a strided block per tap (a shift-and-add), which
+        for one channel pair per group moves less memory than im2col + GEMM.
+        """
+        c, n = self.spec.in_channels, x.shape[0]
+        dtype = np.result_type(x.dtype, weight.dtype)
+        self._check_temporaries(n, dtype)
+        padder = self._shift_padder
+        if padder is not None:
+            x = padder.pad(x, out=self._padded_buffer(n, x.dtype, padder))
+        y = np.empty((n, c) + self.spec.output_spatial, dtype=dtype)
+        tmp = np.empty_like(y)
+        scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)
+        both = (slice(None), slice(None))
+        first, *rest = self._shift_copies  # each block is the whole output (valid conv)
+        np.multiply(x[both + first.src], scale[:, first.weight], out=y)
+        for cp in rest:
+            np.multiply(x[both + cp.src], scale[:, cp.weight], out=tmp)
+            y += tmp
+        return y
+
+    def depthwise_adjoint(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The adjoint of :meth:`depthwise` (``weight`` already conjugated by the caller).
+
+        Each tap's block of ``y``, scaled, is added back where it was read (a
+        broadcasted scatter-add), then the padding is folded back.
+        """
+        c, n = self.spec.in_channels, y.shape[0]
+        dtype = np.result_type(y.dtype, weight.dtype)
+        self._check_temporaries(n, dtype)
+        padder = self._shift_padder
+        spatial = padder.padded_spatial if padder is not None else self.spec.input_spatial
+        x = np.zeros((n, c) + spatial, dtype=dtype)
+        tmp = np.empty(y.shape, dtype=dtype)
+        scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)
+        both = (slice(None), slice(None))
+        for cp in self._shift_copies:
+            np.multiply(y, scale[:, cp.weight], out=tmp)
+            x[both + cp.src] += tmp
+        return x if padder is None else padder.fold(x)
+
+    def _check_temporaries(self, batch: int, dtype) -> None:
+        """Refuse a shift-and-add whose two output-sized temporaries and padded input exceed max_bytes."""
+        spec = self.spec
+        padder = self._shift_padder
+        padded = padder.padded_spatial if padder is not None else spec.input_spatial
+        elements = spec.in_channels * batch * (2 * self.n_out + int(np.prod(padded)))
+        needed = elements * np.dtype(dtype).itemsize
+        if needed > self.max_bytes:
+            raise ValueError(
+                f"the shift-and-add would need {needed / 2**20:,.0f} MiB for a batch of {batch} "
+                f"inputs of shape {spec.input_shape}, over max_bytes={self.max_bytes:,}; "
+                f"process the batch in smaller chunks"
+            )
+
+    def _padded_buffer(self, batch: int, dtype, padder: Padder | None = None) -> np.ndarray:
+        """The reused ``(N, C_in, p1, ..., pd)`` buffer of the padded input."""
+        padder = padder if padder is not None else self._padder
+        shape = (batch, self.spec.in_channels) + padder.padded_spatial
+        buf = self._padded
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            self._padded = None
+            buf = self._padded = np.empty(shape, dtype=dtype)
+        return buf
 
     def adjoint(self, cols: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """``col2im``: sum every entry of ``cols`` back onto the input it was read from.
@@ -175,14 +290,26 @@ class Im2col:
         spec = self.spec
         c, _, n, _ = cols.shape
         shape = (n, c) + spec.input_spatial
-        if out is None:
-            x = np.zeros(shape, dtype=cols.dtype)
-        elif not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != cols.dtype:
+        if out is not None and (not isinstance(out, np.ndarray) or out.shape != shape
+                                or out.dtype != cols.dtype):
             raise ValueError(f"out must be an ndarray of shape {shape} and dtype {cols.dtype}, "
                              f"got {_describe(out)}")
+        if self._padder is not None:
+            xp = self._padded_buffer(n, cols.dtype)
+            xp.fill(0)
+            self._scatter(cols, xp)
+            return self._padder.fold(xp, out=out)
+        if out is None:
+            x = np.zeros(shape, dtype=cols.dtype)
         else:
             x = out
             x.fill(0)
+        return self._scatter(cols, x)
+
+    def _scatter(self, cols: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Add every entry of ``cols`` onto ``x`` (the input, or the padded buffer) where it was read."""
+        spec = self._gather_spec
+        c, _, n, _ = cols.shape
         x_t = x.transpose((1, 0) + tuple(range(2, x.ndim)))
         grid = cols.reshape((c, self.k_vol, n) + spec.output_spatial)
         both = (slice(None), slice(None))  # every channel, every sample

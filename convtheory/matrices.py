@@ -17,6 +17,7 @@ from .spec import ConvSpec
 from .taps import (DEFAULT_MAX_BYTES, _cached_by_bytes, _spatial_taps, channel_layout, conv_taps,
                    count_taps)
 from .validation import as_bool, as_instance, as_itemsize, as_max_bytes, check_budget
+from .threads import parallel_blocks
 from .weights import conv_arguments
 
 __all__ = ["DEFAULT_MAX_BYTES", "MAX_SYMBOLIC_TAPS", "conv_matrix", "estimate_matrix_bytes"]
@@ -203,31 +204,41 @@ def _csr_matrix(w: np.ndarray, spec: ConvSpec) -> sp.csr_array:
     data = np.empty(nnz, dtype=dtype)
     cols = lay.cols.astype(index_dtype)
     block = spec.in_channels_per_group * int(np.prod(spec.input_spatial))
-    for co in range(c_out):
-        out = slice(co * per_co, (co + 1) * per_co)
-        np.add(cols, (co // spec.out_channels_per_group) * block, out=indices[out])
     w2 = w.reshape(c_out, -1)
     values = data.reshape(c_out, per_co)
     runs = _row_runs(spec)
-    if len(runs.entry_start) * _ENTRIES_PER_RUN_CALL <= nnz:
-        # Rows with the same taps (all interior rows, each edge, each corner)
-        # hold the same values: compute them once per run and write the run as
-        # one broadcast, for every output channel at once.  That is a
-        # memset-speed write where a gather would also read an index per entry.
-        for es, n, length, ts, nt in zip(*(a.tolist() for a in runs[:5])):
-            taps = w2[:, lay.tap_weight[ts:ts + nt]]
-            if lay.canonical:
-                segment = taps
-            else:  # reflect, replicate, wrap: taps that share an input add up
-                segment = np.zeros((c_out, length), dtype=dtype)
-                np.add.at(segment, (slice(None), runs.local_entry[ts:ts + nt]), taps)
-            values[:, es:es + n * length].reshape(c_out, n, length)[...] = segment[:, None, :]
-    elif lay.canonical:
-        for co in range(c_out):
-            np.take(w2[co], lay.tap_weight, out=values[co])
-    else:
-        for co in range(c_out):
-            values[co] = _fold(w2[co], lay, per_co)
+    by_runs = len(runs.entry_start) * _ENTRIES_PER_RUN_CALL <= nnz
+    run_list = list(zip(*(a.tolist() for a in runs[:5]))) if by_runs else []
+
+    def channels(c0, c1):
+        # Output channels [c0, c1): their rows are one contiguous block of the CSR
+        # arrays, so blocks of channels are written side by side by the workers.
+        for co in range(c0, c1):
+            out = slice(co * per_co, (co + 1) * per_co)
+            np.add(cols, (co // spec.out_channels_per_group) * block, out=indices[out])
+        vals = values[c0:c1]
+        if by_runs:
+            # Rows with the same taps (all interior rows, each edge, each corner)
+            # hold the same values: compute them once per run and write the run as
+            # one broadcast, for every output channel of the block at once.  That is
+            # a memset-speed write where a gather would also read an index per entry.
+            for es, n, length, ts, nt in run_list:
+                taps = w2[c0:c1, lay.tap_weight[ts:ts + nt]]
+                if lay.canonical:
+                    segment = taps
+                else:  # reflect, replicate, wrap: taps that share an input add up
+                    segment = np.zeros((c1 - c0, length), dtype=dtype)
+                    np.add.at(segment, (slice(None), runs.local_entry[ts:ts + nt]), taps)
+                vals[:, es:es + n * length].reshape(c1 - c0, n, length)[...] = segment[:, None, :]
+        elif lay.canonical:
+            for co in range(c0, c1):
+                np.take(w2[co], lay.tap_weight, out=values[co])
+        else:
+            for co in range(c0, c1):
+                values[co] = _fold(w2[co], lay, per_co)
+
+    # Worth a thread only when a block holds enough entries to hide the pool's start-up.
+    parallel_blocks(c_out, channels, min_items=max(1, _ENTRIES_PER_THREAD // max(per_co, 1)))
     M = sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols), copy=False)
     # Built sorted and duplicate-free by construction; tell scipy so it does not re-check.
     M.has_sorted_indices = True
@@ -238,6 +249,8 @@ def _csr_matrix(w: np.ndarray, spec: ConvSpec) -> sp.csr_array:
 # A run is written with one numpy call; below this many entries per call the
 # per-call overhead outweighs the gather it saves.
 _ENTRIES_PER_RUN_CALL = 4096
+# Below this many entries per worker, a thread pool costs more than it saves.
+_ENTRIES_PER_THREAD = 1 << 20
 
 
 class _RowRuns(NamedTuple):

@@ -3,13 +3,18 @@
 Two paths, both derived from the taps:
 
 * **direct**: :class:`~convtheory.im2col.Im2col` gathers the input into its
-  im2col form (block copies where the tap tables are affine); one GEMM per
-  group with the weights gives the output.  The adjoint is the transposed
-  GEMM followed by col2im (the same copies, summed back), so the transposed
-  convolution needs no index arithmetic of its own.
-* **fft**: circular padding, stride 1 and an output the size of the input make
-  the conv a sum of circulant blocks, diagonalised by the DFT.  The kernel's
-  circular embedding is read from the taps of the first output position.
+  im2col form (block copies; a boundary mode pads once into a buffer first);
+  one GEMM per group with the weights gives the output.  The adjoint is the
+  transposed GEMM followed by col2im (the same copies, summed back), so the
+  transposed convolution needs no index arithmetic of its own.
+* **fft**: every geometry.  Circular padding with stride 1 and an output the
+  size of the input is a sum of circulant blocks, diagonalised by the DFT of
+  the input's size (the kernel's circular embedding is read from the taps of
+  the first output position).  Any other geometry is an FFT of the padded
+  input, cropped and read at the stride (:class:`~convtheory.fftconv.FFTConv`).
+  The adjoint is the same transforms with the conjugate transposed spectrum.
+
+``method="auto"`` picks the cheaper by the cost model of :func:`method_costs`.
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ import numpy as np
 import scipy.fft
 from scipy.sparse.linalg import LinearOperator
 
-from .spec import ConvSpec
+from .cost_model import _fft_cheaper, _fft_eligible, method_costs
+from .fftconv import FFTConv, fft_sizes
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
+from .spec import ConvSpec
 from .taps import count_taps, spatial_taps
+from .threads import gemm_threads, workers
 from .validation import as_instance, as_itemsize, as_max_bytes, check_budget
 from .weights import conv_arguments
 
-__all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes"]
+__all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes", "method_costs"]
 
 METHODS = ("auto", "direct", "fft")
 
@@ -38,10 +46,15 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
 
     ``"direct"``: the im2col buffer ``(C_in, prod(k), prod(o))`` and the
     transposed product of the adjoint, which has the same size, plus the
-    input and output vectors.  ``"fft"``: the taps of one channel pair, the
-    kernel's circular embedding ``(C_out, C_in/groups, prod(n))`` and its
-    complex transform, stored twice while it is reordered.  A ``matmat`` with
-    ``b`` columns needs about ``b`` times the per-vector part.
+    input and output vectors, and the padded input for a boundary mode other
+    than zeros.  ``"fft"`` (circular,
+    stride 1, same size): the taps of one channel pair, the kernel's circular
+    embedding ``(C_out, C_in/groups, prod(n))`` and its complex transform,
+    stored twice while it is reordered.  ``"fft"`` (any other geometry): the
+    kernel's embedding in the transform size ``L`` (the padded input rounded
+    up by ``next_fast_len``) and its transform, twice, plus the transforms of
+    the input and output channels.  A ``matmat`` with ``b`` columns needs about
+    ``b`` times the per-vector part.
 
     Examples
     --------
@@ -60,25 +73,18 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
     if method == "direct":
         cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
-        return 2 * cols + vectors
+        if spec.padding_mode == "zeros":  # gathered straight from the input
+            return 2 * cols + vectors
+        padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
+        return 2 * cols + vectors + padded
+    if not _fft_eligible(spec):
+        pairs = spec.out_channels * spec.in_channels_per_group
+        size = math.prod(fft_sizes(spec)[1])
+        return (pairs * size * (itemsize + 2 * 16)
+                + 3 * (spec.in_channels + spec.out_channels) * size * 16 + 2 * vectors)
     pairs = spec.out_channels * spec.in_channels_per_group
     taps = 48 * (count_taps(spec) // max(pairs, 1))  # indptr, cols, kernel, rows, entries
     return taps + pairs * n_in * (itemsize + 2 * 16) + 2 * vectors
-
-
-def _fft_eligible(spec: ConvSpec) -> bool:
-    return (spec.padding_mode == "circular" and all(s == 1 for s in spec.stride)
-            and spec.output_spatial == spec.input_spatial and min(spec.input_spatial) > 0)
-
-
-def _fft_cheaper(spec: ConvSpec) -> bool:
-    """A rough flop model: direct is C_out*C_in/g*K*P, FFT is transforms plus per-frequency mixing."""
-    n = int(np.prod(spec.input_spatial))
-    k = int(np.prod(spec.kernel_size))
-    pairs = spec.out_channels * spec.in_channels_per_group
-    direct = pairs * k * n
-    fft = 4 * pairs * n + 5 * (spec.in_channels + spec.out_channels) * n * math.log2(max(n, 2))
-    return fft < direct
 
 
 class ConvOperator(LinearOperator):
@@ -121,10 +127,14 @@ class ConvOperator(LinearOperator):
         self._w = weight.reshape(g, c_out_g, c_in_g, -1)
         self._n_in = int(np.prod(spec.input_spatial))
         self._n_out = int(np.prod(spec.output_spatial))
+        self._padded_fft = None
         if method == "direct":
             self._init_direct()
-        else:
+        elif _fft_eligible(spec):
             self._init_fft()
+        else:
+            self._padded_fft = FFTConv(spec, self._w)
+            self._real = self._padded_fft.real
 
     # ---- direct path ----------------------------------------------------
     def _init_direct(self):
@@ -150,10 +160,15 @@ class ConvOperator(LinearOperator):
         # (C_in * n, b) -> (b, C_in, n1, ..., nd), a view.
         x = X.reshape((self.spec.in_channels, self._n_in, b)).transpose(2, 0, 1)
         x = x.reshape((b,) + self.spec.input_shape)
+        if c_out_g == c_in_g == 1:  # one channel pair per group: shift-and-add, no GEMM
+            with self._lock:
+                y = self._im2col.depthwise(x, self._w.reshape(g, k))
+            return y.reshape(b, -1).T
         # cols (C_in, K, b, P) is (g, C_in/g * K, b * P) in C order: one GEMM per group.
         with self._lock:
             cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
-            out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
+            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
+                out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
         # Explicit sizes: an empty spatial axis makes every one of them 0.
         return out.reshape(self.spec.out_channels, b, self._n_out).transpose(0, 2, 1).reshape(
             self.shape[0], b)
@@ -161,11 +176,22 @@ class ConvOperator(LinearOperator):
     def _direct_adjoint(self, Y: np.ndarray) -> np.ndarray:
         g, c_out_g, c_in_g, k = self._w.shape
         b = Y.shape[1]
+        if c_out_g == c_in_g == 1:  # the transposed shift-and-add: a broadcasted scatter-add
+            y = Y.reshape(g, self._n_out, b).transpose(2, 0, 1)
+            y = y.reshape((b, g) + self.spec.output_spatial)
+            with self._lock:
+                x = self._im2col.depthwise_adjoint(y, self._w.reshape(g, k).conj())
+            return x.reshape(b, -1).T
         y = Y.reshape(g, c_out_g, self._n_out, b).transpose(0, 1, 3, 2)
         y = y.reshape(g, c_out_g, b * self._n_out)
         w_h = self._w.reshape(g, c_out_g, c_in_g * k).conj().transpose(0, 2, 1)
-        cols = (w_h @ y).reshape(self.spec.in_channels, k, b, self._n_out)
-        x = self._im2col.adjoint(cols)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
+        with self._lock:
+            # The product goes into the forward's im2col buffer (same shape): a fresh
+            # array of this size per call costs more in page faults than the GEMM.
+            buf = self._im2col.scratch(b, np.result_type(w_h.dtype, y.dtype))
+            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
+                np.matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
+            x = self._im2col.adjoint(buf)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
         return x.reshape(b, self.shape[1]).T
 
     # ---- FFT path -------------------------------------------------------
@@ -200,7 +226,8 @@ class ConvOperator(LinearOperator):
         transform = scipy.fft.rfftn if self._real else scipy.fft.fftn
         xf = transform(xs, axes=axes).reshape(g, -1, f, b).transpose(0, 2, 1, 3)  # (g, F, C/g, B)
         hf = np.conj(self._hf).transpose(0, 1, 3, 2) if adjoint else self._hf
-        yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
+        with gemm_threads(g * f, 0):  # one small product per frequency: one BLAS thread
+            yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
         c_to = spec.in_channels if adjoint else spec.out_channels
         yf = yf.reshape((c_to,) + _xf_shape(shape, self._real) + (b,))
         if self._real:
@@ -208,6 +235,15 @@ class ConvOperator(LinearOperator):
         else:
             y = scipy.fft.ifftn(yf, axes=axes)
         return y.reshape(-1, b)
+
+    def _padded_apply(self, X: np.ndarray, adjoint: bool) -> np.ndarray:
+        spec = self.spec
+        b = X.shape[1]
+        shape = spec.output_shape if adjoint else spec.input_shape
+        x = X.reshape((shape[0], -1, b)).transpose(2, 0, 1).reshape((b,) + shape)
+        fc = self._padded_fft
+        y = fc.adjoint(x) if adjoint else fc.forward(x)
+        return y.reshape(b, -1).T
 
     # ---- LinearOperator protocol ---------------------------------------
     def _prepare(self, X):
@@ -220,10 +256,13 @@ class ConvOperator(LinearOperator):
         X = self._prepare(X)
         if self.method == "direct":
             return self._direct_adjoint(X) if adjoint else self._direct(X)
-        if self._real and np.iscomplexobj(X):
-            # The real FFT path drops imaginary parts; a real operator is applied to each.
-            return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
-        return self._fft_apply(X, adjoint)
+        if self._padded_fft is not None:
+            return self._padded_apply(X, adjoint)
+        with scipy.fft.set_workers(workers()):  # the thread limit in force (threadpoolctl)
+            if self._real and np.iscomplexobj(X):
+                # The real FFT path drops imaginary parts; a real operator is applied to each.
+                return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
+            return self._fft_apply(X, adjoint)
 
     def _matmat(self, X):
         return self._apply(X, adjoint=False)
@@ -289,9 +328,11 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         As in :func:`conv_matrix` (numeric weights only).
     method : {"auto", "direct", "fft"}
         ``"direct"`` gathers (im2col) and contracts with BLAS.  ``"fft"``
-        needs circular padding, stride 1 and output size equal to input
-        size.  ``"auto"`` takes FFT where it applies and a flop model says it
-        is cheaper.
+        multiplies spectra: of the input's size for a circular conv with
+        stride 1 and output size equal to input size, else of the padded
+        input (any boundary mode, stride and dilation; no im2col buffer, so
+        large kernels fit in memory).  ``"auto"`` takes the path that the cost
+        model of :func:`method_costs` says is cheaper.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
@@ -309,10 +350,14 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     -----
     The adjoint of a cross-correlation is a convolution with the same kernel
     (equivalently, correlation with the flipped kernel), with the stride
-    becoming a dilation of the input; here it is computed as col2im (the
-    transpose of the im2col gather, :class:`~convtheory.im2col.Im2col`)
-    applied after the transposed weight contraction, so it shares the
-    forward's taps.
+    becoming a dilation of the input.  Each path computes it as the exact
+    transpose of its forward steps, so it costs what the forward costs:
+    ``"direct"`` as col2im (the transpose of the im2col gather,
+    :class:`~convtheory.im2col.Im2col`) after the transposed weight
+    contraction, or, with one channel pair per group, as a broadcasted
+    scatter-add of each tap's block; ``"fft"`` with the conjugate transposed
+    kernel spectrum.  ``"auto"`` chooses for the adjoint what it chose for the
+    forward (both cost the same in :func:`method_costs`).
 
     Examples
     --------
@@ -334,15 +379,9 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
                              dilation=dilation, groups=groups, padding_mode=padding_mode, flip=flip)
     if w.dtype == object:
         raise TypeError("conv_operator needs numeric weights; use conv_matrix for sympy weights")
-    if method == "fft" and not _fft_eligible(spec):
-        raise ValueError(
-            f"method='fft' needs padding_mode='circular', stride 1 and an output the size of "
-            f"the input, got padding_mode={spec.padding_mode!r}, stride={spec.stride}, "
-            f"output {spec.output_spatial} for input {spec.input_spatial}; use method='direct'"
-        )
     max_bytes = as_max_bytes(max_bytes)
     if method == "auto":
-        method = "fft" if _fft_eligible(spec) and _fft_cheaper(spec) else "direct"
+        method = "fft" if _fft_cheaper(spec) else "direct"
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "

@@ -117,6 +117,28 @@ def test_single_output_channel_per_group_matches_torch(c_in, c_out, groups):
         np.testing.assert_allclose(a, r, rtol=0, atol=TOL64)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("conv", [
+    dict(padding=2, padding_mode="reflect", stride=2),
+    dict(padding=(1, 3), padding_mode="replicate", dilation=(1, 2)),
+    dict(padding=2, padding_mode="circular"),
+    dict(padding=(0, 2), stride=(2, 1)),
+], ids=repr)
+@pytest.mark.parametrize("dtype, tol", [("float64", TOL64), ("float32", TOL32)])
+def test_depthwise_matches_torch(conv, dtype, tol):
+    """One channel pair per group: the input gradient is a broadcasted scatter-add."""
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((2, 5, 9, 8)).astype(dtype)
+    w = rng.standard_normal((5, 1, 3, 3)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    y = F.conv2d(x, w, b, groups=5, **conv)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    ref = torch_conv(x, w, b, g, groups=5, **conv)
+    for a, r in zip((y,) + F.conv2d_backward(g, x, w, b, groups=5, **conv), ref):
+        assert a.dtype == r.dtype
+        np.testing.assert_allclose(a, r, rtol=0, atol=tol)
+
+
 @pytest.mark.parametrize("conv", OPTIONS, ids=repr)
 def test_backends_agree(conv):
     rng = np.random.default_rng(5)

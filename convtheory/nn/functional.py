@@ -37,6 +37,7 @@ from ._backend import BACKENDS, _cached, _float_array, _frozen
 from .functional_transpose import (
     ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
     conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
+from ..threads import gemm_threads
 
 __all__ = [
     "BACKENDS",
@@ -128,7 +129,8 @@ class ConvPlan:
         ck = spec.in_channels_per_group * self.k_vol
         cols = self._gather(x).reshape(g, ck, n * self.n_out)
         y = self._buffer("y", (g, spec.out_channels_per_group, n * self.n_out), x.dtype)
-        np.matmul(weight.reshape(g, -1, ck), cols, out=y)
+        with gemm_threads(g, spec.out_channels_per_group * ck * n * self.n_out):
+            np.matmul(weight.reshape(g, -1, ck), cols, out=y)
         # One pass from the (C_out, N, P) product to the (N, C_out, P) output, bias included.
         y_t = y.reshape(spec.out_channels, n, self.n_out).transpose(1, 0, 2)
         if bias is None:
@@ -164,9 +166,20 @@ class ConvPlan:
         ck = spec.in_channels_per_group * self.k_vol
         G2 = self._buffer("g", (g, spec.out_channels_per_group, n * self.n_out), grad_output.dtype)
         G2.reshape(spec.out_channels, n, self.n_out)[...] = G3.transpose(1, 0, 2)
-        grad_weight = np.matmul(G2, cols.transpose(0, 2, 1)).reshape(spec.weight_shape)
+        threads = gemm_threads(g, spec.out_channels_per_group * ck * n * self.n_out)
+        with threads:
+            # (cols @ G^T)^T rather than G @ cols^T: the same sums, but OpenBLAS runs the
+            # long reduction over N * P about twice as fast with cols as the row-major A.
+            grad_weight = np.matmul(cols, G2.transpose(0, 2, 1)).transpose(0, 2, 1)
+            grad_weight = np.ascontiguousarray(grad_weight).reshape(spec.weight_shape)
         if not input_grad:
             return None, grad_weight, grad_bias
+        if spec.out_channels_per_group == spec.in_channels_per_group == 1:
+            # Depthwise: the broadcasted scatter-add of each tap's block; no gcols
+            # buffer of prod(k) times the input, no col2im pass over it.
+            grad_input = self._gather.depthwise_adjoint(
+                grad_output.reshape((n,) + spec.output_shape), weight.reshape(g, self.k_vol))
+            return grad_input, grad_weight, grad_bias
         gcols = self._buffer("gcols", (g, ck, n * self.n_out), grad_output.dtype)
         w_t = weight.reshape(g, -1, ck).transpose(0, 2, 1)
         if spec.out_channels_per_group == 1:
@@ -174,7 +187,8 @@ class ConvPlan:
             # slower than the broadcast multiply, which only writes gcols once.
             np.multiply(w_t, G2, out=gcols)
         else:
-            np.matmul(w_t, G2, out=gcols)
+            with gemm_threads(g, spec.out_channels_per_group * ck * n * self.n_out):
+                np.matmul(w_t, G2, out=gcols)
         grad_input = self._gather.adjoint(
             gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
         return grad_input, grad_weight, grad_bias

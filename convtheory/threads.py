@@ -1,0 +1,137 @@
+"""Threads that help and never hurt: BLAS limits around small products, coarse-grain workers.
+
+Two rules, both measured (``benchmarks/``):
+
+* Many small or mid-sized BLAS calls (a batched SVD of 128x128 matrices, one
+  GEMM per group of a depthwise conv) run several times *slower* with two
+  BLAS threads than with one: each call pays the threads' wake-up and
+  synchronisation, and on a loaded machine a thread waits for a core.  Such
+  calls run under :func:`blas_threads` ``(1)``, through threadpoolctl (the
+  well-kept library for this; nothing here talks to BLAS itself).
+* Where there are independent blocks (frequency blocks of a batched SVD,
+  row blocks of a CSR build), :func:`parallel_blocks` runs them on a thread
+  pool instead, one BLAS thread each.  numpy releases the GIL in its array
+  loops and LAPACK calls, so the blocks run side by side.
+
+The number of workers is the BLAS thread limit in force (so
+``threadpoolctl.threadpool_limits(1)`` makes everything serial), capped by the
+cores this process may use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["SMALL_GEMM", "blas_threads", "gemm_threads", "parallel_blocks", "workers"]
+
+#: Multiply-adds below which one GEMM runs on one BLAS thread: waking and joining a
+#: second thread costs more than it saves there, and far more on a loaded machine.
+SMALL_GEMM = 1 << 25
+
+_LOCK = threading.Lock()
+_CONTROLLER = None
+
+
+def _controller():
+    """One ThreadpoolController per process: creating one scans the loaded libraries."""
+    global _CONTROLLER
+    with _LOCK:
+        if _CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+            _CONTROLLER = ThreadpoolController()
+        return _CONTROLLER
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers() -> int:
+    """Workers for coarse-grain parallelism: the BLAS thread limit in force, capped by the cores.
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_limits
+    >>> with threadpool_limits(1):
+    ...     workers()
+    1
+    """
+    limits = [lib.num_threads for lib in _controller().select(user_api="blas").lib_controllers]
+    blas = max(limits) if limits else 1
+    return max(1, min(blas, _cores()))
+
+
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """Limit BLAS to ``n`` threads inside the block (a no-op when it already uses at most ``n``).
+
+    The limit is process-wide, as BLAS's own setting is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with blas_threads(1):
+    ...     float(np.ones((2, 2)) @ np.ones(2) @ np.ones(2))
+    4.0
+    """
+    ctl = _controller().select(user_api="blas")
+    if all(lib.num_threads <= n for lib in ctl.lib_controllers):
+        yield
+        return
+    with ctl.limit(limits=n):
+        yield
+
+
+def gemm_threads(n_calls: int, macs_per_call: int):
+    """The BLAS limit for ``n_calls`` GEMMs of ``macs_per_call`` multiply-adds each.
+
+    One BLAS thread for several calls (one per group: a batched product) or for
+    a call below :data:`SMALL_GEMM`; otherwise BLAS keeps its threads (a single
+    large GEMM scales).
+
+    Examples
+    --------
+    >>> import contextlib
+    >>> isinstance(gemm_threads(1, 10**9), contextlib.nullcontext)
+    True
+    """
+    if n_calls > 1 or macs_per_call < SMALL_GEMM:
+        return blas_threads(1)
+    return contextlib.nullcontext()
+
+
+def parallel_blocks(n_items: int, fn, *, min_items: int = 1) -> None:
+    """Run ``fn(start, stop)`` over contiguous blocks of ``range(n_items)``, on :func:`workers` threads.
+
+    Blocks are as equal as possible; with one worker (or fewer than
+    ``2 * min_items`` items) ``fn(0, n_items)`` runs in this thread.  BLAS is
+    limited to one thread while ``fn`` runs, in either case: blocks are meant
+    to be many small calls, and the workers must not oversubscribe the cores.  An exception in a block is raised here.
+
+    Examples
+    --------
+    >>> out = np.zeros(10)
+    >>> def fill(start, stop):
+    ...     out[start:stop] = np.arange(start, stop)
+    >>> parallel_blocks(10, fill)
+    >>> out.tolist() == list(range(10))
+    True
+    """
+    n_workers = min(workers(), n_items // max(min_items, 1))
+    if n_workers <= 1:
+        with blas_threads(1):
+            fn(0, n_items)
+        return
+    bounds = np.linspace(0, n_items, n_workers + 1).round().astype(int)
+    with blas_threads(1), ThreadPoolExecutor(n_workers) as pool:
+        futures = [pool.submit(fn, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        for f in futures:
+            f.result()

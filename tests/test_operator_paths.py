@@ -1,0 +1,175 @@
+"""Every path that conv_operator's cost model can choose agrees with conv_matrix.
+
+The paths: ``direct`` as im2col + GEMM, ``direct`` as shift-and-add (one
+channel pair per group: single channel and depthwise), ``fft`` of the input's
+size (circular, stride 1, same size) and ``fft`` of the padded input (every
+other geometry).  Each is compared with the explicit matrix, forward and
+adjoint, for every boundary mode, stride and dilation, to 1e-12 relative
+(float64 sums of at most a few hundred O(1) products, and FFTs of at most a
+few hundred points, round to ~1e-15 relative; 1e-12 leaves room and still
+catches any wrong tap, which is an O(1) error).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convtheory import ConvSpec, conv_matrix, conv_operator
+from convtheory.geometry import padded_source_indices
+from convtheory.operators import _fft_eligible, method_costs
+from convtheory.padded import Padder
+
+RTOL = 1e-12
+MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+def _path(op) -> str:
+    w = op._w
+    if op.method == "direct":
+        return "shift-add" if w.shape[1] == w.shape[2] == 1 else "gemm"
+    return "fft-wrap" if op._padded_fft is None else "fft-padded"
+
+
+def _assert_matches(w, input_shape, method, rng, **kw):
+    M = conv_matrix(w, input_shape, **kw)
+    A = conv_operator(w, input_shape, method=method, **kw)
+    complex_ = np.iscomplexobj(w)
+    X = rng.standard_normal((M.shape[1], 2)) + (1j * rng.standard_normal((M.shape[1], 2)) if complex_ else 0)
+    Y = rng.standard_normal((M.shape[0], 2)) + (1j * rng.standard_normal((M.shape[0], 2)) if complex_ else 0)
+    for got, want in ((A @ X, M @ X), (A.H @ Y, M.conj().T @ Y),
+                      (A @ X[:, 0], M @ X[:, 0]), (A.H @ Y[:, 0], M.conj().T @ Y[:, 0])):
+        scale = np.abs(want).max()
+        assert scale > 0
+        err = np.abs(got - want).max() / scale
+        assert err <= RTOL, (method, kw, err)
+    # The adjoint called after the forward and the forward after the adjoint: the
+    # direct path reuses one buffer for both.
+    np.testing.assert_allclose(A @ X, M @ X, rtol=0, atol=RTOL * np.abs(M @ X).max())
+    return A
+
+
+GEOMETRIES = [
+    # (weight_shape, input_shape, kwargs)
+    ((3, 2, 3, 2), (2, 9, 8), dict(padding=1)),
+    ((3, 2, 3, 3), (2, 9, 8), dict(padding=2, stride=2)),
+    ((3, 2, 3, 2), (2, 9, 8), dict(padding=(2, 1), dilation=2)),
+    ((2, 2, 2, 3), (2, 7, 9), dict(padding=((0, 2), (1, 0)), stride=(1, 3), dilation=(2, 1))),
+    ((4, 1, 3, 3), (2, 8, 8), dict(padding="same", groups=2)),
+    ((2, 1, 3, 3), (2, 8, 8), dict(padding=1, groups=2)),  # depthwise: shift-and-add
+    ((1, 1, 5, 5), (1, 9, 9), dict(padding=2, stride=2, flip=True)),  # single channel
+    ((1, 1, 3, 3), (1, 8, 8), dict(padding="same")),  # circular same: the wrapped FFT
+    ((2, 3, 3), (3, 12), dict(padding=3, dilation=3)),
+    ((2, 1, 3, 2, 2), (1, 5, 4, 6), dict(padding=1, stride=(1, 2, 1))),
+]
+
+
+class TestEveryPath:
+    @pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("weight_shape, input_shape, kw", GEOMETRIES)
+    def test_forward_and_adjoint(self, rng, method, mode, weight_shape, input_shape, kw):
+        w = rng.standard_normal(weight_shape)
+        try:
+            ConvSpec(weight_shape, input_shape, padding_mode=mode, **kw)
+        except ValueError as err:  # reflect padding as large as the input: PyTorch refuses too
+            assert mode == "reflect" and "reflect padding must be smaller" in str(err)
+            return
+        _assert_matches(w, input_shape, method, rng, padding_mode=mode, **kw)
+
+    @pytest.mark.parametrize("method", ["direct", "fft"])
+    @pytest.mark.parametrize("mode", MODES)
+    def test_complex_weights(self, rng, method, mode):
+        w = rng.standard_normal((2, 2, 3, 3)) + 1j * rng.standard_normal((2, 2, 3, 3))
+        _assert_matches(w, (2, 7, 6), method, rng, padding=2, stride=2, padding_mode=mode)
+        d = rng.standard_normal((2, 1, 3)) + 1j * rng.standard_normal((2, 1, 3))
+        _assert_matches(d, (2, 9), method, rng, padding=1, groups=2, padding_mode=mode)
+
+    def test_every_path_is_exercised(self, rng):
+        seen = set()
+        for weight_shape, input_shape, kw in GEOMETRIES:
+            for method in ("direct", "fft"):
+                for mode in MODES:
+                    try:
+                        op = conv_operator(np.ones(weight_shape), input_shape, method=method,
+                                           padding_mode=mode, **kw)
+                    except ValueError:
+                        continue
+                    seen.add(_path(op))
+        assert seen == {"gemm", "shift-add", "fft-wrap", "fft-padded"}
+
+    @settings(max_examples=60, deadline=None)
+    @given(data=st.data())
+    def test_random_geometries(self, data):
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+        ndim = data.draw(st.integers(1, 2))
+        groups = data.draw(st.sampled_from([1, 2]))
+        c_in = groups * data.draw(st.integers(1, 2))
+        c_out = groups * data.draw(st.integers(1, 2))
+        k = tuple(data.draw(st.integers(1, 4)) for _ in range(ndim))
+        n = tuple(data.draw(st.integers(3, 9)) for _ in range(ndim))
+        stride = tuple(data.draw(st.integers(1, 3)) for _ in range(ndim))
+        dilation = tuple(data.draw(st.integers(1, 2)) for _ in range(ndim))
+        pad = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(ndim))
+        mode = data.draw(st.sampled_from(MODES))
+        flip = data.draw(st.booleans())
+        method = data.draw(st.sampled_from(["direct", "fft", "auto"]))
+        kw = dict(stride=stride, dilation=dilation, padding=pad, groups=groups,
+                  padding_mode=mode, flip=flip)
+        try:
+            ConvSpec((c_out, c_in // groups) + k, (c_in,) + n, **kw)
+        except ValueError:
+            return  # kernel larger than the padded input, or reflect pad >= input
+        w = rng.standard_normal((c_out, c_in // groups) + k)
+        _assert_matches(w, (c_in,) + n, method, rng, **kw)
+
+
+class TestCostModel:
+    def test_large_kernel_same_is_fft_and_fits_the_default_budget(self):
+        # 31x31 "same" on 512x512: im2col would need 3.8 GiB; the FFT needs none.
+        A = conv_operator(np.ones((31, 31)), (512, 512), padding="same")
+        assert A.method == "fft"
+
+    def test_small_multichannel_kernel_is_direct(self):
+        A = conv_operator(np.ones((16, 16, 3, 3)), (16, 32, 32), padding=1)
+        assert A.method == "direct"
+
+    @pytest.mark.parametrize("mode", MODES)
+    def test_every_boundary_mode_can_go_fft(self, mode):
+        A = conv_operator(np.ones((15, 15)), (128, 128), padding=7, padding_mode=mode)
+        assert A.method == "fft"
+
+    def test_circular_same_uses_the_wrapped_fft(self):
+        spec = ConvSpec((5, 5), (64, 64), padding="same", padding_mode="circular")
+        assert _fft_eligible(spec)
+        costs = method_costs(spec)
+        assert set(costs) == {"direct", "fft"} and all(c > 0 for c in costs.values())
+
+    def test_batch_scales_the_costs(self):
+        spec = ConvSpec((3, 3), (256, 256), padding=1)
+        one, ten = method_costs(spec), method_costs(spec, batch=10)
+        assert ten["direct"] > 5 * one["direct"] and ten["fft"] > 5 * one["fft"]
+
+
+class TestPadder:
+    @pytest.mark.parametrize("mode, np_mode", [("zeros", "constant"), ("circular", "wrap"),
+                                               ("reflect", "reflect"), ("replicate", "edge")])
+    def test_matches_numpy_pad(self, rng, mode, np_mode):
+        x = rng.standard_normal((2, 3, 5, 6))
+        spec = ConvSpec((1, 3, 2, 2), (3, 5, 6), padding=((2, 1), (3, 4)), padding_mode=mode)
+        got = Padder(spec).pad(x)
+        want = np.pad(x, ((0, 0), (0, 0), (2, 1), (3, 4)), mode=np_mode)
+        np.testing.assert_array_equal(got, want)
+
+    @pytest.mark.parametrize("mode", MODES)
+    def test_fold_is_the_adjoint_of_pad(self, rng, mode):
+        pads = ((3, 2), (1, 4))  # reflect needs each pad below the input size
+        spec = ConvSpec((1, 1, 3, 3), (1, 4, 6), padding=pads, padding_mode=mode)
+        p = Padder(spec)
+        x = rng.standard_normal((2, 1, 4, 6))
+        z = rng.standard_normal((2, 1) + p.padded_spatial)
+        assert np.isclose(np.vdot(p.pad(x), z), np.vdot(x, p.fold(z.copy())), rtol=1e-13)
+
+    def test_source_indices_come_from_the_tap_table(self):
+        np.testing.assert_array_equal(padded_source_indices(3, 2, 2, "circular"), [1, 2, 0, 1, 2, 0, 1])
+        np.testing.assert_array_equal(padded_source_indices(3, 2, 1, "replicate"), [0, 0, 0, 1, 2, 2])

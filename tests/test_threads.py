@@ -1,0 +1,74 @@
+"""Coarse-grain workers give the same results as the serial code, and respect the BLAS limit."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import convtheory.matrices as matrices
+from convtheory import conv_matrix
+from convtheory.checks.spectra import conv_singular_values
+from convtheory.threads import blas_threads, parallel_blocks, workers
+
+
+def _blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+class TestThreads:
+    def test_workers_follow_the_blas_limit(self):
+        with threadpool_limits(1):
+            assert workers() == 1
+        with threadpool_limits(2):
+            assert 1 <= workers() <= 2
+
+    def test_blas_threads_limits_and_restores(self):
+        with threadpool_limits(2):
+            before = _blas_threads()
+            with blas_threads(1):
+                assert all(n == 1 for n in _blas_threads())
+            assert _blas_threads() == before
+
+    @pytest.mark.parametrize("n_items", [1, 2, 7, 100])
+    def test_blocks_cover_every_item_once(self, n_items):
+        hits = np.zeros(n_items, dtype=int)
+
+        def mark(start, stop):
+            hits[start:stop] += 1
+
+        with threadpool_limits(2):
+            parallel_blocks(n_items, mark)
+        assert hits.tolist() == [1] * n_items
+
+    def test_an_exception_in_a_block_is_raised(self):
+        def fail(start, stop):
+            raise KeyError(f"block {start}")
+
+        with threadpool_limits(2), pytest.raises(KeyError, match="block"):
+            parallel_blocks(8, fail)
+
+    @pytest.mark.parametrize("by_runs", [False, True])
+    @pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
+    def test_csr_built_in_channel_blocks_equals_the_serial_build(self, rng, monkeypatch, mode,
+                                                                 by_runs):
+        if by_runs:  # the broadcast of rows with equal taps, else the per-channel gather
+            monkeypatch.setattr(matrices, "_ENTRIES_PER_RUN_CALL", 1)
+        w = rng.standard_normal((6, 2, 3, 3))
+        with threadpool_limits(1):
+            serial = conv_matrix(w, (2, 9, 8), padding=1, padding_mode=mode)
+        monkeypatch.setattr(matrices, "_ENTRIES_PER_THREAD", 1)
+        with threadpool_limits(2):
+            blocks = conv_matrix(w, (2, 9, 8), padding=1, padding_mode=mode)
+        assert (serial != blocks).nnz == 0
+        np.testing.assert_array_equal(serial.indptr, blocks.indptr)
+        np.testing.assert_array_equal(serial.indices, blocks.indices)
+        x = rng.standard_normal(serial.shape[1])
+        dense = serial.toarray()
+        np.testing.assert_allclose(blocks @ x, dense @ x, rtol=1e-13)
+
+    def test_singular_values_by_frequency_blocks(self, rng):
+        w = rng.standard_normal((3, 2, 3, 3))
+        kw = dict(padding="same", padding_mode="circular")
+        with threadpool_limits(2):
+            s = conv_singular_values(w, (2, 8, 8), **kw)
+        dense = np.linalg.svd(conv_matrix(w, (2, 8, 8), **kw).toarray(), compute_uv=False)
+        np.testing.assert_allclose(s, dense, rtol=0, atol=1e-11)
