@@ -230,7 +230,7 @@ def _cmd_verify(args) -> int:
             print(f"NOT CONFIRMED ({r.status}) {r.claim.id}{detail}")
     c = report.counts()
     print(f"{c['confirmed']}/{c['claims']} claims confirmed in {report.seconds:.1f} s; "
-          f"report: {', '.join(p for p in written if not p.endswith('.png'))}")
+          f"report: {', '.join(p for p in written if not p.endswith(('.png', '.gif')))}")
     return EXIT_OK if report.confirmed else EXIT_NOT_CONFIRMED
 
 

@@ -66,7 +66,7 @@ class TestVerify:
         assert {p.name for p in out.iterdir()} == {
             "verification.md", "verification.html", "verification.json", "figures"}
         figures = sorted(p.name for p in (out / "figures").iterdir())
-        assert figures and all(f.endswith(".png") for f in figures)
+        assert figures and all(f.endswith((".png", ".gif")) for f in figures)
         md = (out / "verification.md").read_text()
         for figure in figures:  # every figure written is shown in the report
             assert f"](figures/{figure})" in md
@@ -119,7 +119,10 @@ class TestVerify:
         page = (base / "a" / "verification.html").read_text()
         assert "http://" not in page and "https://" not in page
         n_figures = len(list((base / "a" / "figures").iterdir()))
-        assert page.count('src="data:image/png;base64,') == n_figures
+        n_gifs = len(list((base / "a" / "figures").glob("*.gif")))
+        assert n_gifs == 2  # the sliding-filter animations
+        assert page.count('src="data:image/png;base64,') == n_figures - n_gifs
+        assert page.count('src="data:image/gif;base64,') == n_gifs
 
     def test_format_selects_the_files(self, tmp_path):
         proc = run("verify", "--quick", "--section", "channels", "--format", "json,md",

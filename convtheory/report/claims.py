@@ -48,7 +48,11 @@ class Section:
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A figure of a claim: ``make(ctx)`` returns a ``matplotlib.figure.Figure``."""
+    """A figure of a claim: ``make(ctx)`` returns a ``matplotlib.figure.Figure``, or GIF bytes.
+
+    An animation (bytes starting with ``b"GIF8"``) is embedded in the HTML
+    page and linked from the Markdown.
+    """
 
     name: str
     caption: str
@@ -144,12 +148,21 @@ class Context:
 
 @dataclass(frozen=True)
 class RenderedFigure:
-    """A figure drawn for the report: its PNG bytes and where it goes."""
+    """A figure drawn for the report: its image bytes (PNG, or GIF for an animation) and file."""
 
     name: str
     caption: str
     filename: str
     png: bytes
+
+    @property
+    def animated(self) -> bool:
+        """True for a GIF animation."""
+        return self.filename.endswith(".gif")
+
+    @property
+    def mime(self) -> str:
+        return "image/gif" if self.animated else "image/png"
 
 
 @dataclass(frozen=True)
@@ -230,6 +243,10 @@ def _draw(claim: Claim, spec: FigureSpec, ctx: Context) -> RenderedFigure:
     from ..figures import figure_bytes
 
     fig = spec.make(ctx)
+    if isinstance(fig, bytes):
+        if not fig.startswith(b"GIF8"):
+            raise TypeError(f"figure {spec.name} of {claim.id} returned bytes that are not a GIF")
+        return RenderedFigure(spec.name, spec.caption, f"{claim.id}.{spec.name}.gif", fig)
     try:
         png = figure_bytes(fig, "png")
     finally:

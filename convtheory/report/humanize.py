@@ -118,7 +118,8 @@ def value_text(value) -> str:
     if isinstance(value, float):
         return "0" if value == 0 else f"{value:.3g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')} {value_text(v)}" for k, v in value.items())
+        return ", ".join(f"{scope_text(k.replace('_', ' '))} {value_text(v)}"
+                         for k, v in value.items())
     if isinstance(value, list):
         if not value:
             return "none"

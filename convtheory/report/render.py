@@ -128,7 +128,10 @@ def to_markdown(report: Report) -> str:
                 if c.argument:
                     out += ["", "**Argument.** " + " ".join(str(c.argument).split())]
             for f in r.figures:
-                out += ["", f"![{f.caption}]({figure_path(f)})", "", f"*{f.caption}*"]
+                if f.animated:  # linked, not inlined: a Markdown viewer may not animate it
+                    out += ["", f"[Animation (GIF): {f.caption}]({figure_path(f)})"]
+                else:
+                    out += ["", f"![{f.caption}]({figure_path(f)})", "", f"*{f.caption}*"]
     return "\n".join(out) + "\n"
 
 
@@ -159,7 +162,7 @@ def _e(text) -> str:
 
 
 def to_html(report: Report) -> str:
-    """The report as one self-contained HTML page (figures embedded as base64 PNG).
+    """The report as one self-contained HTML page (figures embedded as base64 PNG or GIF).
 
     Examples
     --------
@@ -213,7 +216,7 @@ def to_html(report: Report) -> str:
                     out.append(f"<p><b>Argument.</b> {_e(' '.join(str(c.argument).split()))}</p>")
             for f in r.figures:
                 data = base64.b64encode(f.png).decode("ascii")
-                out.append(f'<figure><img alt="{_e(f.caption)}" src="data:image/png;base64,{data}">'
+                out.append(f'<figure><img alt="{_e(f.caption)}" src="data:{f.mime};base64,{data}">'
                            f"<figcaption>{_e(f.caption)}</figcaption></figure>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

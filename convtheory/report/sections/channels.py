@@ -52,13 +52,33 @@ def _spy(ctx):
     return spy_conv_vs_dense(np.ones((2, 3, 3, 3)), (3, 5, 5), padding=1)
 
 
+def _slide(ctx):
+    from ...figures.animation import sliding_filter_gif
+
+    return sliding_filter_gif(ctx.seed)
+
+
+def _slide_strided(ctx):
+    from ...figures.animation import sliding_filter_gif
+
+    return sliding_filter_gif(ctx.seed, n=6, stride=2, padding=1)
+
+
 CLAIMS = [
     Claim("channels.blocks", "channels",
           "A C_out x C_in x K x K kernel gives a C_out x C_in block matrix of single-channel "
           "convs.",
           True, block_matrix,
           figures=[FigureSpec("spy", "A 3 -> 2 channel conv: 2 x 3 blocks, each a sparse "
-                                     "single-channel conv, beside the dense layer.", _spy)]),
+                                     "single-channel conv, beside the dense layer.", _spy),
+                   FigureSpec("slide", "One 3x3x3 filter sliding over a 3-channel 5x5 input: "
+                                       "each output reads the same window on every channel, "
+                                       "and is one row of the conv matrix (highlighted).",
+                              _slide),
+                   FigureSpec("slide_stride2", "The same with stride 2 and zero padding 1: the "
+                                               "window jumps by 2 and covers the grey padding; "
+                                               "the matrix has one row per output.",
+                              _slide_strided)]),
     Claim("channels.groups", "channels",
           "Grouped convs are block diagonal across groups.", True, groups_block_diagonal),
 ]
