@@ -78,5 +78,7 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
 
 
 def _fft_cheaper(spec: ConvSpec) -> bool:
+    if min(spec.input_spatial) == 0:  # an empty input has nothing to transform
+        return False
     costs = method_costs(spec)
     return costs["fft"] < costs["direct"]

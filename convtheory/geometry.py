@@ -391,7 +391,7 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
     >>> np.array([1, 2, 3, 4])[q].tolist() == np.pad([1, 2, 3, 4], 4, mode="reflect").tolist()
     True
     """
-    n = as_int(n, "n", minimum=1)
+    n = as_int(n, "n", minimum=0)
     k = as_int(k, "k", minimum=1)
     stride = as_int(stride, "stride", minimum=1)
     dilation = as_int(dilation, "dilation", minimum=1)
@@ -402,9 +402,6 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got "
                          f"padding_mode={padding_mode!r}")
-    if padding_mode == "reflect" and max(lo, hi) >= n:
-        raise ValueError(f"padding_mode='reflect' needs padding < n on each side (as in "
-                         f"PyTorch), got padding={padding!r} for n={n}")
     out = _output_length(n, k, stride, lo, hi, dilation, 0)
     if out * k > MAX_AXIS_TAPS:
         raise ValueError(f"axis_taps would build a table of {out:,} x {k} = {out * k:,} taps, "

@@ -129,7 +129,7 @@ class Im2col:
         self.fill_value = as_real(fill_value, "fill_value", finite=False)
         self.max_bytes = as_max_bytes(max_bytes)
         self._padder = None
-        if spec.padding_mode != "zeros":
+        if spec.padding_mode != "zeros" and min(spec.input_spatial) > 0:  # nothing to pad when empty
             padder = Padder(spec)
             if not padder.trivial:
                 self._padder = padder
@@ -140,9 +140,11 @@ class Im2col:
         # The shift-and-add (depthwise) pads even zeros into the buffer: then every
         # tap's block is the whole output, one contiguous pass instead of a
         # trimmed, strided one (twice as fast), and the first tap initialises it.
-        shift_padder = self._padder if self._padder is not None else Padder(self.spec)
-        self._shift_padder = None if shift_padder.trivial else shift_padder
-        self._shift_copies = (self.copies if self._padder is not None or shift_padder.trivial
+        shift_padder = self._padder
+        if shift_padder is None and min(self.spec.input_spatial) > 0:  # empty: nothing to pad
+            shift_padder = Padder(self.spec)
+        self._shift_padder = None if shift_padder is None or shift_padder.trivial else shift_padder
+        self._shift_copies = (self.copies if self._padder is not None or self._shift_padder is None
                               else _plan(shift_padder.valid_spec()))
         # Entries that no copy writes (taps in zero padding) keep fill_value in the
         # kept buffer; after the buffer served as scratch they must be refilled.
@@ -227,6 +229,8 @@ class Im2col:
         padder = self._shift_padder
         if padder is not None:
             x = padder.pad(x, out=self._padded_buffer(n, x.dtype, padder))
+        if not self._shift_copies:  # an empty input: no taps, and an empty output
+            return np.zeros((n, c) + self.spec.output_spatial, dtype=dtype)
         y = np.empty((n, c) + self.spec.output_spatial, dtype=dtype)
         tmp = np.empty_like(y)
         scale = weight.reshape((c, -1) + (1,) * self.spec.ndim)

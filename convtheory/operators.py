@@ -73,7 +73,7 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
     if method == "direct":
         cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
-        if spec.padding_mode == "zeros":  # gathered straight from the input
+        if spec.padding_mode == "zeros" or n_in == 0:  # gathered straight from the input
             return 2 * cols + vectors
         padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
         return 2 * cols + vectors + padded

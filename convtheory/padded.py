@@ -25,6 +25,8 @@ __all__ = ["Padder"]
 
 def _interior(table: np.ndarray, n: int) -> int:
     """Start of the run of the padded axis that holds the input unchanged (``arange(n)``)."""
+    if n == 0:  # an empty axis: every padded position is border (and there are no outputs)
+        return 0
     ramp = np.arange(n)
     for start in np.flatnonzero(table == 0):
         if start + n <= len(table) and np.array_equal(table[start:start + n], ramp):

@@ -536,29 +536,29 @@ class TestAssertions:
 # A border of the geometry core that a mutation found unpinned
 # --------------------------------------------------------------------------
 class TestReflectPaddingBorder:
-    """CURRENT behaviour: reflect padding follows PyTorch, which refuses a pad >= the input size.
+    """Reflect padding follows PyTorch below the input size and ``numpy.pad`` from it on.
 
-    ``hi >= n`` weakened to ``hi > n`` accepted ``ConvSpec((3,), (4,), padding=((0, 4),),
-    padding_mode="reflect")``.  Once reflect padding of any size follows ``numpy.pad``, the
-    refusals below become acceptances; the border where PyTorch stops stays the same.
+    A mutation once weakened the border ``hi >= n`` to ``hi > n`` unnoticed; the border
+    where PyTorch stops is now where numpy's bouncing begins, and both sides are pinned.
     """
 
     @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
     @pytest.mark.parametrize("side", ["lo", "hi"])
-    def test_accepted_exactly_below_the_input_size(self, n, side):
-        for pad in range(n + 2):
-            padding = ((pad, 0),) if side == "lo" else ((0, pad),)
-            if pad < n:
-                ConvSpec((1,), (n,), padding=padding, padding_mode="reflect")
-            else:
-                with pytest.raises(ValueError, match=rf"reflect padding must be smaller than the "
-                                                     rf"input .* size {n} on spatial axis 0"):
-                    ConvSpec((1,), (n,), padding=padding, padding_mode="reflect")
+    def test_every_pad_width_matches_numpy(self, n, side):
+        for pad in range(2 * n + 3):
+            widths = (pad, 0) if side == "lo" else (0, pad)
+            spec = ConvSpec((1,), (n,), padding=(widths,), padding_mode="reflect")
+            expected = np.pad(np.arange(n), widths, mode="reflect")
+            assert spec.axis_table(0)[:, 0].tolist() == expected.tolist(), (n, widths)
 
     def test_the_reported_case(self):
-        with pytest.raises(ValueError, match=r"got padding \(0, 4\) for size 4"):
-            ConvSpec((3,), (4,), padding=((0, 4),), padding_mode="reflect")
-        ConvSpec((3,), (4,), padding=((0, 3),), padding_mode="reflect")
+        spec = ConvSpec((3,), (4,), padding=((0, 4),), padding_mode="reflect")
+        x = np.array([1.0, 2.0, 3.0, 4.0])
+        padded = np.pad(x, (0, 4), mode="reflect")
+        expected = np.array([padded[o:o + 3].sum() for o in range(6)])
+        assert spec.output_spatial == (6,)
+        np.testing.assert_array_equal(conv_matrix(np.ones(3), (4,), padding=((0, 4),),
+                                                  padding_mode="reflect") @ x, expected)
 
     @requires_torch
     @pytest.mark.parametrize("n", [2, 3, 4])

@@ -185,8 +185,6 @@ class TestAxisTaps:
         (dict(n=8, k=3, padding=1), TypeError, r"^padding must be a \(lo, hi\) pair of ints"),
         (dict(n=8, k=3, padding=(-1, 0)), ValueError, r"^padding\[0\] must be >= 0"),
         (dict(n=8, k=3, padding_mode="wrap"), ValueError, r"^padding_mode must be one of"),
-        (dict(n=4, k=3, padding=(0, 4), padding_mode="reflect"), ValueError,
-         r"padding_mode='reflect' needs padding < n on each side"),
         (dict(n=2**40, k=3), ValueError, r"^axis_taps would build a table of 1,099,511,627,774 "
                                          r"x 3 .* over MAX_AXIS_TAPS=67,108,864"),
     ])
@@ -195,10 +193,11 @@ class TestAxisTaps:
         with pytest.raises(error, match=message):
             ct.axis_taps(n, k, **kwargs)
 
-    def test_reflect_border_is_allowed(self):
-        """``hi = n - 1`` is the largest reflect padding (as in PyTorch)."""
-        assert ct.axis_taps(4, 3, padding=(0, 3), padding_mode="reflect")[:, 0].tolist() == \
-            [0, 1, 2, 3, 2]
+    @pytest.mark.parametrize("pad", [3, 4, 9])
+    def test_reflect_at_and_past_the_pytorch_border_follows_numpy(self, pad):
+        """``hi = n - 1`` is PyTorch's largest reflect padding; past it, numpy.pad bounces."""
+        table = ct.axis_taps(4, 1, padding=(0, pad), padding_mode="reflect")[:, 0]
+        assert table.tolist() == np.pad(np.arange(4), (0, pad), mode="reflect").tolist()
 
 
 class TestSpecArguments:

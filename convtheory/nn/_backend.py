@@ -31,10 +31,15 @@ def _cached(cache: OrderedDict, key, make, size: int = 32):
 
 
 def _frozen(value):
-    """Lists to tuples, so that conv options can key a cache."""
+    """Lists to tuples, so that conv options can key a cache.
+
+    Scalars carry their type: ``True == 1`` and ``2.0 == 2`` hash alike, and
+    a plan cached for ``stride=1`` must not let ``stride=True`` through
+    unvalidated.
+    """
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(v) for v in value)
-    return value
+    return (type(value), value)
 
 
 def _float_array(value, name: str) -> np.ndarray:
