@@ -124,3 +124,49 @@ def test_digits_cnn_matches_torch_forward_and_backward(rng):
     np.testing.assert_allclose(net.backward(g), xt.grad.numpy(), rtol=0, atol=1e-12)
     for mine, theirs in ((conv1, ref[0]), (conv2, ref[3]), (lin, ref[7])):
         np.testing.assert_allclose(mine.weight.grad, theirs.weight.grad.numpy(), rtol=0, atol=1e-11)
+
+
+# --------------------------------------------------------------------------
+# The report's claims judge these results: feed them bad ones (and NaN).
+# --------------------------------------------------------------------------
+def _bad_results(bad):
+    from convtheory.nn.experiments import SolverComparison, SolverRun, SourceRuns
+
+    runs = (SolverRun("adam", 10, 0.1, 1e-7), SolverRun("lbfgs", 5, 0.1, bad),
+            SolverRun("lsqr", 3, 0.1, 1e-15))
+    source = SourceRuns("moon", 100.0, runs)
+    comp = lambda e: type("R", (), dict(effective_error=e, steps=9, seconds=0.1,
+                                        condition_number=50.0, factor_errors=(0.1, 0.1)))()
+    acc_m = np.full((2, 2), 0.2)
+    acc_c = np.array([[0.5, 0.5], [bad, 0.19]])  # behind the MLP at n = 200
+    digits = DigitsResult((10, 200), (0, 1), acc_c, acc_m, 1, 2, 5, 16, 1, 1,
+                          np.eye(3)[None].repeat(8, 0), 0.0)
+    return {
+        "learning.photos_filter": ("learning.photo_solvers",
+                                   SolverComparison("sobel_x", 1e-6, 4, 32, 10, (source,))),
+        "learning.photos_filter_bank": ("learning.photo_bank", source),
+        "learning.photos_composition": ("learning.photo_composition",
+                                        {"adam": comp(1e-3), "lbfgs": comp(bad)}),
+        "learning.digits_efficiency": ("learning.digits", digits),
+    }
+
+
+@pytest.mark.parametrize("claim_id", sorted(_bad_results(1.0)))
+@pytest.mark.parametrize("bad", [1e-3, np.nan, np.inf])
+def test_real_data_claims_fail_on_bad_results(claim_id, bad):
+    from convtheory.report.claims import Context, run_claim
+    from convtheory.report.registry import all_claims
+
+    claim = next(c for c in all_claims() if c.id == claim_id)
+    key, result = _bad_results(bad)[claim_id]
+    ctx = Context(quick=True)
+    ctx.memo[key] = result
+    assert run_claim(claim, ctx, figures=False).status == "refuted"
+    # ... and the same claim holds on good numbers.
+    good_key, good = _bad_results(1e-9)[claim_id]
+    if claim_id == "learning.digits_efficiency":
+        good = DigitsResult((10, 200), (0, 1), np.full((2, 2), 0.6), np.full((2, 2), 0.2),
+                            1, 2, 5, 16, 1, 1, np.eye(3)[None].repeat(8, 0), 0.0)
+    ctx = Context(quick=True)
+    ctx.memo[good_key] = good
+    assert run_claim(claim, ctx, figures=False).status == "confirmed"

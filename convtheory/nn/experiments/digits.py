@@ -113,9 +113,11 @@ class DigitsResult:
 
     def summary(self, model: str) -> tuple:
         """``(mean, std)`` over seeds per ``n``, for ``"cnn"`` or ``"mlp"`` (std with ddof=1)."""
-        acc = {"cnn": self.cnn_accuracy, "mlp": self.mlp_accuracy}[model]
-        std = acc.std(axis=1, ddof=1) if acc.shape[1] > 1 else np.zeros(len(acc))
-        return acc.mean(axis=1), std
+        acc = np.asarray({"cnn": self.cnn_accuracy, "mlp": self.mlp_accuracy}[model], float)
+        # A non-finite accuracy makes its mean and spread NaN, so no margin holds on it.
+        with np.errstate(invalid="ignore"):
+            std = acc.std(axis=1, ddof=1) if acc.shape[1] > 1 else np.zeros(len(acc))
+            return acc.mean(axis=1), std
 
     def margins(self) -> np.ndarray:
         """Mean CNN accuracy minus mean MLP accuracy minus both spreads, per ``n``.

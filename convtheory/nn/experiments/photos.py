@@ -80,8 +80,8 @@ class SolverComparison:
         """The worst final error over every source and solver."""
         return max(r.max_error for s in self.sources for r in s.runs)
 
-    def table(self) -> str:
-        """A markdown table: one row per source.
+    def table(self, *, seconds: bool = True) -> str:
+        """A markdown table: one row per source (``seconds=False``: steps and errors only).
 
         Examples
         --------
@@ -90,12 +90,19 @@ class SolverComparison:
         ...     SolverRun("lsqr", 9, 0.001, 1e-13))),))
         >>> print(r.table().splitlines()[2])
         | moon | 133 | 508 / 0.27 s / 9.9e-07 | 20 / 0.01 s / 1e-09 | 9 / 0.001 s / 1e-13 |
+        >>> print(r.table(seconds=False).splitlines()[2])
+        | moon | 133 | 508 / 9.9e-07 | 20 / 1e-09 | 9 / 1e-13 |
         """
-        head = ["| images | condition number | Adam: steps / time / max error | "
-                "L-BFGS: iterations / time / max error | LSQR: iterations / time / max error |",
+        time = " / time" if seconds else ""
+        head = [f"| images | condition number | Adam: steps{time} / max error | "
+                f"L-BFGS: iterations{time} / max error | LSQR: iterations{time} / max error |",
                 "|---|---:|---:|---:|---:|"]
-        rows = [f"| {s.images} | {s.condition_number:.3g} | "
-                + " | ".join(f"{r.steps} / {r.seconds:.2g} s / {r.max_error:.2g}" for r in s.runs)
+
+        def cell(r):
+            return (f"{r.steps} / {r.seconds:.2g} s / {r.max_error:.2g}" if seconds
+                    else f"{r.steps} / {r.max_error:.2g}")
+
+        rows = [f"| {s.images} | {s.condition_number:.3g} | " + " | ".join(map(cell, s.runs))
                 + " |" for s in self.sources]
         return "\n".join(head + rows)
 
