@@ -170,3 +170,17 @@ def test_real_data_claims_fail_on_bad_results(claim_id, bad):
     ctx = Context(quick=True)
     ctx.memo[good_key] = good
     assert run_claim(claim, ctx, figures=False).status == "confirmed"
+
+
+def test_solvers_refuse_unbounded_iterations_and_bad_tolerances(rng):
+    from convtheory.nn import Conv2d
+
+    x = rng.standard_normal((1, 1, 6, 6))
+    y = F.conv2d(x, laplacian()[None, None])
+    conv = Conv2d(1, 1, 3, bias=False, seed=0)
+    with pytest.raises(ValueError, match=r"maxiter must be an int in \[1, 100,000\], got maxiter=1099511627776"):
+        lbfgs_fit(conv, x, y, lambda: 1.0, maxiter=2**40)
+    with pytest.raises(ValueError, match="tol must be a non-negative number, got tol=nan"):
+        lbfgs_fit(conv, x, y, lambda: 1.0, tol=float("nan"))
+    with pytest.raises(ValueError, match=r"iter_lim must be an int in \[1, 100,000\], got iter_lim=0"):
+        lsqr_filter(x, y, laplacian(), iter_lim=0)

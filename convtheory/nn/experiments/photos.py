@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...matrices import DEFAULT_MAX_BYTES
 from .. import functional as F
 from ..layers import Conv2d
 from ..train import fit
@@ -157,7 +158,7 @@ def compare_solvers(kernel="sobel_x", *, sources=None, n_images: int = 4, size: 
              "steps": _positive_int(steps, "steps")}
     pixels = n_images * size * size
     _check_budget(sizes, needed_bytes=8 * pixels * (_IMAGE_ARRAYS + 2 * k.size),
-                  work=3 * len(sources) * steps * pixels * k.size, max_bytes=2**31)
+                  work=3 * len(sources) * steps * pixels * k.size, max_bytes=DEFAULT_MAX_BYTES)
     results = []
     for source in sources:
         x = _inputs(source, n_images, size, seed)
