@@ -29,7 +29,7 @@ from .efficiency import DataEfficiencyResult, data_efficiency
 from .digits import DigitsResult, digits_cnn, digits_efficiency, digits_mlp, parameter_count
 from .filters import BankResult, FilterResult, filter_bank_weight, learn_filter, learn_filter_bank
 from .nearest import HANDCRAFTED, NearestFilter, nearest_handcrafted
-from .photos import SolverComparison, SourceRuns, compare_solvers
+from .photos import SolverComparison, SourceRuns, compare_bank_solvers, compare_solvers
 from .solvers import SolverRun, lbfgs_fit, lsqr_filter, patch_conditioning, patch_matrix
 from .suite import run_experiments
 
@@ -45,6 +45,7 @@ __all__ = [
     "SolverComparison",
     "SolverRun",
     "SourceRuns",
+    "compare_bank_solvers",
     "compare_solvers",
     "data_efficiency",
     "digits_cnn",

@@ -12,6 +12,7 @@ so that each can be set beside Adam in steps and seconds.
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass
 
@@ -22,7 +23,11 @@ from ...spec import ConvSpec
 from ...im2col import im2col
 from ..losses import MSELoss
 
-__all__ = ["SolverRun", "lbfgs_fit", "lsqr_filter", "patch_conditioning", "patch_matrix"]
+__all__ = ["MAX_ITERATIONS", "SolverRun", "lbfgs_fit", "lsqr_filter", "patch_conditioning",
+           "patch_matrix"]
+
+#: L-BFGS and LSQR refuse more iterations than this.
+MAX_ITERATIONS = 100_000
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,10 @@ def lsqr_filter(x, y, true_kernel, *, tol: float = 1e-6, iter_lim: int = 10_000)
     """
     from scipy.sparse.linalg import lsqr
 
+    if (isinstance(iter_lim, bool) or not isinstance(iter_lim, numbers.Integral)
+            or not 1 <= iter_lim <= MAX_ITERATIONS):
+        raise ValueError(f"iter_lim must be an int in [1, {MAX_ITERATIONS:,}], "
+                         f"got iter_lim={iter_lim!r}")
     true_kernel = np.asarray(true_kernel, dtype=np.float64)
     P = patch_matrix(x, true_kernel.shape)
     start = time.perf_counter()
@@ -188,6 +197,11 @@ def lbfgs_fit(model, x, y, error, *, tol: float = 1e-6, maxiter: int = 10_000) -
     """
     from scipy.optimize import minimize
 
+    if (isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral)
+            or not 1 <= maxiter <= MAX_ITERATIONS):
+        raise ValueError(f"maxiter must be an int in [1, {MAX_ITERATIONS:,}], got maxiter={maxiter!r}")
+    if not (isinstance(tol, numbers.Real) and tol >= 0):  # NaN fails too
+        raise ValueError(f"tol must be a non-negative number, got tol={tol!r}")
     params = model.parameters()
     sizes = [p.data.size for p in params]
     loss_fn = MSELoss()
