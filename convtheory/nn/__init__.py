@@ -9,11 +9,11 @@ optimisers, and :func:`gradcheck`.  Conv layers run on im2col + BLAS, or
 
 from . import functional
 from .gradcheck import gradcheck
-from .layers import (AvgPool1d, AvgPool2d, Conv1d, Conv2d, Conv3d, Flatten, Linear, MaxPool1d,
-                     MaxPool2d, ReLU, Sequential)
+from .layers import Conv1d, Conv2d, Conv3d, Flatten, Linear, ReLU, Sequential
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 from .optim import SGD, Adam
+from .pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
     "SGD",
