@@ -30,6 +30,8 @@ from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_bytes
+from .pooling import (avg_pool_matrix, avg_pool_operator, binomial_filter, blur_pool_matrix,
+                      blur_pool_operator, max_pool_jacobian)
 from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
@@ -50,7 +52,12 @@ __all__ = [
     "StructureBreach",
     "Taps",
     "Verdict",
+    "avg_pool_matrix",
+    "avg_pool_operator",
     "axis_taps",
+    "binomial_filter",
+    "blur_pool_matrix",
+    "blur_pool_operator",
     "check_adaptivity",
     "check_flip_identity",
     "check_linearity",
@@ -80,6 +87,7 @@ __all__ = [
     "is_circulant",
     "is_toeplitz",
     "kernel_symbols",
+    "max_pool_jacobian",
     "output_shape",
     "pooling_aliasing_example",
     "receptive_field",

@@ -35,21 +35,12 @@ from ..taps import conv_taps
 __all__ = [
     "BACKENDS",
     "ConvPlan",
-    "PoolPlan",
-    "avg_pool1d",
-    "avg_pool1d_backward",
-    "avg_pool2d",
-    "avg_pool2d_backward",
     "conv1d",
     "conv1d_backward",
     "conv2d",
     "conv2d_backward",
     "conv3d",
     "conv3d_backward",
-    "max_pool1d",
-    "max_pool1d_backward",
-    "max_pool2d",
-    "max_pool2d_backward",
 ]
 
 #: The conv backends: BLAS over the gathered input, or the explicit sparse matrix.
@@ -376,6 +367,7 @@ conv3d_backward.__doc__ = _CONV_BACKWARD_DOC.format(d=3, example="""\
 
 # The pools live in their own module; re-exported here so that
 # ``functional.max_pool2d`` and friends keep working.
-from .functional_pooling import (PoolPlan, avg_pool1d, avg_pool1d_backward,  # noqa: E402
-                                 avg_pool2d, avg_pool2d_backward, max_pool1d,
-                                 max_pool1d_backward, max_pool2d, max_pool2d_backward)
+from . import functional_pooling as _pooling  # noqa: E402
+from .functional_pooling import *  # noqa: E402,F401,F403
+
+__all__ += _pooling.__all__

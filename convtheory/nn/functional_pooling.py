@@ -1,42 +1,107 @@
-"""Max and average pooling as functions, each next to its gradient.
+"""Max, average, adaptive and global pooling as functions, each next to its gradient.
 
-The pools have ``torch.nn.functional.max_pool2d``'s and ``avg_pool2d``'s
-semantics; every function has a ``*_backward`` twin.  :class:`PoolPlan` keeps
-what the backward pass needs; the pool layers of :mod:`convtheory.nn.pooling`
-own one each.  Everything here is re-exported by :mod:`convtheory.nn.functional`.
+Every function has ``torch.nn.functional``'s name, arguments and semantics
+(``ceil_mode``, ``dilation``, ``count_include_pad``, ``divisor_override``,
+``-inf`` padding for the maximum, PyTorch's rule for ties) and a
+``*_backward`` twin that returns the gradient with respect to the input.
+The windows are read from the tap tables of :mod:`convtheory.geometry`
+(:func:`~convtheory.geometry.pool_spec`,
+:func:`~convtheory.geometry.adaptive_axis_taps`) by
+:class:`~convtheory.pool_windows.PoolWindows`.
+
+:class:`PoolPlan` and :class:`AdaptivePoolPlan` keep what the backward pass
+needs; the layers of :mod:`convtheory.nn.pooling` own one each.  Everything
+here is re-exported by :mod:`convtheory.nn.functional`.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections import OrderedDict
 
 import numpy as np
 
-from ..geometry import ConvSpec, _per_axis
-from ..im2col import Im2col
+from ..geometry import (adaptive_axis_taps, adaptive_output_size, avg_pool_divisors, pool_spec)
+from ..pool_windows import PoolWindows
 from .functional import _cached, _float_array, _frozen
 
 __all__ = [
+    "AdaptivePoolPlan",
     "PoolPlan",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool1d_backward",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_avg_pool3d",
+    "adaptive_avg_pool3d_backward",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool1d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward",
+    "adaptive_max_pool3d",
+    "adaptive_max_pool3d_backward",
     "avg_pool1d",
     "avg_pool1d_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
+    "avg_pool3d",
+    "avg_pool3d_backward",
+    "global_avg_pool",
+    "global_avg_pool_backward",
     "max_pool1d",
     "max_pool1d_backward",
     "max_pool2d",
     "max_pool2d_backward",
+    "max_pool3d",
+    "max_pool3d_backward",
 ]
 
+_KINDS = ("max", "avg")
 
-# --------------------------------------------------------------------------
-class PoolPlan:
-    """Max or average pooling over windows read from the tap tables.
 
-    A pool is a depthwise geometry: one channel, kernel ``kernel_size``, run
-    on every ``(sample, channel)`` plane.  Windows are gathered with
-    :class:`~convtheory.im2col.Im2col`; padded taps read ``-inf`` (max) or
-    ``0`` (average, PyTorch's ``count_include_pad=True``).
+def _check_kind(kind):
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be 'max' or 'avg', got kind={kind!r}")
+
+
+class _WindowPlan:
+    """Shared forward/backward over :class:`PoolWindows`; subclasses set the windows."""
+
+    kind: str
+    windows: PoolWindows
+    divisor = None  # avg only: ndarray broadcastable to the output, or a number
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Pool a batch ``x`` of shape ``(N, C) + input_spatial``."""
+        n, c = x.shape[:2]
+        planes = x.reshape((n * c,) + x.shape[2:])
+        if self.kind == "max":
+            y, args = self.windows.max(planes)
+            self._saved = (x.shape, args)
+        else:
+            y = self.windows.sum(planes)
+            y /= self.divisor
+            self._saved = (x.shape, None)
+        return y.reshape((n, c) + self.windows.output_spatial)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Gradient with respect to the input of the last ``forward``."""
+        if getattr(self, "_saved", None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward needs a forward pass first")
+        shape, args = self._saved
+        g = grad_output.reshape((shape[0] * shape[1],) + self.windows.output_spatial)
+        if self.kind == "max":
+            gx = self.windows.max_adjoint(g, args)
+        else:
+            gx = self.windows.sum_adjoint(g / self.divisor)
+        return gx.reshape(shape)
+
+
+class PoolPlan(_WindowPlan):
+    """Max or average pooling of one geometry, with PyTorch's options.
+
+    The windows are the taps of :func:`~convtheory.geometry.pool_spec`;
+    padding reads ``-inf`` (max) or ``0`` (average).
 
     Parameters
     ----------
@@ -44,120 +109,177 @@ class PoolPlan:
     kernel_size, stride, padding
         As in ``torch.nn.MaxPool2d``; ``stride=None`` means ``kernel_size``.
     input_spatial : tuple of int
+    dilation : int or tuple
+        Max pooling only (PyTorch's average pools have none).
+    ceil_mode : bool
+    count_include_pad : bool
+        Average only: padding counts in the divisor (the overhang of
+        ``ceil_mode`` never does).
+    divisor_override : int or None
+        Average only: divide every window by this instead.
 
     Examples
     --------
-    >>> plan = PoolPlan("max", (2,), None, 0, (4,))
-    >>> plan.forward(np.array([[[1.0, 3.0, 2.0, 0.0]]]))
-    array([[[3., 2.]]])
+    >>> plan = PoolPlan("max", (2,), None, 0, (5,), ceil_mode=True)
+    >>> plan.forward(np.array([[[1.0, 3.0, 2.0, 0.0, 4.0]]]))
+    array([[[3., 2., 4.]]])
     """
 
-    def __init__(self, kind: str, kernel_size, stride, padding, input_spatial):
-        if kind not in ("max", "avg"):
-            raise ValueError(f"kind must be 'max' or 'avg', got kind={kind!r}")
-        ndim = len(input_spatial)
-        k = _per_axis(kernel_size, ndim, "kernel_size", minimum=1)
-        s = k if stride is None else _per_axis(stride, ndim, "stride", minimum=1)
-        p = _per_axis(padding, ndim, "padding", minimum=0)
-        for axis, (ka, pa) in enumerate(zip(k, p)):
-            if 2 * pa > ka:  # PyTorch's rule: every window must see a real input
-                raise ValueError(
-                    f"padding should be at most half of kernel_size (as in PyTorch), got "
-                    f"padding={padding!r} and kernel_size={kernel_size!r} on spatial axis {axis}"
-                )
+    def __init__(self, kind: str, kernel_size, stride, padding, input_spatial, *, dilation=1,
+                 ceil_mode=False, count_include_pad=True, divisor_override=None):
+        _check_kind(kind)
+        if kind == "avg" and dilation not in (1, (1,) * len(input_spatial)):
+            raise ValueError(f"average pooling has no dilation (as in PyTorch), got dilation={dilation!r}")
+        if not isinstance(count_include_pad, (bool, np.bool_)):
+            raise TypeError(f"count_include_pad must be a bool, got count_include_pad={count_include_pad!r}")
+        if divisor_override is not None and (
+                isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral)):
+            raise TypeError(f"divisor_override must be an int or None, got "
+                            f"divisor_override={divisor_override!r}")
+        if divisor_override is not None and divisor_override == 0:
+            raise ValueError("divisor_override must not be zero, got divisor_override=0")
         self.kind = kind
-        self.kernel_size, self.stride, self.padding = k, s, p
-        self.spec = ConvSpec((1, 1) + k, (1,) + tuple(input_spatial), stride=s, padding=p)
-        self._gather = Im2col(self.spec, fill_value=-np.inf if kind == "max" else 0.0)
-        self.k_vol = int(np.prod(k))
+        self.spec = pool_spec(input_spatial, kernel_size, stride=stride, padding=padding,
+                              dilation=dilation, ceil_mode=ceil_mode)
+        self.kernel_size, self.stride = self.spec.kernel_size, self.spec.stride
+        self.padding = tuple(lo for lo, _ in self.spec.padding)
+        self.dilation, self.ceil_mode = self.spec.dilation, bool(ceil_mode)
+        self.windows = PoolWindows([self.spec.axis_table(i) for i in range(self.spec.ndim)],
+                                   self.spec.input_spatial)
+        if kind == "avg":
+            if divisor_override is not None:
+                self.divisor = float(divisor_override)
+            else:
+                per_axis = avg_pool_divisors(input_spatial, kernel_size, stride=stride,
+                                             padding=padding, ceil_mode=ceil_mode,
+                                             count_include_pad=count_include_pad)
+                self.divisor = _outer(per_axis)
         self._saved = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Pool a batch ``x`` of shape ``(N, C) + input_spatial``."""
-        n, c = x.shape[:2]
-        planes = x.reshape((n * c, 1) + x.shape[2:])
-        windows = self._gather(planes)[0]  # (K, N*C, P)
-        if self.kind == "max":
-            # argmax takes the first maximum in kernel (C) order, as PyTorch does.
-            where = windows.argmax(axis=0)
-            y = np.take_along_axis(windows, where[None], axis=0)[0]
-            self._saved = (x.shape, where)
-        else:
-            y = windows.sum(axis=0) / self.k_vol
-            self._saved = (x.shape, None)
-        return y.reshape((n, c) + self.spec.output_spatial)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Gradient with respect to the input of the last ``forward``."""
-        if self._saved is None:
-            raise RuntimeError("PoolPlan.backward needs a forward pass first")
-        shape, where = self._saved
-        n, c = shape[:2]
-        g = grad_output.reshape(n * c, -1)
-        if self.kind == "max":
-            gcols = np.zeros((self.k_vol,) + g.shape, dtype=g.dtype)
-            np.put_along_axis(gcols, where[None], g[None], axis=0)
-        else:
-            gcols = np.broadcast_to(g / self.k_vol, (self.k_vol,) + g.shape)
-        gx = self._gather.adjoint(gcols[None].reshape((1, self.k_vol) + g.shape))
-        return gx.reshape(shape)
+class AdaptivePoolPlan(_WindowPlan):
+    """Adaptive max or average pooling: ``output_size`` windows per axis.
+
+    Window ``i`` of an axis is ``[floor(i*n/o), ceil((i+1)*n/o))``, read
+    from :func:`~convtheory.geometry.adaptive_axis_taps`; the average divides
+    by the window's volume.
+
+    Examples
+    --------
+    >>> plan = AdaptivePoolPlan("avg", 3, (5,))
+    >>> plan.forward(np.array([[[0.0, 2.0, 4.0, 6.0, 8.0]]]))
+    array([[[1., 4., 7.]]])
+    """
+
+    def __init__(self, kind: str, output_size, input_spatial):
+        _check_kind(kind)
+        self.kind = kind
+        self.output_size = adaptive_output_size(input_spatial, output_size)
+        tables = [adaptive_axis_taps(n, o) for n, o in zip(input_spatial, self.output_size)]
+        self.windows = PoolWindows(tables, input_spatial)
+        if kind == "avg":
+            self.divisor = _outer([np.count_nonzero(t >= 0, axis=1) for t in tables])
+        self._saved = None
+
+
+def _outer(per_axis) -> np.ndarray:
+    """The product of per-axis divisors, as a float array of the output's spatial shape."""
+    out = np.ones((), dtype=np.float64)
+    for d in per_axis:
+        out = np.multiply.outer(out, np.asarray(d, dtype=np.float64))
+    return out
 
 
 _POOLS: OrderedDict = OrderedDict()
 
 
-def _pool_plan(kind, ndim, input, kernel_size, stride, padding):
+def _batch(ndim, input, what):
     x = _float_array(input, "input")
     if x.ndim not in (ndim + 1, ndim + 2):
         raise ValueError(
             f"input must have shape (N, C{', n' * ndim}) or (C{', n' * ndim}) for a "
-            f"{ndim}-D pool, got input.shape={x.shape}"
+            f"{ndim}-D {what}, got input.shape={x.shape}"
         )
     unbatched = x.ndim == ndim + 1
     x = x[None] if unbatched else x
-    key = (kind, x.shape[2:], _frozen(kernel_size), _frozen(stride), _frozen(padding))
-    plan = _cached(_POOLS, key, lambda: PoolPlan(kind, kernel_size, stride, padding, x.shape[2:]),
-                   size=4)
-    return np.ascontiguousarray(x), plan, unbatched
+    return np.ascontiguousarray(x), unbatched
 
 
-def _pool(kind, ndim, input, kernel_size, stride, padding):
-    x, plan, unbatched = _pool_plan(kind, ndim, input, kernel_size, stride, padding)
+def _plan(kind, ndim, input, options):
+    x, unbatched = _batch(ndim, input, "pool")
+    key = (kind, x.shape[2:]) + tuple((k, _frozen(v)) for k, v in sorted(options.items()))
+    opts = dict(options)
+    k, s, p = opts.pop("kernel_size"), opts.pop("stride"), opts.pop("padding")
+    plan = _cached(_POOLS, key, lambda: PoolPlan(kind, k, s, p, x.shape[2:], **opts), size=8)
+    return x, plan, unbatched
+
+
+def _adaptive_plan(kind, ndim, input, output_size):
+    x, unbatched = _batch(ndim, input, "adaptive pool")
+    key = ("adaptive", kind, x.shape[2:], _frozen(output_size))
+    plan = _cached(_POOLS, key, lambda: AdaptivePoolPlan(kind, output_size, x.shape[2:]), size=8)
+    return x, plan, unbatched
+
+
+def _run(x, plan, unbatched):
     y = plan.forward(x)
     return y[0] if unbatched else y
 
 
-def _pool_backward(kind, ndim, grad_output, input, kernel_size, stride, padding):
-    x, plan, unbatched = _pool_plan(kind, ndim, input, kernel_size, stride, padding)
+def _run_backward(grad_output, x, plan, unbatched):
     y = plan.forward(x)
     g = _float_array(grad_output, "grad_output")
     g = g[None] if unbatched else g
     if g.shape != y.shape:
-        raise ValueError(f"grad_output must have shape {y.shape}, got grad_output.shape={g.shape}")
+        shape = y.shape[1:] if unbatched else y.shape
+        raise ValueError(f"grad_output must have shape {shape}, "
+                         f"got grad_output.shape={np.shape(grad_output)}")
     gx = plan.backward(np.ascontiguousarray(g, dtype=x.dtype))
     return gx[0] if unbatched else gx
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0):
+def _max_pool(ndim, x, kernel_size, stride, padding, dilation, ceil_mode):
+    return _run(*_plan("max", ndim, x, dict(kernel_size=kernel_size, stride=stride,
+                                            padding=padding, dilation=dilation,
+                                            ceil_mode=ceil_mode)))
+
+
+def _max_pool_backward(ndim, g, x, kernel_size, stride, padding, dilation, ceil_mode):
+    return _run_backward(g, *_plan("max", ndim, x, dict(kernel_size=kernel_size, stride=stride,
+                                                        padding=padding, dilation=dilation,
+                                                        ceil_mode=ceil_mode)))
+
+
+def _avg_options(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    return dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                count_include_pad=count_include_pad, divisor_override=divisor_override)
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """1-D max pooling, as ``torch.nn.functional.max_pool1d``.
 
     Parameters
     ----------
-    x : (N, C, L) or (C, L) ndarray
-    kernel_size, stride, padding : int or tuple
+    x : (N, C, L) or (C, L) ndarray of float32 or float64
+    kernel_size, stride, padding, dilation : int or tuple
         ``stride=None`` means ``kernel_size``; padding (at most half the
-        kernel) never wins the max.
+        kernel) reads ``-inf``, so it never wins the max.
+    ceil_mode : bool
+        Keep a last, partial window (PyTorch's rule: it must start inside
+        the input or the left padding).
 
     Examples
     --------
     >>> max_pool1d(np.array([[1.0, 5.0, 2.0, 4.0, 3.0]]), 2, stride=1)
     array([[5., 5., 4., 4.]])
+    >>> max_pool1d(np.array([[1.0, 5.0, 2.0, 4.0, 3.0]]), 2, ceil_mode=True)
+    array([[5., 4., 3.]])
     """
-    return _pool("max", 1, x, kernel_size, stride, padding)
+    return _max_pool(1, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """2-D max pooling, as ``torch.nn.functional.max_pool2d``; see :func:`max_pool1d`.
 
     Examples
     --------
@@ -165,33 +287,22 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     array([[[ 5.,  7.],
             [13., 15.]]])
     """
-    return _pool("max", 2, x, kernel_size, stride, padding)
+    return _max_pool(2, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0):
-    """1-D average pooling, as ``torch.nn.functional.avg_pool1d`` (padding counts as zeros).
-
-    Examples
-    --------
-    >>> avg_pool1d(np.array([[2.0, 4.0, 6.0]]), 2, stride=1, padding=1)
-    array([[1., 3., 5., 3.]])
-    """
-    return _pool("avg", 1, x, kernel_size, stride, padding)
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (padding counts as zeros).
+def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """3-D max pooling, as ``torch.nn.functional.max_pool3d``; see :func:`max_pool1d`.
 
     Examples
     --------
-    >>> avg_pool2d(np.arange(16.0).reshape(1, 4, 4), 2)
-    array([[[ 2.5,  4.5],
-            [10.5, 12.5]]])
+    >>> max_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 2).ravel()
+    array([7.])
     """
-    return _pool("avg", 2, x, kernel_size, stride, padding)
+    return _max_pool(3, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
     """Gradient of :func:`max_pool1d`: each window's gradient goes to its (first) maximum.
 
     Examples
@@ -199,10 +310,11 @@ def max_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0):
     >>> max_pool1d_backward(np.array([[1.0, 1.0]]), np.array([[1.0, 5.0, 2.0]]), 2, stride=1)
     array([[0., 2., 0.]])
     """
-    return _pool_backward("max", 1, grad_output, x, kernel_size, stride, padding)
+    return _max_pool_backward(1, grad_output, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
     """Gradient of :func:`max_pool2d`.
 
     Examples
@@ -211,21 +323,89 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
     array([[[0., 0.],
             [0., 1.]]])
     """
-    return _pool_backward("max", 2, grad_output, x, kernel_size, stride, padding)
+    return _max_pool_backward(2, grad_output, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0):
-    """Gradient of :func:`avg_pool1d`: each window spreads its gradient evenly.
+def max_pool3d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    """Gradient of :func:`max_pool3d`.
+
+    Examples
+    --------
+    >>> max_pool3d_backward(np.ones((1, 1, 1, 1)), np.arange(8.0).reshape(1, 2, 2, 2), 2).ravel()
+    array([0., 0., 0., 0., 0., 0., 0., 1.])
+    """
+    return _max_pool_backward(3, grad_output, x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """1-D average pooling, as ``torch.nn.functional.avg_pool1d``.
+
+    Parameters
+    ----------
+    x : (N, C, L) or (C, L) ndarray of float32 or float64
+    kernel_size, stride, padding : int or tuple
+    ceil_mode : bool
+    count_include_pad : bool
+        Padding counts in the divisor (the overhang of ``ceil_mode`` never
+        does); ``False`` divides by the number of inputs in the window.
+    divisor_override : int or None
+        Divide every window's sum by this instead.
+
+    Examples
+    --------
+    >>> avg_pool1d(np.array([[2.0, 4.0, 6.0]]), 2, stride=1, padding=1)
+    array([[1., 3., 5., 3.]])
+    >>> avg_pool1d(np.array([[2.0, 4.0, 6.0]]), 2, stride=1, padding=1, count_include_pad=False)
+    array([[2., 3., 5., 6.]])
+    """
+    return _run(*_plan("avg", 1, x, _avg_options(kernel_size, stride, padding, ceil_mode,
+                                                 count_include_pad, divisor_override)))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d``; see :func:`avg_pool1d`.
+
+    Examples
+    --------
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 4, 4), 2)
+    array([[[ 2.5,  4.5],
+            [10.5, 12.5]]])
+    """
+    return _run(*_plan("avg", 2, x, _avg_options(kernel_size, stride, padding, ceil_mode,
+                                                 count_include_pad, divisor_override)))
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-D average pooling, as ``torch.nn.functional.avg_pool3d``; see :func:`avg_pool1d`.
+
+    Examples
+    --------
+    >>> avg_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 2, divisor_override=1).ravel()
+    array([28.])
+    """
+    return _run(*_plan("avg", 3, x, _avg_options(kernel_size, stride, padding, ceil_mode,
+                                                 count_include_pad, divisor_override)))
+
+
+def avg_pool1d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """Gradient of :func:`avg_pool1d`: each window spreads its gradient over its inputs.
 
     Examples
     --------
     >>> avg_pool1d_backward(np.array([[1.0, 1.0]]), np.zeros((1, 3)), 2, stride=1)
     array([[0.5, 1. , 0.5]])
     """
-    return _pool_backward("avg", 1, grad_output, x, kernel_size, stride, padding)
+    return _run_backward(grad_output, *_plan("avg", 1, x, _avg_options(
+        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)))
 
 
-def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
+def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
     """Gradient of :func:`avg_pool2d`.
 
     Examples
@@ -234,4 +414,170 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0):
     array([[[0.25, 0.25],
             [0.25, 0.25]]])
     """
-    return _pool_backward("avg", 2, grad_output, x, kernel_size, stride, padding)
+    return _run_backward(grad_output, *_plan("avg", 2, x, _avg_options(
+        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)))
+
+
+def avg_pool3d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """Gradient of :func:`avg_pool3d`.
+
+    Examples
+    --------
+    >>> avg_pool3d_backward(np.ones((1, 1, 1, 1)), np.zeros((1, 2, 2, 2)), 2).ravel()
+    array([0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125])
+    """
+    return _run_backward(grad_output, *_plan("avg", 3, x, _avg_options(
+        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)))
+
+
+_ADAPTIVE_DOC = """{d}-D adaptive {kind} pooling, as ``torch.nn.functional.adaptive_{kind}_pool{d}d``.
+
+    Parameters
+    ----------
+    x : (N, C, {n}) or (C, {n}) ndarray of float32 or float64
+    output_size : int or tuple of int or None
+        ``None`` on an axis keeps its size.  Window ``i`` of an axis of
+        length ``n`` is ``[floor(i*n/o), ceil((i+1)*n/o))``.
+
+    Examples
+    --------
+    {example}
+    """
+
+_ADAPTIVE_BACKWARD_DOC = """Gradient of :func:`adaptive_{kind}_pool{d}d`.
+
+    Examples
+    --------
+    {example}
+    """
+
+
+def adaptive_avg_pool1d(x, output_size):
+    return _run(*_adaptive_plan("avg", 1, x, output_size))
+
+
+def adaptive_avg_pool2d(x, output_size):
+    return _run(*_adaptive_plan("avg", 2, x, output_size))
+
+
+def adaptive_avg_pool3d(x, output_size):
+    return _run(*_adaptive_plan("avg", 3, x, output_size))
+
+
+def adaptive_max_pool1d(x, output_size):
+    return _run(*_adaptive_plan("max", 1, x, output_size))
+
+
+def adaptive_max_pool2d(x, output_size):
+    return _run(*_adaptive_plan("max", 2, x, output_size))
+
+
+def adaptive_max_pool3d(x, output_size):
+    return _run(*_adaptive_plan("max", 3, x, output_size))
+
+
+def adaptive_avg_pool1d_backward(grad_output, x, output_size):
+    return _run_backward(grad_output, *_adaptive_plan("avg", 1, x, output_size))
+
+
+def adaptive_avg_pool2d_backward(grad_output, x, output_size):
+    return _run_backward(grad_output, *_adaptive_plan("avg", 2, x, output_size))
+
+
+def adaptive_avg_pool3d_backward(grad_output, x, output_size):
+    return _run_backward(grad_output, *_adaptive_plan("avg", 3, x, output_size))
+
+
+def adaptive_max_pool1d_backward(grad_output, x, output_size):
+    return _run_backward(grad_output, *_adaptive_plan("max", 1, x, output_size))
+
+
+def adaptive_max_pool2d_backward(grad_output, x, output_size):
+    return _run_backward(grad_output, *_adaptive_plan("max", 2, x, output_size))
+
+
+def adaptive_max_pool3d_backward(grad_output, x, output_size):
+    return _run_backward(grad_output, *_adaptive_plan("max", 3, x, output_size))
+
+
+_x5 = "np.array([[0.0, 2.0, 4.0, 6.0, 8.0]])"
+for _f, _kind, _d, _n, _ex in [
+    (adaptive_avg_pool1d, "avg", 1, "L", f">>> adaptive_avg_pool1d({_x5}, 3)   # windows [0,2) [1,4) [3,5)\n"
+                                         "    array([[1., 4., 7.]])"),
+    (adaptive_avg_pool2d, "avg", 2, "H, W", ">>> adaptive_avg_pool2d(np.ones((3, 7, 9)), (2, None)).shape\n"
+                                           "    (3, 2, 9)"),
+    (adaptive_avg_pool3d, "avg", 3, "D, H, W", ">>> adaptive_avg_pool3d(np.ones((1, 4, 5, 6)), 1).ravel()\n"
+                                              "    array([1.])"),
+    (adaptive_max_pool1d, "max", 1, "L", f">>> adaptive_max_pool1d({_x5}, 2)\n    array([[4., 8.]])"),
+    (adaptive_max_pool2d, "max", 2, "H, W", ">>> adaptive_max_pool2d(np.arange(16.0).reshape(1, 4, 4), 1)\n"
+                                           "    array([[[15.]]])"),
+    (adaptive_max_pool3d, "max", 3, "D, H, W", ">>> adaptive_max_pool3d(np.ones((2, 3, 3, 3)), 2).shape\n"
+                                              "    (2, 2, 2, 2)"),
+]:
+    _f.__doc__ = _ADAPTIVE_DOC.format(d=_d, kind=_kind, n=_n, example=_ex)
+for _f, _kind, _d, _ex in [
+    (adaptive_avg_pool1d_backward, "avg", 1,
+     ">>> adaptive_avg_pool1d_backward(np.array([[1.0, 1.0]]), np.zeros((1, 3)), 2)\n"
+     "    array([[0.5, 1. , 0.5]])"),
+    (adaptive_avg_pool2d_backward, "avg", 2,
+     ">>> adaptive_avg_pool2d_backward(np.ones((1, 1, 1)), np.zeros((1, 2, 2)), 1)\n"
+     "    array([[[0.25, 0.25],\n            [0.25, 0.25]]])"),
+    (adaptive_avg_pool3d_backward, "avg", 3,
+     ">>> adaptive_avg_pool3d_backward(np.ones((1, 1, 1, 1)), np.zeros((1, 2, 2, 2)), 1).sum()\n"
+     "    np.float64(1.0)"),
+    (adaptive_max_pool1d_backward, "max", 1,
+     f">>> adaptive_max_pool1d_backward(np.array([[1.0, 1.0]]), {_x5}, 2)\n"
+     "    array([[0., 0., 1., 0., 1.]])"),
+    (adaptive_max_pool2d_backward, "max", 2,
+     ">>> adaptive_max_pool2d_backward(np.ones((1, 1, 1)), np.arange(4.0).reshape(1, 2, 2), 1)\n"
+     "    array([[[0., 0.],\n            [0., 1.]]])"),
+    (adaptive_max_pool3d_backward, "max", 3,
+     ">>> adaptive_max_pool3d_backward(np.ones((1, 1, 1, 1)), np.arange(8.0).reshape(1, 2, 2, 2), 1).ravel()\n"
+     "    array([0., 0., 0., 0., 0., 0., 0., 1.])"),
+]:
+    _f.__doc__ = _ADAPTIVE_BACKWARD_DOC.format(d=_d, kind=_kind, example=_ex)
+
+
+def _global_input(x):
+    x = _float_array(x, "input")
+    if x.ndim < 3:
+        raise ValueError(f"input must have shape (N, C, n1, ...) with at least one spatial axis, "
+                         f"got input.shape={x.shape}")
+    return x
+
+
+def global_avg_pool(x, keepdim=False):
+    """The mean over every spatial axis: ``(N, C, n1, ..., nd)`` to ``(N, C)``.
+
+    Equal to ``adaptive_avg_poolNd(x, 1)`` (with ``keepdim=True``, which
+    keeps the unit spatial axes), as in a ResNet's last layer.
+
+    Examples
+    --------
+    >>> global_avg_pool(np.arange(8.0).reshape(1, 2, 4))
+    array([[1.5, 5.5]])
+    >>> global_avg_pool(np.ones((2, 3, 4, 4)), keepdim=True).shape
+    (2, 3, 1, 1)
+    """
+    x = _global_input(x)
+    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=bool(keepdim))
+
+
+def global_avg_pool_backward(grad_output, x, keepdim=False):
+    """Gradient of :func:`global_avg_pool`: each input gets its plane's gradient over its size.
+
+    Examples
+    --------
+    >>> global_avg_pool_backward(np.array([[4.0]]), np.zeros((1, 1, 2, 2)))
+    array([[[[1., 1.],
+             [1., 1.]]]])
+    """
+    x = _global_input(x)
+    g = _float_array(grad_output, "grad_output")
+    expected = x.shape[:2] + ((1,) * (x.ndim - 2) if keepdim else ())
+    if g.shape != expected:
+        raise ValueError(f"grad_output must have shape {expected}, got grad_output.shape={g.shape}")
+    g = g.reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+    size = int(np.prod(x.shape[2:]))
+    return np.broadcast_to(g / size, x.shape).astype(x.dtype, copy=True)
