@@ -64,8 +64,8 @@ class AxisWindows:
         table = np.asarray(table, dtype=np.int64)
         self.table, self.n, self.out = table, int(n), table.shape[0]
         valid = table >= 0
-        if not valid.any(axis=1).all():
-            raise ValueError("every output must read at least one input (a window of padding only)")
+        # A dilated window can read only padding: its maximum is -inf (as in PyTorch)
+        # and its first tap, 0 here, is no move, so no gradient reaches the input.
         self.first_tap = valid.argmax(axis=1)
         moves = []
         for a in range(table.shape[1]):
@@ -212,6 +212,8 @@ class PoolWindows:
     def argmax(self, args) -> np.ndarray:
         """Flat spatial input index of each output's winner, shape ``(B,) + output_spatial``.
 
+        ``-1`` where a (dilated) window reads only padding.
+
         Examples
         --------
         >>> from convtheory.geometry import pool_spec
@@ -227,6 +229,7 @@ class PoolWindows:
         grid = np.ix_(np.arange(b), *[np.arange(o) for o in self.output_spatial])
         strides = np.cumprod((1,) + self.input_spatial[::-1])[::-1][1:]
         flat = np.zeros(shape, dtype=np.int64)
+        padding_only = np.zeros(shape, dtype=bool)
         coords = []
         # args[i] is shaped (B, n1, ..., n_i-1, o_i, ..., o_d): the folds ran last axis
         # first, so the axes before i were still input-sized.  Index those by the winners
@@ -234,6 +237,8 @@ class PoolWindows:
         for i in range(d):
             tap = args[i][(grid[0],) + tuple(coords) + grid[i + 1:]].astype(np.int64)
             coord = self.axes[i].table[grid[i + 1], tap]
+            padding_only |= coord < 0
+            coord = np.maximum(coord, 0)
             coords.append(coord)
             flat += coord * int(strides[i])
-        return flat
+        return np.where(padding_only, -1, flat)

@@ -206,7 +206,9 @@ def max_pool_jacobian(x, kernel_size, *, stride=None, padding=0, dilation=1, cei
     PyTorch's rule for ties: a window is scanned in row-major order and a
     value replaces the running maximum when it is strictly greater or NaN,
     so the first maximum wins and NaN propagates.  Where every input of a
-    window is ``-inf``, the first input of the window is selected.
+    window is ``-inf``, the first input of the window is selected.  A dilated
+    window may read only padding: its output is ``-inf``, its row of ``J``
+    is empty (no input moves it), so there ``J @ x`` gives 0.
 
     Examples
     --------
@@ -232,9 +234,12 @@ def max_pool_jacobian(x, kernel_size, *, stride=None, padding=0, dilation=1, cei
     _, args = windows.max(x.astype(np.float64, copy=False))
     winner = windows.argmax(args)  # (C, o...) flat spatial input index
     n_in, n_out = int(np.prod(spatial)), int(np.prod(spec.output_spatial))
-    cols = (winner.reshape(channels, n_out) + np.arange(channels)[:, None] * n_in).ravel()
+    winner = winner.reshape(channels, n_out)
+    reads = winner >= 0
+    cols = (winner + np.arange(channels)[:, None] * n_in)[reads]
     rows = channels * n_out
-    return sp.csr_array((np.ones(rows), cols, np.arange(rows + 1)), shape=(rows, channels * n_in))
+    indptr = np.concatenate(([0], np.cumsum(reads.ravel()))).astype(np.int64)
+    return sp.csr_array((np.ones(len(cols)), cols, indptr), shape=(rows, channels * n_in))
 
 
 # --------------------------------------------------------------------------
