@@ -14,6 +14,7 @@ from .equivariance import (
     rotation_kernel_constraint,
 )
 from .linearity import check_flip_identity, check_linearity
+from .pooling import check_avg_pool_is_conv, check_shift_consistency, shift_consistency
 from .seed import seed_checks
 from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
 from .sparsity import (
@@ -44,12 +45,14 @@ __all__ = [
     "Verdict",
     "axis_nnz",
     "check_adaptivity",
+    "check_avg_pool_is_conv",
     "check_flip_identity",
     "check_linearity",
     "check_nnz_formula",
     "check_pooling_equivariance",
     "check_rotation_equivariance",
     "check_scale_equivariance",
+    "check_shift_consistency",
     "check_sharing",
     "check_sparsity",
     "check_spectral_norm_closed_forms",
@@ -68,5 +71,6 @@ __all__ = [
     "rotation_kernel_constraint",
     "seed_checks",
     "seed_sharing_example",
+    "shift_consistency",
     "weight_patterns",
 ]
