@@ -94,7 +94,8 @@ class _Pool(_SpatialLayer):
         return self._unbatch(self._plan.forward(x))
 
     def backward(self, grad_out):
-        return self._unbatch(self._plan.backward(self._grad(grad_out)))
+        g = self._grad(grad_out)
+        return self._unbatch(self._plan.backward(g))
 
     def __repr__(self):
         s = (f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -221,7 +222,8 @@ class _AdaptivePool(_SpatialLayer):
         return self._unbatch(self._plan.forward(x))
 
     def backward(self, grad_out):
-        return self._unbatch(self._plan.backward(self._grad(grad_out)))
+        g = self._grad(grad_out)
+        return self._unbatch(self._plan.backward(g))
 
     def __repr__(self):
         return f"{type(self).__name__}(output_size={self.output_size!r})"
@@ -332,7 +334,6 @@ class _BlurPool(_SpatialLayer):
             except ValueError as err:
                 raise ValueError(f"{self!r} cannot take input.shape={x.shape}: {err}") from None
             self._plan = ConvPlan(spec)
-        self._saved = True
         return self._unbatch(self._plan.forward(x, self.weight.astype(x.dtype, copy=False)))
 
     def backward(self, grad_out):
