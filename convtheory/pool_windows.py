@@ -73,14 +73,37 @@ class AxisWindows:
             dst = np.flatnonzero(col >= 0)
             if len(dst) == 0:
                 continue
-            src = col[dst]
-            step = int(src[1] - src[0]) if len(src) > 1 else 1
-            if dst[-1] - dst[0] + 1 == len(dst) and step > 0 and np.all(np.diff(src) == step):
-                moves.append(_Move(a, slice(int(dst[0]), int(dst[-1]) + 1),
-                                   slice(int(src[0]), int(src[-1]) + 1, step), True))
-            else:
-                moves.append(_Move(a, dst, src, len(np.unique(src)) == len(src)))
+            moves.extend(_column_moves(a, dst, col[dst]))
         self.moves = tuple(moves)
+        # One window over the whole axis, in order: a global pool on this axis.
+        self.whole_axis = self.out == 1 and table.shape[1] == self.n \
+            and bool(np.array_equal(table[0], np.arange(self.n)))
+
+
+#: A column split into more runs than this is read with one index array instead.
+_MAX_RUNS = 16
+
+
+def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
+    """Moves of one kernel position: maximal-enough runs where ``dst`` is contiguous and
+    ``src`` an increasing progression become slice pairs (block copies); reflect and
+    replicate borders split off as short runs.  Too many runs: one index-array move."""
+    if len(dst) > 1:
+        dd, ds = np.diff(dst), np.diff(src)
+        cut = (dd != 1) | (ds <= 0)
+        cut[1:] |= ds[1:] != ds[:-1]
+        starts = np.concatenate(([0], np.flatnonzero(cut) + 1))
+    else:
+        starts = np.array([0])
+    if len(starts) > _MAX_RUNS:
+        return [_Move(tap, dst, src, len(np.unique(src)) == len(src))]
+    ends = np.concatenate((starts[1:], [len(dst)]))
+    moves = []
+    for i, j in zip(starts.tolist(), ends.tolist()):
+        step = int(src[i + 1] - src[i]) if j - i > 1 else 1
+        moves.append(_Move(tap, slice(int(dst[i]), int(dst[j - 1]) + 1),
+                           slice(int(src[i]), int(src[j - 1]) + 1, step), True))
+    return moves
 
 
 def _at(axis: int, index) -> tuple:
@@ -126,30 +149,45 @@ class PoolWindows:
                              f"got {len(tables)}")
         self.axes = tuple(AxisWindows(t, n) for t, n in zip(tables, self.input_spatial))
         self.output_spatial = tuple(ax.out for ax in self.axes)
+        # A global pool (one window over everything): numpy reduces the flattened planes.
+        self.is_global = all(ax.whole_axis for ax in self.axes)
 
     # The spatial axes of a (B, n1, ..., nd) array are 1..d; fold the last first.
     def _order(self):
         return range(len(self.axes) - 1, -1, -1)
 
-    def sum(self, x: np.ndarray) -> np.ndarray:
-        """Window sums of ``x`` (padding reads 0)."""
+    def sum(self, x: np.ndarray, weights=None) -> np.ndarray:
+        """Window sums of ``x`` (padding reads 0).
+
+        ``weights``, one array of ``k_i`` per axis, weighs each kernel position:
+        a separable correlation (a blur pool's binomial filter is one).
+        """
+        if weights is None and self.is_global:
+            return x.sum(axis=tuple(range(1, x.ndim)), keepdims=True)
         for i in self._order():
             ax, axis = self.axes[i], i + 1
+            w = None if weights is None else weights[i]
             shape = x.shape[:axis] + (ax.out,) + x.shape[axis + 1:]
             out = np.zeros(shape, dtype=x.dtype)
             for m in ax.moves:
-                out[_at(axis, m.dst)] += x[_at(axis, m.src)]
+                v = x[_at(axis, m.src)]
+                out[_at(axis, m.dst)] += v if w is None else w[m.tap] * v
             x = out
         return x
 
-    def sum_adjoint(self, g: np.ndarray) -> np.ndarray:
+    def sum_adjoint(self, g: np.ndarray, weights=None) -> np.ndarray:
         """The adjoint of :meth:`sum`: every output's value added back onto its window."""
+        if weights is None and self.is_global:
+            return np.broadcast_to(g, g.shape[:1] + self.input_spatial).copy()
         for i in range(len(self.axes)):
             ax, axis = self.axes[i], i + 1
+            w = None if weights is None else weights[i]
             shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
             out = np.zeros(shape, dtype=g.dtype)
             for m in ax.moves:
                 block = g[_at(axis, m.dst)]
+                if w is not None:
+                    block = w[m.tap] * block
                 if m.unique:
                     out[_at(axis, m.src)] += block
                 else:  # two outputs' windows start at one input (adaptive, n < o)
@@ -168,6 +206,12 @@ class PoolWindows:
             that axis's fold; :meth:`max_adjoint` and :meth:`argmax` read them.
         """
         check_nan = bool(np.isnan(x).any()) if x.dtype.kind == "f" else False
+        if self.is_global and not check_nan:
+            # argmax of the flattened (row-major) plane: PyTorch's first maximum.
+            flat = x.reshape(x.shape[0], -1)
+            idx = flat.argmax(axis=1)
+            y = np.take_along_axis(flat, idx[:, None], axis=1)
+            return y.reshape((x.shape[0],) + (1,) * len(self.axes)), ("global", idx)
         args = [None] * len(self.axes)
         for i in self._order():
             ax, axis = self.axes[i], i + 1
@@ -176,32 +220,46 @@ class PoolWindows:
             # Until a value beats -inf, the first input of the window is the winner (PyTorch).
             arg = np.empty(shape, dtype=np.int16)
             arg[...] = ax.first_tap.reshape((-1,) + (1,) * (x.ndim - axis - 1)).astype(np.int16)
+            first = ax.moves[0].tap if ax.moves else None
             for m in ax.moves:
                 v = x[_at(axis, m.src)]
                 d = _at(axis, m.dst)
+                if m.tap == first:
+                    # The first kernel position is the first tap of every window it
+                    # reads: it is the running maximum there, whatever its value.
+                    out[d] = v
+                    continue
                 cur = out[d]
-                upd = v > cur
+                # Masked copies are slow (a branch per element); arithmetic is not.
+                # Taps come in increasing order, so the winner is the largest tap
+                # at which the value went up: arg = max(arg, tap * went_up).
+                upd = np.greater(v, cur)
                 if check_nan:
                     upd |= np.isnan(v)
                 if isinstance(m.dst, slice):  # views: update in place
-                    np.copyto(cur, v, where=upd)
-                    np.copyto(arg[d], m.tap, where=upd)
+                    np.maximum(cur, v, out=cur)
+                    a_d = arg[d]
+                    np.maximum(a_d, np.multiply(upd, m.tap, dtype=np.int16), out=a_d)
                 else:
-                    out[d] = np.where(upd, v, cur)
-                    arg[d] = np.where(upd, m.tap, arg[d])
+                    out[d] = np.maximum(cur, v)
+                    arg[d] = np.maximum(arg[d], np.multiply(upd, m.tap, dtype=np.int16))
             args[i] = arg
             x = out
         return x, tuple(args)
 
     def max_adjoint(self, g: np.ndarray, args) -> np.ndarray:
         """The gradient of :meth:`max`: each output's gradient goes to its winner."""
+        if isinstance(args[0], str):  # a global pool: ("global", flat winners)
+            gx = np.zeros((g.shape[0], int(np.prod(self.input_spatial))), dtype=g.dtype)
+            gx[np.arange(g.shape[0]), args[1]] = g.reshape(-1)
+            return gx.reshape(g.shape[:1] + self.input_spatial)
         for i in range(len(self.axes)):
             ax, axis, arg = self.axes[i], i + 1, args[i]
             shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
             out = np.zeros(shape, dtype=g.dtype)
             for m in ax.moves:
                 d = _at(axis, m.dst)
-                block = np.where(arg[d] == m.tap, g[d], 0)
+                block = np.multiply(g[d], np.equal(arg[d], m.tap), dtype=g.dtype)
                 if m.unique:
                     out[_at(axis, m.src)] += block
                 else:
@@ -222,6 +280,8 @@ class PoolWindows:
         >>> pw.argmax(pw.max(np.array([[1.0, 3.0, 2.0, 2.0]]))[1])
         array([[1, 2]])
         """
+        if isinstance(args[0], str):  # a global pool's flat winners
+            return args[1].reshape((-1,) + self.output_spatial).astype(np.int64)
         d = len(self.axes)
         b = args[0].shape[0]
         shape = (b,) + self.output_spatial

@@ -153,6 +153,16 @@ def test_max_pool_nan_propagates_as_in_torch():
         np.testing.assert_array_equal(F.max_pool1d_backward(g, x, **options), gt)
 
 
+@pytest.mark.parametrize("out", [1, 2, 3])
+def test_adaptive_max_pool_nan_as_in_torch(out):
+    x = np.array([[[1.0, np.nan, 3.0, np.nan, 2.0, 0.0, 5.0]]])
+    y = F.adaptive_max_pool1d(x, out)
+    g = np.arange(1.0, out + 1).reshape(y.shape)
+    yt, gt = torch_pool(TF.adaptive_max_pool1d, x, g, output_size=out)
+    np.testing.assert_array_equal(y, yt)
+    np.testing.assert_array_equal(F.adaptive_max_pool1d_backward(g, x, out), gt)
+
+
 def test_max_pool_of_minus_inf_selects_as_torch():
     x = np.full((1, 1, 4, 4), -np.inf)
     g = np.ones((1, 1, 2, 2))

@@ -2,7 +2,7 @@
 
 Each layer owns a plan (:class:`~convtheory.nn.functional_pooling.PoolPlan`,
 :class:`~convtheory.nn.functional_pooling.AdaptivePoolPlan`, or for the blur
-pool a depthwise :class:`~convtheory.nn.functional.ConvPlan`) that keeps,
+pool the separable windows of its depthwise conv's taps) that keeps,
 between forward and backward, what the gradient needs.  Pools have no
 parameters.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import _per_axis
-from ..pooling import blur_kernel, blur_pool_spec
+from ..pool_windows import PoolWindows
+from ..pooling import binomial_filter, blur_kernel, blur_pool_spec
 from . import functional_pooling as FP
-from .functional import ConvPlan
 from .functional_pooling import AdaptivePoolPlan, PoolPlan
 from .module import Module
 
@@ -320,7 +320,8 @@ class _BlurPool(_SpatialLayer):
         # Validates filter_size and padding_mode on a nominal input.
         blur_pool_spec((channels,) + (filter_size + 1,) * self._ndim, filter_size=filter_size,
                        stride=self.stride, padding_mode=padding_mode)
-        self.weight = blur_kernel(self.channels, filter_size, self._ndim)  # fixed, not learned
+        # Fixed, not learned: the depthwise weight of blur_pool_matrix, for reference.
+        self.weight = blur_kernel(self.channels, filter_size, self._ndim)
         self._plan = None
 
     def forward(self, x):
@@ -333,13 +334,25 @@ class _BlurPool(_SpatialLayer):
                                       stride=self.stride, padding_mode=self.padding_mode)
             except ValueError as err:
                 raise ValueError(f"{self!r} cannot take input.shape={x.shape}: {err}") from None
-            self._plan = ConvPlan(spec)
-        return self._unbatch(self._plan.forward(x, self.weight.astype(x.dtype, copy=False)))
+            # The binomial kernel is an outer product: blur one axis at a time along
+            # the depthwise conv's own tap tables (its reflect borders included).
+            self._plan = PoolWindows([spec.axis_table(i) for i in range(spec.ndim)],
+                                     spec.input_spatial)
+            self._plan.spec = spec
+        self._shape = x.shape
+        n, c = x.shape[:2]
+        a = binomial_filter(self.filter_size).astype(x.dtype)
+        y = self._plan.sum(x.reshape((n * c,) + x.shape[2:]), (a,) * self._ndim)
+        return self._unbatch(y.reshape((n, c) + self._plan.output_spatial))
 
     def backward(self, grad_out):
-        g = self._grad(grad_out)
-        gx, _, _ = self._plan.backward(g, self.weight.astype(g.dtype, copy=False))
-        return self._unbatch(gx)
+        if self._plan is None:
+            raise RuntimeError(f"{self!r}: backward needs a forward pass first")
+        g = np.ascontiguousarray(grad_out[None] if self._unbatched else grad_out)
+        n, c = self._shape[:2]
+        a = binomial_filter(self.filter_size).astype(g.dtype)
+        gx = self._plan.sum_adjoint(g.reshape((n * c,) + g.shape[2:]), (a,) * self._ndim)
+        return self._unbatch(gx.reshape(self._shape))
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.channels}, filter_size={self.filter_size}, "
