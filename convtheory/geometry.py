@@ -753,11 +753,30 @@ def adaptive_output_size(input_spatial, output_size) -> tuple[int, ...]:
     return sizes
 
 
+def blur_pool_padding(filter_size: int) -> tuple[int, int]:
+    """Padding ``(lo, hi)`` of a blur pool's axis, as the paper's code pads it.
+
+    Zhang (2019), ``antialiased_cnns.BlurPool``: ``floor((k-1)/2)`` before and
+    ``ceil((k-1)/2)`` after, so an even filter puts its extra sample on the
+    high side, and a stride-``s`` blur pool has ``ceil(n/s)`` outputs.
+
+    Examples
+    --------
+    >>> blur_pool_padding(3), blur_pool_padding(4)
+    ((1, 1), (1, 2))
+    """
+    k = _as_int(filter_size, "filter_size")
+    if k < 1:
+        raise ValueError(f"filter_size must be >= 1, got filter_size={k}")
+    return (k - 1) // 2, (k - 1) - (k - 1) // 2
+
+
 __all__ += [
     "adaptive_axis_taps",
     "adaptive_output_size",
     "adaptive_pool_windows",
     "avg_pool_divisors",
+    "blur_pool_padding",
     "pool_output_shape",
     "pool_spec",
 ]

@@ -201,7 +201,7 @@ class PoolWindows:
         Returns
         -------
         y : ndarray
-        args : tuple of int16 ndarrays
+        args : tuple of int16 (int64 for windows over 32767 long) ndarrays
             Per spatial axis, the kernel position that won at each point of
             that axis's fold; :meth:`max_adjoint` and :meth:`argmax` read them.
         """
@@ -218,8 +218,9 @@ class PoolWindows:
             shape = x.shape[:axis] + (ax.out,) + x.shape[axis + 1:]
             out = np.full(shape, -np.inf, dtype=x.dtype)
             # Until a value beats -inf, the first input of the window is the winner (PyTorch).
-            arg = np.empty(shape, dtype=np.int16)
-            arg[...] = ax.first_tap.reshape((-1,) + (1,) * (x.ndim - axis - 1)).astype(np.int16)
+            tap_type = np.int16 if ax.table.shape[1] <= np.iinfo(np.int16).max else np.int64
+            arg = np.empty(shape, dtype=tap_type)
+            arg[...] = ax.first_tap.reshape((-1,) + (1,) * (x.ndim - axis - 1)).astype(tap_type)
             first = ax.moves[0].tap if ax.moves else None
             for m in ax.moves:
                 v = x[_at(axis, m.src)]
@@ -239,10 +240,10 @@ class PoolWindows:
                 if isinstance(m.dst, slice):  # views: update in place
                     np.maximum(cur, v, out=cur)
                     a_d = arg[d]
-                    np.maximum(a_d, np.multiply(upd, m.tap, dtype=np.int16), out=a_d)
+                    np.maximum(a_d, np.multiply(upd, m.tap, dtype=tap_type), out=a_d)
                 else:
                     out[d] = np.maximum(cur, v)
-                    arg[d] = np.maximum(arg[d], np.multiply(upd, m.tap, dtype=np.int16))
+                    arg[d] = np.maximum(arg[d], np.multiply(upd, m.tap, dtype=tap_type))
             args[i] = arg
             x = out
         return x, tuple(args)

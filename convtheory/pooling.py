@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from .geometry import ConvSpec, _as_shape, avg_pool_divisors, pool_spec
+from .geometry import ConvSpec, _as_shape, avg_pool_divisors, blur_pool_padding, pool_spec
 from .matrices import conv_matrix
 from .operators import conv_operator
 from .pool_windows import PoolWindows
@@ -288,8 +288,7 @@ def blur_pool_spec(input_shape, *, filter_size=3, stride=2, padding_mode="reflec
     if padding_mode not in BLUR_PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {BLUR_PADDING_MODES}, "
                          f"got padding_mode={padding_mode!r}")
-    lo = (filter_size - 1) // 2
-    pads = ((lo, filter_size - 1 - lo),) * len(spatial)
+    pads = (blur_pool_padding(filter_size),) * len(spatial)
     return ConvSpec((channels, 1) + (filter_size,) * len(spatial), (channels,) + spatial,
                     stride=stride, padding=pads, groups=channels, padding_mode=padding_mode)
 

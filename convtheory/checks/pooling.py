@@ -19,9 +19,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from ..geometry import avg_pool_divisors, pool_spec
 from ..matrices import conv_matrix
-from ..pooling import avg_pool_matrix
+from ..pooling import _avg_geometry, avg_pool_matrix
 from .verdict import Verdict
 
 __all__ = ["SHIFT_POOLS", "check_avg_pool_is_conv", "check_shift_consistency", "shift_consistency"]
@@ -81,18 +80,12 @@ def check_avg_pool_is_conv(input_shape, kernel_size, *, stride=None, padding=0, 
             raise ValueError(f"matrix.shape={tuple(matrix.shape)} does not match the pool's "
                              f"matrix shape {A_ref.shape}")
         A = sp.csr_array(matrix, dtype=np.float64)
-    spec = pool_spec(spatial, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    spec, divisor = _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode,
+                                  count_include_pad, divisor_override)
     volume = int(np.prod(spec.kernel_size))
     weight = np.full((channels, 1) + spec.kernel_size, 1.0 / volume)
     M = conv_matrix(weight, (channels,) + spec.input_spatial, stride=spec.stride,
                     padding=spec.padding, groups=channels)
-    if divisor_override is not None:
-        divisor = np.full(spec.output_spatial, float(divisor_override))
-    else:
-        divisor = np.ones(())
-        for d in avg_pool_divisors(spatial, kernel_size, stride=stride, padding=padding,
-                                   ceil_mode=ceil_mode, count_include_pad=count_include_pad):
-            divisor = np.multiply.outer(divisor, d.astype(np.float64))
     scale = np.tile(volume / divisor.ravel(), channels)
     predicted = sp.diags_array(scale) @ M
     # Compare entry by entry; NaN compares false with atol, so it lands in bad_rows.
