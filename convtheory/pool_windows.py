@@ -10,7 +10,9 @@ its windows (``prod(k)`` copies of the input); it folds the tap tables of
 Nothing here computes an index from stride, padding or dilation: each tap
 table column (one kernel position) becomes a slice of outputs and a slice of
 inputs where it is an arithmetic progression, as it always is for plain
-pools, and index arrays otherwise (adaptive pools).  ``-1`` (padding, or no
+pools; otherwise it is split into a few such runs (the mirrored borders of a
+blur pool, the windows of an adaptive pool), or read with index arrays when
+it would take too many.  ``-1`` (padding, or no
 tap) is never read: padding reads as ``-inf`` for the maximum and ``0`` for
 the sum, which is PyTorch's semantics.
 
