@@ -8,12 +8,14 @@ reports the results.  Nothing is defined here; see the modules.
 from ._checkout import install_proofs_finder
 from .checks import (
     check_adaptivity,
+    check_avg_pool_is_conv,
     check_flip_identity,
     check_linearity,
     check_nnz_formula,
     check_pooling_equivariance,
     check_rotation_equivariance,
     check_scale_equivariance,
+    check_shift_consistency,
     check_sharing,
     check_sparsity,
     check_spectral_norm_closed_forms,
@@ -33,6 +35,8 @@ from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, estimate_operator_bytes
+from .pooling import (avg_pool_matrix, avg_pool_operator, binomial_filter, blur_pool_matrix,
+                      blur_pool_operator, max_pool_jacobian)
 from .receptive_field import ReceptiveField, receptive_field
 from .receptive_field_map import ReceptiveFieldMap
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
@@ -64,14 +68,21 @@ __all__ = [
     "StructureBreach",
     "Taps",
     "Verdict",
+    "avg_pool_matrix",
+    "avg_pool_operator",
     "axis_taps",
+    "binomial_filter",
+    "blur_pool_matrix",
+    "blur_pool_operator",
     "check_adaptivity",
+    "check_avg_pool_is_conv",
     "check_flip_identity",
     "check_linearity",
     "check_nnz_formula",
     "check_pooling_equivariance",
     "check_rotation_equivariance",
     "check_scale_equivariance",
+    "check_shift_consistency",
     "check_sharing",
     "check_sparsity",
     "check_spectral_norm_closed_forms",
@@ -98,6 +109,7 @@ __all__ = [
     "is_circulant",
     "is_toeplitz",
     "kernel_symbols",
+    "max_pool_jacobian",
     "output_shape",
     "pooling_aliasing_example",
     "receptive_field",

@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-CORE = {"convtheory/geometry.py", "convtheory/spec.py", "convtheory/transposed_spec.py"}
+CORE = {"convtheory/geometry.py", "convtheory/spec.py", "convtheory/transposed_spec.py",
+        "convtheory/pool_spec.py"}
 
 #: (module, function): an independent oracle, and why it may do the arithmetic itself.
 ALLOWED = {

@@ -301,9 +301,69 @@ BREAKS = {
     # Asymmetric padding: the geometry itself is not rotation symmetric.
     "equivariance.rotation_constraint": lambda: _with_arguments(
         "rotation_kernel_constraint", (3, 3), padding=((0, 1), (0, 1))),
+    "pooling.avg_is_conv": lambda: _feed_pool_matrix(_one_pool_entry_off),
+    # Dividing by prod(k) everywhere: the classic count_include_pad=False bug.
+    "pooling.avg_divisor": lambda: _feed_pool_matrix(_uniform_divisor),
+    "pooling.max_jacobian": lambda: _jacobian_picks_the_last_tie(),
+    # A "blur" pool that is plain max pooling gains nothing over max pooling.
+    "pooling.blur_consistency": lambda: _with_arguments(
+        "check_shift_consistency", pools={"max_blur": _plain_max_pool}),
     "spectra.singular_values": lambda: _scaled("conv_singular_values", 1 + 1e-6),
     "spectra.spectral_norm": lambda: _scaled("conv_spectral_norm", 1 + 1e-6),
 }
+
+def _feed_pool_matrix(breaker):
+    """Call the real ``check_avg_pool_is_conv`` with ``matrix=`` a broken avg-pool matrix."""
+    import convtheory.checks as checks
+    from convtheory import avg_pool_matrix
+
+    original = checks.check_avg_pool_is_conv
+
+    def check(input_shape, kernel_size, **kwargs):
+        M = breaker(avg_pool_matrix(input_shape, kernel_size, **kwargs), input_shape, kernel_size,
+                    **kwargs)
+        return original(input_shape, kernel_size, matrix=M, **kwargs)
+    return checks, "check_avg_pool_is_conv", check
+
+
+def _one_pool_entry_off(M, *args, **kwargs):
+    M = M.toarray()
+    M[M.shape[0] // 2, np.flatnonzero(M[M.shape[0] // 2])[0]] *= 1.5
+    return M
+
+
+def _uniform_divisor(M, input_shape, kernel_size, **kwargs):
+    from convtheory import avg_pool_matrix
+
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("count_include_pad", "ceil_mode")}
+    if M.shape == avg_pool_matrix(input_shape, kernel_size, **kwargs).shape:
+        return avg_pool_matrix(input_shape, kernel_size, **kwargs)
+    return _one_pool_entry_off(M)
+
+
+def _jacobian_picks_the_last_tie():
+    import scipy.sparse as sp
+
+    import convtheory.pooling as pooling
+
+    original = pooling.max_pool_jacobian
+
+    def wrong(x, kernel_size, **kwargs):
+        # The last maximum of each window instead of PyTorch's first.
+        J = original(x[..., ::-1, ::-1].copy(), kernel_size, **kwargs).toarray()
+        n = x[0].size
+        J = J.reshape(J.shape[0], x.shape[0], n)[:, :, ::-1].reshape(J.shape[0], -1)
+        rows = J.shape[0] // x.shape[0]
+        J = J.reshape(x.shape[0], rows, -1)[:, ::-1].reshape(J.shape[0], -1)
+        return sp.csr_array(J)
+    return pooling, "max_pool_jacobian", wrong
+
+
+def _plain_max_pool(x):
+    from convtheory.nn import functional as F
+
+    return F.max_pool2d(x, 2)
+
 
 def _wrong_adjoint(A, *args, **kwargs):
     from scipy.sparse.linalg import LinearOperator

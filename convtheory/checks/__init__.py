@@ -8,6 +8,8 @@ from .pooling import check_pooling_equivariance, pooling_aliasing_example
 from .rotation import LAPLACIAN, SOBEL_X, check_rotation_equivariance, rotation_kernel_constraint
 from .scale import check_scale_equivariance
 from .linearity import check_flip_identity, check_linearity
+from .avg_pool import check_avg_pool_is_conv
+from .shift_consistency import check_shift_consistency, shift_consistency
 from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
 from .sparsity import (
     axis_nnz,
@@ -38,12 +40,14 @@ __all__ = [
     "Verdict",
     "axis_nnz",
     "check_adaptivity",
+    "check_avg_pool_is_conv",
     "check_flip_identity",
     "check_linearity",
     "check_nnz_formula",
     "check_pooling_equivariance",
     "check_rotation_equivariance",
     "check_scale_equivariance",
+    "check_shift_consistency",
     "check_sharing",
     "check_sparsity",
     "check_spectral_norm_closed_forms",
@@ -63,6 +67,7 @@ __all__ = [
     "receptive_field_counts",
     "rotation_kernel_constraint",
     "seed_sharing_example",
+    "shift_consistency",
     "weight_patterns",
     "zero_insertion_matrix",
 ]

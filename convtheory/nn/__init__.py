@@ -11,18 +11,29 @@ from . import functional
 from .global_pool import GlobalAvgPool2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .gradcheck import gradcheck
-from .layers import (AvgPool1d, AvgPool2d, Conv1d, Conv2d, Conv3d, Flatten, Linear, MaxPool1d,
-                     MaxPool2d, ReLU, Sequential)
+from .layers import Conv1d, Conv2d, Conv3d, Flatten, Linear, ReLU, Sequential
 from .loader import DataLoader
 from .losses import CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 from .optim import SGD, Adam
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
+                      AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
+                      BlurPool1d, BlurPool2d, GlobalAvgPool, MaxPool1d, MaxPool2d, MaxPool3d)
 
 __all__ = [
     "SGD",
     "Adam",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
+    "BlurPool1d",
+    "BlurPool2d",
     "Conv1d",
     "Conv2d",
     "Conv3d",
@@ -33,10 +44,12 @@ __all__ = [
     "DataLoader",
     "Flatten",
     "GlobalAvgPool2d",
+    "GlobalAvgPool",
     "Linear",
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "Module",
     "Parameter",
     "ReLU",

@@ -37,6 +37,11 @@ SECTIONS = (
     Section("channels", "Channels: a C_out x C_in x K x K kernel is a block matrix",
             "In general, we can have as many input and output channels as we want, as long we "
             "use the right kernel dimensions."),
+    Section("pooling", "Pooling as operators: average pooling is a convolution, max pooling is "
+            "piecewise linear, blurring reduces aliasing",
+            "Convolution can be seen as a matrix multiplication operation if we reshape inputs "
+            "and outputs. It's a linear operator which [...] [is] equivariant to translations "
+            "of input."),
     Section("theorems", "The theorems behind the claims",
             "It's a linear operator which shares parameters across rows [and] is equivariant to "
             "translations."),

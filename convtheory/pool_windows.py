@@ -1,0 +1,307 @@
+"""Pooling windows read from tap tables, one spatial axis at a time.
+
+A box window is a product of per-axis windows, and both reductions a pool
+takes over it are separable: the maximum of a box is the maximum over the
+last axis, then over the one before, and so on; a sum likewise, and PyTorch's
+average divisors are products of per-axis lengths.  So a pool never gathers
+its windows (``prod(k)`` copies of the input); it folds the tap tables of
+:mod:`convtheory.geometry` in axis by axis, ``k`` strided slices per axis.
+
+Nothing here computes an index from stride, padding or dilation: each tap
+table column (one kernel position) becomes a slice of outputs and a slice of
+inputs where it is an arithmetic progression, as it always is for plain
+pools; otherwise it is split into a few such runs (the mirrored borders of a
+blur pool, the windows of an adaptive pool), or read with index arrays when
+it would take too many.  ``-1`` (padding, or no
+tap) is never read: padding reads as ``-inf`` for the maximum and ``0`` for
+the sum, which is PyTorch's semantics.
+
+Ties follow PyTorch's CPU kernels: the window is scanned in row-major order
+and a value replaces the running maximum when it is strictly greater or NaN,
+so the first maximum wins and NaN propagates (the last NaN wins).  Folding
+the last axis first and then the earlier ones selects the same element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AxisWindows", "PoolWindows"]
+
+
+@dataclass(frozen=True)
+class _Move:
+    """Kernel position ``tap`` of one axis: outputs ``dst`` read inputs ``src``."""
+
+    tap: int
+    dst: object      # slice or int64 index array into the outputs
+    src: object      # slice or int64 index array into the inputs
+    unique: bool     # no input read twice through this position (plain += is exact)
+
+
+class AxisWindows:
+    """The windows of one axis, from its tap table.
+
+    Parameters
+    ----------
+    table : (o, k) int array
+        ``table[o, a]`` is the input read by output ``o`` through kernel
+        position ``a``, or ``-1`` (padding, or a shorter window).
+    n : int
+        Input length on this axis.
+
+    Examples
+    --------
+    >>> from convtheory.pool_spec import pool_spec
+    >>> w = AxisWindows(pool_spec((5,), 2, ceil_mode=True).axis_table(0), 5)
+    >>> [(m.dst, m.src) for m in w.moves]
+    [(slice(0, 3, None), slice(0, 5, 2)), (slice(0, 2, None), slice(1, 4, 2))]
+    >>> w.first_tap.tolist()
+    [0, 0, 0]
+    """
+
+    def __init__(self, table: np.ndarray, n: int):
+        table = np.asarray(table, dtype=np.int64)
+        self.table, self.n, self.out = table, int(n), table.shape[0]
+        valid = table >= 0
+        # A dilated window can read only padding: its maximum is -inf (as in PyTorch)
+        # and its first tap, 0 here, is no move, so no gradient reaches the input.
+        self.first_tap = valid.argmax(axis=1)
+        moves = []
+        for a in range(table.shape[1]):
+            col = table[:, a]
+            dst = np.flatnonzero(col >= 0)
+            if len(dst) == 0:
+                continue
+            moves.extend(_column_moves(a, dst, col[dst]))
+        self.moves = tuple(moves)
+        # One window over the whole axis, in order: a global pool on this axis.
+        self.whole_axis = self.out == 1 and table.shape[1] == self.n \
+            and bool(np.array_equal(table[0], np.arange(self.n)))
+
+
+#: A column split into more runs than this is read with one index array instead.
+_MAX_RUNS = 16
+
+
+def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
+    """Moves of one kernel position: maximal-enough runs where ``dst`` is contiguous and
+    ``src`` an increasing progression become slice pairs (block copies); reflect and
+    replicate borders split off as short runs.  Too many runs: one index-array move."""
+    if len(dst) > 1:
+        dd, ds = np.diff(dst), np.diff(src)
+        cut = (dd != 1) | (ds <= 0)
+        cut[1:] |= ds[1:] != ds[:-1]
+        starts = np.concatenate(([0], np.flatnonzero(cut) + 1))
+    else:
+        starts = np.array([0])
+    if len(starts) > _MAX_RUNS:
+        return [_Move(tap, dst, src, len(np.unique(src)) == len(src))]
+    ends = np.concatenate((starts[1:], [len(dst)]))
+    moves = []
+    for i, j in zip(starts.tolist(), ends.tolist()):
+        step = int(src[i + 1] - src[i]) if j - i > 1 else 1
+        moves.append(_Move(tap, slice(int(dst[i]), int(dst[j - 1]) + 1),
+                           slice(int(src[i]), int(src[j - 1]) + 1, step), True))
+    return moves
+
+
+def _at(axis: int, index) -> tuple:
+    return (slice(None),) * axis + (index,)
+
+
+class PoolWindows:
+    """Max and sum over box windows, and their adjoints, folded axis by axis.
+
+    Arrays are ``(B, n1, ..., nd)``: any leading batch of planes (samples
+    times channels), then the spatial axes of the tap tables.
+
+    Parameters
+    ----------
+    tables : sequence of (o_i, k_i) int arrays
+        One tap table per spatial axis.
+    input_spatial : tuple of int
+
+    Examples
+    --------
+    >>> from convtheory.pool_spec import pool_spec
+    >>> spec = pool_spec((4, 4), 2)
+    >>> pw = PoolWindows([spec.axis_table(i) for i in range(2)], (4, 4))
+    >>> x = np.arange(16.0).reshape(1, 4, 4)
+    >>> y, args = pw.max(x)
+    >>> y
+    array([[[ 5.,  7.],
+            [13., 15.]]])
+    >>> pw.sum(x)
+    array([[[10., 18.],
+            [42., 50.]]])
+    >>> pw.max_adjoint(np.ones_like(y), args)[0]
+    array([[0., 0., 0., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 0., 0.],
+           [0., 1., 0., 1.]])
+    """
+
+    def __init__(self, tables, input_spatial):
+        self.input_spatial = tuple(int(n) for n in input_spatial)
+        if len(tables) != len(self.input_spatial):
+            raise ValueError(f"need one tap table per spatial axis ({len(self.input_spatial)}), "
+                             f"got {len(tables)}")
+        self.axes = tuple(AxisWindows(t, n) for t, n in zip(tables, self.input_spatial))
+        self.output_spatial = tuple(ax.out for ax in self.axes)
+        # A global pool (one window over everything): numpy reduces the flattened planes.
+        self.is_global = all(ax.whole_axis for ax in self.axes)
+
+    # The spatial axes of a (B, n1, ..., nd) array are 1..d; fold the last first.
+    def _order(self):
+        return range(len(self.axes) - 1, -1, -1)
+
+    def sum(self, x: np.ndarray, weights=None) -> np.ndarray:
+        """Window sums of ``x`` (padding reads 0).
+
+        ``weights``, one array of ``k_i`` per axis, weighs each kernel position:
+        a separable correlation (a blur pool's binomial filter is one).
+        """
+        if weights is None and self.is_global:
+            return x.sum(axis=tuple(range(1, x.ndim)), keepdims=True)
+        for i in self._order():
+            ax, axis = self.axes[i], i + 1
+            w = None if weights is None else weights[i]
+            shape = x.shape[:axis] + (ax.out,) + x.shape[axis + 1:]
+            out = np.zeros(shape, dtype=x.dtype)
+            for m in ax.moves:
+                v = x[_at(axis, m.src)]
+                out[_at(axis, m.dst)] += v if w is None else w[m.tap] * v
+            x = out
+        return x
+
+    def sum_adjoint(self, g: np.ndarray, weights=None) -> np.ndarray:
+        """The adjoint of :meth:`sum`: every output's value added back onto its window."""
+        if weights is None and self.is_global:
+            return np.broadcast_to(g, g.shape[:1] + self.input_spatial).copy()
+        for i in range(len(self.axes)):
+            ax, axis = self.axes[i], i + 1
+            w = None if weights is None else weights[i]
+            shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
+            out = np.zeros(shape, dtype=g.dtype)
+            for m in ax.moves:
+                block = g[_at(axis, m.dst)]
+                if w is not None:
+                    block = w[m.tap] * block
+                if m.unique:
+                    out[_at(axis, m.src)] += block
+                else:  # two outputs' windows start at one input (adaptive, n < o)
+                    np.add.at(out, _at(axis, m.src), block)
+            g = out
+        return g
+
+    def max(self, x: np.ndarray):
+        """Window maxima of ``x`` (padding reads ``-inf``) and the winning taps.
+
+        Returns
+        -------
+        y : ndarray
+        args : tuple of int16 (int64 for windows over 32767 long) ndarrays
+            Per spatial axis, the kernel position that won at each point of
+            that axis's fold; :meth:`max_adjoint` and :meth:`argmax` read them.
+        """
+        check_nan = bool(np.isnan(x).any()) if x.dtype.kind == "f" else False
+        if self.is_global and not check_nan:
+            # argmax of the flattened (row-major) plane: PyTorch's first maximum.
+            flat = x.reshape(x.shape[0], -1)
+            idx = flat.argmax(axis=1)
+            y = np.take_along_axis(flat, idx[:, None], axis=1)
+            return y.reshape((x.shape[0],) + (1,) * len(self.axes)), ("global", idx)
+        args = [None] * len(self.axes)
+        for i in self._order():
+            ax, axis = self.axes[i], i + 1
+            shape = x.shape[:axis] + (ax.out,) + x.shape[axis + 1:]
+            out = np.full(shape, -np.inf, dtype=x.dtype)
+            # Until a value beats -inf, the first input of the window is the winner (PyTorch).
+            tap_type = np.int16 if ax.table.shape[1] <= np.iinfo(np.int16).max else np.int64
+            arg = np.empty(shape, dtype=tap_type)
+            arg[...] = ax.first_tap.reshape((-1,) + (1,) * (x.ndim - axis - 1)).astype(tap_type)
+            first = ax.moves[0].tap if ax.moves else None
+            for m in ax.moves:
+                v = x[_at(axis, m.src)]
+                d = _at(axis, m.dst)
+                if m.tap == first:
+                    # The first kernel position is the first tap of every window it
+                    # reads: it is the running maximum there, whatever its value.
+                    out[d] = v
+                    continue
+                cur = out[d]
+                # Masked copies are slow (a branch per element); arithmetic is not.
+                # Taps come in increasing order, so the winner is the largest tap
+                # at which the value went up: arg = max(arg, tap * went_up).
+                upd = np.greater(v, cur)
+                if check_nan:
+                    upd |= np.isnan(v)
+                if isinstance(m.dst, slice):  # views: update in place
+                    np.maximum(cur, v, out=cur)
+                    a_d = arg[d]
+                    np.maximum(a_d, np.multiply(upd, m.tap, dtype=tap_type), out=a_d)
+                else:
+                    out[d] = np.maximum(cur, v)
+                    arg[d] = np.maximum(arg[d], np.multiply(upd, m.tap, dtype=tap_type))
+            args[i] = arg
+            x = out
+        return x, tuple(args)
+
+    def max_adjoint(self, g: np.ndarray, args) -> np.ndarray:
+        """The gradient of :meth:`max`: each output's gradient goes to its winner."""
+        if isinstance(args[0], str):  # a global pool: ("global", flat winners)
+            gx = np.zeros((g.shape[0], int(np.prod(self.input_spatial))), dtype=g.dtype)
+            gx[np.arange(g.shape[0]), args[1]] = g.reshape(-1)
+            return gx.reshape(g.shape[:1] + self.input_spatial)
+        for i in range(len(self.axes)):
+            ax, axis, arg = self.axes[i], i + 1, args[i]
+            shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
+            out = np.zeros(shape, dtype=g.dtype)
+            for m in ax.moves:
+                d = _at(axis, m.dst)
+                block = np.multiply(g[d], np.equal(arg[d], m.tap), dtype=g.dtype)
+                if m.unique:
+                    out[_at(axis, m.src)] += block
+                else:
+                    np.add.at(out, _at(axis, m.src), block)
+            g = out
+        return g
+
+    def argmax(self, args) -> np.ndarray:
+        """Flat spatial input index of each output's winner, shape ``(B,) + output_spatial``.
+
+        ``-1`` where a (dilated) window reads only padding.
+
+        Examples
+        --------
+        >>> from convtheory.pool_spec import pool_spec
+        >>> spec = pool_spec((4,), 2)
+        >>> pw = PoolWindows([spec.axis_table(0)], (4,))
+        >>> pw.argmax(pw.max(np.array([[1.0, 3.0, 2.0, 2.0]]))[1])
+        array([[1, 2]])
+        """
+        if isinstance(args[0], str):  # a global pool's flat winners
+            return args[1].reshape((-1,) + self.output_spatial).astype(np.int64)
+        d = len(self.axes)
+        b = args[0].shape[0]
+        shape = (b,) + self.output_spatial
+        # Broadcastable output coordinates (batch, o1, ..., od).
+        grid = np.ix_(np.arange(b), *[np.arange(o) for o in self.output_spatial])
+        strides = np.cumprod((1,) + self.input_spatial[::-1])[::-1][1:]
+        flat = np.zeros(shape, dtype=np.int64)
+        padding_only = np.zeros(shape, dtype=bool)
+        coords = []
+        # args[i] is shaped (B, n1, ..., n_i-1, o_i, ..., o_d): the folds ran last axis
+        # first, so the axes before i were still input-sized.  Index those by the winners
+        # already found on them, outermost first.
+        for i in range(d):
+            tap = args[i][(grid[0],) + tuple(coords) + grid[i + 1:]].astype(np.int64)
+            coord = self.axes[i].table[grid[i + 1], tap]
+            padding_only |= coord < 0
+            coord = np.maximum(coord, 0)
+            coords.append(coord)
+            flat += coord * int(strides[i])
+        return np.where(padding_only, -1, flat)
