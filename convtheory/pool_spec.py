@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import _as_int, _as_shape, _per_axis, axis_taps
+from .geometry import MAX_AXIS_TAPS, _as_int, _as_shape, _per_axis, axis_taps
 from .spec import ConvSpec
 
 __all__ = ["adaptive_axis_taps", "adaptive_output_size", "adaptive_pool_windows", "avg_pool_divisors",
@@ -186,6 +186,9 @@ def adaptive_pool_windows(n: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     if n < 1 or out < 1:
         raise ValueError(f"adaptive pooling needs input size and output_size >= 1, "
                          f"got input size {n} and output_size={out}")
+    if out > MAX_AXIS_TAPS:
+        raise ValueError(f"output_size={out:,} is over MAX_AXIS_TAPS={MAX_AXIS_TAPS:,} windows "
+                         f"per axis; no explicit view of a pool this large fits in memory")
     i = np.arange(out, dtype=np.int64)
     return (i * n) // out, -((-(i + 1) * n) // out)
 
@@ -203,6 +206,10 @@ def adaptive_axis_taps(n: int, out: int) -> np.ndarray:
     """
     start, end = adaptive_pool_windows(n, out)
     width = int((end - start).max())
+    if out * width > MAX_AXIS_TAPS:
+        raise ValueError(f"an adaptive pool from {n:,} to {out:,} positions has windows of up to "
+                         f"{width:,}: {out * width:,} taps, over MAX_AXIS_TAPS={MAX_AXIS_TAPS:,}; "
+                         f"no explicit view of a pool this large fits in memory")
     table = start[:, None] + np.arange(width, dtype=np.int64)[None, :]
     return np.where(table < end[:, None], table, -1)
 

@@ -27,6 +27,8 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from .geometry import _as_shape
+from .matrices import DEFAULT_MAX_BYTES
+from .validation import as_int, check_budget
 from .pool_spec import avg_pool_divisors, blur_pool_padding, pool_spec
 from .spec import ConvSpec
 from .matrices import conv_matrix
@@ -305,7 +307,10 @@ def blur_kernel(channels: int, filter_size: int, ndim: int) -> np.ndarray:
            [2., 4., 2.],
            [1., 2., 1.]])
     """
+    channels = as_int(channels, "channels", minimum=1)
     a = binomial_filter(filter_size)
+    check_budget(8 * channels * len(a) ** ndim, DEFAULT_MAX_BYTES, f"a blur kernel for {channels:,} "
+                 f"channels", "use fewer channels (a layer this size does not fit in memory)")
     w = np.ones(())
     for _ in range(ndim):
         w = np.multiply.outer(w, a)

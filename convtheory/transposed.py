@@ -128,7 +128,8 @@ def conv_transpose_matrix(weight, input_shape, *, stride=1, padding=0, output_pa
     symbolic = w.dtype == object
     needed = estimate_matrix_bytes(spec.adjoint, symbolic=symbolic,
                                    itemsize=8 if symbolic else w.itemsize)
-    needed = needed if symbolic else 2 * needed
+    # Numeric: the conv's CSR and its transpose, whose row pointers follow the output size.
+    needed = needed if symbolic else 2 * needed + 8 * (spec.matrix_shape[0] + 1)
     if needed > max_bytes:
         raise ValueError(
             f"conv_transpose_matrix would need about {needed / 2**20:,.0f} MiB for a "
@@ -178,6 +179,13 @@ class ConvTransposeOperator(LinearOperator):
     """
 
     def __init__(self, conv, spec: ConvTransposeSpec):
+        if not isinstance(spec, ConvTransposeSpec):
+            raise TypeError(f"spec must be a ConvTransposeSpec, got {type(spec).__name__}")
+        if not isinstance(conv, LinearOperator) or conv.shape != spec.adjoint.matrix_shape:
+            raise TypeError(f"conv must be the LinearOperator of spec.adjoint, of shape "
+                            f"{spec.adjoint.matrix_shape}, got {type(conv).__name__}"
+                            f"{'' if not hasattr(conv, 'shape') else f' of shape {conv.shape}'}; "
+                            f"conv_transpose_operator(...) builds both")
         super().__init__(dtype=conv.dtype, shape=spec.matrix_shape)
         self.spec = spec
         self.conv = conv

@@ -67,8 +67,67 @@ def _graph():
     return ct.conv_graph(np.ones(2), (4,))
 
 
+X1 = np.ones((1, 1, 6))
+X3 = np.ones((1, 1, 4, 4, 4))
+WT1 = np.ones((1, 1, 3))          # a transposed conv's weight, (C_in, C_out/groups, k)
+SMOOTH = np.ones((2, 1, 8, 8))
+
+
 #: One valid call per public callable: (positional args, keyword args).
 VALID = {
+    # Geometry, transposed convolution and pooling as operators.
+    "ConvGeometry": (((3, 3),), {}),
+    "ConvTransposeSpec": (((1, 1, 3), (1, 4)), {}),
+    "ConvTransposeOperator": ((ct.conv_operator(WT1, (1, 6)),
+                               ct.ConvTransposeSpec((1, 1, 3), (1, 4))), {}),
+    "conv_transpose_output_shape": (((4,), (3,)), {}),
+    "conv_transpose_matrix": ((WT1, (1, 4)), {}),
+    "conv_transpose_operator": ((WT1, (1, 4)), {}),
+    "check_transposed_arithmetic": ((WT1, (1, 4)), {}),
+    "avg_pool_matrix": (((1, 6, 6), 2), {}),
+    "avg_pool_operator": (((1, 6, 6), 2), {}),
+    "max_pool_jacobian": ((np.arange(36.0).reshape(1, 6, 6), 2), {}),
+    "binomial_filter": ((3,), {}),
+    "blur_pool_matrix": (((1, 8, 8),), {}),
+    "blur_pool_operator": (((1, 8, 8),), {}),
+    "check_avg_pool_is_conv": (((1, 6, 6), 2), {}),
+    "check_shift_consistency": ((SMOOTH,), {}),
+    # nn: layers, loaders and the functional pools.
+    "ConvTranspose1d": ((1, 1, 3), {}),
+    "ConvTranspose2d": ((1, 1, 3), {}),
+    "ConvTranspose3d": ((1, 1, 3), {}),
+    "MaxPool3d": ((2,), {}),
+    "AvgPool3d": ((2,), {}),
+    "AdaptiveAvgPool1d": ((2,), {}),
+    "AdaptiveAvgPool2d": ((2,), {}),
+    "AdaptiveAvgPool3d": ((2,), {}),
+    "AdaptiveMaxPool1d": ((2,), {}),
+    "AdaptiveMaxPool2d": ((2,), {}),
+    "AdaptiveMaxPool3d": ((2,), {}),
+    "AdaptivePoolPlan": (("avg", (2, 2), (6, 6)), {}),
+    "BlurPool1d": ((1,), {}),
+    "BlurPool2d": ((1,), {}),
+    "GlobalAvgPool": ((), {}),
+    "GlobalAvgPool2d": ((), {}),
+    "DataLoader": ((np.ones((4, 1, 6, 6)), np.zeros(4)), {"batch_size": 2}),
+    "max_pool3d": ((X3, 2), {}),
+    "max_pool3d_backward": ((np.ones((1, 1, 2, 2, 2)), X3, 2), {}),
+    "avg_pool3d": ((X3, 2), {}),
+    "avg_pool3d_backward": ((np.ones((1, 1, 2, 2, 2)), X3, 2), {}),
+    "adaptive_avg_pool1d": ((X1, 2), {}),
+    "adaptive_avg_pool1d_backward": ((np.ones((1, 1, 2)), X1, 2), {}),
+    "adaptive_avg_pool2d": ((X2, 2), {}),
+    "adaptive_avg_pool2d_backward": ((np.ones((1, 1, 2, 2)), X2, 2), {}),
+    "adaptive_avg_pool3d": ((X3, 2), {}),
+    "adaptive_avg_pool3d_backward": ((np.ones((1, 1, 2, 2, 2)), X3, 2), {}),
+    "adaptive_max_pool1d": ((X1, 2), {}),
+    "adaptive_max_pool1d_backward": ((np.ones((1, 1, 2)), X1, 2), {}),
+    "adaptive_max_pool2d": ((X2, 2), {}),
+    "adaptive_max_pool2d_backward": ((np.ones((1, 1, 2, 2)), X2, 2), {}),
+    "adaptive_max_pool3d": ((X3, 2), {}),
+    "adaptive_max_pool3d_backward": ((np.ones((1, 1, 2, 2, 2)), X3, 2), {}),
+    "global_avg_pool": ((X2,), {}),
+    "global_avg_pool_backward": ((np.ones((1, 1)), X2), {}),
     "ConvOperator": ((np.ones((1, 1, 3)), SPEC1, "direct"), {}),
     "ConvSpec": (((1, 1, 3, 3), (1, 6, 6)), {}),
     "axis_taps": ((8, 3), {}),

@@ -12,6 +12,8 @@ drawn from ``np.random.default_rng(seed)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..geometry import PADDING_MODES
@@ -96,7 +98,7 @@ class _ConvNd(Module):
                                      padding_mode=padding_mode, in_channels=in_channels,
                                      out_channels=out_channels)
         rng = np.random.default_rng(seed)
-        fan_in = in_channels // groups * int(np.prod(self.kernel_size))
+        fan_in = in_channels // groups * math.prod(self.kernel_size)  # exact: no int64 wrap
         bound = 1.0 / np.sqrt(fan_in)
         self.weight = Parameter(_uniform(rng, bound, (out_channels, in_channels // groups)
                                          + self.kernel_size, self.dtype))
