@@ -460,13 +460,3 @@ def padded_source_indices(n: int, lo: int, hi: int, padding_mode: str = "zeros")
     array([-1,  0,  1,  2, -1, -1])
     """
     return axis_taps(n, 1, padding=(lo, hi), padding_mode=padding_mode)[:, 0]
-
-
-def __getattr__(name):
-    # ConvGeometry and ConvSpec, the records that carry this arithmetic, live in
-    # convtheory.spec (which imports this module); resolve the old import path lazily.
-    if name in ("ConvGeometry", "ConvSpec"):
-        from . import spec
-
-        return getattr(spec, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

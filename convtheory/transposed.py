@@ -3,7 +3,7 @@
 A transposed conv (``torch.nn.ConvTransposeNd``, Dumoulin & Visin's
 "fractionally strided" conv) of an input of size ``n`` is the adjoint of the
 conv, with the same weight tensor, whose input has the transposed output size
-(:class:`~convtheory.geometry.ConvTransposeSpec`).  So both builders here read
+(:class:`~convtheory.transposed_spec.ConvTransposeSpec`).  So both builders here read
 that conv's taps: the matrix is ``conv_matrix(...)`` transposed, entry for
 entry, and the operator swaps ``matvec`` and ``rmatvec`` of ``conv_operator``.
 Output positions that ``output_padding`` adds beyond every tap's reach are

@@ -3,7 +3,7 @@
 ``conv_transpose1d``/``2d``/``3d`` have ``torch.nn.functional.conv_transpose2d``'s
 semantics: weight ``(C_in, C_out/groups, k...)``, output size
 ``(n - 1)*s - 2p + d*(k - 1) + output_padding + 1``.  A transposed conv is
-the adjoint of a conv (:class:`~convtheory.geometry.ConvTransposeSpec`), so
+the adjoint of a conv (:class:`~convtheory.transposed_spec.ConvTransposeSpec`), so
 the forward pass here is that conv's input gradient and the backward pass is
 that conv's forward pass and weight gradient, on the same taps:
 
