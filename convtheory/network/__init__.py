@@ -1,0 +1,5 @@
+"""Verify your own network: capture a model, then analyse each layer exactly."""
+
+from .graph import INPUT, NODE_KINDS, NetworkGraph, Node, UnsupportedOperatorError
+
+__all__ = ["INPUT", "NODE_KINDS", "NetworkGraph", "Node", "UnsupportedOperatorError"]
