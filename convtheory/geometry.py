@@ -36,6 +36,7 @@ __all__ = [
     "PADDING_STRINGS",
     "ConvSpec",
     "axis_taps",
+    "onnx_auto_pad",
     "output_shape",
     "resolve_padding",
 ]
@@ -537,3 +538,36 @@ class ConvSpec:
         """The conv options as keyword arguments for the builders."""
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups, padding_mode=self.padding_mode, flip=self.flip)
+
+
+def onnx_auto_pad(auto_pad: str, input_spatial, kernel_spatial, *, stride=1, dilation=1):
+    """Resolve ONNX's ``auto_pad`` into per-axis ``(lo, hi)`` pairs for an input size.
+
+    ``SAME_UPPER``/``SAME_LOWER`` pad so that ``output = ceil(n / stride)``:
+    the total ``max(0, (output - 1) * stride + d*(k-1) + 1 - n)`` is split
+    with the odd unit at the end (``SAME_UPPER``) or the beginning
+    (``SAME_LOWER``); ``VALID`` pads nothing (ONNX operator docs, Conv).
+
+    Examples
+    --------
+    >>> onnx_auto_pad("SAME_UPPER", (5,), (4,)), onnx_auto_pad("SAME_LOWER", (5,), (4,))
+    (((1, 2),), ((2, 1),))
+    >>> onnx_auto_pad("SAME_UPPER", (7,), (3,), stride=2)   # output ceil(7/2) = 4
+    ((1, 1),)
+    """
+    input_spatial = _as_shape(input_spatial, "input_spatial")
+    ndim = len(input_spatial)
+    kernel_spatial = _per_axis(kernel_spatial, ndim, "kernel_size", minimum=1)
+    stride = _per_axis(stride, ndim, "stride", minimum=1)
+    dilation = _per_axis(dilation, ndim, "dilation", minimum=1)
+    if auto_pad == "VALID":
+        return ((0, 0),) * ndim
+    if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
+        raise ValueError(f"auto_pad must be one of ('SAME_UPPER', 'SAME_LOWER', 'VALID'), "
+                         f"got auto_pad={auto_pad!r}")
+    pairs = []
+    for n, k, s, d in zip(input_spatial, kernel_spatial, stride, dilation):
+        total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)
+        small, large = total // 2, total - total // 2
+        pairs.append((small, large) if auto_pad == "SAME_UPPER" else (large, small))
+    return tuple(pairs)
