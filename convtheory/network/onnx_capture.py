@@ -272,6 +272,8 @@ def capture_onnx(model, input_shape=None) -> NetworkGraph:
         for n in (1,) + tuple(input_shape):
             shape.dim.add().dim_value = int(n)
         del model.graph.value_info[:]
+        for o in model.graph.output:  # the old output shapes would contradict the new ones
+            o.type.tensor_type.ClearField("shape")
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     r = _Reader(onnx, model)
     r.fused = set()

@@ -257,6 +257,21 @@ def _function_node(b, n):
     raise b.unsupported(n, name)
 
 
+def _check_supported(b, gm):
+    for n in gm.graph.nodes:
+        if n.op == "call_module":
+            m = b.modules[n.target]
+            if type(m).__name__ not in SUPPORTED_MODULES or \
+                    not type(m).__module__.startswith("torch.nn"):
+                raise b.unsupported(n, type(m).__name__)
+        elif n.op in ("call_method", "call_function"):
+            name = getattr(n.target, "__name__", str(n.target))
+            if name not in SUPPORTED_FUNCTIONS + _SHAPE_QUERIES + ("iadd",):
+                raise b.unsupported(n, name)
+        elif n.op == "get_attr":
+            raise b.unsupported(n, f"{n.op} {n.target}", "parameters must belong to modules")
+
+
 def capture_torch(model, input_shape) -> NetworkGraph:
     """Trace ``model`` with torch.fx and translate its nodes (see :func:`capture`)."""
     torch = _torch()
@@ -269,6 +284,7 @@ def capture_torch(model, input_shape) -> NetworkGraph:
                          f"capture needs a model without data-dependent control flow") from None
     b = _Builder(gm)
     b.input_shape = tuple(input_shape)
+    _check_supported(b, gm)  # before running: an unknown op is named even if it cannot run
     params = next(iter(model.parameters()), None)
     dtype = params.dtype if params is not None else torch.float32
     was_training = model.training
