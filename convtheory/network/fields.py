@@ -107,11 +107,16 @@ def layer_dag(graph: NetworkGraph, at=None):
     dag = nx.DiGraph()
     dag.add_node(INPUT)
     for node in spatial:
-        layer = _description(node)
-        dag.add_node(node.name, **({} if layer is None else {"layer": layer}))
+        dag.add_node(node.name)
         dag.add_edges_from((i, node.name) for i in node.inputs)
     if at is not None:
         dag = dag.subgraph(nx.ancestors(dag, at) | {at}).copy()
+    for node in spatial:  # only the nodes that feed the output are described
+        if node.name in dag:
+            layer = _description(node)
+            if layer is not None:
+                dag.nodes[node.name]["layer"] = layer
+    if at is not None:
         sink = at
     else:
         sinks = [n for n in dag if dag.out_degree(n) == 0]

@@ -294,8 +294,10 @@ def capture_torch(model, input_shape) -> NetworkGraph:
         with torch.no_grad():
             ShapeProp(gm).propagate(torch.zeros((1,) + b.input_shape, dtype=dtype))
     except Exception as err:
+        # ShapeProp wraps the model's own error; that one says what is wrong.
+        cause = err.__cause__ or err
         raise ValueError(f"the model does not run on input_shape={b.input_shape} "
-                         f"({type(err).__name__}: {err})") from None
+                         f"({type(cause).__name__}: {cause})") from None
     finally:
         model.train(was_training)
     outputs = []
