@@ -19,7 +19,7 @@ import pytest
 
 from convtheory import nn as cnn
 from convtheory.geometry import onnx_auto_pad
-from convtheory.network import INPUT, NetworkGraph, UnsupportedOperatorError, capture
+from convtheory.network import INPUT, NetworkGraph, Node, UnsupportedOperatorError, capture
 from convtheory.network.activations import activation_lipschitz
 
 from .conftest import requires_torch, torch
@@ -207,8 +207,27 @@ def test_onnx_shapes_equal_reference_evaluator(models, name):
     assert checked == len(graph) > 0 and graph.source == "onnx"
 
 
+def without_identities(graph: NetworkGraph) -> NetworkGraph:
+    """The graph with its identity nodes (Dropout in eval mode) bypassed: the ONNX
+    exporter drops them."""
+    source = {}
+    nodes = []
+    for n in graph:
+        inputs = tuple(source.get(i, i) for i in n.inputs)
+        if n.kind == "identity":
+            source[n.name] = inputs[0]
+        else:
+            nodes.append(Node(n.name, n.kind, inputs, n.input_shapes, n.output_shape, n.attrs))
+    return NetworkGraph(tuple(nodes), graph.input_shape,
+                        tuple(source.get(o, o) for o in graph.outputs), graph.source)
+
+
 def assert_same_graph(a: NetworkGraph, b: NetworkGraph):
-    """Node for node: kinds, shapes, geometry exactly; weights to float32 rounding."""
+    """Node for node: kinds, shapes, geometry exactly; weights to float32 rounding.
+
+    Identity nodes are not compared: the ONNX exporter drops Dropout.
+    """
+    a, b = without_identities(a), without_identities(b)
     assert len(a) == len(b) and a.input_shape == b.input_shape
     index_a = {INPUT: -1, **{n.name: i for i, n in enumerate(a)}}
     index_b = {INPUT: -1, **{n.name: i for i, n in enumerate(b)}}
@@ -232,7 +251,8 @@ def assert_same_graph(a: NetworkGraph, b: NetworkGraph):
 @requires_torch
 @requires_onnx
 @pytest.mark.torch
-@pytest.mark.parametrize("name", ["pnet", "rnet", "onet", "resnet18", "small_unet"])
+@pytest.mark.parametrize("name", ["pnet", "rnet", "onet", "resnet18", "small_unet",
+                                  "mobilenet_v2"])
 def test_torch_capture_equals_onnx_export(models, name, tmp_path):
     factory, shape = models.MODELS[name]
     model = factory()
@@ -246,6 +266,26 @@ def test_torch_capture_equals_onnx_export(models, name, tmp_path):
     bigger = (shape[0],) + tuple(2 * n for n in shape[1:])
     if name in ("pnet", "small_unet"):
         assert_same_graph(capture(model, bigger), capture(path, bigger))
+
+
+@requires_torch
+@requires_onnx
+@pytest.mark.torch
+def test_activations_and_pools_round_trip_through_onnx():
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, padding=1, dilation=1), torch.nn.ELU(1.5), torch.nn.Hardswish(),
+        torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+        torch.nn.Softplus(), torch.nn.Hardtanh(-2.0, 2.0), torch.nn.ReLU6(),
+        torch.nn.Conv2d(4, 4, 3, groups=2, stride=2, padding=(1, 2)), torch.nn.Sigmoid(),
+        torch.nn.MaxPool2d(2, 1, padding=1, dilation=2), torch.nn.Tanh(),
+        torch.nn.LeakyReLU(0.2), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Dropout(), torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1)).eval()
+    ours = capture(model, (2, 9, 9))
+    theirs = capture(export(model, (2, 9, 9)))
+    assert_same_graph(ours, theirs)
+    assert [n.attrs["op"] for n in theirs if n.kind == "activation"] == [
+        "elu", "hardswish", "softplus", "hardtanh", "relu6", "sigmoid", "tanh", "leaky_relu",
+        "softmax"]
 
 
 @requires_torch
@@ -432,6 +472,9 @@ def test_bad_models_and_shapes():
         capture(cnn.Sequential(cnn.Conv2d(1, 2, 3)), (2, 8, 8))
     with pytest.raises(UnsupportedOperatorError, match=r"node '1' is a 'Sequential'"):
         capture(cnn.Sequential(cnn.ReLU(), cnn.Sequential(cnn.ReLU())), (1, 4))
+    with pytest.raises(UnsupportedOperatorError, match=r"node '0' is a 'Flatten'.*only a flatten "
+                                                       r"to \(N, -1\), got \(2, 12\)"):
+        capture(cnn.Sequential(cnn.Flatten(start_dim=2)), (2, 3, 4))
 
 
 @requires_onnx
@@ -442,9 +485,18 @@ def test_missing_onnx_file(tmp_path):
 
 @requires_torch
 @pytest.mark.torch
-def test_torch_model_that_does_not_run():
-    with pytest.raises(ValueError, match=r"the model does not run on input_shape=\(2, 8, 8\)"):
+def test_torch_model_that_does_not_run_or_trace():
+    with pytest.raises(ValueError, match=r"the model does not run on input_shape=\(2, 8, 8\) "
+                                         r"\(RuntimeError: .*expected input.* to have 3 channels"):
         capture(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)), (2, 8, 8))
+
+    class Branchy(torch.nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x
+
+    with pytest.raises(ValueError, match=r"torch.fx could not trace the model \(TraceError: .*"
+                                         r"without data-dependent control flow"):
+        capture(Branchy(), (1, 4))
 
 
 # --------------------------------------------------------------------------

@@ -133,6 +133,9 @@ def _capture_nn(model, input_shape) -> NetworkGraph:
             raise ValueError(f"layer {name} ({cls}) does not run on input shape "
                              f"{x.shape[1:]}: {err}") from None
         kind, attrs = _nn_node(layer, cls)
+        if kind == "flatten" and y.ndim != 2:
+            raise UnsupportedOperatorError(name, cls, NN_LAYERS,
+                                           f"only a flatten to (N, -1), got {y.shape[1:]}")
         nodes.append(Node(name, kind, (previous,), (x.shape[1:],), y.shape[1:], attrs))
         x, previous = y, name
     return NetworkGraph(tuple(nodes), input_shape, (previous,), "convtheory")

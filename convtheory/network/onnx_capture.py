@@ -26,9 +26,10 @@ __all__ = ["SUPPORTED_OPS", "capture_onnx"]
 SUPPORTED_OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
                  "GlobalMaxPool", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid",
                  "Tanh", "Softmax", "Add", "Concat", "Flatten", "Gemm", "MatMul", "Reshape",
-                 "Dropout", "Identity", "Constant")
+                 "Dropout", "Identity", "Constant", "Clip", "Elu", "HardSwish", "Softplus")
 _ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax",
-         "LeakyRelu": "leaky_relu", "PRelu": "prelu"}
+         "LeakyRelu": "leaky_relu", "PRelu": "prelu", "Elu": "elu", "HardSwish": "hardswish",
+         "Softplus": "softplus", "Clip": "clip"}
 
 
 def _onnx():
@@ -190,8 +191,12 @@ def _translate(r, node, label):
         act = _ACTS[op]
         attrs = {"op": act}
         parameter = None
+        if act == "clip":
+            act = attrs["op"] = _clip(r, node, label, a)
         if act == "leaky_relu":
             parameter = float(a.get("alpha", 0.01))
+        if act == "elu":
+            parameter = float(a.get("alpha", 1.0))
         if act == "prelu":
             parameter = r.const(node.input[1])
             if parameter is None:
@@ -251,6 +256,25 @@ def _translate(r, node, label):
                               output=after[0].output[0])
         return r.emit(node, label, "linear", [x], {"weight": w.T, "bias": None})
     raise UnsupportedOperatorError(label, op, SUPPORTED_OPS)
+
+
+def _clip(r, node, label, a):
+    """Clip(0, 6) is PyTorch's ReLU6, Clip(0, +inf) a ReLU; any clip is 1-Lipschitz."""
+    bounds = []
+    for k, key in ((1, "min"), (2, "max")):
+        if len(node.input) > k and node.input[k]:  # opset >= 11: bounds are inputs
+            value = r.const(node.input[k])
+            if value is None:
+                raise UnsupportedOperatorError(label, "Clip", SUPPORTED_OPS,
+                                               "its bounds are not constants")
+            bounds.append(float(value))
+        else:
+            bounds.append(a.get(key))
+    if bounds == [0.0, 6.0]:
+        return "relu6"
+    if bounds[0] == 0.0 and bounds[1] is None:
+        return "relu"
+    return "hardtanh"
 
 
 def capture_onnx(model, input_shape=None) -> NetworkGraph:

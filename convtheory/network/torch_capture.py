@@ -171,6 +171,8 @@ def _module_node(b, n, m):
                                              "shift": beta - _array(m.running_mean) * scale})
     if cls in _ACT_MODULES:
         op = _ACT_MODULES[cls]
+        if op == "hardtanh" and (m.min_val, m.max_val) == (0.0, 6.0):
+            op = "relu6"  # ReLU6 is Hardtanh(0, 6), and ONNX exports both as Clip(0, 6)
         parameter = {"leaky_relu": lambda: m.negative_slope, "prelu": lambda: _array(m.weight),
                      "elu": lambda: m.alpha}.get(op, lambda: None)()
         attrs = {"op": op}
