@@ -28,7 +28,9 @@ kind                    attrs
 ``batch_norm``          ``scale`` (C,), ``shift`` (C,): eval mode, ``y = scale*x + shift``
 ``activation``          ``op`` (e.g. ``"relu"``, ``"leaky_relu"``, ``"prelu"``,
                         ``"sigmoid"``, ``"tanh"``, ``"softmax"``), ``lipschitz``
-                        (float, the activation's Lipschitz constant)
+                        (float, the activation's Lipschitz constant), and for
+                        ``leaky_relu``/``prelu``/``elu`` ``parameter`` (the
+                        negative slope, every channel's slopes, or ``alpha``)
 ``add``                 none: the sum of its inputs (a residual connection)
 ``concat``              ``axis`` (channel axis without the batch: 0)
 ``flatten``             none: ends the spatial part of the network
