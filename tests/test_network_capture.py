@@ -579,3 +579,28 @@ def test_parametric_lipschitz_and_bad_parameters():
         activation_lipschitz("elu")
     with pytest.raises(ValueError, match=r"op must be one of .*got op='swish'"):
         activation_lipschitz("swish")
+
+
+@requires_onnx
+def test_onnx_symbolic_shapes_need_input_shape():
+    rng = np.random.default_rng(283592436523456)
+    w = rng.standard_normal((2, 1, 3, 3)).astype(np.float32)
+    proto = helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, "H", "W"])],
+        [numpy_helper.from_array(w, "w")]), opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ValueError, match=r"the ONNX input 'x' has no static shape; pass "
+                                         r"input_shape"):
+        capture(proto)
+    graph = capture(proto, (1, 5, 7))
+    assert graph.input_shape == (1, 5, 7) and graph["conv"].output_shape == (2, 5, 7)
+    assert graph["conv"].attrs["padding"] == ((1, 1), (1, 1))
+
+
+def test_missing_framework_names_the_extra(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(ImportError, match=r"needs onnx: pip install convtheory\[onnx\]"):
+        capture(str(tmp_path / "model.onnx"))

@@ -214,6 +214,20 @@ def test_fields_at_nodes_and_captured_graphs(models):
 
 @requires_torch
 @pytest.mark.torch
+def test_channels_and_axes_are_read_from_the_model():
+    pools = torch.nn.Sequential(torch.nn.MaxPool2d(2), torch.nn.BatchNorm2d(5),
+                                torch.nn.Conv2d(5, 2, 3))
+    rf = receptive_field(pools, (16, 16))
+    assert (rf.size, rf.stride, rf.output_shape) == ((6, 6), (2, 2), (6, 6))
+    one_d = receptive_field(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.AvgPool1d(3)), (12,))
+    assert (one_d.size, one_d.stride, one_d.output_shape) == ((3,), (3,), (4,))
+    with pytest.raises(ValueError, match=r"input_shape is required for a torch model without "
+                                         r"a 1-D, 2-D or 3-D layer"):
+        receptive_field(torch.nn.Sequential(torch.nn.ReLU()))
+
+
+@requires_torch
+@pytest.mark.torch
 def test_fields_the_closed_form_cannot_give_are_refused(models):
     with pytest.raises(ValueError, match=r"node 'up' is a 'conv_transpose': receptive_field "
                                          r"supports convolutions, pools"):

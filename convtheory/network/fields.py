@@ -156,17 +156,21 @@ def model_graph(model, input_shape=None) -> NetworkGraph:
         return capture(model, shape if len(shape) == graph.ndim + 1
                        else graph.input_shape[:1] + shape)
     if _is_torch_module(model):
-        first = next((m for m in model.modules() if hasattr(m, "in_channels")
-                      and getattr(m, "weight", None) is not None), None)
-        if first is None:
+        # The first layer with a dimension in its name (Conv2d, MaxPool1d, BatchNorm3d, ...)
+        # gives the number of spatial axes; the first with a channel count gives C (a model
+        # that starts with pools and activations works on any C: 1).
+        ndim = channels = None
+        for m in model.modules():
+            name = type(m).__name__
+            if ndim is None and name[-2:] in ("1d", "2d", "3d") and name[-3:-2].isalpha():
+                ndim = int(name[-2])
+            if channels is None:
+                channels = getattr(m, "in_channels", None) or getattr(m, "num_features", None)
+        if ndim is None:
             if input_shape is None:
-                raise ValueError("input_shape is required for a torch model without a "
-                                 "convolution: (C, n1, ..., nd)")
+                raise ValueError("input_shape is required for a torch model without a 1-D, "
+                                 "2-D or 3-D layer: (C, n1, ..., nd)")
             return capture(model, input_shape)
-        ndim = first.weight.dim() - 2
-        channels = first.in_channels
-        if type(first).__name__.startswith("ConvTranspose"):
-            channels = first.weight.shape[0]
         shape = (_NOMINAL[ndim],) * ndim if input_shape is None else tuple(input_shape)
-        return capture(model, shape if len(shape) == ndim + 1 else (channels,) + shape)
+        return capture(model, shape if len(shape) == ndim + 1 else (channels or 1,) + shape)
     raise TypeError(f"not a model: {type(model).__name__}")  # pragma: no cover
