@@ -22,8 +22,6 @@ from convtheory.network.fields import layer_dag
 
 from .conftest import requires_torch, torch
 
-pytestmark = []
-
 try:
     import onnx  # noqa: F401
 except ImportError:  # pragma: no cover - CI installs onnx
