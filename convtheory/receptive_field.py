@@ -489,13 +489,22 @@ def _exact(dag, parsed, source, sink, input_shape, ndim, closed, inputs):
     return tuple(size), tuple(stride), tuple(padding), linear
 
 
-def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveField:
+def receptive_field(layers, input_shape=None, *, method="closed", at=None) -> ReceptiveField:
     r"""Receptive field size, jump and effective padding of a network.
 
     Parameters
     ----------
-    layers : iterable of layer descriptions, or networkx.DiGraph
-        A chain, input side first (a list, or e.g. ``torch.nn.Sequential``).  Each layer is a mapping with keys
+    layers : iterable of layer descriptions, networkx.DiGraph, or a model
+        A model is any ``torch.nn.Module`` (``Sequential``, nested or not,
+        ResNets, ...), a path to an ``.onnx`` file or an ``onnx.ModelProto``,
+        or a :class:`~convtheory.network.NetworkGraph` (a captured
+        :mod:`convtheory.nn` network, for example): it is captured
+        (:func:`convtheory.network.capture`) and the field is that of the
+        output of its spatial part, which ends before ``Flatten``,
+        ``Linear`` and pools to one unit per axis (several spatial outputs,
+        such as a detector's heads, are merged).
+        Otherwise a chain, input side first (a list, or a
+        :mod:`convtheory.nn` ``Sequential``).  Each layer is a mapping with keys
         ``kernel_size``, ``stride``, ``padding``, ``dilation`` (defaults 1,
         0, 1; ints or per-axis tuples; ``padding`` also takes ``(lo, hi)``
         pairs and ``"valid"``/``"same"``/``"full"``, and ``"same_upper"``/``"same_lower"``
@@ -531,6 +540,14 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
         ``"closed"``: the closed form over every path (any network size).
         ``"exact"``: ancestry in the stacked layer graph of ``input_shape``
         (small inputs), read off output units the border does not clip.
+    at : str, optional
+        For a model only: the name of the captured node whose output's
+        field is wanted (default: the end of the spatial part).
+
+    For a model, ``input_shape`` may be spatial ``(n1, ..., nd)`` (the
+    channels are read from the model) or ``(C, n1, ..., nd)``; without it a
+    torch model is traced on a nominal 224 per axis (64 in 3-D), and
+    ``output_shape`` is None.
 
     Returns
     -------
@@ -567,6 +584,8 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
 
     Examples
     --------
+    >>> from convtheory import nn
+
     Two 3x3 convs see 5x5; a stride-2 pool in between doubles the growth:
 
     >>> receptive_field([{"kernel_size": 3}, {"kernel_size": 3}]).size
@@ -585,15 +604,27 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
     >>> receptive_field(layers, (20,), method="exact").size
     (7,)
 
+    A captured model's field is that of its spatial part (before Flatten):
+
+    >>> from convtheory.network import capture
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+    >>> rf = receptive_field(capture(net, (1, 10, 10)))
+    >>> rf.size, rf.stride, rf.output_shape
+    ((4, 4), (2, 2), (4, 4))
+
     Layer objects work as they are; a ReLU between them changes nothing:
 
-    >>> from convtheory import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
     >>> receptive_field(net).size == receptive_field([net[0], net[2]]).size == (4, 4)
     True
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got method={method!r}")
+    if _is_model(layers):
+        return _model_field(layers, input_shape, method, at)
+    if at is not None:
+        raise TypeError(f"at={at!r} names a node of a model; layers is a "
+                        f"{type(layers).__name__}, not a model")
     dag, ndim, input_shape, parsed, where = _network(layers, input_shape)
     if dag.number_of_nodes() == 0:  # an empty chain: the identity
         shape = input_shape
@@ -617,3 +648,30 @@ def receptive_field(layers, input_shape=None, *, method="closed") -> ReceptiveFi
                               "start at o*stride - padding for one stride and padding")
     return ReceptiveField(size, stride, padding, linear and aligned, paths, "exact", shape,
                           note or closed.note)
+
+
+def _is_model(layers) -> bool:
+    """A model to capture (torch, ONNX, a NetworkGraph), not a list of layers."""
+    from .network.capture import _is_onnx, _is_torch_module
+    from .network.graph import NetworkGraph
+
+    return (isinstance(layers, NetworkGraph) or _is_torch_module(layers)
+            or (_is_onnx(layers) and not isinstance(layers, str))
+            or (isinstance(layers, str) and layers.endswith(".onnx")))
+
+
+def _model_field(model, input_shape, method, at) -> ReceptiveField:
+    """The field of a captured model: its layer DAG composed by the closed form."""
+    from dataclasses import replace
+
+    from .network.fields import layer_dag, model_graph
+
+    from .network.capture import _is_torch_module
+
+    # A torch model traced at a nominal size reports no output shape.
+    nominal = input_shape is None and _is_torch_module(model)
+    graph = model_graph(model, input_shape)
+    dag, output_spatial = layer_dag(graph, at)
+    spatial = graph.input_shape[1:]
+    rf = receptive_field(dag, spatial if method == "exact" else None, method=method)
+    return replace(rf, output_shape=None if nominal else output_spatial)

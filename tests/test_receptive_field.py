@@ -262,7 +262,10 @@ class TestClosedAgainstExact:
             with pytest.raises(TypeError, match=rf"layer 1: a layer must be a mapping .* got "
                                                 rf"{name}; .* end the list before a layer that "
                                                 rf"mixes all positions \(Flatten, Linear\)"):
-                receptive_field(torch.nn.Sequential(layers[0], mixing))
+                receptive_field([layers[0], mixing])
+        # A torch model is captured: its spatial part ends before Flatten (and Linear).
+        model = torch.nn.Sequential(layers[0], torch.nn.Flatten(), torch.nn.Linear(8 * 32 * 32, 4))
+        assert receptive_field(model, (32, 32)) == receptive_field(layers[:1], (32, 32))
 
 
 class TestPointwiseLayers:
