@@ -288,7 +288,7 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     seed : int
         Seed of the random inputs of the equivariance measurement.
     progress : callable, optional
-        Called with each node's name as its analysis starts.
+        ``progress(index, total, name)`` as each node's analysis starts.
 
     Returns
     -------
@@ -316,9 +316,9 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     weights = _folded_weights(graph, folded)
     geometry = propagate(graph)
     layers, circ, lips, lips_r, consts = [], {}, {}, {}, {}
-    for node in graph:
+    for index, node in enumerate(graph):
         if progress is not None:
-            progress(node.name)
+            progress(index, len(graph), node.name)
         if max_seconds is not None and spectra and time.perf_counter() - start > max_seconds:
             raise TimeoutError(f"analyze_network took more than max_seconds={max_seconds} before "
                                f"layer {node.name!r}; pass spectra=False or a larger max_seconds")
