@@ -60,8 +60,7 @@ def _norm_bounds(weight, spec, max_bytes):
 
 def _model_forward(model, graph: NetworkGraph) -> Callable:
     """``x -> [outputs]`` on the model itself: a torch module in float64, else the graph."""
-    module = type(model).__module__ or ""
-    if module.startswith("torch"):
+    if is_torch_module(model):
         import copy
 
         import torch
@@ -75,6 +74,14 @@ def _model_forward(model, graph: NetworkGraph) -> Callable:
             return [t[0].numpy() for t in ys]
         return run
     return lambda x: [v for k, v in forward(graph, x).items() if k in graph.outputs]
+
+
+def is_torch_module(model) -> bool:
+    """True for a ``torch.nn.Module`` (without importing torch when it is not loaded)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,9 @@ def measure(model, graph, geometry, weights, period, seed, run):
     """
     rng = np.random.default_rng(seed)
     shape = tuple(graph.input_shape)
-    record = {"measured_on": "torch module" if type(model).__module__.startswith("torch")
+    from .analysis import is_torch_module
+
+    record = {"measured_on": "torch module" if is_torch_module(model)
               else "numpy forward of the graph"}
     if period is None:
         record.update(max_deviation=None, note="the output is not spatial (after a flatten)")
