@@ -19,7 +19,7 @@ from convtheory.network.layers import forward, node_operator
 from convtheory.network.shapes import propagate
 from tests.conftest import requires_torch, torch
 from tests.network_analysis_models import (PNET_HEADS, PNET_TRUNK, SMALL_TRUNK, graph_of, pnet,
-                                           small_net)
+                                           pnet_weights_path, small_net)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -299,3 +299,24 @@ def test_cli_errors_are_one_line_and_exit_2(args, message, tmp_path):
     r = _cli(*args, "--out", str(tmp_path / "out"))
     assert r.returncode == 2
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@requires_torch
+def test_pnet_exact_norms_equal_the_svd_of_the_matrix_probed_from_torch():
+    """Independent of convtheory's builders: the matrix is read off torch's conv, column by column."""
+    model = pnet()
+    a = analyze_network(graph_of(model, (3, 12, 12), PNET_TRUNK, PNET_HEADS), equivariance=False)
+    for layer in a.layers:
+        if layer.kind != "conv":
+            continue
+        conv = dict(model.named_modules())[layer.name]
+        n = int(np.prod(layer.input_shape))
+        with torch.no_grad():
+            basis = torch.eye(n, dtype=torch.float64).reshape((n,) + layer.input_shape)
+            M = (conv(basis) - conv(torch.zeros_like(basis[:1]))).reshape(n, -1).numpy().T
+        exact = np.linalg.norm(M, 2)
+        assert abs(layer.spectral_norm - exact) <= 1e-10 * exact
+        assert layer.reshaped_norm <= exact * (1 + 1e-12)
+    conv1 = a.layers[0]
+    if pnet_weights_path() is not None:  # MTCNN's trained first layer: reshaped is far off
+        assert conv1.reshaped_norm < 0.6 * conv1.spectral_norm

@@ -42,9 +42,8 @@ class NormBracket(NamedTuple):
 
 
 def _dense(A: np.ndarray) -> NormBracket:
-    _, s, vt = np.linalg.svd(A, full_matrices=False)
-    value = float(s[0])
-    return NormBracket(value * (1 - _ROUNDING), value * (1 + _ROUNDING), value, vt[0], "dense SVD")
+    value = float(np.linalg.svd(A, compute_uv=False)[0])
+    return NormBracket(value * (1 - _ROUNDING), value * (1 + _ROUNDING), value, None, "dense SVD")
 
 
 def _schur(w: np.ndarray, spec: ConvSpec) -> float:
