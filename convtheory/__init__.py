@@ -29,6 +29,7 @@ from .geometry import PADDING_MODES, ConvSpec, axis_taps, output_shape, resolve_
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
+from .network.analysis import LayerAnalysis, NetworkAnalysis, analyze_network
 from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_bytes
 from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
@@ -45,11 +46,14 @@ __all__ = [
     "ConvSpec",
     "GraphMetrics",
     "KernelRecovery",
+    "LayerAnalysis",
+    "NetworkAnalysis",
     "ReceptiveField",
     "ReceptiveFieldMap",
     "StructureBreach",
     "Taps",
     "Verdict",
+    "analyze_network",
     "axis_taps",
     "check_adaptivity",
     "check_flip_identity",

@@ -124,6 +124,15 @@ def node_operator(node: Node, weight=None) -> LinearOperator:
     ------
     ValueError
         For a node whose map is not linear (activation, max pool, add, concat).
+
+    Examples
+    --------
+    An average pool is the depthwise conv with the uniform kernel:
+
+    >>> node = Node("pool", "avg_pool", ("input",), ((1, 4),), (1, 2),
+    ...             {"kernel_size": (2,), "stride": (2,), "padding": (0,)})
+    >>> node_operator(node) @ np.array([1.0, 3.0, 5.0, 9.0])
+    array([2., 7.])
     """
     a = node.attrs
     if node.kind == "conv":
@@ -146,8 +155,8 @@ def node_operator(node: Node, weight=None) -> LinearOperator:
                               rmatvec=lambda y: diag * np.ravel(y), dtype=np.float64)
     if node.kind in ("identity", "flatten"):
         size = int(np.prod(node.input_shapes[0]))
-        return aslinearoperator(np.eye(1)) if size == 0 else LinearOperator(
-            (size, size), matvec=lambda x: np.ravel(x), rmatvec=lambda y: np.ravel(y), dtype=np.float64)
+        return LinearOperator((size, size), matvec=lambda x: np.ravel(x),
+                              rmatvec=lambda y: np.ravel(y), dtype=np.float64)
     raise ValueError(f"node {node.name!r} of kind {node.kind!r} is not linear; linear kinds: "
                      f"conv, conv_transpose, avg_pool, adaptive_avg_pool, linear, batch_norm, "
                      f"identity, flatten")

@@ -196,6 +196,18 @@ def write_analysis(a, out_dir, formats=("md", "html", "json")) -> list:
         For a format outside md, html, json.
     OutputError
         When ``out_dir`` cannot be created or written (nothing is left behind).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from convtheory.network.graph import Node, NetworkGraph
+    >>> from convtheory.network.analysis import analyze_network
+    >>> g = NetworkGraph((Node("c", "conv", ("input",), ((1, 8),), (1, 6),
+    ...                        {"weight": np.ones((1, 1, 3))}),), (1, 8), ("c",))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     paths = write_analysis(analyze_network(g), d, ("md",))
+    ...     sorted(os.path.basename(p) for p in paths)[-2:]
+    ['analysis.receptive_field.png', 'analysis.shift_consistency.png']
     """
     if isinstance(formats, str):
         formats = (formats,)
