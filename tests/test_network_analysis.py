@@ -239,6 +239,21 @@ def test_bad_arguments():
         analyze_network(g, max_seconds=0)
     with pytest.raises(ValueError, match="input shape"):
         forward(g, np.zeros((1, 8)))
+    with pytest.raises(ValueError, match="max_bytes must be an int >= 0, got max_bytes=-1"):
+        analyze_network(g, max_bytes=-1)
+    with pytest.raises(ValueError, match="max_seconds must be None or a number >= 0, got max_seconds=nan"):
+        analyze_network(g, max_seconds=float("nan"))
+    with pytest.raises(TypeError, match="spectra must be a bool, got spectra='yes'"):
+        analyze_network(g, spectra="yes")
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), -1.0])
+def test_an_activation_without_a_finite_lipschitz_constant_cannot_give_a_bound(bad):
+    attrs = {"op": "relu"} if bad is None else {"op": "relu", "lipschitz": bad}
+    g = NetworkGraph((Node("act", "activation", (INPUT,), ((1, 4),), (1, 4), attrs),),
+                     (1, 4), ("act",))
+    with pytest.raises(ValueError, match="activation 'act' must carry a finite Lipschitz"):
+        analyze_network(g)
 
 
 # ---- record and report -----------------------------------------------------------

@@ -317,6 +317,15 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     >>> a.receptive_field, a.jump, a.equivariant_shifts, a.equivariance["max_deviation"] < 1e-12
     ((7,), (2,), (2,), True)
     """
+    for name, flag in (("spectra", spectra), ("equivariance", equivariance)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    if max_seconds is not None and (isinstance(max_seconds, bool)
+                                    or not isinstance(max_seconds, (int, float))
+                                    or not max_seconds >= 0):
+        raise ValueError(f"max_seconds must be None or a number >= 0, got max_seconds={max_seconds!r}")
     start = time.perf_counter()
     graph = _capture(model_or_graph, input_shape)
     folded = _fold(graph)
@@ -349,7 +358,12 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
                 circ[node.name] = circ_value
             const, const_r = bounds[1], reshaped
         elif node.kind == "activation":
-            const = const_r = float(node.attrs.get("lipschitz", math.nan))
+            const = const_r = node.attrs.get("lipschitz")
+            if isinstance(const, bool) or not isinstance(const, (int, float)) \
+                    or not 0 <= const < math.inf:
+                raise ValueError(f"activation {node.name!r} must carry a finite Lipschitz "
+                                 f"constant >= 0 in attrs['lipschitz'], got {const!r}")
+            const = const_r = float(const)
         elif node.kind in ("max_pool", "adaptive_max_pool"):
             const = const_r = _max_pool_constant(node, spec)
         else:
