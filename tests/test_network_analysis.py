@@ -222,6 +222,13 @@ def test_unknown_activation_names_the_node():
         forward(g, np.zeros((1, 4)))
 
 
+def test_prelu_without_its_slopes_is_refused():
+    g = NetworkGraph((Node("p", "activation", (INPUT,), ((1, 4),), (1, 4),
+                           {"op": "prelu", "lipschitz": 1.0}),), (1, 4), ("p",))
+    with pytest.raises(ValueError, match="prelu 'p' needs its learned slopes"):
+        forward(g, np.zeros((1, 4)))
+
+
 def test_non_divisible_adaptive_pool_is_refused():
     g = NetworkGraph((Node("gap", "adaptive_avg_pool", (INPUT,), ((1, 5),), (1, 2),
                            {"output_size": (2,)}),), (1, 5), ("gap",))

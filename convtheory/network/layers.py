@@ -194,7 +194,11 @@ def _activation(x: np.ndarray, node: Node) -> np.ndarray:
     if op == "hardtanh":
         return np.clip(x, a.get("min_val", -1.0), a.get("max_val", 1.0))
     if op in ("leaky_relu", "prelu"):
-        slope = np.asarray(a.get("weight", a.get("negative_slope", 0.01)), dtype=np.float64)
+        if op == "prelu" and a.get("weight") is None:
+            raise ValueError(f"prelu {node.name!r} needs its learned slopes in attrs['weight']")
+        # LeakyReLU's default slope is PyTorch's; a PReLU's slopes are learned and required.
+        slope = np.asarray(a.get("weight") if op == "prelu" else a.get("negative_slope", 0.01),
+                           dtype=np.float64)
         if slope.ndim == 1 and slope.size > 1:
             slope = slope.reshape((-1,) + (1,) * (x.ndim - 1))
         return np.where(x >= 0, x, slope * x)
