@@ -17,8 +17,8 @@ from convtheory.network.equivariance import measure
 from convtheory.network.graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 from convtheory.network.layers import forward, node_operator
 from convtheory.network.shapes import propagate
-from tests.conftest import requires_torch, torch
-from tests.network_analysis_models import (PNET_HEADS, PNET_TRUNK, SMALL_TRUNK, graph_of, pnet,
+from .conftest import requires_torch, torch
+from .network_analysis_models import (PNET_HEADS, PNET_TRUNK, SMALL_TRUNK, graph_of, pnet,
                                            pnet_weights_path, small_net)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
