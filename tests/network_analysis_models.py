@@ -55,6 +55,10 @@ def _node(name, m, src, in_shape, out_shape):
             "kernel_size": two(m.kernel_size), "stride": two(m.stride), "padding": two(m.padding),
             "ceil_mode": m.ceil_mode, "count_include_pad": m.count_include_pad,
             "divisor_override": m.divisor_override})
+    if isinstance(m, nn.AdaptiveAvgPool2d):
+        size = m.output_size if isinstance(m.output_size, tuple) else (m.output_size,) * 2
+        return Node(name, "adaptive_avg_pool", (src,), (in_shape,), out_shape,
+                    {"output_size": tuple(size)})
     if isinstance(m, nn.ReLU):
         return Node(name, "activation", (src,), (in_shape,), out_shape, {"op": "relu", "lipschitz": 1.0})
     if isinstance(m, nn.PReLU):
@@ -179,3 +183,26 @@ def small_net():
         net.bn1.weight.uniform_(0.5, 1.5)
         net.bn1.bias.uniform_(-1, 1)
     return net.double().eval()
+
+
+# ---- a classifier: conv, global average pool, flatten, linear ---------------------
+
+if nn is not None:
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.relu = nn.ReLU()
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.flatten = nn.Flatten()
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            return self.fc(self.flatten(self.gap(self.relu(self.conv(x)))))
+
+CLASSIFIER_TRUNK = ["conv", "relu", "gap", "flatten", "fc"]
+
+
+def classifier():
+    torch.manual_seed(2)
+    return Classifier().double().eval()

@@ -18,8 +18,8 @@ from convtheory.network.graph import INPUT, NetworkGraph, Node, UnsupportedOpera
 from convtheory.network.layers import forward, node_operator
 from convtheory.network.shapes import propagate
 from .conftest import requires_torch, torch
-from .network_analysis_models import (PNET_HEADS, PNET_TRUNK, SMALL_TRUNK, graph_of, pnet,
-                                           pnet_weights_path, small_net)
+from .network_analysis_models import (CLASSIFIER_TRUNK, PNET_HEADS, PNET_TRUNK, SMALL_TRUNK,
+                                     classifier, graph_of, pnet, pnet_weights_path, small_net)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -342,3 +342,32 @@ def test_pnet_exact_norms_equal_the_svd_of_the_matrix_probed_from_torch():
     conv1 = a.layers[0]
     if pnet_weights_path() is not None:  # MTCNN's trained first layer: reshaped is far off
         assert conv1.reshaped_norm < 0.6 * conv1.spectral_norm
+
+
+@requires_torch
+def test_a_classifier_through_global_pool_flatten_and_linear(rng, tmp_path):
+    model = classifier()
+    graph = graph_of(model, (3, 9, 9), CLASSIFIER_TRUNK)
+    a = analyze_network(graph)
+    mods = dict(model.named_modules())
+    for layer in a.layers:
+        if layer.kind in ("adaptive_avg_pool", "linear", "flatten"):
+            x = rng.standard_normal(layer.input_shape)
+            with torch.no_grad():
+                t = torch.from_numpy(x)[None]
+                m = mods[layer.name]
+                expected = (m(t) - m(torch.zeros_like(t)))[0].numpy().ravel()
+            np.testing.assert_allclose(layer.operator() @ x.ravel(), expected, rtol=0, atol=1e-12)
+    fc = a.layers[-1]
+    assert fc.spectral_norm == pytest.approx(np.linalg.norm(model.fc.weight.detach().numpy(), 2),
+                                             rel=1e-12)
+    gap = a.layers[2]  # the mean over 5x5 positions: norm 1/5 per channel
+    assert gap.spectral_norm == pytest.approx(1 / 5, rel=1e-12)
+    assert a.jump is None and a.equivariant_shifts is None and a.border is None
+    assert a.receptive_field == (11, 11)  # conv k3 s2 p1 on 9: 3 + (5 - 1) * 2 covers all
+    assert a.equivariance["max_deviation"] is None and "not spatial" in a.equivariance["note"]
+    run = _model_forward(model, graph)
+    for _ in range(3):
+        x, y = rng.standard_normal((2, 3, 9, 9))
+        assert np.linalg.norm(run(x)[0] - run(y)[0]) <= a.lipschitz_upper_bound * np.linalg.norm(x - y)
+    assert "analysis.md" in [os.path.basename(p) for p in a.write(tmp_path, ("md",))]
