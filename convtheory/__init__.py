@@ -34,6 +34,7 @@ from .transposed_spec import ConvTransposeSpec, conv_transpose_output_shape
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
+from .network.analysis import LayerAnalysis, NetworkAnalysis, analyze_network
 from .operators import ConvOperator, conv_operator, estimate_operator_bytes
 from .pooling import (avg_pool_matrix, avg_pool_operator, binomial_filter, blur_pool_matrix,
                       blur_pool_operator, max_pool_jacobian)
@@ -63,6 +64,8 @@ __all__ = [
     "ConvTransposeSpec",
     "GraphMetrics",
     "KernelRecovery",
+    "LayerAnalysis",
+    "NetworkAnalysis",
     "ReceptiveField",
     "ReceptiveFieldMap",
     "StructureBreach",
@@ -70,6 +73,7 @@ __all__ = [
     "Verdict",
     "avg_pool_matrix",
     "avg_pool_operator",
+    "analyze_network",
     "axis_taps",
     "binomial_filter",
     "blur_pool_matrix",

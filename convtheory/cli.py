@@ -586,6 +586,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="spatial input shape, e.g. 32x32 (gives the output shape)")
     p.add_argument("--exact", action="store_true",
                    help="read the field off the stacked layer graph (needs --input)")
+
+    from .cli_analyze import add_parser
+
+    add_parser(command, UsageError, _shape, _formats, _directory)
     return parser
 
 

@@ -1,0 +1,373 @@
+"""analyze_network: operators against torch, brackets against the dense SVD, receptive fields
+against gradient support, equivariance measured on the model, the report and the CLI."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from convtheory import conv_matrix
+from convtheory.network import norms
+from convtheory.network.analysis import _model_forward, analyze_network
+from convtheory.network.equivariance import measure
+from convtheory.network.graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
+from convtheory.network.layers import forward, node_operator
+from convtheory.network.shapes import propagate
+from .conftest import requires_torch, torch
+from .network_analysis_models import (CLASSIFIER_TRUNK, PNET_HEADS, PNET_TRUNK, SMALL_TRUNK,
+                                     classifier, graph_of, pnet, pnet_weights_path, small_net)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _relu(name, src, shape):
+    return Node(name, "activation", (src,), (shape,), shape, {"op": "relu", "lipschitz": 1.0})
+
+
+def _conv1d(name, src, w, n, **attrs):
+    out = n - w.shape[-1] + 1 + sum(attrs.get("padding", ((0, 0),))[0])
+    return Node(name, "conv", (src,), ((w.shape[1], n),), (w.shape[0], out), {"weight": w, **attrs})
+
+
+def _residual():
+    """x -> conv(x) + x -> relu: a residual block on (1, 16)."""
+    w = np.array([[[1.0, -1.0, 0.5]]])
+    return NetworkGraph((
+        _conv1d("branch", INPUT, w, 16, padding=((1, 1),)),
+        Node("add", "add", (INPUT, "branch"), ((1, 16), (1, 16)), (1, 16)),
+        _relu("out", "add", (1, 16)),
+    ), (1, 16), ("out",)), w
+
+
+# ---- operators against the framework's own forward pass -------------------------
+
+@requires_torch
+@pytest.mark.parametrize("which", ["pnet", "small"])
+def test_each_linear_operator_equals_the_torch_layer(which, rng):
+    if which == "pnet":
+        model, shape = pnet(), (3, 20, 20)
+        graph = graph_of(model, shape, PNET_TRUNK, PNET_HEADS)
+    else:
+        model, shape = small_net(), (2, 16, 16)
+        graph = graph_of(model, shape, SMALL_TRUNK)
+    analysis = analyze_network(graph, spectra=False, equivariance=False)
+    mods = dict(model.named_modules())
+    checked = 0
+    for layer in analysis.layers:
+        if layer.kind not in ("conv", "conv_transpose", "avg_pool"):
+            continue
+        m = mods[layer.name]
+        bn = [b for b, c in analysis.folded.items() if c == layer.name]
+        f = (lambda t, m=m, b=mods[bn[0]]: b(m(t))) if bn else m
+        x = rng.standard_normal(layer.input_shape)
+        with torch.no_grad():
+            t = torch.from_numpy(x)[None]
+            expected = (f(t) - f(torch.zeros_like(t)))[0].numpy().ravel()  # the linear part
+        got = layer.operator() @ x.ravel()
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10 * max(1, np.abs(expected).max()))
+        checked += 1
+    assert checked == (5 if which == "pnet" else 4)
+
+
+@requires_torch
+@pytest.mark.parametrize("which", ["pnet", "small"])
+def test_numpy_forward_of_the_graph_equals_the_model(which, rng):
+    model, shape, graph = ((pnet(), (3, 25, 25), None) if which == "pnet"
+                           else (small_net(), (2, 16, 16), None))
+    graph = (graph_of(model, shape, PNET_TRUNK, PNET_HEADS) if which == "pnet"
+             else graph_of(model, shape, SMALL_TRUNK))
+    x = rng.standard_normal(shape)
+    ours = _model_forward(graph, graph)(x)
+    theirs = _model_forward(model, graph)(x)
+    assert len(ours) == len(theirs) == len(graph.outputs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+def test_operator_of_a_nonlinear_layer_is_refused():
+    g, _ = _residual()
+    with pytest.raises(ValueError, match="'out' of kind 'activation' is not linear"):
+        node_operator(g["out"])
+
+
+# ---- norms ------------------------------------------------------------------------
+
+@requires_torch
+def test_every_bracket_contains_the_dense_svd_value(monkeypatch):
+    graph = graph_of(small_net(), (2, 10, 10), SMALL_TRUNK)
+    for force_lanczos in (False, True):
+        if force_lanczos:
+            monkeypatch.setattr(norms, "DENSE_ENTRIES", 0)
+        analysis = analyze_network(graph, equivariance=False)
+        for layer in analysis.layers:
+            if layer.kind not in ("conv", "conv_transpose", "avg_pool"):
+                continue
+            dense = np.linalg.norm(_dense(layer.operator()), 2)
+            lo, hi = layer.spectral_norm_bounds
+            assert lo <= dense * (1 + 1e-12) and dense <= hi * (1 + 1e-12), (layer.name, lo, dense, hi)
+            assert abs(layer.spectral_norm - dense) <= 1e-8 * dense
+
+
+def _dense(op):
+    return op @ np.eye(op.shape[1])
+
+
+def test_bracket_of_a_known_kernel_and_of_a_wrong_one():
+    n = 40
+    w = np.array([[[1.0, -1.0]]])
+    from convtheory.geometry import ConvSpec
+
+    b = norms.layer_norm_bounds(w, ConvSpec(w.shape, (1, n)))
+    exact = 2 * math.cos(math.pi / (2 * n))
+    assert b.lower <= exact <= b.upper and b.upper - b.lower < 1e-10
+    wrong = norms.layer_norm_bounds(w * 1.01, ConvSpec(w.shape, (1, n)))
+    assert not wrong.lower <= exact <= wrong.upper
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        norms.layer_norm_bounds(np.array([[[1.0, np.nan]]]), ConvSpec(w.shape, (1, n)))
+
+
+def test_reshaped_norm_is_that_of_torch_spectral_norm_matrix():
+    w = np.random.default_rng(0).standard_normal((4, 3, 3, 3))
+    assert norms.reshaped_norm(w) == pytest.approx(np.linalg.norm(w.reshape(4, -1), 2), rel=1e-14)
+
+
+# ---- Lipschitz bound -----------------------------------------------------------------
+
+def test_lipschitz_bound_of_a_residual_block_is_one_plus_the_branch():
+    g, w = _residual()
+    a = analyze_network(g, equivariance=False)
+    branch = np.linalg.norm(conv_matrix(w, (1, 16), padding=1).toarray(), 2)
+    assert a.lipschitz_upper_bound == pytest.approx(1 + branch, rel=1e-10)
+    assert a.lipschitz_upper_bound != pytest.approx(branch, rel=1e-3)  # the skip counts
+
+
+@requires_torch
+def test_lipschitz_bound_holds_on_random_pairs_and_reshaped_estimate_is_lower(rng):
+    graph = graph_of(pnet(), (3, 16, 16), PNET_TRUNK, PNET_HEADS)
+    a = analyze_network(graph, equivariance=False)
+    run = _model_forward(graph, graph)
+    for _ in range(5):
+        x, y = rng.standard_normal((2,) + graph.input_shape)
+        diff = math.sqrt(sum(np.sum((p - q) ** 2) for p, q in zip(run(x), run(y))))
+        assert diff <= a.lipschitz_upper_bound * np.linalg.norm(x - y)
+    assert a.reshaped_lipschitz_estimate < a.lipschitz_upper_bound
+
+
+# ---- receptive field, border, equivariance ------------------------------------------
+
+@requires_torch
+def test_pnet_is_a_12x12_detector_with_stride_2():
+    a = analyze_network(graph_of(pnet(), (3, 12, 12), PNET_TRUNK, PNET_HEADS), spectra=False)
+    assert a.receptive_field == (12, 12) and a.jump == (2, 2)
+    assert a.equivariant_shifts == (2, 2) and a.border == (0, 0)
+    assert [l.receptive_field for l in a.layers[:3]] == [(3, 3), (3, 3), (4, 4)]
+
+
+@requires_torch
+def test_receptive_field_equals_gradient_support_of_the_linearised_network():
+    """ReLU/PReLU linearised, max pool replaced by the average pool of the same geometry."""
+    net = small_net()
+    shape = (2, 24, 24)
+    a = analyze_network(graph_of(net, shape, SMALL_TRUNK), spectra=False, equivariance=False)
+    linear = torch.nn.Sequential(net.conv1, net.bn1, net.conv2, net.pool, net.up)
+    x = torch.zeros((1,) + shape, dtype=torch.float64, requires_grad=True)
+    y = linear(x)
+    sizes = []
+    for o in range(4, 8):  # interior outputs of both parities (the transposed conv)
+        g, = torch.autograd.grad(y[0, :, o, o].sum() + 0 * y.sum(), x, retain_graph=True)
+        rows = np.nonzero(g[0].abs().sum(axis=(0, 2)).numpy() > 0)[0]
+        sizes.append(rows.max() - rows.min() + 1)
+    assert max(sizes) == a.receptive_field[0] == a.receptive_field[1]
+
+
+def test_border_band_counts_outputs_that_read_padding():
+    g, _ = _residual()
+    masks = propagate(g)["out"].border
+    assert masks[0].tolist() == [True] + [False] * 14 + [True]
+
+
+@requires_torch
+def test_equivariance_is_measured_on_the_torch_module_and_fails_off_the_lattice():
+    model = pnet()
+    graph = graph_of(model, (3, 30, 30), PNET_TRUNK, PNET_HEADS)
+    geo = propagate(graph)
+    run = _model_forward(model, graph)
+    record, _ = measure(model, graph, geo, {}, (2, 2), 0, run)
+    assert record["measured_on"] == "torch module"
+    assert record["max_deviation"] < 1e-12 and all(record["compared"])
+    wrong, _ = measure(model, graph, geo, {}, (1, 1), 0, run)  # a shift off the lattice
+    assert wrong["max_deviation"] > 1e-3
+
+
+@requires_torch
+def test_shift_consistency_is_one_before_the_first_stride_and_drops_after():
+    a = analyze_network(graph_of(small_net(), (2, 24, 24), SMALL_TRUNK), spectra=False)
+    c = a.shift_consistency
+    assert abs(c["conv1"] - 1) < 1e-12 and abs(c["relu1"] - 1) < 1e-12
+    assert c["conv2"] < 0.99
+    assert a.folded == {"bn1": "conv1"}
+    assert a.equivariant_shifts == (4, 4) and a.equivariance["max_deviation"] < 1e-12
+
+
+# ---- errors -----------------------------------------------------------------------
+
+def test_unknown_activation_names_the_node():
+    g = NetworkGraph((Node("act", "activation", (INPUT,), ((1, 4),), (1, 4),
+                           {"op": "swishy", "lipschitz": 1.1}),), (1, 4), ("act",))
+    with pytest.raises(UnsupportedOperatorError, match="'act' is a \"activation 'swishy'\""):
+        forward(g, np.zeros((1, 4)))
+
+
+def test_prelu_without_its_slopes_is_refused():
+    g = NetworkGraph((Node("p", "activation", (INPUT,), ((1, 4),), (1, 4),
+                           {"op": "prelu", "lipschitz": 1.0}),), (1, 4), ("p",))
+    with pytest.raises(ValueError, match="prelu 'p' needs its learned slopes"):
+        forward(g, np.zeros((1, 4)))
+
+
+def test_non_divisible_adaptive_pool_is_refused():
+    g = NetworkGraph((Node("gap", "adaptive_avg_pool", (INPUT,), ((1, 5),), (1, 2),
+                           {"output_size": (2,)}),), (1, 5), ("gap",))
+    with pytest.raises(UnsupportedOperatorError, match="'gap'.*multiple of its output size"):
+        analyze_network(g)
+
+
+def test_bad_arguments():
+    g, _ = _residual()
+    with pytest.raises(ValueError, match=r"input_shape \(1, 8\) differs"):
+        analyze_network(g, (1, 8))
+    with pytest.raises(ValueError, match="input_shape .* is required"):
+        analyze_network(object())
+    with pytest.raises(TimeoutError, match="max_seconds=0"):
+        analyze_network(g, max_seconds=0)
+    with pytest.raises(ValueError, match="input shape"):
+        forward(g, np.zeros((1, 8)))
+    with pytest.raises(ValueError, match="max_bytes must be an int >= 0, got max_bytes=-1"):
+        analyze_network(g, max_bytes=-1)
+    with pytest.raises(ValueError, match="max_seconds must be None or a number >= 0, got max_seconds=nan"):
+        analyze_network(g, max_seconds=float("nan"))
+    with pytest.raises(TypeError, match="spectra must be a bool, got spectra='yes'"):
+        analyze_network(g, spectra="yes")
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), -1.0])
+def test_an_activation_without_a_finite_lipschitz_constant_cannot_give_a_bound(bad):
+    attrs = {"op": "relu"} if bad is None else {"op": "relu", "lipschitz": bad}
+    g = NetworkGraph((Node("act", "activation", (INPUT,), ((1, 4),), (1, 4), attrs),),
+                     (1, 4), ("act",))
+    with pytest.raises(ValueError, match="activation 'act' must carry a finite Lipschitz"):
+        analyze_network(g)
+
+
+# ---- record and report -----------------------------------------------------------
+
+def test_to_json_and_write(tmp_path):
+    g, _ = _residual()
+    a = analyze_network(g)
+    data = json.loads(a.to_json())
+    assert data["receptive_field"] == [3] and data["layers"][0]["name"] == "branch"
+    written = a.write(tmp_path, formats=("md", "html", "json"))
+    names = sorted(os.path.basename(p) for p in written)
+    assert "analysis.md" in names and "analysis.norms.png" in names
+    md = (tmp_path / "analysis.md").read_text()
+    assert "| Lipschitz upper bound (exact layer norms) |" in md
+    assert (tmp_path / "analysis.html").read_text().startswith("<!DOCTYPE html>")
+    a.write(tmp_path, formats=("json",))
+    with pytest.raises(ValueError, match="formats must be"):
+        a.write(tmp_path, formats=("pdf",))
+    with pytest.raises(dataclass_error()):
+        a.lipschitz_upper_bound = 0
+
+
+def dataclass_error():
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
+
+
+# ---- the CLI ------------------------------------------------------------------------
+
+def _cli(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "convtheory", "analyze", *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+
+
+@requires_torch
+def test_cli_writes_the_report(tmp_path):
+    r = _cli("tests.network_analysis_models:pnet_graph_48", "--input", "3x48x48", "--out",
+             str(tmp_path), "--format", "md,json")
+    assert r.returncode == 0, r.stderr
+    assert "receptive field 12x12, jump 2x2" in r.stdout
+    assert sorted(os.listdir(tmp_path)) == ["analysis.json", "analysis.md", "figures"]
+    assert json.loads((tmp_path / "analysis.json").read_text())["equivariant_shifts"] == [2, 2]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nomodule_xyz:factory", "--input", "3x8x8"], "cannot import 'nomodule_xyz'"),
+    (["tests.network_analysis_models:nothing", "--input", "3x8x8"], "has no callable 'nothing'"),
+    (["missing.onnx", "--input", "3x8x8"], "'missing.onnx' is not a file"),
+    (["just_a_name", "--input", "3x8x8"], "must be an .onnx file or package.module:factory"),
+    (["tests.network_analysis_models:pnet_graph_48", "--input", "48"], "must be CxHxW"),
+    (["tests.network_analysis_models:pnet_graph_48", "--input", "3x48x48", "--weights", "w.pt"],
+     "--weights needs a torch module"),
+])
+def test_cli_errors_are_one_line_and_exit_2(args, message, tmp_path):
+    r = _cli(*args, "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@requires_torch
+def test_pnet_exact_norms_equal_the_svd_of_the_matrix_probed_from_torch():
+    """Independent of convtheory's builders: the matrix is read off torch's conv, column by column."""
+    model = pnet()
+    a = analyze_network(graph_of(model, (3, 12, 12), PNET_TRUNK, PNET_HEADS), equivariance=False)
+    for layer in a.layers:
+        if layer.kind != "conv":
+            continue
+        conv = dict(model.named_modules())[layer.name]
+        n = int(np.prod(layer.input_shape))
+        with torch.no_grad():
+            basis = torch.eye(n, dtype=torch.float64).reshape((n,) + layer.input_shape)
+            M = (conv(basis) - conv(torch.zeros_like(basis[:1]))).reshape(n, -1).numpy().T
+        exact = np.linalg.norm(M, 2)
+        assert abs(layer.spectral_norm - exact) <= 1e-10 * exact
+        assert layer.reshaped_norm <= exact * (1 + 1e-12)
+    conv1 = a.layers[0]
+    if pnet_weights_path() is not None:  # MTCNN's trained first layer: reshaped is far off
+        assert conv1.reshaped_norm < 0.6 * conv1.spectral_norm
+
+
+@requires_torch
+def test_a_classifier_through_global_pool_flatten_and_linear(rng, tmp_path):
+    model = classifier()
+    graph = graph_of(model, (3, 9, 9), CLASSIFIER_TRUNK)
+    a = analyze_network(graph)
+    mods = dict(model.named_modules())
+    for layer in a.layers:
+        if layer.kind in ("adaptive_avg_pool", "linear", "flatten"):
+            x = rng.standard_normal(layer.input_shape)
+            with torch.no_grad():
+                t = torch.from_numpy(x)[None]
+                m = mods[layer.name]
+                expected = (m(t) - m(torch.zeros_like(t)))[0].numpy().ravel()
+            np.testing.assert_allclose(layer.operator() @ x.ravel(), expected, rtol=0, atol=1e-12)
+    fc = a.layers[-1]
+    assert fc.spectral_norm == pytest.approx(np.linalg.norm(model.fc.weight.detach().numpy(), 2),
+                                             rel=1e-12)
+    gap = a.layers[2]  # the mean over 5x5 positions: norm 1/5 per channel
+    assert gap.spectral_norm == pytest.approx(1 / 5, rel=1e-12)
+    assert a.jump is None and a.equivariant_shifts is None and a.border is None
+    assert a.receptive_field == (11, 11)  # conv k3 s2 p1 on 9: 3 + (5 - 1) * 2 covers all
+    assert a.equivariance["max_deviation"] is None and "not spatial" in a.equivariance["note"]
+    run = _model_forward(model, graph)
+    for _ in range(3):
+        x, y = rng.standard_normal((2, 3, 9, 9))
+        assert np.linalg.norm(run(x)[0] - run(y)[0]) <= a.lipschitz_upper_bound * np.linalg.norm(x - y)
+    assert "analysis.md" in [os.path.basename(p) for p in a.write(tmp_path, ("md",))]
