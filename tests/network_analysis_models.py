@@ -64,7 +64,7 @@ def _node(name, m, src, in_shape, out_shape):
     if isinstance(m, nn.PReLU):
         a = arr(m.weight)
         return Node(name, "activation", (src,), (in_shape,), out_shape,
-                    {"op": "prelu", "weight": a, "lipschitz": float(max(1.0, np.abs(a).max()))})
+                    {"op": "prelu", "parameter": a, "lipschitz": float(max(1.0, np.abs(a).max()))})
     if isinstance(m, nn.Softmax):
         return Node(name, "activation", (src,), (in_shape,), out_shape,
                     {"op": "softmax", "axis": m.dim - 1, "lipschitz": 1.0})

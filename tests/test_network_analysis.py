@@ -119,7 +119,7 @@ def _dense(op):
 def test_bracket_of_a_known_kernel_and_of_a_wrong_one():
     n = 40
     w = np.array([[[1.0, -1.0]]])
-    from convtheory.geometry import ConvSpec
+    from convtheory.spec import ConvSpec
 
     b = norms.layer_norm_bounds(w, ConvSpec(w.shape, (1, n)))
     exact = 2 * math.cos(math.pi / (2 * n))

@@ -16,9 +16,11 @@ function (:func:`conv_transpose_operator`, :func:`avg_pool_spec`).
 from __future__ import annotations
 
 import numpy as np
+import scipy.special
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from ..geometry import ConvSpec, axis_taps
+from ..geometry import axis_taps
+from ..spec import ConvSpec
 from ..operators import conv_operator
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 
@@ -181,7 +183,8 @@ def _max_pool(x: np.ndarray, node: Node) -> np.ndarray:
     return x
 
 
-_ACTIVATIONS = ("relu", "leaky_relu", "prelu", "sigmoid", "tanh", "softmax", "elu", "relu6",
+_ACTIVATIONS = ("relu", "leaky_relu", "prelu", "sigmoid", "tanh", "softmax", "elu", "relu6", "gelu",
+                "silu", "hardswish", "hardsigmoid", "softplus",
                 "hardtanh", "identity")
 
 
@@ -194,11 +197,10 @@ def _activation(x: np.ndarray, node: Node) -> np.ndarray:
     if op == "hardtanh":
         return np.clip(x, a.get("min_val", -1.0), a.get("max_val", 1.0))
     if op in ("leaky_relu", "prelu"):
-        if op == "prelu" and a.get("weight") is None:
-            raise ValueError(f"prelu {node.name!r} needs its learned slopes in attrs['weight']")
+        if op == "prelu" and a.get("parameter") is None:
+            raise ValueError(f"prelu {node.name!r} needs its learned slopes in attrs['parameter']")
         # LeakyReLU's default slope is PyTorch's; a PReLU's slopes are learned and required.
-        slope = np.asarray(a.get("weight") if op == "prelu" else a.get("negative_slope", 0.01),
-                           dtype=np.float64)
+        slope = np.asarray(a.get("parameter", 0.01), dtype=np.float64)
         if slope.ndim == 1 and slope.size > 1:
             slope = slope.reshape((-1,) + (1,) * (x.ndim - 1))
         return np.where(x >= 0, x, slope * x)
@@ -207,7 +209,17 @@ def _activation(x: np.ndarray, node: Node) -> np.ndarray:
     if op == "tanh":
         return np.tanh(x)
     if op == "elu":
-        return np.where(x > 0, x, a.get("alpha", 1.0) * np.expm1(np.minimum(x, 0)))
+        return np.where(x > 0, x, a.get("parameter", 1.0) * np.expm1(np.minimum(x, 0)))
+    if op == "gelu":  # the exact form, x * Phi(x)
+        return 0.5 * x * (1.0 + scipy.special.erf(x / np.sqrt(2.0)))
+    if op == "silu":
+        return x * scipy.special.expit(x)
+    if op == "hardswish":
+        return x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
+    if op == "hardsigmoid":
+        return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    if op == "softplus":
+        return np.logaddexp(0.0, x)
     if op == "softmax":
         axis = a.get("axis", 0)
         e = np.exp(x - x.max(axis=axis, keepdims=True))

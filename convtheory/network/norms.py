@@ -18,7 +18,7 @@ import numpy as np
 from scipy.sparse.linalg import svds
 
 from ..checks.spectra import conv_singular_values
-from ..geometry import ConvSpec
+from ..spec import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..operators import conv_operator
 
