@@ -31,6 +31,12 @@ from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import ConvOperator, conv_operator, dot_test, estimate_operator_bytes
 from .receptive_field import ReceptiveField, ReceptiveFieldMap, receptive_field
+from .spectral_bounds import (
+    SpectralNormBounds,
+    conv_spectral_norm_bounds,
+    linear_spectral_norm,
+    reshaped_spectral_norm,
+)
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .weights import conv_arguments, kernel_symbols
@@ -47,6 +53,7 @@ __all__ = [
     "KernelRecovery",
     "ReceptiveField",
     "ReceptiveFieldMap",
+    "SpectralNormBounds",
     "StructureBreach",
     "Taps",
     "Verdict",
@@ -70,6 +77,7 @@ __all__ = [
     "conv_operator",
     "conv_singular_values",
     "conv_spectral_norm",
+    "conv_spectral_norm_bounds",
     "conv_taps",
     "dense_graph",
     "dot_test",
@@ -80,10 +88,12 @@ __all__ = [
     "is_circulant",
     "is_toeplitz",
     "kernel_symbols",
+    "linear_spectral_norm",
     "output_shape",
     "pooling_aliasing_example",
     "receptive_field",
     "recover_kernel",
+    "reshaped_spectral_norm",
     "resolve_padding",
     "rotation_kernel_constraint",
     "spatial_taps",
