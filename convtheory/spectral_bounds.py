@@ -134,13 +134,13 @@ def _dense_bounds(w, spec):
     D = M.toarray()
     rows, cols = D.shape
     wide = rows < cols
-    G = D @ D.T if wide else D.T @ D  # the smaller Gram matrix
+    G = D @ D.conj().T if wide else D.conj().T @ D  # the smaller Gram matrix
     n, m = G.shape[0], cols if wide else rows
     lam, vec = scipy.linalg.eigh(G, subset_by_index=[n - 1, n - 1])
     lam = max(float(lam[0]), 0.0)
     gamma = m * _EPS / (1 - m * _EPS)
-    upper = math.sqrt(lam * (1 + 8 * n * _EPS) + gamma * float(np.sum(D * D)))
-    x = D.T @ vec[:, 0] if wide else vec[:, 0]
+    upper = math.sqrt(lam * (1 + 8 * n * _EPS) + gamma * float(np.sum(np.abs(D) ** 2)))
+    x = D.conj().T @ vec[:, 0] if wide else vec[:, 0]
     return x, upper
 
 
@@ -317,8 +317,8 @@ def _lanczos(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
     def apply(v):
         return op.rmatvec(op.matvec(v))
 
-    V = np.empty((n, ncv))
-    AV = np.empty((n, ncv))
+    V = np.empty((n, ncv), dtype=x0.dtype)
+    AV = np.empty((n, ncv), dtype=x0.dtype)
     V[:, 0] = x0 / np.linalg.norm(x0)
     AV[:, 0] = apply(V[:, 0])
     j, count = 1, 1
@@ -326,15 +326,15 @@ def _lanczos(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
         while j < ncv:
             r = AV[:, j - 1].copy()
             for _ in range(2):  # twice is enough (Kahan, Parlett)
-                r -= V[:, :j] @ (V[:, :j].T @ r)
+                r -= V[:, :j] @ (V[:, :j].conj().T @ r)
             nr = np.linalg.norm(r)
             if nr <= 1e-14 * np.linalg.norm(AV[:, j - 1]):
                 break  # invariant subspace: the Ritz values are exact
             V[:, j] = r / nr
             AV[:, j] = apply(V[:, j])
             j, count = j + 1, count + 1
-        T = V[:, :j].T @ AV[:, :j]
-        theta, Y = np.linalg.eigh((T + T.T) / 2)
+        T = V[:, :j].conj().T @ AV[:, :j]
+        theta, Y = np.linalg.eigh((T + T.conj().T) / 2)
         u = V[:, :j] @ Y[:, -1]
         res = np.linalg.norm(AV[:, :j] @ Y[:, -1] - theta[-1] * u)
         top = max(theta[-1], 0.0)
@@ -419,7 +419,7 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     deadline = None if max_seconds is None else start + float(max_seconds)
     rows, cols = spec.matrix_shape
     real = not np.iscomplexobj(w)
-    if real and not _fft_eligible(spec) and rows * cols <= DENSE_ENTRIES and (
+    if not _fft_eligible(spec) and rows * cols <= DENSE_ENTRIES and (
             16 * rows * cols <= max_bytes):
         x, upper = _dense_bounds(w, spec)
         op, method, iterations = conv_matrix(w, spec), {

@@ -96,6 +96,17 @@ class TestBracketContainsExactValue:
         assert b.method["upper"].startswith("exact")
 
 
+class TestComplexWeights:
+    @pytest.mark.parametrize("dense", [True, False])
+    def test_bracket(self, dense, rng, monkeypatch):
+        if not dense:
+            monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        w = rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))
+        exact = dense_norm(w, (2, 9), padding=1)
+        assert_bracket(conv_spectral_norm_bounds(w, (2, 9), padding=1), w, (2, 9), exact,
+                       padding=1)
+
+
 class TestExactValue:
     @pytest.mark.parametrize("conv", [
         dict(padding=1), dict(stride=2, padding=1), dict(padding=2, padding_mode="reflect"),
