@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
-from convtheory import conv_matrix, conv_spectral_norm_bounds  # noqa: E402
+from convtheory import ConvSpec, conv_matrix, conv_spectral_norm_bounds  # noqa: E402
 
 
 def pnet_conv1():
@@ -120,8 +120,8 @@ def main(argv=None):
                 print(f"{name}: [{b.lower:.10g}, {b.upper:.10g}] width {b.relative_width:.2e} "
                       f"in {b.seconds:.2f} s, {b.iterations} Lanczos products; upper: "
                       f"{b.method['upper'][:60]}")
-                rows, cols = conv_matrix(w, shape, **conv).shape if np.prod(shape) < 2e4 else (0, 0)
-                if rows and rows * cols <= 4_000_000:
+                rows, cols = ConvSpec(w.shape, shape, **conv).matrix_shape
+                if rows * cols <= 4_000_000:
                     t_b, t_d = median_interleaved([
                         lambda: conv_spectral_norm_bounds(w, shape, **conv),
                         lambda: np.linalg.svd(conv_matrix(w, shape, **conv).toarray(),
