@@ -131,17 +131,17 @@ def _check_args(rtol, max_seconds, max_bytes):
 # --------------------------------------------------------------------------
 def _dense_bounds(w, spec):
     M = conv_matrix(w, spec)
-    D = M.toarray()
-    rows, cols = D.shape
+    rows, cols = M.shape
     wide = rows < cols
-    G = D @ D.conj().T if wide else D.conj().T @ D  # the smaller Gram matrix
+    # the smaller Gram matrix, by a sparse product (each entry sums fewer than m terms)
+    G = (M @ M.conj().T if wide else M.conj().T @ M).toarray()
     n, m = G.shape[0], cols if wide else rows
     lam, vec = scipy.linalg.eigh(G, subset_by_index=[n - 1, n - 1])
     lam = max(float(lam[0]), 0.0)
     gamma = m * _EPS / (1 - m * _EPS)
-    upper = math.sqrt(lam * (1 + 8 * n * _EPS) + gamma * float(np.sum(np.abs(D) ** 2)))
-    x = D.conj().T @ vec[:, 0] if wide else vec[:, 0]
-    return x, upper
+    upper = math.sqrt(lam * (1 + 8 * n * _EPS) + gamma * float(np.sum(np.abs(M.data) ** 2)))
+    x = M.conj().T @ vec[:, 0] if wide else vec[:, 0]
+    return x, upper, M
 
 
 # --------------------------------------------------------------------------
@@ -421,8 +421,8 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     real = not np.iscomplexobj(w)
     if not _fft_eligible(spec) and rows * cols <= DENSE_ENTRIES and (
             16 * rows * cols <= max_bytes):
-        x, upper = _dense_bounds(w, spec)
-        op, method, iterations = conv_matrix(w, spec), {
+        x, upper, op = _dense_bounds(w, spec)
+        method, iterations = {
             "lower": "Rayleigh quotient of the top eigenvector of the dense Gram matrix",
             "upper": "dense Gram eigenvalue + rounding allowance (Higham eq. 3.13; LAPACK syevr)",
         }, 0
