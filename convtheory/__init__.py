@@ -40,6 +40,12 @@ from .pooling import (avg_pool_matrix, avg_pool_operator, binomial_filter, blur_
                       blur_pool_operator, max_pool_jacobian)
 from .receptive_field import ReceptiveField, receptive_field
 from .receptive_field_map import ReceptiveFieldMap
+from .spectral_bounds import (
+    SpectralNormBounds,
+    conv_spectral_norm_bounds,
+    linear_spectral_norm,
+    reshaped_spectral_norm,
+)
 from .structure import KernelRecovery, StructureBreach, is_circulant, is_toeplitz, recover_kernel
 from .taps import Taps, conv_taps, spatial_taps
 from .verdict import Certificate, Verdict
@@ -68,6 +74,7 @@ __all__ = [
     "NetworkAnalysis",
     "ReceptiveField",
     "ReceptiveFieldMap",
+    "SpectralNormBounds",
     "StructureBreach",
     "Taps",
     "Verdict",
@@ -100,6 +107,7 @@ __all__ = [
     "conv_operator",
     "conv_singular_values",
     "conv_spectral_norm",
+    "conv_spectral_norm_bounds",
     "conv_taps",
     "conv_transpose_matrix",
     "conv_transpose_operator",
@@ -114,10 +122,12 @@ __all__ = [
     "is_toeplitz",
     "kernel_symbols",
     "max_pool_jacobian",
+    "linear_spectral_norm",
     "output_shape",
     "pooling_aliasing_example",
     "receptive_field",
     "recover_kernel",
+    "reshaped_spectral_norm",
     "resolve_padding",
     "rotation_kernel_constraint",
     "spatial_taps",

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from convtheory import conv_matrix
+from convtheory import spectral_bounds
 from convtheory.network import norms
 from convtheory.network.analysis import _model_forward, analyze_network
 from convtheory.network.equivariance import measure
@@ -101,7 +102,7 @@ def test_every_bracket_contains_the_dense_svd_value(monkeypatch):
     graph = graph_of(small_net(), (2, 10, 10), SMALL_TRUNK)
     for force_lanczos in (False, True):
         if force_lanczos:
-            monkeypatch.setattr(norms, "DENSE_ENTRIES", 0)
+            monkeypatch.setattr(spectral_bounds, "DENSE_ENTRIES", 0)
         analysis = analyze_network(graph, equivariance=False)
         for layer in analysis.layers:
             if layer.kind not in ("conv", "conv_transpose", "avg_pool"):

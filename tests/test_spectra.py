@@ -43,18 +43,49 @@ class TestSingularValues:
         b = conv_singular_values(w, (2, 7), padding=((2, 0),), padding_mode="circular")
         assert np.allclose(a, b, atol=1e-12)
 
-    def test_refuses_non_circular(self):
-        with pytest.raises(ValueError, match="the DFT block-diagonalises only circular, stride-1 convs"):
-            conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding_mode="zeros")
-        with pytest.raises(ValueError, match="block-diagonalises only circular"):
-            conv_singular_values(np.ones((1, 1, 3)), (1, 8), padding=1, stride=2,
-                                 padding_mode="circular")
+    @pytest.mark.parametrize("conv", [
+        dict(padding_mode="zeros"), dict(padding=1, stride=2, padding_mode="circular"),
+        dict(padding=2, padding_mode="reflect", dilation=2), dict(padding=(1, 0), stride=(2, 1)),
+        dict(padding=1, padding_mode="replicate", groups=2),
+    ])
+    def test_every_geometry_matches_dense_svd(self, conv, rng):
+        w = rng.standard_normal((4, 1 if conv.get("groups") else 2, 3, 3))
+        s = conv_singular_values(w, (2, 7, 8), **conv)
+        dense = dense_singular_values(w, (2, 7, 8), **conv)
+        assert s.shape == dense.shape
+        assert np.max(np.abs(s - dense)) < 1e-10 * dense[0]
+
+    @pytest.mark.parametrize("conv", [dict(padding=1), dict(padding=1, stride=2),
+                                      dict(padding="same", padding_mode="circular")])
+    def test_top_k_by_lanczos(self, conv, rng):
+        # max_bytes below the dense SVD's need forces the Lanczos path
+        w = rng.standard_normal((3, 2, 3, 3))
+        dense = dense_singular_values(w, (2, 12, 12), **conv)[:3]
+        s = conv_singular_values(w, (2, 12, 12), k=3, max_bytes=2_000_000, **conv)
+        assert s.shape == (3,)
+        assert np.max(np.abs(s - dense)) < 1e-8 * dense[0]
+
+    def test_refuses_over_budget_with_advice(self):
+        with pytest.raises(ValueError, match="over max_bytes=1,000; pass k= for the k largest"):
+            conv_singular_values(np.ones((1, 1, 3)), (1, 80), max_bytes=1000)
+
+    @pytest.mark.parametrize("k", [0, 7, 2.0, True])
+    def test_bad_k(self, k):
+        with pytest.raises(ValueError, match=r"k must be None or an int in \[1, 6\]"):
+            conv_singular_values(np.ones((1, 1, 3)), (1, 8), k=k)
+
+    @pytest.mark.parametrize("bad", [np.nan, np.inf])
+    def test_refuses_non_finite(self, bad):
+        w = np.ones((1, 1, 3))
+        w[0, 0, 1] = bad
+        with pytest.raises(ValueError, match="weight must be finite"):
+            conv_singular_values(w, (1, 8))
 
     def test_defaults_are_conv_matrix_defaults(self, rng):
-        # The same call means the same conv everywhere: zero padding, valid, here refused.
+        # The same call means the same conv everywhere: zero padding, valid.
         w = rng.standard_normal((1, 1, 3))
-        with pytest.raises(ValueError, match="pass padding_mode='circular' and padding='same'"):
-            conv_singular_values(w, (1, 8))
+        assert np.allclose(conv_singular_values(w, (1, 8)), dense_singular_values(w, (1, 8)),
+                           atol=1e-12)
         s = conv_singular_values(w, (1, 8), padding="same", padding_mode="circular")
         assert conv_spectral_norm(w, (1, 8), padding="same", padding_mode="circular") == \
             pytest.approx(s[0], rel=1e-12)

@@ -6,8 +6,9 @@ matrix, so its singular values are those of ``prod(n)`` small matrices
 (Sedghi, Gupta & Long, "The singular values of convolutional layers",
 ICLR 2019): ``O(prod(n) (C^3 + C^2 log n))`` instead of the ``O((C n^d)^3)``
 of a dense SVD.  Other paddings and strides break the block structure; their
-largest singular value comes from Lanczos iterations on the matrix-free
-operator.
+singular values come from a dense SVD or Lanczos iterations on the
+matrix-free operator; certified brackets of the norm are in
+:mod:`convtheory.spectral_bounds`.
 """
 
 from __future__ import annotations
@@ -93,32 +94,48 @@ def frequency_matrices(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **co
     return np.ascontiguousarray(hf.reshape(wg.shape[:3] + (n_in,)).transpose(0, 3, 1, 2))
 
 
-def conv_singular_values(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **conv) -> np.ndarray:
-    """All singular values of a circular multi-channel conv, by the FFT (Sedghi et al. 2019).
+def conv_singular_values(weight, input_shape, *, k=None, max_bytes=DEFAULT_MAX_BYTES,
+                         **conv) -> np.ndarray:
+    """Singular values of a multi-channel conv, for every geometry.
+
+    * circular, stride 1, output size = input size: all of them by the FFT
+      (Sedghi, Gupta & Long, ICLR 2019), ``O(prod(n) C^3)``;
+    * any other geometry: a dense SVD of :func:`convtheory.conv_matrix` when
+      the dense matrix fits ``max_bytes``;
+    * with ``k=``: only the ``k`` largest, by Lanczos bidiagonalisation
+      (``scipy.sparse.linalg.svds``, ARPACK) on the matrix-free
+      :func:`convtheory.conv_operator` when the dense matrix would not fit.
 
     Parameters
     ----------
     weight : (C_out, C_in/groups, k1, ..., kd) array_like
     input_shape : tuple of int, or ConvSpec
         ``(C_in, n1, ..., nd)``.
+    k : int, optional
+        Return only the ``k`` largest singular values.
+    max_bytes : int
+        Memory budget (default 2 GiB): refused, with advice, before allocating.
     **conv
         Conv options, with the defaults of :func:`convtheory.conv_matrix`
-        (so pass ``padding_mode="circular"``, and ``padding="same"`` or any
-        padding that keeps the size: the offset of a circular conv does not
-        change its singular values).  Must be circular, stride 1, with output
-        size equal to input size.
-    max_bytes : int
-        Memory budget, as in :func:`frequency_matrices`.
+        (zero padding).  For the FFT path pass ``padding_mode="circular"`` and
+        a padding that keeps the size (the offset of a circular conv does not
+        change its singular values).
 
     Returns
     -------
-    sigma : (min(C_out, C_in) * prod(n),) ndarray
+    sigma : ndarray
         Descending, as ``numpy.linalg.svd(conv_matrix(...).toarray())``
-        returns them.
+        returns them: ``min(rows, cols)`` values, or ``k``.
+
+    Raises
+    ------
+    ValueError
+        A dense SVD over ``max_bytes`` without ``k``, a bad ``k``, or
+        non-finite weights.
 
     Notes
     -----
-    Cost ``O(C_out C_in N log N + N min(C)^2 max(C))`` with ``N = prod(n)``,
+    FFT cost ``O(C_out C_in N log N + N min(C)^2 max(C))`` with ``N = prod(n)``,
     against ``O((C N)^3)`` for the dense SVD; see ``benchmarks/bench_spectra.py``.
 
     Examples
@@ -129,18 +146,59 @@ def conv_singular_values(weight, input_shape, *, max_bytes=DEFAULT_MAX_BYTES, **
     >>> M = conv_matrix(w, (2, 5, 5), padding="same", padding_mode="circular")
     >>> s.shape, np.allclose(s, np.linalg.svd(M.toarray(), compute_uv=False), atol=1e-10)
     ((50,), True)
+
+    A strided, zero-padded layer, all values and the top two:
+
+    >>> kw = dict(stride=2, padding=1)
+    >>> s = conv_singular_values(w, (2, 9, 9), **kw)
+    >>> dense = np.linalg.svd(conv_matrix(w, (2, 9, 9), **kw).toarray(), compute_uv=False)
+    >>> bool(np.allclose(s, dense, atol=1e-10))
+    True
+    >>> bool(np.allclose(conv_singular_values(w, (2, 9, 9), k=2, **kw), dense[:2], rtol=1e-8))
+    True
     """
-    H = frequency_matrices(weight, input_shape, max_bytes=max_bytes, **conv)
-    g, f = H.shape[:2]
-    sigma = np.empty((g, f, min(H.shape[2:])), dtype=np.float64)
+    max_bytes = as_max_bytes(max_bytes)
+    w, spec = conv_arguments(weight, input_shape, **conv)
+    if w.dtype == object:
+        raise TypeError("conv_singular_values needs numeric weights")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weight must be finite for conv_singular_values, got NaN or inf entries")
+    rows, cols = spec.matrix_shape
+    if k is not None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(rows, cols):
+            raise ValueError(f"k must be None or an int in [1, {min(rows, cols)}] (min of the "
+                             f"matrix shape {spec.matrix_shape}), got k={k!r}")
+        k = int(k)
+    if _fft_eligible(spec):
+        H = frequency_matrices(w, spec, max_bytes=max_bytes)
+        g, f = H.shape[:2]
+        sigma = np.empty((g, f, min(H.shape[2:])), dtype=np.float64)
 
-    def block(start, stop):
-        # Thousands of small SVDs: one BLAS thread each, frequency blocks side by side
-        # (two BLAS threads on each small matrix made this 5-100x slower, not faster).
-        sigma[:, start:stop] = np.linalg.svd(H[:, start:stop], compute_uv=False)
+        def block(start, stop):
+            # Thousands of small SVDs: one BLAS thread each, frequency blocks side by side
+            # (two BLAS threads on each small matrix made this 5-100x slower, not faster).
+            sigma[:, start:stop] = np.linalg.svd(H[:, start:stop], compute_uv=False)
 
-    parallel_blocks(f, block, min_items=16)
-    return np.sort(sigma.ravel())[::-1]
+        parallel_blocks(f, block, min_items=16)
+        sigma = np.sort(sigma.ravel())[::-1]
+        return sigma if k is None else sigma[:k]
+    dense_bytes = 2 * 16 * rows * cols  # the matrix and LAPACK's copy
+    if dense_bytes <= max_bytes and (k is None or k >= min(rows, cols) - 1
+                                     or rows * cols <= _DENSE_ENTRIES):
+        sigma = np.linalg.svd(conv_matrix(w, spec).toarray(), compute_uv=False)
+        return sigma if k is None else sigma[:k]
+    if k is None:
+        raise ValueError(
+            f"conv_singular_values: a dense SVD of the {rows:,} x {cols:,} conv matrix would need "
+            f"about {dense_bytes / 2**20:,.0f} MiB, over max_bytes={max_bytes:,}; pass k= for the "
+            f"k largest by Lanczos, use conv_spectral_norm_bounds for the norm, use a circular "
+            f"stride-1 conv (FFT), or pass a larger max_bytes")
+    _refuse_over_budget("Lanczos on the matrix-free operator",
+                        _lanczos_bytes(spec) + 16 * 3 * k * (rows + cols), max_bytes)
+    op = conv_operator(w, spec)
+    v0 = np.random.default_rng(20190506).standard_normal(min(spec.matrix_shape))
+    sigma = svds(op, k=k, which="LM", v0=v0, return_singular_vectors=False)
+    return np.sort(sigma)[::-1]
 
 
 _NORM_METHODS = ("auto", "fft", "dense", "lanczos")

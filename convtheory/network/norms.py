@@ -1,13 +1,11 @@
 """Spectral norms of one layer: a guaranteed bracket, the reshaped-weight value and the circular one.
 
 :func:`layer_norm_bounds` is the single entry point the network analysis
-uses for a layer's exact norm.  Where the matrix fits (at most
-:data:`DENSE_ENTRIES` entries) it is the dense SVD, exact to rounding.
-Otherwise the lower end is the Rayleigh quotient ``||A v|| / ||v||`` of the
-vector Lanczos found, and the upper end is the smaller of two guaranteed
-bounds: the circular conv on a grid that holds the zero-padded one (a
-zero-padded, strided conv is a block of it, so its norm is no larger), and
-Schur's test ``sqrt(||A||_1 ||A||_inf)``.
+uses for a layer's exact norm.  A dense layer's is its SVD, exact to rounding.
+A conv layer's bracket is :func:`convtheory.conv_spectral_norm_bounds`: the
+lower end the Rayleigh quotient ``||A v|| / ||v||`` of an explicit vector, the
+upper end a proven bound (the Gram matrix with a rounding allowance for small
+layers; the circular embedding by polyphase DFT for large ones).
 """
 
 from __future__ import annotations
@@ -15,17 +13,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse.linalg import svds
 
 from ..checks.spectra import conv_singular_values
 from ..spec import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
-from ..operators import conv_operator
+from ..spectral_bounds import conv_spectral_norm_bounds
 
-__all__ = ["DENSE_ENTRIES", "NormBracket", "circular_norm", "layer_norm_bounds", "reshaped_norm"]
-
-#: Largest matrix (entries) whose norm is taken by a dense SVD.
-DENSE_ENTRIES = 4_000_000
+__all__ = ["NormBracket", "circular_norm", "layer_norm_bounds", "reshaped_norm"]
 
 #: Relative rounding allowance of a dense SVD's largest singular value.
 _ROUNDING = 1e-12
@@ -44,31 +38,6 @@ class NormBracket(NamedTuple):
 def _dense(A: np.ndarray) -> NormBracket:
     value = float(np.linalg.svd(A, compute_uv=False)[0])
     return NormBracket(value * (1 - _ROUNDING), value * (1 + _ROUNDING), value, None, "dense SVD")
-
-
-def _schur(w: np.ndarray, spec: ConvSpec) -> float:
-    """``sqrt(max column sum * max row sum)`` of ``|A|``: a bound on ``||A||_2`` (Schur's test)."""
-    op = conv_operator(np.abs(w), spec)
-    rows = op @ np.ones(op.shape[1])
-    cols = op.H @ np.ones(op.shape[0])
-    return float(np.sqrt(rows.max() * cols.max()))
-
-
-def _embedding_bound(w: np.ndarray, spec: ConvSpec, max_bytes: int) -> float | None:
-    """Norm of the stride-1 circular conv on the padded grid, which contains ``spec``'s conv."""
-    if spec.padding_mode != "zeros":
-        return None
-    grid = tuple(n + lo + hi for n, (lo, hi) in zip(spec.input_spatial, spec.padding))
-    total = [d * (k - 1) for d, k in zip(spec.dilation, spec.kernel_size)]
-    if any(t >= n for t, n in zip(total, grid)):
-        return None
-    pads = tuple((t // 2, t - t // 2) for t in total)
-    needed = 16 * spec.out_channels * spec.in_channels_per_group * int(np.prod(grid))
-    if needed > max_bytes:
-        return None
-    return float(conv_singular_values(w, (spec.in_channels,) + grid, padding=pads,
-                                      dilation=spec.dilation, groups=spec.groups,
-                                      padding_mode="circular", max_bytes=max_bytes)[0])
 
 
 def layer_norm_bounds(weight, spec: ConvSpec | None = None, *, max_bytes=DEFAULT_MAX_BYTES) -> NormBracket:
@@ -100,20 +69,13 @@ def layer_norm_bounds(weight, spec: ConvSpec | None = None, *, max_bytes=DEFAULT
         raise ValueError("the weight has NaN or infinite entries; no norm bracket exists")
     if spec is None:
         return _dense(w)
-    rows, cols = spec.matrix_shape
-    if rows * cols <= DENSE_ENTRIES and 8 * rows * cols <= max_bytes:
-        return _dense(conv_matrix(w, spec).toarray())
-    op = conv_operator(w, spec, max_bytes=max_bytes)
-    v0 = np.random.default_rng(20190506).standard_normal(min(rows, cols))
-    _, _, vt = svds(op, k=1, which="LM", v0=v0)
-    v = vt[0]
-    lower = float(np.linalg.norm(op @ v) / np.linalg.norm(v))
-    uppers = [_schur(w, spec)]
-    circular = _embedding_bound(w, spec, max_bytes)
-    if circular is not None:
-        uppers.append(circular)
-    upper = max(min(uppers), lower)
-    return NormBracket(lower, upper, lower, v / np.linalg.norm(v), "Lanczos; circular/Schur bound")
+    if spec.flip:  # the flipped conv is the correlation with the reversed kernel
+        w = np.flip(w, axis=tuple(range(2, w.ndim)))
+    b = conv_spectral_norm_bounds(w, spec.input_shape, stride=spec.stride, padding=spec.padding,
+                                  dilation=spec.dilation, groups=spec.groups,
+                                  padding_mode=spec.padding_mode, max_bytes=max_bytes)
+    method = f"lower: {b.method['lower']}; upper: {b.method['upper']}"
+    return NormBracket(b.lower, b.upper, b.value, b.vector, method)
 
 
 def reshaped_norm(weight, *, transposed: bool = False, groups: int = 1) -> float:

@@ -1,0 +1,250 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import convtheory.spectral_bounds as sb
+from convtheory import PADDING_MODES, ConvSpec, conv_matrix
+from convtheory.spectral_bounds import (
+    conv_spectral_norm_bounds,
+    linear_spectral_norm,
+    reshaped_spectral_norm,
+)
+
+from .conftest import requires_torch, torch
+
+# The dense SVD that serves as the reference is itself rounded: a proven bound
+# may sit a few ulps on the wrong side of it, never more.
+ROUNDING = 1e-12
+
+
+def dense_norm(w, shape, **conv):
+    return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)[0]
+
+
+def assert_bracket(b, w, shape, exact, **conv):
+    assert np.isfinite(b.lower) and np.isfinite(b.upper)
+    assert b.lower <= exact * (1 + ROUNDING), (b.lower, exact)
+    assert exact <= b.upper * (1 + ROUNDING), (exact, b.upper)
+    # the lower bound is the Rayleigh quotient of the returned vector, with the exact matrix
+    x = b.vector.ravel()
+    assert b.vector.shape == ConvSpec(w.shape, shape, **conv).input_shape
+    rq = np.linalg.norm(conv_matrix(w, shape, **conv) @ x) / np.linalg.norm(x)
+    assert abs(rq - b.lower) <= 1e-12 * exact
+    assert b.relative_width == pytest.approx((b.upper - b.lower) / b.upper, abs=1e-15)
+
+
+@st.composite
+def small_layers(draw):
+    ndim = draw(st.integers(1, 2))
+    groups = draw(st.sampled_from([1, 2]))
+    c_in = groups * draw(st.integers(1, 2))
+    c_out = groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    spatial = tuple(draw(st.integers(3, 7)) for _ in range(ndim))
+    conv = dict(stride=draw(st.integers(1, 2)), dilation=draw(st.integers(1, 2)),
+                padding=draw(st.integers(0, 2)), groups=groups,
+                padding_mode=draw(st.sampled_from(PADDING_MODES)))
+    try:
+        ConvSpec((c_out, c_in // groups) + kernel, (c_in,) + spatial, **conv)
+    except ValueError:
+        assume(False)
+    seed = draw(st.integers(0, 2**32 - 1))
+    w = np.random.default_rng(seed).standard_normal((c_out, c_in // groups) + kernel)
+    return w, (c_in,) + spatial, conv
+
+
+class TestBracketContainsExactValue:
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(small_layers())
+    def test_dense_and_embedding_paths(self, layer):
+        w, shape, conv = layer
+        exact = dense_norm(w, shape, **conv)
+        b = conv_spectral_norm_bounds(w, shape, **conv)
+        assert_bracket(b, w, shape, exact, **conv)
+        assert b.relative_width < 1e-9  # small layers take the dense (or exact FFT) path
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(small_layers())
+    def test_embedding_path(self, layer):
+        # Force the large-layer path (circular embedding + Lanczos) on a layer
+        # small enough for the reference SVD.
+        w, shape, conv = layer
+        exact = dense_norm(w, shape, **conv)
+        old = sb.DENSE_ENTRIES
+        sb.DENSE_ENTRIES = 0
+        try:
+            b = conv_spectral_norm_bounds(w, shape, **conv)
+        finally:
+            sb.DENSE_ENTRIES = old
+        assert_bracket(b, w, shape, exact, **conv)
+
+    def test_closed_form_difference_kernel(self):
+        n = 3000  # over the dense budget: the embedding path
+        exact = 2 * np.cos(np.pi / (2 * n))
+        b = conv_spectral_norm_bounds([1.0, -1.0], (n,), rtol=1e-10)
+        assert "Lanczos" in b.method["lower"] and "embedding" in b.method["upper"]
+        assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper
+        assert abs(b.value - exact) <= 1e-8 * exact
+
+    def test_circular_stride_one_is_exact(self, rng):
+        w = rng.standard_normal((4, 3, 3, 3))
+        kw = dict(padding=1, padding_mode="circular")
+        b = conv_spectral_norm_bounds(w, (3, 40, 40), **kw)
+        assert b.relative_width < 1e-12
+        assert b.iterations == 0
+        assert b.method["upper"].startswith("exact")
+
+
+class TestComplexWeights:
+    @pytest.mark.parametrize("dense", [True, False])
+    def test_bracket(self, dense, rng, monkeypatch):
+        if not dense:
+            monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        w = rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))
+        exact = dense_norm(w, (2, 9), padding=1)
+        assert_bracket(conv_spectral_norm_bounds(w, (2, 9), padding=1), w, (2, 9), exact,
+                       padding=1)
+
+
+class TestExactValue:
+    @pytest.mark.parametrize("conv", [
+        dict(padding=1), dict(stride=2, padding=1), dict(padding=2, padding_mode="reflect"),
+        dict(padding=1, padding_mode="replicate", groups=2), dict(dilation=2, padding=2),
+        dict(padding=1, padding_mode="circular", stride=2),
+    ])
+    def test_value_agrees_with_dense_svd(self, conv, rng):
+        w = rng.standard_normal((4, 2 // conv.get("groups", 1), 3, 3))
+        shape = (2, 11, 12)
+        exact = dense_norm(w, shape, **conv)
+        assert abs(conv_spectral_norm_bounds(w, shape, **conv).value - exact) <= 1e-8 * exact
+        old = sb.DENSE_ENTRIES
+        sb.DENSE_ENTRIES = 0
+        try:
+            b = conv_spectral_norm_bounds(w, shape, rtol=1e-10, **conv)
+        finally:
+            sb.DENSE_ENTRIES = old
+        assert abs(b.value - exact) <= 1e-8 * exact
+        assert_bracket(b, w, shape, exact, **conv)
+
+
+class TestWrongBoundIsCaught:
+    def test_too_small_grid_breaks_the_bracket(self, monkeypatch):
+        # On a grid smaller than the padded input the circular conv wraps
+        # around: its norm is no longer an upper bound.  For [1, -1] on n = 8
+        # the 7-point circular norm 2 sin(3 pi / 7) = 1.9499 is below the true
+        # 2 cos(pi / 16) = 1.9616, and the guard or the containment test fails.
+        def too_small(base, stride, exact):
+            return [tuple(m - 1 for m in base)]
+
+        monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        monkeypatch.setattr(sb, "_candidate_grids", too_small)
+        exact = 2 * np.cos(np.pi / 16)
+        try:
+            b = conv_spectral_norm_bounds([1.0, -1.0], (8,))
+        except RuntimeError as err:
+            assert "lower bound" in str(err)
+        else:
+            assert b.upper < exact
+
+    def test_forgotten_padding_norm_breaks_the_bracket(self, monkeypatch, rng):
+        # Reflect padding copies inputs; without ||P|| the bound is too small.
+        monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        monkeypatch.setattr(sb, "_padding_norm", lambda spec: 1.0)
+        w = np.ones((1, 1, 3, 3))
+        exact = dense_norm(w, (1, 6, 6), padding=2, padding_mode="reflect")
+        try:
+            b = conv_spectral_norm_bounds(w, (1, 6, 6), padding=2, padding_mode="reflect")
+        except RuntimeError as err:
+            assert "lower bound" in str(err)
+        else:
+            assert b.upper < exact
+
+
+class TestArguments:
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_non_finite_weights_are_refused(self, bad):
+        w = np.ones((2, 1, 3, 3))
+        w[1, 0, 2, 1] = bad
+        with pytest.raises(ValueError, match=r"weight must be finite, got (nan|inf|-inf) at index \(1, 0, 2, 1\)"):
+            conv_spectral_norm_bounds(w, (1, 8, 8))
+        with pytest.raises(ValueError, match="weight must be finite"):
+            linear_spectral_norm(w[1, 0])
+
+    def test_symbolic_weights_are_refused(self):
+        import sympy
+        with pytest.raises(TypeError, match="weight must be numeric"):
+            conv_spectral_norm_bounds(np.array([sympy.Symbol("a"), 1], dtype=object), (5,))
+
+    @pytest.mark.parametrize("rtol", [0, 1, -1e-3, np.nan, "1e-4", True])
+    def test_bad_rtol(self, rtol):
+        with pytest.raises(ValueError, match=r"rtol must be a float in \(0, 1\)"):
+            conv_spectral_norm_bounds([1.0, 2.0], (5,), rtol=rtol)
+
+    @pytest.mark.parametrize("max_seconds", [0, -1, np.inf, np.nan, "1"])
+    def test_bad_max_seconds(self, max_seconds):
+        with pytest.raises(ValueError, match="max_seconds must be None or a finite float > 0"):
+            conv_spectral_norm_bounds([1.0, 2.0], (5,), max_seconds=max_seconds)
+
+    def test_bad_max_bytes_and_seed(self):
+        with pytest.raises(ValueError, match="max_bytes must be an int >= 0"):
+            conv_spectral_norm_bounds([1.0, 2.0], (5,), max_bytes=-1)
+        with pytest.raises(TypeError, match="seed must be an int"):
+            conv_spectral_norm_bounds([1.0, 2.0], (5,), seed=1.5)
+
+    def test_over_budget_is_refused_with_advice(self):
+        with pytest.raises(ValueError, match="over max_bytes=10,000; use a smaller input"):
+            conv_spectral_norm_bounds(np.ones((4, 4, 3, 3)), (4, 64, 64), max_bytes=10_000)
+
+    def test_max_seconds_keeps_a_valid_bracket(self, rng):
+        w = rng.standard_normal((3, 2, 3, 3))
+        old = sb.DENSE_ENTRIES
+        sb.DENSE_ENTRIES = 0
+        try:
+            b = conv_spectral_norm_bounds(w, (2, 10, 10), padding=1, max_seconds=1e-6)
+        finally:
+            sb.DENSE_ENTRIES = old
+        assert_bracket(b, w, (2, 10, 10), dense_norm(w, (2, 10, 10), padding=1), padding=1)
+
+
+class TestDenseNorms:
+    def test_linear_matches_svd(self, rng):
+        w = rng.standard_normal((7, 5))
+        assert linear_spectral_norm(w) == pytest.approx(np.linalg.norm(w, 2), rel=1e-12)
+
+    def test_linear_large_uses_lanczos(self, rng, monkeypatch):
+        monkeypatch.setattr(sb, "DENSE_ENTRIES", 10)
+        w = rng.standard_normal((40, 30))
+        assert linear_spectral_norm(w) == pytest.approx(np.linalg.norm(w, 2), rel=1e-10)
+
+    @pytest.mark.parametrize("shape", [(3,), (0, 4), (2, 2, 2)])
+    def test_linear_bad_shape(self, shape):
+        with pytest.raises(ValueError, match="weight must be a non-empty 2-D array"):
+            linear_spectral_norm(np.ones(shape))
+
+    def test_reshaped_is_not_the_layer_norm(self, rng):
+        w = rng.standard_normal((8, 8, 3, 3))
+        reshaped = reshaped_spectral_norm(w)
+        assert reshaped == pytest.approx(np.linalg.norm(w.reshape(8, -1), 2), rel=1e-12)
+        exact = dense_norm(w, (8, 10, 10), padding=1)
+        assert reshaped < 0.8 * exact  # the gap the reshaped normalisation ignores
+
+    def test_reshaped_dim(self, rng):
+        w = rng.standard_normal((2, 3, 2))
+        assert reshaped_spectral_norm(w, dim=1) == pytest.approx(
+            np.linalg.norm(np.moveaxis(w, 1, 0).reshape(3, -1), 2), rel=1e-12)
+        with pytest.raises(ValueError, match="dim must be an int in"):
+            reshaped_spectral_norm(w, dim=3)
+
+    @requires_torch
+    def test_reshaped_matches_torch_spectral_norm(self, rng):
+        w = rng.standard_normal((6, 4, 3, 3))
+        conv = torch.nn.Conv2d(4, 6, 3, bias=False).double()
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(w))
+        sn = torch.nn.utils.parametrizations.spectral_norm(conv, n_power_iterations=500)
+        sn.train()
+        with torch.no_grad():
+            normalised = sn.weight.detach().numpy()
+        # torch divides by its power-iteration estimate of the reshaped norm
+        assert np.max(np.abs(normalised * reshaped_spectral_norm(w) - w)) < 1e-8
