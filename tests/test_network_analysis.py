@@ -110,7 +110,10 @@ def test_every_bracket_contains_the_dense_svd_value(monkeypatch):
             dense = np.linalg.norm(_dense(layer.operator()), 2)
             lo, hi = layer.spectral_norm_bounds
             assert lo <= dense * (1 + 1e-12) and dense <= hi * (1 + 1e-12), (layer.name, lo, dense, hi)
-            assert abs(layer.spectral_norm - dense) <= 1e-8 * dense
+            if force_lanczos:   # the best value found, inside its certified bracket
+                assert lo <= layer.spectral_norm <= hi
+            else:
+                assert abs(layer.spectral_norm - dense) <= 1e-8 * dense
 
 
 def _dense(op):
