@@ -252,7 +252,7 @@ def test_bad_arguments():
         forward(g, np.zeros((1, 8)))
     with pytest.raises(ValueError, match="max_bytes must be an int >= 0, got max_bytes=-1"):
         analyze_network(g, max_bytes=-1)
-    with pytest.raises(ValueError, match="max_seconds must be None or a number >= 0, got max_seconds=nan"):
+    with pytest.raises(ValueError, match=r"max_seconds must be a finite number \(not NaN\) > 0, got max_seconds=nan"):
         analyze_network(g, max_seconds=float("nan"))
     with pytest.raises(TypeError, match="spectra must be a bool, got spectra='yes'"):
         analyze_network(g, spectra="yes")

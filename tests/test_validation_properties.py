@@ -41,7 +41,8 @@ BAD = [None, "s", "", math.nan, math.inf, -math.inf, -1, 0, -1.5, 1.5, True, Fal
 RECORDS = {"Certificate", "GraphMetrics", "KernelRecovery", "ReceptiveField",
            "ReceptiveFieldMap", "StructureBreach", "Taps", "Verdict",
            "ConvolutionAssertionError", "ConvtheoryAssertionError",
-           "EquivarianceAssertionError", "NotLinearError"}
+           "EquivarianceAssertionError", "NotLinearError", "LayerAnalysis", "NetworkAnalysis",
+           "SpectralNormBounds"}
 
 W2 = np.ones((1, 1, 3, 3))
 X2 = np.ones((1, 1, 6, 6))
@@ -92,6 +93,12 @@ VALID = {
     "blur_pool_operator": (((1, 8, 8),), {}),
     "check_avg_pool_is_conv": (((1, 6, 6), 2), {}),
     "check_shift_consistency": ((SMOOTH,), {}),
+    # Certified norms and the analysis of a network.
+    "conv_spectral_norm_bounds": ((W2, (1, 6, 6)), {}),
+    "linear_spectral_norm": ((np.ones((2, 3)),), {}),
+    "reshaped_spectral_norm": ((W2,), {}),
+    "analyze_network": ((nn.Sequential(nn.Conv2d(1, 1, 3, seed=0)), (1, 6, 6)),
+                        {"equivariance": False}),
     # nn: layers, loaders and the functional pools.
     "ConvTranspose1d": ((1, 1, 3), {}),
     "ConvTranspose2d": ((1, 1, 3), {}),

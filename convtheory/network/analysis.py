@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..geometry import axis_taps
+from ..validation import as_real
 from ..matrices import DEFAULT_MAX_BYTES
 from .graph import INPUT, NetworkGraph, Node
 from .layers import forward, node_operator, node_spec
@@ -322,10 +323,8 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
             raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
         raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
-    if max_seconds is not None and (isinstance(max_seconds, bool)
-                                    or not isinstance(max_seconds, (int, float))
-                                    or not max_seconds >= 0):
-        raise ValueError(f"max_seconds must be None or a number >= 0, got max_seconds={max_seconds!r}")
+    if max_seconds is not None:
+        max_seconds = as_real(max_seconds, "max_seconds", minimum=0, exclusive_minimum=True)
     start = time.perf_counter()
     graph = _capture(model_or_graph, input_shape)
     folded = _fold(graph)

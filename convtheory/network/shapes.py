@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..geometry import axis_taps
+from ..geometry import axis_taps, kernel_extent
 from .graph import INPUT, NetworkGraph
 from .layers import node_spec
 
@@ -46,7 +46,7 @@ def _int(v):
 def _conv_axis(spec, axis, rf, jump, period, border):
     table = axis_taps(spec.input_spatial[axis], spec.kernel_size[axis], stride=spec.stride[axis],
                       padding=spec.padding[axis], dilation=spec.dilation[axis])
-    k_eff = spec.dilation[axis] * (spec.kernel_size[axis] - 1) + 1
+    k_eff = kernel_extent(spec.kernel_size[axis], spec.dilation[axis])
     pads = (table < 0).any(axis=1)
     inner = np.where(table >= 0, border[np.maximum(table, 0)], False).any(axis=1)
     return (rf + (k_eff - 1) * jump, jump * spec.stride[axis],
