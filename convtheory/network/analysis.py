@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..geometry import axis_taps
-from ..validation import as_real
+from ..validation import as_max_bytes, as_real
 from ..matrices import DEFAULT_MAX_BYTES
 from .graph import INPUT, NetworkGraph, Node
 from .layers import forward, node_operator, node_spec
@@ -321,8 +321,7 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     for name, flag in (("spectra", spectra), ("equivariance", equivariance)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {name}={flag!r}")
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
-        raise ValueError(f"max_bytes must be an int >= 0, got max_bytes={max_bytes!r}")
+    max_bytes = as_max_bytes(max_bytes)
     if max_seconds is not None:
         max_seconds = as_real(max_seconds, "max_seconds", minimum=0, exclusive_minimum=True)
     start = time.perf_counter()
