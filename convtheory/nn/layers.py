@@ -12,6 +12,8 @@ drawn from ``np.random.default_rng(seed)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..geometry import PADDING_MODES
@@ -101,7 +103,8 @@ class _ConvLayer(Module):
 
     def _init_parameters(self, weight_shape, bias, seed) -> None:
         rng = np.random.default_rng(seed)
-        bound = 1.0 / np.sqrt(int(np.prod(weight_shape[1:])))  # fan_in, as torch reads it
+        # fan_in, as torch reads it; a Python int, which a huge kernel cannot overflow to 0
+        bound = 1.0 / math.sqrt(math.prod(weight_shape[1:]))
         self.weight = Parameter(_uniform(rng, bound, weight_shape, self.dtype))
         self.bias = Parameter(_uniform(rng, bound, (self.out_channels,),
                                        self.dtype)) if bias else None
