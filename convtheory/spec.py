@@ -77,6 +77,12 @@ def _check_groups_divide(groups: int, c_in, c_out) -> None:
         )
 
 
+def _set_fields(frozen, **values) -> None:
+    """Store the normalised fields of a frozen dataclass from its ``__post_init__``."""
+    for name, value in values.items():
+        object.__setattr__(frozen, name, value)
+
+
 def _kernel_and_input_shapes(weight_shape, input_shape, *, input_minimum: int):
     """Both shapes validated, the single-channel shorthand read as unit channel axes.
 
@@ -155,15 +161,8 @@ class ConvGeometry:
         padding = padding_form(self.padding, ndim)
         if padding not in INPUT_DEPENDENT_PADDING:  # the rest resolves now, or refuses now
             resolve_padding(padding, kernel, stride=stride, dilation=dilation)
-        set_ = object.__setattr__
-        set_(self, "kernel_size", kernel)
-        set_(self, "stride", stride)
-        set_(self, "dilation", dilation)
-        set_(self, "padding", padding)
-        set_(self, "groups", groups)
-        set_(self, "flip", bool(self.flip))
-        set_(self, "in_channels", c_in)
-        set_(self, "out_channels", c_out)
+        _set_fields(self, kernel_size=kernel, stride=stride, dilation=dilation, padding=padding,
+                    groups=groups, flip=bool(self.flip), in_channels=c_in, out_channels=c_out)
 
     @property
     def ndim(self) -> int:
@@ -364,17 +363,10 @@ class ConvSpec:
         )
         for table in tables:
             table.setflags(write=False)
-        set_ = object.__setattr__
-        set_(self, "weight_shape", weight_shape)
-        set_(self, "input_shape", input_shape)
-        set_(self, "stride", geometry.stride)
-        set_(self, "dilation", geometry.dilation)
-        set_(self, "padding", padding)
-        set_(self, "groups", geometry.groups)
-        set_(self, "padding_mode", geometry.padding_mode)
-        set_(self, "flip", geometry.flip)
-        set_(self, "geometry", geometry)
-        set_(self, "_tables", tables)
+        _set_fields(self, weight_shape=weight_shape, input_shape=input_shape,
+                    stride=geometry.stride, dilation=geometry.dilation, padding=padding,
+                    groups=geometry.groups, padding_mode=geometry.padding_mode, flip=geometry.flip,
+                    geometry=geometry, _tables=tables)
 
     def _legacy_geometry(self):
         """Read ``ConvSpec(weight_shape, input_shape, **conv)`` as a geometry and a shape."""

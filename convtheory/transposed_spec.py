@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .geometry import _per_axis, _transposed_length, resolve_padding
-from .spec import ConvSpec, _check_flip, _kernel_and_input_shapes, _positive
+from .spec import ConvSpec, _check_flip, _kernel_and_input_shapes, _positive, _set_fields
 
 __all__ = ["ConvTransposeSpec", "conv_transpose_output_shape"]
 
@@ -157,17 +157,9 @@ class ConvTransposeSpec:
                            padding=conv_padding, dilation=dilation, groups=groups,
                            flip=bool(self.flip))
         assert adjoint.output_spatial == spatial, (adjoint, spatial)  # the arithmetic above
-        set_ = object.__setattr__
-        set_(self, "weight_shape", weight_shape)
-        set_(self, "input_shape", input_shape)
-        set_(self, "stride", stride)
-        set_(self, "padding", padding)
-        set_(self, "output_padding", output_padding)
-        set_(self, "dilation", dilation)
-        set_(self, "groups", groups)
-        set_(self, "flip", bool(self.flip))
-        set_(self, "adjoint", adjoint)
-        set_(self, "output_spatial", lengths)
+        _set_fields(self, weight_shape=weight_shape, input_shape=input_shape, stride=stride,
+                    padding=padding, output_padding=output_padding, dilation=dilation,
+                    groups=groups, flip=bool(self.flip), adjoint=adjoint, output_spatial=lengths)
 
     @property
     def ndim(self) -> int:
