@@ -48,17 +48,52 @@ def _check_mode_and_flip(padding_mode, flip) -> None:
         raise ValueError(
             f"padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}"
         )
+    _check_flip(flip)
+
+
+def _check_flip(flip) -> None:
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got flip={flip!r}")
 
 
-def _channels(value, name: str):
-    if value is None:
-        return None
+def _positive(value, name: str) -> int:
+    """``groups`` or a channel count as an int ``>= 1``, or raise naming it."""
     value = _as_int(value, name)
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {name}={value}")
     return value
+
+
+def _channels(value, name: str):
+    return None if value is None else _positive(value, name)
+
+
+def _check_groups_divide(groups: int, c_in, c_out) -> None:
+    """``groups`` divides both channel counts (those known: None is unknown)."""
+    if (c_in is not None and c_in % groups) or (c_out is not None and c_out % groups):
+        raise ValueError(
+            f"groups must divide both C_in and C_out, got groups={groups} with "
+            f"C_in={c_in} and C_out={c_out}"
+        )
+
+
+def _set_fields(frozen, **values) -> None:
+    """Store the normalised fields of a frozen dataclass from its ``__post_init__``."""
+    for name, value in values.items():
+        object.__setattr__(frozen, name, value)
+
+
+def _kernel_and_input_shapes(weight_shape, input_shape, *, input_minimum: int):
+    """Both shapes validated, the single-channel shorthand read as unit channel axes.
+
+    When ``len(weight_shape) == len(input_shape)`` they are ``(k1, ..., kd)``
+    and ``(n1, ..., nd)``: one input channel, one output channel, one group.
+    """
+    weight_shape = _as_shape(weight_shape, "weight.shape")
+    input_shape = _as_shape(input_shape, "input_shape", minimum=input_minimum)
+    if len(weight_shape) == len(input_shape):  # single-channel shorthand
+        weight_shape, input_shape = (1, 1) + weight_shape, (1,) + input_shape
+    return weight_shape, input_shape
 
 
 @dataclass(frozen=True)
@@ -116,31 +151,18 @@ class ConvGeometry:
         if not kernel:
             raise ValueError(f"kernel_size must have at least one axis, got kernel_size={kernel}")
         ndim = len(kernel)
-        groups = _as_int(self.groups, "groups")
-        if groups < 1:
-            raise ValueError(f"groups must be >= 1, got groups={groups}")
+        groups = _positive(self.groups, "groups")
         c_in = _channels(self.in_channels, "in_channels")
         c_out = _channels(self.out_channels, "out_channels")
-        if (c_in is not None and c_in % groups) or (c_out is not None and c_out % groups):
-            raise ValueError(
-                f"groups must divide both C_in and C_out, got groups={groups} with "
-                f"C_in={c_in} and C_out={c_out}"
-            )
+        _check_groups_divide(groups, c_in, c_out)
         _check_mode_and_flip(self.padding_mode, self.flip)
         stride = _per_axis(self.stride, ndim, "stride", minimum=1)
         dilation = _per_axis(self.dilation, ndim, "dilation", minimum=1)
         padding = padding_form(self.padding, ndim)
         if padding not in INPUT_DEPENDENT_PADDING:  # the rest resolves now, or refuses now
             resolve_padding(padding, kernel, stride=stride, dilation=dilation)
-        set_ = object.__setattr__
-        set_(self, "kernel_size", kernel)
-        set_(self, "stride", stride)
-        set_(self, "dilation", dilation)
-        set_(self, "padding", padding)
-        set_(self, "groups", groups)
-        set_(self, "flip", bool(self.flip))
-        set_(self, "in_channels", c_in)
-        set_(self, "out_channels", c_out)
+        _set_fields(self, kernel_size=kernel, stride=stride, dilation=dilation, padding=padding,
+                    groups=groups, flip=bool(self.flip), in_channels=c_in, out_channels=c_out)
 
     @property
     def ndim(self) -> int:
@@ -240,11 +262,7 @@ class ConvGeometry:
                 f"channel mismatch: input_shape[0]={c_in}, but the geometry has "
                 f"in_channels={self.in_channels}"
             )
-        if c_in % self.groups:
-            raise ValueError(
-                f"groups must divide both C_in and C_out, got groups={self.groups} with "
-                f"C_in={c_in} and C_out={c_out}"
-            )
+        _check_groups_divide(self.groups, c_in, c_out)
         if c_out is None:
             if c_in != 1 or self.groups != 1:
                 raise ValueError(
@@ -345,25 +363,15 @@ class ConvSpec:
         )
         for table in tables:
             table.setflags(write=False)
-        set_ = object.__setattr__
-        set_(self, "weight_shape", weight_shape)
-        set_(self, "input_shape", input_shape)
-        set_(self, "stride", geometry.stride)
-        set_(self, "dilation", geometry.dilation)
-        set_(self, "padding", padding)
-        set_(self, "groups", geometry.groups)
-        set_(self, "padding_mode", geometry.padding_mode)
-        set_(self, "flip", geometry.flip)
-        set_(self, "geometry", geometry)
-        set_(self, "_tables", tables)
+        _set_fields(self, weight_shape=weight_shape, input_shape=input_shape,
+                    stride=geometry.stride, dilation=geometry.dilation, padding=padding,
+                    groups=geometry.groups, padding_mode=geometry.padding_mode, flip=geometry.flip,
+                    geometry=geometry, _tables=tables)
 
     def _legacy_geometry(self):
         """Read ``ConvSpec(weight_shape, input_shape, **conv)`` as a geometry and a shape."""
-        weight_shape = _as_shape(self.weight_shape, "weight.shape")
-        input_shape = _as_shape(self.input_shape, "input_shape", minimum=0)
-        if len(weight_shape) == len(input_shape):  # single-channel shorthand
-            weight_shape = (1, 1) + weight_shape
-            input_shape = (1,) + input_shape
+        weight_shape, input_shape = _kernel_and_input_shapes(self.weight_shape, self.input_shape,
+                                                             input_minimum=0)
         if len(weight_shape) < 3:
             raise ValueError(
                 f"weight must have shape (C_out, C_in/groups, k1, ..., kd) with d >= 1, "
@@ -378,16 +386,10 @@ class ConvSpec:
             )
         if input_shape[0] < 1:
             raise ValueError(f"input_shape[0] must be >= 1, got input_shape={input_shape}")
-        groups = _as_int(self.groups, "groups")
-        if groups < 1:
-            raise ValueError(f"groups must be >= 1, got groups={groups}")
+        groups = _positive(self.groups, "groups")
         c_out, c_in_g = weight_shape[:2]
         c_in = input_shape[0]
-        if c_in % groups or c_out % groups:
-            raise ValueError(
-                f"groups must divide both C_in and C_out, got groups={groups} with "
-                f"C_in={c_in} and C_out={c_out}"
-            )
+        _check_groups_divide(groups, c_in, c_out)
         if c_in_g * groups != c_in:
             raise ValueError(
                 f"channel mismatch: weight.shape[1] * groups must equal C_in = input_shape[0], "

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import _as_int, _as_shape, _per_axis, _transposed_length, resolve_padding
-from .spec import ConvSpec
+from .geometry import _per_axis, _transposed_length, resolve_padding
+from .spec import ConvSpec, _check_flip, _kernel_and_input_shapes, _positive, _set_fields
 
 __all__ = ["ConvTransposeSpec", "conv_transpose_output_shape"]
 
@@ -109,10 +109,8 @@ class ConvTransposeSpec:
     output_spatial: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        weight_shape = _as_shape(self.weight_shape, "weight.shape")
-        input_shape = _as_shape(self.input_shape, "input_shape")
-        if len(weight_shape) == len(input_shape):  # single-channel shorthand
-            weight_shape, input_shape = (1, 1) + weight_shape, (1,) + input_shape
+        weight_shape, input_shape = _kernel_and_input_shapes(self.weight_shape, self.input_shape,
+                                                             input_minimum=1)
         if len(weight_shape) < 3 or len(input_shape) != len(weight_shape) - 1:
             raise ValueError(
                 f"a transposed conv needs weight.shape (C_in, C_out/groups, k1, ..., kd) and "
@@ -120,9 +118,7 @@ class ConvTransposeSpec:
                 f"input_shape={input_shape}"
             )
         ndim = len(weight_shape) - 2
-        groups = _as_int(self.groups, "groups")
-        if groups < 1:
-            raise ValueError(f"groups must be >= 1, got groups={groups}")
+        groups = _positive(self.groups, "groups")
         if weight_shape[0] != input_shape[0] or input_shape[0] % groups:
             raise ValueError(
                 f"channel mismatch: a transposed conv's weight is (C_in, C_out/groups, k...) "
@@ -134,8 +130,7 @@ class ConvTransposeSpec:
                 f"padding of a transposed conv must be an int, a tuple of ints or (lo, hi) "
                 f"pairs (as in PyTorch), got padding={self.padding!r}"
             )
-        if not isinstance(self.flip, (bool, np.bool_)):
-            raise TypeError(f"flip must be a bool, got flip={self.flip!r}")
+        _check_flip(self.flip)
         kernel, spatial = weight_shape[2:], input_shape[1:]
         stride = _per_axis(self.stride, ndim, "stride", minimum=1)
         dilation = _per_axis(self.dilation, ndim, "dilation", minimum=1)
@@ -162,17 +157,9 @@ class ConvTransposeSpec:
                            padding=conv_padding, dilation=dilation, groups=groups,
                            flip=bool(self.flip))
         assert adjoint.output_spatial == spatial, (adjoint, spatial)  # the arithmetic above
-        set_ = object.__setattr__
-        set_(self, "weight_shape", weight_shape)
-        set_(self, "input_shape", input_shape)
-        set_(self, "stride", stride)
-        set_(self, "padding", padding)
-        set_(self, "output_padding", output_padding)
-        set_(self, "dilation", dilation)
-        set_(self, "groups", groups)
-        set_(self, "flip", bool(self.flip))
-        set_(self, "adjoint", adjoint)
-        set_(self, "output_spatial", lengths)
+        _set_fields(self, weight_shape=weight_shape, input_shape=input_shape, stride=stride,
+                    padding=padding, output_padding=output_padding, dilation=dilation,
+                    groups=groups, flip=bool(self.flip), adjoint=adjoint, output_spatial=lengths)
 
     @property
     def ndim(self) -> int:

@@ -155,6 +155,9 @@ def test_unbatched_conv_input():
     (lambda: Conv2d(1, 1, 3, backend="fft"), ValueError, "backend must be one of"),
     (lambda: Conv2d(0, 1, 3), ValueError, "in_channels must be >= 1, got in_channels=0"),
     (lambda: Conv2d(1, 1, 3, dtype=np.int64), TypeError, "dtype must be float32 or float64"),
+    # A fan-in of 2**80 overflows int64 to 0: the estimate must refuse, not divide by zero.
+    (lambda: Conv2d(2, 3, 2**40), ValueError, r"a parameter of shape \(3, 2, 1099511627776, "
+                                              r"1099511627776\) would need about"),
     (lambda: Linear(4, 2)(np.ones((3, 5))), ValueError, r"Linear\(in_features=4.*expected input of shape \(\.\.\., 4\)"),
     (lambda: MaxPool2d(2)(np.ones(4)), ValueError, r"MaxPool2d.*expected input of shape"),
     (lambda: MaxPool2d(4, padding=3)(np.ones((1, 8, 8))), ValueError, "padding should be at most half"),

@@ -222,6 +222,20 @@ def test_pool_layer_errors(make, match):
         make(cnn)
 
 
+def test_global_avg_pool_refuses_empty_planes_and_wrong_gradients():
+    import convtheory.nn as cnn
+    from convtheory.nn import functional as F
+    with pytest.raises(ValueError, match=r"at least one position.*got input.shape=\(1, 2, 3, 0\)"):
+        F.global_avg_pool(np.ones((1, 2, 3, 0)))
+    pool = cnn.GlobalAvgPool(keepdim=True)
+    with pytest.raises(ValueError, match="at least one position"):
+        pool(np.ones((1, 2, 0)))
+    pool(np.ones((2, 3, 4, 5)))
+    with pytest.raises(ValueError, match=r"GlobalAvgPool\(keepdim=True\): grad_out must have "
+                                         r"shape \(2, 3, 1, 1\).*got \(2, 3\)"):
+        pool.backward(np.ones((2, 3)))
+
+
 def test_backward_before_forward():
     import convtheory.nn as cnn
     for layer in (cnn.MaxPool2d(2), cnn.AdaptiveAvgPool1d(2), cnn.BlurPool1d(1), cnn.GlobalAvgPool()):

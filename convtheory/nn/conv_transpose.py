@@ -15,62 +15,32 @@ import numpy as np
 from ..geometry import _per_axis
 from ..transposed_spec import ConvTransposeSpec
 from ..transposed import conv_transpose_matrix
-from .functional import BACKENDS
 from .functional_transpose import ConvTransposePlan
-from .layers import _check_dtype, _is_pairs, _uniform
-from .module import Module, Parameter
+from .layers import _ConvLayer
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
-class _ConvTransposeNd(Module):
-    _ndim = 0
+class _ConvTransposeNd(_ConvLayer):
+    _plan_type = ConvTransposePlan
     transposed = True  # as torch's ConvTransposeNd: read by receptive_field
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  dtype=np.float64, seed=None, backend="im2col"):
         d = self._ndim
-        name = type(self).__name__
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                           ("groups", groups)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {arg}={value!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{name}: groups must divide in_channels and out_channels, got groups={groups}, "
-                f"in_channels={in_channels}, out_channels={out_channels}"
-            )
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in PyTorch), "
-                             f"got padding_mode={padding_mode!r}")
-        if backend not in BACKENDS:
-            raise ValueError(f"{name}: backend must be one of {BACKENDS}, got backend={backend!r}")
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise TypeError(f"{name}: dtype must be float32 or float64, got dtype={dtype!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _per_axis(kernel_size, d, "kernel_size", minimum=1)
-        self.stride = _per_axis(stride, d, "stride", minimum=1)
-        self.dilation = _per_axis(dilation, d, "dilation", minimum=1)
+        self._init_options(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                           groups, padding_mode, dtype, backend)
         self.output_padding = _per_axis(output_padding, d, "output_padding", minimum=0)
-        self.padding = (tuple(tuple(p) for p in padding) if _is_pairs(padding)
-                        else _per_axis(padding, d, "padding", minimum=0)
-                        if not isinstance(padding, str) else padding)
-        self.padding_mode = padding_mode
-        self.backend = backend
-        self.dtype = np.dtype(dtype)
-        c_out_g = out_channels // groups
         # Validate the options once, on a nominal input large enough for the padding.
         pads = np.ravel(self.padding) if not isinstance(padding, str) else [0]
         self.spec((in_channels,) + (2 + 2 * int(max(pads)),) * d)
-        rng = np.random.default_rng(seed)
-        fan_in = c_out_g * int(np.prod(self.kernel_size))  # torch reads it from weight.shape[1:]
-        bound = 1.0 / np.sqrt(fan_in)
-        self.weight = Parameter(_uniform(rng, bound, (in_channels, c_out_g) + self.kernel_size,
-                                         self.dtype))
-        self.bias = Parameter(_uniform(rng, bound, (out_channels,), self.dtype)) if bias else None
-        self._plan = None
-        self._unbatched = False
+        self._init_parameters((in_channels, out_channels // groups) + self.kernel_size, bias, seed)
+
+    def _check_padding_mode(self, padding_mode) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported "
+                             f"(as in PyTorch), got padding_mode={padding_mode!r}")
 
     def spec(self, input_shape) -> ConvTransposeSpec:
         """The :class:`ConvTransposeSpec` of this layer on one input ``(C_in, n1, ..., nd)``."""
@@ -92,58 +62,10 @@ class _ConvTransposeNd(Module):
         """
         return conv_transpose_matrix(self.weight.data, self.spec(input_shape))
 
-    def forward(self, x):
-        d = self._ndim
-        x = _check_dtype(self, x, self.dtype)
-        if x.ndim not in (d + 1, d + 2) or x.shape[-d - 1] != self.in_channels:
-            raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.in_channels}{', n' * d}) or "
-                f"({self.in_channels}{', n' * d}), got input.shape={x.shape}"
-            )
-        self._unbatched = x.ndim == d + 1
-        if self._unbatched:
-            x = x[None]
-        if self._plan is None or self._plan.spec.input_shape != x.shape[1:]:
-            try:
-                spec = self.spec(x.shape[1:])
-            except ValueError as err:
-                raise ValueError(f"{self!r} cannot take input.shape={x.shape}: {err}") from None
-            self._plan = ConvTransposePlan(spec, self.backend)
-        self._batch = x.shape[0]
-        y = self._plan.forward(np.ascontiguousarray(x), self.weight.data,
-                               None if self.bias is None else self.bias.data)
-        return y[0] if self._unbatched else y
-
-    def backward(self, grad_out):
-        if self._plan is None:
-            raise RuntimeError(f"{self!r}: backward needs a forward pass first")
-        expected = (() if self._unbatched else (self._batch,)) + self._plan.spec.output_shape
-        if np.shape(grad_out) != expected:
-            raise ValueError(f"{self!r}: grad_out must have shape {expected} (the last output's), "
-                             f"got {np.shape(grad_out)}")
-        g = grad_out[None] if self._unbatched else grad_out
-        gx, gw, gb = self._plan.backward(np.ascontiguousarray(g, dtype=self.dtype),
-                                         self.weight.data)
-        self.weight.grad += gw
-        if self.bias is not None:
-            self.bias.grad += gb
-        return gx[0] if self._unbatched else gx
-
-    def __repr__(self) -> str:
-        d = self._ndim
-        s = (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
-             f"kernel_size={self.kernel_size}, stride={self.stride}")
-        if self.padding != (0,) * d:
-            s += f", padding={self.padding!r}"
-        if self.output_padding != (0,) * d:
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1,) * d:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s + ")"
+    def _repr_options(self):
+        options = super()._repr_options()
+        options.insert(1, ("output_padding", self.output_padding, (0,) * self._ndim))
+        return options
 
 
 _DOC = """{d}-D transposed convolution layer, as ``torch.nn.ConvTranspose{d}d``.

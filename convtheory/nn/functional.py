@@ -35,7 +35,7 @@ from ..matrices import conv_matrix
 from ..taps import conv_taps
 from . import functional_adaptive_pooling as _adaptive_pooling
 from . import functional_pooling as _pooling
-from ._backend import BACKENDS, _cached, _float_array, _frozen
+from ._backend import BACKENDS, _cached, _conv_call, _conv_call_backward
 # Pooling lives in its own modules; re-exported so that ``functional.max_pool2d``,
 # ``functional.adaptive_avg_pool2d`` and friends sit beside the convolutions, as in PyTorch.
 from .functional_adaptive_pooling import *  # noqa: F401,F403
@@ -201,36 +201,11 @@ def _taps(spec: ConvSpec):
 
 def _conv_inputs(ndim, input, weight, bias, conv, backend):
     """Validate a functional conv call; return (x, w, b, plan, unbatched)."""
-    x = _float_array(input, "input")
-    w = _float_array(weight, "weight")
-    if w.ndim != ndim + 2:
-        raise ValueError(
-            f"weight must have shape (C_out, C_in/groups{', k' * ndim}) for a {ndim}-D conv, "
-            f"got weight.shape={w.shape}"
-        )
-    if x.ndim not in (ndim + 1, ndim + 2):
-        raise ValueError(
-            f"input must have shape (N, C_in{', n' * ndim}) or (C_in{', n' * ndim}) for a "
-            f"{ndim}-D conv, got input.shape={x.shape}"
-        )
-    if x.dtype != w.dtype:
-        raise TypeError(f"input and weight must have the same dtype, got {x.dtype} and {w.dtype}")
-    b = None
-    if bias is not None:
-        b = _float_array(bias, "bias")
-        if b.shape != (w.shape[0],) or b.dtype != w.dtype:
-            raise ValueError(
-                f"bias must have shape ({w.shape[0]},) and dtype {w.dtype}, "
-                f"got bias.shape={b.shape}, dtype {b.dtype}"
-            )
-    unbatched = x.ndim == ndim + 1
-    if unbatched:
-        x = x[None]
-    key = (w.shape, x.shape[1:], backend) + tuple(_frozen(conv[k]) for k in sorted(conv))
-    # A few plans only: each keeps its gathered-input buffer alive.
-    plan = _cached(_PLANS, key, lambda: ConvPlan(ConvSpec(w.shape, x.shape[1:], **conv), backend),
-                   size=4)
-    return np.ascontiguousarray(x), np.ascontiguousarray(w), b, plan, unbatched
+    return _conv_call(ndim, input, weight, bias, conv, backend, what="conv",
+                      weight_layout="C_out, C_in/groups", c_out=lambda w: w.shape[0],
+                      c_out_note="", plans=_PLANS,
+                      make_plan=lambda w_shape, x_shape: ConvPlan(ConvSpec(w_shape, x_shape, **conv),
+                                                                  backend))
 
 
 def _conv(ndim, input, weight, bias, backend, **conv):
@@ -240,15 +215,9 @@ def _conv(ndim, input, weight, bias, backend, **conv):
 
 
 def _conv_backward(ndim, grad_output, input, weight, bias, backend, **conv):
-    x, w, b, plan, unbatched = _conv_inputs(ndim, input, weight, bias, conv, backend)
-    g = _float_array(grad_output, "grad_output")
-    g = g[None] if unbatched else g
-    expected = (x.shape[0],) + plan.spec.output_shape
-    if g.shape != expected:
-        raise ValueError(f"grad_output must have shape {expected}, got grad_output.shape={g.shape}")
-    plan.forward(x, w, b)
-    gx, gw, gb = plan.backward(np.ascontiguousarray(g, dtype=x.dtype), w)
-    return (gx[0] if unbatched else gx), gw, (gb if bias is not None else None)
+    # The forward pass again: it gathers the input that the weight gradient reads.
+    return _conv_call_backward(_conv_inputs(ndim, input, weight, bias, conv, backend),
+                               grad_output, bias, lambda plan, x, w, b: plan.forward(x, w, b))
 
 
 _CONV_DOC = """{d}-D convolution (cross-correlation), as ``torch.nn.functional.conv{d}d``.

@@ -182,6 +182,9 @@ def _global_input(x):
     if x.ndim < 3:
         raise ValueError(f"input must have shape (N, C, n1, ...) with at least one spatial axis, "
                          f"got input.shape={x.shape}")
+    if 0 in x.shape[2:]:  # the mean over no positions is 0/0
+        raise ValueError(f"input must have at least one position on every spatial axis, "
+                         f"got input.shape={x.shape}")
     return x
 
 

@@ -24,7 +24,7 @@ from ..transposed_spec import ConvTransposeSpec
 from ..im2col import Im2col
 from ..taps import conv_taps
 from ..transposed import conv_transpose_matrix
-from ._backend import BACKENDS, _cached, _float_array, _frozen
+from ._backend import BACKENDS, _cached, _conv_call, _conv_call_backward
 
 __all__ = [
     "ConvTransposePlan",
@@ -155,38 +155,14 @@ def _taps(spec: ConvTransposeSpec):
 
 def _inputs(ndim, input, weight, bias, options, backend):
     """Validate a functional call; return (x, w, b, plan, unbatched)."""
-    x = _float_array(input, "input")
-    w = _float_array(weight, "weight")
-    if w.ndim != ndim + 2:
-        raise ValueError(
-            f"weight must have shape (C_in, C_out/groups{', k' * ndim}) for a {ndim}-D "
-            f"transposed conv, got weight.shape={w.shape}"
-        )
-    if x.ndim not in (ndim + 1, ndim + 2):
-        raise ValueError(
-            f"input must have shape (N, C_in{', n' * ndim}) or (C_in{', n' * ndim}) for a "
-            f"{ndim}-D transposed conv, got input.shape={x.shape}"
-        )
-    if x.dtype != w.dtype:
-        raise TypeError(f"input and weight must have the same dtype, got {x.dtype} and {w.dtype}")
-    unbatched = x.ndim == ndim + 1
-    if unbatched:
-        x = x[None]
-    b = None
     groups = options.get("groups", 1)
-    if bias is not None:
-        b = _float_array(bias, "bias")
-        c_out = w.shape[1] * groups if isinstance(groups, (int, np.integer)) else None
-        if b.shape != (c_out,) or b.dtype != w.dtype:
-            raise ValueError(
-                f"bias must have shape ({c_out},) (C_out = weight.shape[1] * groups) and dtype "
-                f"{w.dtype}, got bias.shape={b.shape}, dtype {b.dtype}"
-            )
-    key = (w.shape, x.shape[1:], backend) + tuple(_frozen(options[k]) for k in sorted(options))
-    plan = _cached(_PLANS, key,
-                   lambda: ConvTransposePlan(ConvTransposeSpec(w.shape, x.shape[1:], **options),
-                                             backend), size=4)
-    return np.ascontiguousarray(x), np.ascontiguousarray(w), b, plan, unbatched
+    return _conv_call(
+        ndim, input, weight, bias, options, backend, what="transposed conv",
+        weight_layout="C_in, C_out/groups",
+        c_out=lambda w: w.shape[1] * groups if isinstance(groups, (int, np.integer)) else None,
+        c_out_note=" (C_out = weight.shape[1] * groups)", plans=_PLANS,
+        make_plan=lambda w_shape, x_shape: ConvTransposePlan(
+            ConvTransposeSpec(w_shape, x_shape, **options), backend))
 
 
 def _forward(ndim, input, weight, bias, backend, **options):
@@ -196,15 +172,13 @@ def _forward(ndim, input, weight, bias, backend, **options):
 
 
 def _backward(ndim, grad_output, input, weight, bias, backend, **options):
-    x, w, b, plan, unbatched = _inputs(ndim, input, weight, bias, options, backend)
-    g = _float_array(grad_output, "grad_output")
-    g = g[None] if unbatched else g
-    expected = (x.shape[0],) + plan.spec.output_shape
-    if g.shape != expected:
-        raise ValueError(f"grad_output must have shape {expected}, got grad_output.shape={g.shape}")
+    # The weight gradient reads only the input: keep it, without a forward pass.
+    return _conv_call_backward(_inputs(ndim, input, weight, bias, options, backend),
+                               grad_output, bias, _keep_input)
+
+
+def _keep_input(plan, x, w, b):
     plan._saved = x
-    gx, gw, gb = plan.backward(np.ascontiguousarray(g, dtype=x.dtype), w)
-    return (gx[0] if unbatched else gx), gw, (gb if bias is not None else None)
 
 
 _DOC = """{d}-D transposed convolution, as ``torch.nn.functional.conv_transpose{d}d``.

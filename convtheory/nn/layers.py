@@ -60,12 +60,20 @@ def _uniform(rng, bound, shape, dtype):
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
-class _ConvNd(Module):
-    _ndim = 0
+class _ConvLayer(Module):
+    """What the conv and transposed conv layers share: options, parameters, forward, backward.
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=np.float64, seed=None,
-                 backend="im2col"):
+    A subclass states only what differs: ``_plan_type`` (the functional plan
+    its forward runs on), the padding modes it takes, its geometry (``spec``)
+    and its weight layout.  The fan-in of PyTorch's initialisation is read
+    from ``weight.shape[1:]`` in both layouts, as torch does.
+    """
+
+    _ndim = 0
+    _plan_type = None
+
+    def _init_options(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                      groups, padding_mode, dtype, backend) -> None:
         d = self._ndim
         name = type(self).__name__
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels),
@@ -76,9 +84,7 @@ class _ConvNd(Module):
                 f"{name}: groups must divide in_channels and out_channels, got groups={groups}, "
                 f"in_channels={in_channels}, out_channels={out_channels}"
             )
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, "
-                             f"got padding_mode={padding_mode!r}")
+        self._check_padding_mode(padding_mode)
         if backend not in BACKENDS:
             raise ValueError(f"{name}: backend must be one of {BACKENDS}, got backend={backend!r}")
         if np.dtype(dtype) not in (np.float32, np.float64):
@@ -88,23 +94,93 @@ class _ConvNd(Module):
         self.stride = _per_axis(stride, d, "stride", minimum=1)
         self.dilation = _per_axis(dilation, d, "dilation", minimum=1)
         self.padding = padding if isinstance(padding, str) else \
-            (_per_axis(padding, d, "padding", minimum=0) if not _is_pairs(padding) else tuple(padding))
+            (tuple(tuple(p) if isinstance(p, (tuple, list)) else p for p in padding)
+             if _is_pairs(padding)
+             else _per_axis(padding, d, "padding", minimum=0))
         self.padding_mode = padding_mode
         self.backend = backend
         self.dtype = np.dtype(dtype)
+
+    def _init_parameters(self, weight_shape, bias, seed) -> None:
+        rng = np.random.default_rng(seed)
+        # fan_in, as torch reads it; a Python int, which a huge kernel cannot overflow to 0
+        bound = 1.0 / math.sqrt(math.prod(weight_shape[1:]))
+        self.weight = Parameter(_uniform(rng, bound, weight_shape, self.dtype))
+        self.bias = Parameter(_uniform(rng, bound, (self.out_channels,),
+                                       self.dtype)) if bias else None
+        self._plan = None
+        self._unbatched = False
+
+    def forward(self, x):
+        d = self._ndim
+        x = _check_dtype(self, x, self.dtype)
+        if x.ndim not in (d + 1, d + 2) or x.shape[-d - 1] != self.in_channels:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_channels}{', n' * d}) or "
+                f"({self.in_channels}{', n' * d}), got input.shape={x.shape}"
+            )
+        self._unbatched = x.ndim == d + 1
+        if self._unbatched:
+            x = x[None]
+        if self._plan is None or self._plan.spec.input_shape != x.shape[1:]:
+            try:
+                spec = self.spec(x.shape[1:])
+            except ValueError as err:
+                raise ValueError(f"{self!r} cannot take input.shape={x.shape}: {err}") from None
+            self._plan = self._plan_type(spec, self.backend)
+        self._batch = x.shape[0]
+        y = self._plan.forward(np.ascontiguousarray(x), self.weight.data,
+                               None if self.bias is None else self.bias.data)
+        return y[0] if self._unbatched else y
+
+    def backward(self, grad_out):
+        if self._plan is None:
+            raise RuntimeError(f"{self!r}: backward needs a forward pass first")
+        expected = (() if self._unbatched else (self._batch,)) + self._plan.spec.output_shape
+        if np.shape(grad_out) != expected:
+            raise ValueError(f"{self!r}: grad_out must have shape {expected} (the last output's), "
+                             f"got {np.shape(grad_out)}")
+        g = grad_out[None] if self._unbatched else grad_out
+        gx, gw, gb = self._plan.backward(np.ascontiguousarray(g, dtype=self.dtype), self.weight.data)
+        self.weight.grad += gw
+        if self.bias is not None:
+            self.bias.grad += gb
+        return gx[0] if self._unbatched else gx
+
+    def _repr_options(self):
+        # (name, value, default) in PyTorch's order; repr shows those that differ.
+        d = self._ndim
+        return [("padding", self.padding, (0,) * d), ("dilation", self.dilation, (1,) * d),
+                ("groups", self.groups, 1), ("bias", self.bias is not None, True)]
+
+    def __repr__(self) -> str:
+        s = (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
+             f"kernel_size={self.kernel_size}, stride={self.stride}")
+        for name, value, default in self._repr_options():
+            if value != default:
+                s += f", {name}={value!r}"
+        return s + ")"
+
+
+class _ConvNd(_ConvLayer):
+    _plan_type = ConvPlan
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=np.float64, seed=None,
+                 backend="im2col"):
+        self._init_options(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                           groups, padding_mode, dtype, backend)
         # Validated once, here: every spec of this layer is this geometry bound to an input.
         self.geometry = ConvGeometry(self.kernel_size, stride=self.stride, padding=self.padding,
                                      dilation=self.dilation, groups=groups,
                                      padding_mode=padding_mode, in_channels=in_channels,
                                      out_channels=out_channels)
-        rng = np.random.default_rng(seed)
-        fan_in = in_channels // groups * math.prod(self.kernel_size)  # exact: no int64 wrap
-        bound = 1.0 / np.sqrt(fan_in)
-        self.weight = Parameter(_uniform(rng, bound, (out_channels, in_channels // groups)
-                                         + self.kernel_size, self.dtype))
-        self.bias = Parameter(_uniform(rng, bound, (out_channels,), self.dtype)) if bias else None
-        self._plan = None
-        self._unbatched = False
+        self._init_parameters((out_channels, in_channels // groups) + self.kernel_size, bias, seed)
+
+    def _check_padding_mode(self, padding_mode) -> None:
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{type(self).__name__}: padding_mode must be one of {PADDING_MODES}, "
+                             f"got padding_mode={padding_mode!r}")
 
     def spec(self, input_shape) -> ConvSpec:
         """The :class:`ConvSpec` of this layer on one input of ``(C_in, n1, ..., nd)``."""
@@ -126,56 +202,8 @@ class _ConvNd(Module):
         """
         return conv_matrix(self.weight.data, self.spec(input_shape))
 
-    def forward(self, x):
-        d = self._ndim
-        x = _check_dtype(self, x, self.dtype)
-        if x.ndim not in (d + 1, d + 2) or x.shape[-d - 1] != self.in_channels:
-            raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.in_channels}{', n' * d}) or "
-                f"({self.in_channels}{', n' * d}), got input.shape={x.shape}"
-            )
-        self._unbatched = x.ndim == d + 1
-        if self._unbatched:
-            x = x[None]
-        if self._plan is None or self._plan.spec.input_shape != x.shape[1:]:
-            try:
-                spec = self.spec(x.shape[1:])
-            except ValueError as err:
-                raise ValueError(f"{self!r} cannot take input.shape={x.shape}: {err}") from None
-            self._plan = ConvPlan(spec, self.backend)
-        self._batch = x.shape[0]
-        y = self._plan.forward(np.ascontiguousarray(x), self.weight.data,
-                               None if self.bias is None else self.bias.data)
-        return y[0] if self._unbatched else y
-
-    def backward(self, grad_out):
-        if self._plan is None:
-            raise RuntimeError(f"{self!r}: backward needs a forward pass first")
-        expected = (() if self._unbatched else (self._batch,)) + self._plan.spec.output_shape
-        if np.shape(grad_out) != expected:
-            raise ValueError(f"{self!r}: grad_out must have shape {expected} (the last output's), "
-                             f"got {np.shape(grad_out)}")
-        g = grad_out[None] if self._unbatched else grad_out
-        gx, gw, gb = self._plan.backward(np.ascontiguousarray(g, dtype=self.dtype), self.weight.data)
-        self.weight.grad += gw
-        if self.bias is not None:
-            self.bias.grad += gb
-        return gx[0] if self._unbatched else gx
-
-    def __repr__(self) -> str:
-        s = (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
-             f"kernel_size={self.kernel_size}, stride={self.stride}")
-        if self.padding != (0,) * self._ndim:
-            s += f", padding={self.padding!r}"
-        if self.dilation != (1,) * self._ndim:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        return s + ")"
+    def _repr_options(self):
+        return super()._repr_options() + [("padding_mode", self.padding_mode, "zeros")]
 
 
 def _is_pairs(padding) -> bool:

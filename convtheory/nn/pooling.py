@@ -299,13 +299,19 @@ class GlobalAvgPool(Module):
         self._x = None
 
     def forward(self, x):
-        self._x = x
-        return FAP.global_avg_pool(x, keepdim=self.keepdim)
+        y = FAP.global_avg_pool(x, keepdim=self.keepdim)
+        self._x = np.asarray(x)  # kept once validated: backward reads its shape
+        return y
 
     def backward(self, grad_out):
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward needs a forward pass first")
-        return FAP.global_avg_pool_backward(grad_out, self._x, keepdim=self.keepdim)
+        x = self._x
+        expected = x.shape[:2] + ((1,) * (x.ndim - 2) if self.keepdim else ())
+        if np.shape(grad_out) != expected:
+            raise ValueError(f"{self!r}: grad_out must have shape {expected} (the last output's), "
+                             f"got {np.shape(grad_out)}")
+        return FAP.global_avg_pool_backward(grad_out, x, keepdim=self.keepdim)
 
     def __repr__(self):
         return f"GlobalAvgPool(keepdim={self.keepdim})"
