@@ -5,7 +5,7 @@ import pytest
 
 from convtheory import avg_pool_matrix
 from convtheory.checks.avg_pool import check_avg_pool_is_conv
-from convtheory.checks.shift_consistency import (check_shift_consistency, shift_consistency,
+from convtheory.checks.aliasing import (check_shift_consistency, shift_consistency,
                                                  smooth_inputs)
 
 

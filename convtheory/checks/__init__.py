@@ -9,7 +9,7 @@ from .rotation import LAPLACIAN, SOBEL_X, check_rotation_equivariance, rotation_
 from .scale import check_scale_equivariance
 from .linearity import check_flip_identity, check_linearity
 from .avg_pool import check_avg_pool_is_conv
-from .shift_consistency import check_shift_consistency, shift_consistency
+from .aliasing import check_shift_consistency, shift_consistency
 from .sharing import check_sharing, parameter_counts, seed_sharing_example, weight_patterns
 from .sparsity import (
     axis_nnz,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks.shift_consistency import SHIFT_POOLS, check_shift_consistency, shift_consistency
+from ..checks.aliasing import SHIFT_POOLS, check_shift_consistency, shift_consistency
 
 __all__ = ["shift_consistency_figure"]
 
@@ -21,7 +21,7 @@ def shift_consistency_figure(x=None, *, stride: int = 2, filter_size: int = 3, a
 
     Parameters
     ----------
-    x : inputs for :func:`~convtheory.checks.shift_consistency.check_shift_consistency`, optional
+    x : inputs for :func:`~convtheory.checks.aliasing.check_shift_consistency`, optional
     stride, filter_size, atol
         As there.
 
@@ -37,7 +37,7 @@ def shift_consistency_figure(x=None, *, stride: int = 2, filter_size: int = 3, a
     """
     from matplotlib.figure import Figure
 
-    from ..checks.shift_consistency import _pools
+    from ..checks.aliasing import _pools
 
     v = check_shift_consistency(x, stride=stride, filter_size=filter_size, atol=atol)
     fig = Figure(figsize=(10, 3.6), layout="constrained")

@@ -2,7 +2,7 @@
 and blurring before subsampling reduces aliasing without removing it.
 
 The checks live in :mod:`convtheory.checks.avg_pool` and
-:mod:`convtheory.checks.shift_consistency`; the operators in :mod:`convtheory.pooling`.
+:mod:`convtheory.checks.aliasing`; the operators in :mod:`convtheory.pooling`.
 """
 
 from __future__ import annotations
@@ -70,14 +70,14 @@ def max_jacobian(ctx) -> Verdict:
 
 def blur_consistency(ctx) -> Verdict:
     n_inputs = 32 if ctx.quick else 64
-    return checks.check_shift_consistency(checks.shift_consistency.smooth_inputs(n_inputs, 32, seed=ctx.seed))
+    return checks.check_shift_consistency(checks.aliasing.smooth_inputs(n_inputs, 32, seed=ctx.seed))
 
 
 def _consistency_figure(ctx):
     from ...figures.pooling import shift_consistency_figure
 
     n_inputs = 32 if ctx.quick else 64
-    return shift_consistency_figure(checks.shift_consistency.smooth_inputs(n_inputs, 32, seed=ctx.seed))
+    return shift_consistency_figure(checks.aliasing.smooth_inputs(n_inputs, 32, seed=ctx.seed))
 
 
 CLAIMS = [
