@@ -129,6 +129,9 @@ def conv_transpose_matrix(weight, input_shape, *, stride=1, padding=0, output_pa
     needed = estimate_matrix_bytes(spec.adjoint, symbolic=symbolic,
                                    itemsize=8 if symbolic else w.itemsize)
     needed = needed if symbolic else 2 * needed
+    # The transpose's row pointers (and the spread counts): one index per output
+    # position, however few entries there are (a stride of 10**6 leaves most rows empty).
+    needed += 2 * 8 * (spec.matrix_shape[0] + 1)
     if needed > max_bytes:
         raise ValueError(
             f"conv_transpose_matrix would need about {needed / 2**20:,.0f} MiB for a "
