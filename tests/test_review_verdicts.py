@@ -41,3 +41,21 @@ def test_transposed_arithmetic_refuses_a_complex_x():
     w = np.ones((1, 1, 3))
     with pytest.raises(TypeError, match=r"x must be real, got dtype complex128"):
         check_transposed_arithmetic(w, (1, 5), stride=2, x=np.ones((1, 5)) * 1j)
+
+
+def test_gradcheck_on_sampled_entries_says_sampled():
+    # The docstring promises method="sampled" when only some entries are perturbed:
+    # a pass on 3 of 25 entries is evidence, not a check of every entry.
+    from convtheory.nn import Conv2d, gradcheck
+    x = np.random.default_rng(0).standard_normal((1, 1, 5, 5))
+    layer = Conv2d(1, 1, 3, dtype=np.float64, seed=0)
+    assert gradcheck(layer, x, max_entries=3).method == "sampled"
+    assert gradcheck(layer, x).method == "numeric"
+
+
+@pytest.mark.xfail(strict=True, reason="nn/layers.py computes fan_in with np.prod, which wraps "
+                   "around in int64 for kernel_size=2**32 (2**64 -> 0) and divides by zero")
+def test_conv_layer_with_an_overflowing_kernel_size_is_a_value_error():
+    from convtheory.nn import Conv2d
+    with pytest.raises(ValueError, match=r"would need about"):
+        Conv2d(1, 2, 2**32)
