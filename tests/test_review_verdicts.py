@@ -59,3 +59,16 @@ def test_conv_layer_with_an_overflowing_kernel_size_is_a_value_error():
     from convtheory.nn import Conv2d
     with pytest.raises(ValueError, match=r"would need about"):
         Conv2d(1, 2, 2**32)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    # stride=0 was reported as "kernel_size must be >= 1" (a BlurPool's kernel), and
+    # margin="a" as "bad operand type for unary -": neither named the argument given.
+    (dict(stride=0), ValueError, r"stride must be >= 1, got stride=0"),
+    (dict(margin="a"), TypeError, r"margin must be an integer, got 'a'"),
+    (dict(margin=-1), ValueError, r"margin must be >= 0, got margin=-1"),
+    (dict(filter_size=2.0), TypeError, r"filter_size must be an integer, got 2.0"),
+])
+def test_shift_consistency_names_the_bad_argument(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        check_shift_consistency(**kwargs)
