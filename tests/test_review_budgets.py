@@ -36,3 +36,19 @@ def test_avg_pool_max_bytes_is_validated_and_honoured():
     with pytest.raises(ValueError, match=r"over max_bytes=10"):
         avg_pool_matrix((1, 8, 8), 2, max_bytes=10)
     assert avg_pool_operator((1, 8, 8), 2, max_bytes=10**4).shape == (16, 64)
+
+
+@pytest.mark.parametrize("build", ["conv_transpose_matrix", "conv_transpose_operator"])
+def test_transposed_conv_refuses_a_batched_input_shape(build):
+    # conv_matrix refuses this; the transposed builders silently built a 4-D single-channel
+    # transposed conv of the (3, 4, 3, 3) weight on a (2, 3, 8, 8) "image" (a 2400 x 384 matrix).
+    import convtheory
+    with pytest.raises(ValueError, match=r"input_shape=\(2, 3, 8, 8\) looks batched: input_shape "
+                                         r"is \(C_in, n1, ...\) without the batch axis"):
+        getattr(convtheory, build)(np.ones((3, 4, 3, 3)), (2, 3, 8, 8))
+
+
+def test_transposed_conv_unbatched_and_shorthand_shapes_still_build():
+    assert conv_transpose_matrix(np.ones((3, 4, 3, 3)), (3, 8, 8)).shape == (400, 192)
+    assert conv_transpose_matrix(np.ones((3, 3)), (8, 8)).shape == (100, 64)
+    assert conv_transpose_matrix(np.ones((1, 1, 2, 2, 2)), (1, 2, 2, 2)).shape == (27, 8)
