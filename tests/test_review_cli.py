@@ -31,3 +31,13 @@ def test_same_upper_and_same_lower_are_accepted(padding, rows, capsys):
                  "--padding", padding]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-2:] == rows
+
+
+def test_the_blur_consistency_claim_runs():
+    # convtheory.checks re-exports the function shift_consistency, which shadows the module of
+    # that name: the report's claim read checks.shift_consistency.smooth_inputs and errored.
+    from types import SimpleNamespace
+
+    from convtheory.report.sections.pooling import blur_consistency
+    v = blur_consistency(SimpleNamespace(quick=True, seed=0))
+    assert v.name == "shift_consistency" and v.holds
