@@ -67,18 +67,23 @@ def _ints(text: str):
 
 
 def _padding(text: str):
-    if text in ("same", "valid", "full"):
+    if text in ("same", "same_upper", "same_lower", "valid", "full"):
         return text
     try:
         return _ints(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected same, valid, full, an int or ints like 1,2, got {text!r}") from None
+            f"expected same, same_upper, same_lower, valid, full, an int or ints like 1,2, "
+            f"got {text!r}") from None
 
 
 def _kernel(text: str):
     """``"1,0,-1;2,0,-2;1,0,-1"`` -> a 2-D list (rows split by ``;``), exact fractions allowed."""
     try:
+        # An empty field ("1,,2", "1,2,") is a typo, not a shorter kernel.
+        if any(not field.strip() for row in text.split(";") if "," in row
+               for field in row.split(",")):
+            raise ValueError(text)
         values = [[Fraction(v) for v in row.replace(",", " ").split()] for row in text.split(";")]
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(
@@ -152,7 +157,8 @@ def _conv_arguments(parser) -> None:
                        help="output channels (symbolic kernels; default 1)")
     group.add_argument("--stride", type=_ints, default=1, help="int or ints per axis (default 1)")
     group.add_argument("--padding", type=_padding, default=0,
-                       help="int, ints per axis, same, valid or full (default 0)")
+                       help="int, ints per axis, same, same_upper, same_lower, valid or full "
+                            "(default 0)")
     group.add_argument("--dilation", type=_ints, default=1, help="int or ints per axis (default 1)")
     group.add_argument("--groups", type=_positive, default=1, help="channel groups (default 1)")
     group.add_argument("--padding-mode", default="zeros", choices=PADDING_MODES)

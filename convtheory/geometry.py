@@ -409,12 +409,17 @@ def axis_taps(n: int, k: int, *, stride: int = 1, padding=(0, 0), dilation: int 
                          f"large fits in memory: use a smaller n")
     q = (np.arange(out, dtype=np.int64)[:, None] * stride
          + np.arange(k, dtype=np.int64)[None, :] * dilation - lo)
+    _check_empty_axis(n, out, padding_mode)
+    return _extend(q, n, padding_mode)
+
+
+def _check_empty_axis(n: int, out: int, padding_mode: str) -> None:
+    """Only zero padding can make outputs from an empty axis: every other mode copies inputs."""
     if n == 0 and out > 0 and padding_mode in PADDING_MODES and padding_mode != "zeros":
         raise ValueError(
             f"padding_mode={padding_mode!r} cannot extend an empty axis (input size 0) to "
             f"{out} outputs; use padding_mode='zeros', or less padding"
         )
-    return _extend(q, n, padding_mode)
 
 
 # --------------------------------------------------------------------------

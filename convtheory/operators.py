@@ -151,7 +151,7 @@ class ConvOperator(LinearOperator):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if self.method == "direct":
+        if "_im2col" in state:
             self._lock = threading.Lock()
 
     def _direct(self, X: np.ndarray) -> np.ndarray:
@@ -254,7 +254,11 @@ class ConvOperator(LinearOperator):
 
     def _apply(self, X, adjoint: bool):
         X = self._prepare(X)
-        if self.method == "direct":
+        if self.method == "direct" or not np.all(np.isfinite(X)):
+            # An FFT spreads one NaN or inf to every output; the direct path keeps it to the
+            # outputs that read it, as the matrix does.
+            if not hasattr(self, "_im2col"):
+                self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         if self._padded_fft is not None:
             return self._padded_apply(X, adjoint)

@@ -31,10 +31,11 @@ from .matrices import DEFAULT_MAX_BYTES
 from .validation import as_int, check_budget
 from .pool_spec import avg_pool_divisors, blur_pool_padding, pool_spec
 from .spec import ConvSpec
-from .matrices import conv_matrix
+from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
 from .operators import conv_operator
 from .pool_windows import PoolWindows
 from .taps import spatial_taps
+from .validation import check_budget
 
 __all__ = [
     "BLUR_PADDING_MODES",
@@ -61,7 +62,10 @@ def _channels_and_spatial(input_shape, name="input_shape"):
 
 
 def _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                  divisor_override):
+                  divisor_override, budget=None):
+    """The pool's spec and divisor grid; ``budget=(max_bytes, what, channels, matrix)``
+    refuses, before the grid (one float per output position) is allocated, a pool
+    whose grid, and matrix if ``matrix``, would need more than ``max_bytes``."""
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"count_include_pad must be a bool, got count_include_pad={count_include_pad!r}")
     if divisor_override is not None:
@@ -71,6 +75,12 @@ def _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode, count_includ
         if divisor_override == 0:
             raise ValueError("divisor_override must not be zero, got divisor_override=0")
     spec = pool_spec(spatial, kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    if budget is not None:
+        max_bytes, what, channels, matrix = budget
+        needed = 8 * int(np.prod(spec.output_spatial))
+        if matrix:
+            needed += channels * estimate_matrix_bytes(spec)
+        check_budget(needed, max_bytes, what, "pool a smaller input, or pass a larger max_bytes")
     if divisor_override is not None:
         divisor = np.full(spec.output_spatial, float(divisor_override))
     else:
@@ -82,7 +92,7 @@ def _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode, count_includ
 
 
 def avg_pool_matrix(input_shape, kernel_size, *, stride=None, padding=0, ceil_mode=False,
-                    count_include_pad=True, divisor_override=None):
+                    count_include_pad=True, divisor_override=None, max_bytes=DEFAULT_MAX_BYTES):
     r"""Average pooling as an explicit sparse matrix, per channel.
 
     ``M @ x.ravel()`` equals ``torch.nn.functional.avg_poolNd(x, ...)``
@@ -94,6 +104,9 @@ def avg_pool_matrix(input_shape, kernel_size, *, stride=None, padding=0, ceil_mo
         ``(C, n1, ..., nd)``; pooling acts on every channel alone.
     kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         As in ``torch.nn.AvgPoolNd``; ``stride=None`` means ``kernel_size``.
+    max_bytes : int
+        Memory budget (default 2 GiB), as for :func:`~convtheory.conv_matrix`:
+        a larger pool is refused with a ValueError before anything is allocated.
 
     Returns
     -------
@@ -130,7 +143,8 @@ def avg_pool_matrix(input_shape, kernel_size, *, stride=None, padding=0, ceil_mo
     """
     channels, spatial = _channels_and_spatial(input_shape)
     spec, divisor = _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode,
-                                  count_include_pad, divisor_override)
+                                  count_include_pad, divisor_override,
+                                  budget=(max_bytes, "avg_pool_matrix", channels, True))
     st = spatial_taps(spec)
     rows = st.rows
     values = 1.0 / divisor.ravel()[rows]
@@ -164,12 +178,14 @@ class _PoolOperator(LinearOperator):
 
 
 def avg_pool_operator(input_shape, kernel_size, *, stride=None, padding=0, ceil_mode=False,
-                      count_include_pad=True, divisor_override=None, dtype=np.float64):
+                      count_include_pad=True, divisor_override=None, dtype=np.float64,
+                      max_bytes=DEFAULT_MAX_BYTES):
     """Average pooling as a matrix-free ``scipy.sparse.linalg.LinearOperator``.
 
     The same map as :func:`avg_pool_matrix`; ``matvec`` sums each window
     axis by axis (:class:`~convtheory.pool_windows.PoolWindows`) and
-    ``rmatvec`` is its exact adjoint.
+    ``rmatvec`` is its exact adjoint.  A pool whose divisor grid would need more than
+    ``max_bytes`` (default 2 GiB) is refused with a ValueError.
 
     Examples
     --------
@@ -182,7 +198,8 @@ def avg_pool_operator(input_shape, kernel_size, *, stride=None, padding=0, ceil_
     """
     channels, spatial = _channels_and_spatial(input_shape)
     spec, divisor = _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode,
-                                  count_include_pad, divisor_override)
+                                  count_include_pad, divisor_override,
+                                  budget=(max_bytes, "avg_pool_operator", channels, False))
     windows = PoolWindows([spec.axis_table(i) for i in range(spec.ndim)], spatial)
     return _PoolOperator(windows, divisor, channels, dtype)
 

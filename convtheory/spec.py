@@ -27,6 +27,7 @@ from .geometry import (
     PADDING_MODES,
     _as_int,
     _as_shape,
+    _check_empty_axis,
     _output_length,
     _per_axis,
     axis_taps,
@@ -212,8 +213,11 @@ class ConvGeometry:
                 f"got input_shape={spatial}"
             )
         pads = self.pads(spatial)
-        return tuple(_output_length(n, k, s, lo, hi, d, axis) for axis, (n, k, s, (lo, hi), d)
-                     in enumerate(zip(spatial, self.kernel_size, self.stride, pads, self.dilation)))
+        shape = tuple(_output_length(n, k, s, lo, hi, d, axis) for axis, (n, k, s, (lo, hi), d)
+                      in enumerate(zip(spatial, self.kernel_size, self.stride, pads, self.dilation)))
+        for n, out in zip(spatial, shape):  # as binding refuses it
+            _check_empty_axis(n, out, self.padding_mode)
+        return shape
 
     def bind(self, input_shape) -> "ConvSpec":
         """This geometry on one input: ``(C_in, n1, ..., nd)``, or ``(n1, ..., nd)``.

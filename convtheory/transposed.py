@@ -57,6 +57,15 @@ def conv_transpose_arguments(weight, input_shape, **options):
                             f"given as input_shape")
         spec = input_shape
     else:
+        # As conv_matrix does: (N, C_in, n...) beside a (C_in, C_out/g, k...) weight has the
+        # axes of a single-channel conv of one more dimension, which the shorthand would build.
+        if isinstance(input_shape, (tuple, list)) and len(input_shape) == w.ndim >= 4 \
+                and input_shape[1] == w.shape[0]:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} looks batched: input_shape is (C_in, n1, ...) "
+                f"without the batch axis, here {tuple(input_shape[1:])} for weight.shape="
+                f"{w.shape}; for a single-channel transposed conv with {w.ndim} spatial axes, "
+                f"pass weight[None, None] and input_shape (1,) + input_shape")
         spec = ConvTransposeSpec(w.shape, input_shape, **options)
     if w.shape != spec.weight_shape and w.shape != spec.weight_shape[2:]:
         raise ValueError(f"weight.shape={w.shape} does not match the spec's "
@@ -128,8 +137,10 @@ def conv_transpose_matrix(weight, input_shape, *, stride=1, padding=0, output_pa
     symbolic = w.dtype == object
     needed = estimate_matrix_bytes(spec.adjoint, symbolic=symbolic,
                                    itemsize=8 if symbolic else w.itemsize)
-    # Numeric: the conv's CSR and its transpose, whose row pointers follow the output size.
-    needed = needed if symbolic else 2 * needed + 8 * (spec.matrix_shape[0] + 1)
+    needed = needed if symbolic else 2 * needed
+    # The transpose's row pointers (and the spread counts): one index per output
+    # position, however few entries there are (a stride of 10**6 leaves most rows empty).
+    needed += 2 * 8 * (spec.matrix_shape[0] + 1)
     if needed > max_bytes:
         raise ValueError(
             f"conv_transpose_matrix would need about {needed / 2**20:,.0f} MiB for a "

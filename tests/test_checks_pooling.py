@@ -59,7 +59,7 @@ class TestAvgPoolIsConv:
     @pytest.mark.parametrize("kwargs, exc, match", [
         (dict(matrix=np.ones((2, 2))), ValueError, r"matrix.shape=\(2, 2\) does not match"),
         (dict(matrix=[[1.0]]), TypeError, "matrix must be a scipy sparse array or an ndarray"),
-        (dict(atol=float("nan")), ValueError, "atol must be a float >= 0"),
+        (dict(atol=float("nan")), ValueError, r"atol must be a finite number \(not NaN\) >= 0"),
         (dict(divisor_override=0), ValueError, "divisor_override must not be zero"),
         (dict(count_include_pad=None), TypeError, "count_include_pad must be a bool"),
     ])

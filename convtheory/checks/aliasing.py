@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import as_int, as_tolerance
 from ..verdict import Verdict
 
 __all__ = ["SHIFT_POOLS", "check_shift_consistency", "shift_consistency", "smooth_inputs"]
@@ -158,6 +159,11 @@ def check_shift_consistency(x=None, *, stride: int = 2, filter_size: int = 3, at
     >>> {k: round(c, 2) for k, c in v.evidence["consistency"].items()}
     {'max': 0.5, 'avg': 0.57, 'blur': 0.58, 'max_blur': 0.63}
     """
+    # A NaN or negative atol counts every pool as inconsistent (0 >= 0 and 0 < 1 would hold).
+    atol = as_tolerance(atol, "atol")
+    stride = as_int(stride, "stride", minimum=1)
+    filter_size = as_int(filter_size, "filter_size", minimum=1)
+    margin = as_int(margin, "margin", minimum=0)
     if x is None:
         x = smooth_inputs()
     x = np.asarray(x, dtype=np.float64)

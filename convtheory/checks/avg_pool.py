@@ -9,13 +9,13 @@ lists those outputs.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..matrices import conv_matrix
 from ..pooling import _avg_geometry, avg_pool_matrix
+from ..validation import as_tolerance
 from ..verdict import Verdict
 
 __all__ = ["check_avg_pool_is_conv"]
@@ -59,8 +59,7 @@ def check_avg_pool_is_conv(input_shape, kernel_size, *, stride=None, padding=0, 
     >>> bool(v), v.evidence["constant_divisor"], v.evidence["differing_outputs"]
     (True, False, [[0, 2]])
     """
-    if isinstance(atol, bool) or not isinstance(atol, numbers.Real) or not atol >= 0:
-        raise ValueError(f"atol must be a float >= 0, got atol={atol!r}")
+    atol = as_tolerance(atol, "atol")
     A_ref = avg_pool_matrix(input_shape, kernel_size, stride=stride, padding=padding,
                             ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                             divisor_override=divisor_override)
@@ -74,7 +73,12 @@ def check_avg_pool_is_conv(input_shape, kernel_size, *, stride=None, padding=0, 
         if tuple(matrix.shape) != A_ref.shape:
             raise ValueError(f"matrix.shape={tuple(matrix.shape)} does not match the pool's "
                              f"matrix shape {A_ref.shape}")
-        A = sp.csr_array(matrix, dtype=np.float64)
+        kind = np.dtype(matrix.dtype).kind
+        if kind not in "biufc":
+            raise TypeError(f"matrix must be numeric (dtype kind in 'biufc'), got dtype "
+                            f"{matrix.dtype}")
+        # Keep an imaginary part: casting it away would let P + 1j*E pass as P.
+        A = sp.csr_array(matrix, dtype=np.complex128 if kind == "c" else np.float64)
     spec, divisor = _avg_geometry(spatial, kernel_size, stride, padding, ceil_mode,
                                   count_include_pad, divisor_override)
     volume = int(np.prod(spec.kernel_size))

@@ -149,6 +149,8 @@ def check_transposed_arithmetic(weight, input_shape, *, stride=1, padding=0, out
                               "direct": float(R[bad[0], bad[1]])}
         method = "exhaustive"
         if x is not None:
+            if np.asarray(x).dtype.kind == "c":  # casting would discard the imaginary part
+                raise TypeError(f"x must be real, got dtype {np.asarray(x).dtype}")
             xs = np.asarray(x, dtype=float)
             if xs.shape != spec.input_shape:
                 raise ValueError(f"x must have shape {spec.input_shape}, got x.shape={xs.shape}")

@@ -135,7 +135,7 @@ def gradcheck(module, x, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float =
         name="gradcheck",
         statement=f"{module!r}.backward equals central finite differences",
         holds=holds,
-        method="numeric",
+        method="sampled" if sampled else "numeric",
         scope=(f"input {x.shape}, {len(params)} parameters, eps={eps:g}, atol={atol:g}, "
                f"rtol={rtol:g}" + (f", {max_entries} sampled entries per array" if sampled else "")),
         evidence={"max_abs_error": errors},

@@ -12,6 +12,8 @@ from dataclasses import replace
 import numpy as np
 
 from ... import checks
+# The module, by its full name: convtheory.checks re-exports a function of the same name.
+from ...checks.aliasing import smooth_inputs
 from ...verdict import Verdict
 from ..claims import Claim, FigureSpec
 from ._common import max_abs, tolerance_verdict
@@ -70,14 +72,14 @@ def max_jacobian(ctx) -> Verdict:
 
 def blur_consistency(ctx) -> Verdict:
     n_inputs = 32 if ctx.quick else 64
-    return checks.check_shift_consistency(checks.aliasing.smooth_inputs(n_inputs, 32, seed=ctx.seed))
+    return checks.check_shift_consistency(smooth_inputs(n_inputs, 32, seed=ctx.seed))
 
 
 def _consistency_figure(ctx):
     from ...figures.pooling import shift_consistency_figure
 
     n_inputs = 32 if ctx.quick else 64
-    return shift_consistency_figure(checks.aliasing.smooth_inputs(n_inputs, 32, seed=ctx.seed))
+    return shift_consistency_figure(smooth_inputs(n_inputs, 32, seed=ctx.seed))
 
 
 CLAIMS = [

@@ -1,0 +1,33 @@
+"""The FFT path must apply the same matrix as the direct path, also to inputs that are not finite."""
+
+import numpy as np
+import pytest
+
+from convtheory import conv_matrix, conv_operator
+
+
+@pytest.mark.parametrize("conv", [dict(), dict(padding=1, padding_mode="circular"),
+                                  dict(stride=2, padding=2, padding_mode="reflect")])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fft_operator_keeps_a_non_finite_input_local(conv, bad):
+    # An FFT spreads one NaN (or inf) to every output: [nan, nan, ...] where M @ x is
+    # [nan, 6, 9, ...].  The matrix confines it to the outputs that read that input.
+    w = np.array([[[1.0, 2.0, 3.0]]])
+    x = np.arange(9.0)
+    x[0] = bad
+    M = conv_matrix(w, (1, 9), **conv)
+    with np.errstate(invalid="ignore"):
+        expected = M @ x
+    for method in ("direct", "fft"):
+        op = conv_operator(w, (1, 9), method=method, **conv)
+        with np.errstate(invalid="ignore"):
+            got = op.matvec(x)
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(got[finite], expected[finite], atol=1e-12)
+    y = np.arange(float(M.shape[0]))
+    y[-1] = bad
+    with np.errstate(invalid="ignore"):
+        expected_adj = M.T @ y
+        got_adj = conv_operator(w, (1, 9), method="fft", **conv).rmatvec(y)
+    np.testing.assert_array_equal(np.isfinite(got_adj), np.isfinite(expected_adj))
