@@ -227,9 +227,13 @@ def test_channels_and_axes_are_read_from_the_model():
 @requires_torch
 @pytest.mark.torch
 def test_fields_the_closed_form_cannot_give_are_refused(models):
-    with pytest.raises(ValueError, match=r"node 'up' is a 'conv_transpose': receptive_field "
-                                         r"supports convolutions, pools"):
-        receptive_field(models.small_unet(), (16, 16))
+    # A transposed conv divides the jump by its stride: the closed form is a bounding box
+    # of every unit's exact field (here the U-Net's up path returns to jump 1).
+    unet = models.small_unet()
+    closed = receptive_field(unet, (16, 16))
+    exact = receptive_field(unet, (16, 16), method="exact")
+    assert closed.output_shape == exact.output_shape == (16, 16)
+    assert all(e <= c for e, c in zip(exact.size, closed.size)) and closed.stride == (1, 1)
     uneven = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.AdaptiveAvgPool2d(4))
     with pytest.raises(ValueError, match=r"node '1': an adaptive pool from \(6, 6\) to \(4, 4\) "
                                          r"has windows of different sizes"):

@@ -41,6 +41,10 @@ def _description(node):
     if node.kind == "conv":
         return {"kernel_size": tuple(a["weight"].shape[2:]), "stride": a["stride"],
                 "padding": a["padding"], "dilation": a["dilation"]}
+    if node.kind == "conv_transpose":  # receptive_field divides the jump by its stride
+        return {"kernel_size": tuple(a["weight"].shape[2:]), "stride": a["stride"],
+                "padding": a["padding"], "dilation": a["dilation"],
+                "output_padding": a["output_padding"]}
     if node.kind == "max_pool":
         return {"kernel_size": a["kernel_size"], "stride": a["stride"],
                 "padding": a["padding"], "dilation": a["dilation"]}
@@ -57,8 +61,8 @@ def _description(node):
         return {"kernel_size": tuple(a_ // b for a_, b in zip(n, m)),
                 "stride": tuple(a_ // b for a_, b in zip(n, m))}
     raise ValueError(f"node {node.name!r} is a {node.kind!r}: receptive_field supports "
-                     f"convolutions, pools, pointwise layers, additions and concatenations "
-                     f"(a transposed conv's field grows by fractions of an input unit)")
+                     f"convolutions, transposed convolutions, pools, pointwise layers, additions "
+                     f"and concatenations")
 
 
 def layer_dag(graph: NetworkGraph, at=None):
