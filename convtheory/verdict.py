@@ -11,14 +11,16 @@ and ``max(0.0, nan)`` is ``0.0``.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 __all__ = [
-    "METHODS", "Certificate", "Verdict", "as_compared", "badness", "exceeds", "jsonable",
-    "worst_entry", "within",
+    "METHODS", "Certificate", "Verdict", "as_compared", "badness", "exceeds", "json_finite",
+    "jsonable", "worst_entry", "within",
 ]
 
 #: How a claim was checked.  ``symbolic``: exact sympy algebra; ``exhaustive``:
@@ -162,6 +164,23 @@ def as_compared(value, what: str, *, real: bool = False) -> np.ndarray:
         raise TypeError(f"{what} must be a {'real ' if real else ''}numeric array, got "
                         f"{type(value).__name__} of dtype {out.dtype}")
     return out
+
+
+def json_finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as the strings ``"nan"``, ``"inf"``, ``"-inf"``.
+
+    Examples
+    --------
+    >>> json_finite({"max_error": float("nan"), "errors": [1.0, float("-inf")]})
+    {'max_error': 'nan', 'errors': [1.0, '-inf']}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_finite(v) for v in value]
+    return value
 
 
 def _check_method(method: str) -> None:

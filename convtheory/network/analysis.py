@@ -26,6 +26,8 @@ import numpy as np
 from ..geometry import axis_taps
 from ..validation import as_max_bytes, as_real
 from ..matrices import DEFAULT_MAX_BYTES
+from ..verdict import json_finite
+from .capture import _is_torch_module
 from .graph import INPUT, NetworkGraph, Node
 from .layers import forward, node_operator, node_spec
 from .norms import circular_norm, layer_norm_bounds, reshaped_norm
@@ -61,7 +63,7 @@ def _norm_bounds(weight, spec, max_bytes):
 
 def _model_forward(model, graph: NetworkGraph) -> Callable:
     """``x -> [outputs]`` on the model itself: a torch module in float64, else the graph."""
-    if is_torch_module(model):
+    if _is_torch_module(model):
         import copy
 
         import torch
@@ -75,14 +77,6 @@ def _model_forward(model, graph: NetworkGraph) -> Callable:
             return [t[0].numpy() for t in ys]
         return run
     return lambda x: [v for k, v in forward(graph, x).items() if k in graph.outputs]
-
-
-def is_torch_module(model) -> bool:
-    """True for a ``torch.nn.Module`` (without importing torch when it is not loaded)."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
 
 
 @dataclass(frozen=True)
@@ -179,7 +173,7 @@ class NetworkAnalysis:
                 "border_masks": [m.tolist() for m in self.border_masks],
                 "folded": self.folded, "lipschitz_constants": self.lipschitz_constants,
                 "seconds": self.seconds}
-        return _finite(data)
+        return json_finite(data)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
@@ -189,16 +183,6 @@ class NetworkAnalysis:
         from .report import write_analysis
 
         return write_analysis(self, out_dir, formats)
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 # ---- batch norm folding ------------------------------------------------------

@@ -56,9 +56,9 @@ def measure(model, graph, geometry, weights, period, seed, run):
     """
     rng = np.random.default_rng(seed)
     shape = tuple(graph.input_shape)
-    from .analysis import is_torch_module
+    from .capture import _is_torch_module
 
-    record = {"measured_on": "torch module" if is_torch_module(model)
+    record = {"measured_on": "torch module" if _is_torch_module(model)
               else "numpy forward of the graph"}
     if period is None:
         record.update(max_deviation=None, note="the output is not spatial (after a flatten)")

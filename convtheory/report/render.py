@@ -14,7 +14,7 @@ import json
 import math
 
 
-from ..verdict import jsonable
+from ..verdict import json_finite, jsonable
 from .humanize import evidence_text, scope_text, value_text
 from .run import SCHEMA_VERSION, Report
 
@@ -224,17 +224,6 @@ def to_html(report: Report) -> str:
 
 # ---- JSON -----------------------------------------------------------------
 
-def _finite(value):
-    """JSON has no NaN or infinity: write them as strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def to_json(report: Report) -> str:
     """The report as JSON (``schema_version``, ``claims``, ``verdicts``, ``certificates``).
 
@@ -282,6 +271,6 @@ def to_json(report: Report) -> str:
         "claims": claims, "verdicts": verdicts, "certificates": certificates,
         "timing": {"seconds": report.seconds},
     }
-    return json.dumps(_finite(data), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_finite(data), indent=2, allow_nan=False) + "\n"
 
 
