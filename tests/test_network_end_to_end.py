@@ -67,3 +67,21 @@ def test_the_onnx_export_gives_the_same_analysis(pnet):
             assert abs(x.spectral_norm - y.spectral_norm) <= 1e-6 * x.spectral_norm, x.name
     assert abs(ours.lipschitz_upper_bound - theirs.lipschitz_upper_bound) <= \
         1e-6 * ours.lipschitz_upper_bound
+
+
+def test_a_transposed_conv_with_output_padding_is_torch_s_map():
+    # output_padding adds outputs past the conv it transposes; the operator must keep them.
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1,
+                                                       output_padding=1)).double().eval()
+    a = analyze_network(net, (2, 5, 5), equivariance=False)
+    (layer,) = [x for x in a.layers if x.kind == "conv_transpose"]
+    x = np.random.default_rng(0).standard_normal((2, 5, 5))
+    with torch.no_grad():
+        expected = (net(torch.from_numpy(x[None]))[0] - net[0].bias[:, None, None]).numpy()
+    assert layer.output_shape == expected.shape == (3, 10, 10)
+    np.testing.assert_allclose(layer.operator() @ x.ravel(), expected.ravel(), rtol=0, atol=1e-12)
+    M = layer.operator() @ np.eye(50)
+    sigma = np.linalg.svd(M, compute_uv=False)[0]
+    lo, hi = layer.spectral_norm_bounds
+    assert lo <= sigma * (1 + 1e-12) and sigma <= hi * (1 + 1e-12)

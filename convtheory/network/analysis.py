@@ -23,7 +23,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..geometry import axis_taps
 from ..validation import as_max_bytes, as_real
 from ..matrices import DEFAULT_MAX_BYTES
 from ..verdict import json_finite
@@ -229,9 +228,7 @@ def _max_pool_constant(node: Node, spec) -> float:
     """Lipschitz constant of a max pool: sqrt of the most windows one input lies in."""
     count = 1
     for axis in range(spec.ndim):
-        table = axis_taps(spec.input_spatial[axis], spec.kernel_size[axis],
-                          stride=spec.stride[axis], padding=spec.padding[axis],
-                          dilation=spec.dilation[axis])
+        table = spec.axis_table(axis)  # a pool's spec pads with zeros: -1 marks padding
         count *= int(np.bincount(table[table >= 0], minlength=1).max())
     return math.sqrt(count)
 

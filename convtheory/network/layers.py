@@ -6,11 +6,11 @@ the geometry core; the numpy forward pass of the whole graph applies those
 same operators (plus the bias) and the pointwise and max-pool nodes, so the
 forward pass the analysis measures equivariance on is the operators it reports.
 
-The transposed conv and the average pool are expressed with what the core
-has: a transposed conv is the adjoint of the conv whose input is the
-transposed conv's output, and an average pool that counts padding is a
-depthwise conv with the uniform kernel ``1/prod(k)``.  Each sits behind one
-function (:func:`conv_transpose_operator`, :func:`avg_pool_spec`).
+A transposed conv is :func:`convtheory.conv_transpose_operator` (the adjoint
+of the conv it transposes, ``output_padding`` included); a pool's windows are
+the core's :func:`~convtheory.pool_spec.pool_spec`, and an average pool whose
+every window divides by the kernel size is the depthwise conv with the uniform
+kernel ``1/prod(k)`` (:func:`avg_pool_spec`).
 """
 
 from __future__ import annotations
@@ -19,27 +19,21 @@ import numpy as np
 import scipy.special
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from ..geometry import axis_taps
-from ..spec import ConvSpec
+from ..nn import functional_adaptive_pooling as FA
+from ..nn import functional_pooling as FP
 from ..operators import conv_operator
+from ..pool_spec import avg_pool_divisors, pool_spec
+from ..spec import ConvSpec
+from ..transposed import conv_transpose_operator
+from ..transposed_spec import ConvTransposeSpec
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 
-__all__ = ["avg_pool_spec", "conv_transpose_operator", "forward", "node_operator", "node_spec"]
+__all__ = ["avg_pool_spec", "forward", "node_operator", "node_spec"]
 
 
-def _fit_hi(n: int, k: int, stride: int, lo: int, hi: int, dilation: int, out: int) -> int:
-    """The high padding that gives ``out`` positions (``ceil_mode`` adds at most stride - 1)."""
-    for extra in range(stride):
-        if axis_taps(n, k, stride=stride, padding=(lo, hi + extra), dilation=dilation).shape[0] == out:
-            return hi + extra
-    raise ValueError(f"no padding reproduces the captured output length {out} (n={n}, k={k}, "
-                     f"stride={stride}, padding=({lo}, {hi}))")
-
-
-def _pool_geometry(node: Node):
-    """(kernel, stride, padding pairs, dilation) of a pool node, matched to its output shape."""
-    shape = node.input_shapes[0]
-    a = node.attrs
+def _pool_options(node: Node) -> dict:
+    """``pool_spec``'s arguments for a pool node (an adaptive one only when its windows are even)."""
+    shape, a = node.input_shapes[0], node.attrs
     if node.kind.startswith("adaptive"):
         out = tuple(a["output_size"])
         if any(n % o for n, o in zip(shape[1:], out)):
@@ -47,33 +41,45 @@ def _pool_geometry(node: Node):
                 node.name, f"{node.kind} from {shape[1:]} to {out}", advice="an adaptive pool "
                 "is analysed when every input size is a multiple of its output size")
         k = tuple(n // o for n, o in zip(shape[1:], out))
-        return k, k, tuple((0, 0) for _ in k), tuple(1 for _ in k)
-    k = tuple(a["kernel_size"])
-    s = tuple(a.get("stride") or k)
-    p = tuple(a.get("padding", (0,) * len(k)))
-    d = tuple(a.get("dilation", (1,) * len(k)))
-    pads = tuple((pi, _fit_hi(n, ki, si, pi, pi, di, o)) for n, ki, si, pi, di, o
-                 in zip(shape[1:], k, s, p, d, node.output_shape[1:]))
-    return k, s, pads, d
+        return {"kernel_size": k, "stride": k}
+    return {"kernel_size": tuple(a["kernel_size"]), "stride": a.get("stride") or None,
+            "padding": a.get("padding", 0), "dilation": a.get("dilation", 1),
+            "ceil_mode": bool(a.get("ceil_mode", False))}
+
+
+def _pool_spec(node: Node) -> ConvSpec:
+    """The depthwise spec whose taps are the pool's windows (PyTorch's ``ceil_mode`` rule)."""
+    shape = node.input_shapes[0]
+    one = pool_spec(shape[1:], **_pool_options(node))
+    if one.output_spatial != tuple(node.output_shape[1:]):
+        raise ValueError(f"node {node.name!r}: the pool's geometry gives {one.output_spatial}, "
+                         f"but the captured output is {tuple(node.output_shape[1:])}")
+    c = shape[0]
+    return one.replace(weight_shape=(c, 1) + one.kernel_size, input_shape=shape, groups=c)
 
 
 def avg_pool_spec(node: Node) -> ConvSpec:
     """An average pool (or divisible adaptive one) as a depthwise conv spec with a uniform kernel.
 
-    Only pools whose every window divides by ``prod(kernel_size)`` are this
-    conv: ``count_include_pad=True``, no divisor override, and no extra
-    ``ceil_mode`` window.
+    Only pools whose every window divides by ``prod(kernel_size)``
+    (:func:`~convtheory.pool_spec.avg_pool_divisors`) are this conv; others
+    (``count_include_pad=False`` or a ``ceil_mode`` window at the border,
+    or a ``divisor_override``) are refused by name.
     """
-    k, s, pads, d = _pool_geometry(node)
+    spec = _pool_spec(node)
     a = node.attrs
-    if (not node.kind.startswith("adaptive") and
-            (not a.get("count_include_pad", True) or a.get("divisor_override")
-             or any(lo != hi for lo, hi in pads))):
-        raise UnsupportedOperatorError(
-            node.name, f"avg_pool with {dict(a)}", advice="average pools are analysed with "
-            "count_include_pad=True, no divisor_override and no partial ceil_mode window")
-    c = node.input_shapes[0][0]
-    return ConvSpec((c, 1) + k, node.input_shapes[0], stride=s, padding=pads, dilation=d, groups=c)
+    if not node.kind.startswith("adaptive"):
+        options = _pool_options(node)
+        options.pop("dilation")
+        divisors = avg_pool_divisors(node.input_shapes[0][1:], **options,
+                                     count_include_pad=a.get("count_include_pad", True))
+        k = spec.kernel_size
+        if a.get("divisor_override") or any(np.any(dv != ka) for dv, ka in zip(divisors, k)):
+            raise UnsupportedOperatorError(
+                node.name, f"avg_pool with {dict(a)}", advice="average pools are analysed "
+                "when every window divides by the kernel size (count_include_pad=True, no "
+                "divisor_override, no partial ceil_mode window)")
+    return spec
 
 
 def _conv_spec(node: Node) -> ConvSpec:
@@ -83,38 +89,28 @@ def _conv_spec(node: Node) -> ConvSpec:
                     groups=a.get("groups", 1), padding_mode=a.get("padding_mode", "zeros"))
 
 
-def _transpose_spec(node: Node) -> ConvSpec:
-    """The conv whose adjoint is this transposed conv: it maps the output back to the input."""
+def _transpose_spec(node: Node) -> ConvTransposeSpec:
     a = node.attrs
     w = np.asarray(a["weight"])
-    pad = tuple(a.get("padding", (0,) * (w.ndim - 2)))
-    pads = tuple((p, p) for p in pad)
-    return ConvSpec(w.shape, node.output_shape, stride=a.get("stride", 1), padding=pads,
-                    dilation=a.get("dilation", 1), groups=a.get("groups", 1))
+    return ConvTransposeSpec(w.shape, node.input_shapes[0], stride=a.get("stride", 1),
+                             padding=a.get("padding", 0), dilation=a.get("dilation", 1),
+                             output_padding=a.get("output_padding", 0), groups=a.get("groups", 1))
 
 
 def node_spec(node: Node):
     """The ``ConvSpec`` of a conv, transposed conv or pool node bound to its input, else None.
 
-    For a transposed conv it is the spec of the forward conv (output to
-    input) whose adjoint the node is.
+    For a transposed conv it is the forward conv whose adjoint the node is
+    (:attr:`~convtheory.transposed_spec.ConvTransposeSpec.adjoint`): the same
+    matrix transposed, so the same norm.
     """
     if node.kind == "conv":
         return _conv_spec(node)
     if node.kind == "conv_transpose":
-        return _transpose_spec(node)
+        return _transpose_spec(node).adjoint
     if node.kind in ("avg_pool", "adaptive_avg_pool", "max_pool", "adaptive_max_pool"):
-        k, s, pads, d = _pool_geometry(node)
-        c = node.input_shapes[0][0]
-        return ConvSpec((c, 1) + k, node.input_shapes[0], stride=s, padding=pads, dilation=d,
-                        groups=c)
+        return _pool_spec(node)
     return None
-
-
-def conv_transpose_operator(weight, node: Node) -> LinearOperator:
-    """A transposed conv: the adjoint of the conv from its output shape to its input shape."""
-    spec = _transpose_spec(node)
-    return conv_operator(np.asarray(weight, dtype=np.float64), spec).H
 
 
 def node_operator(node: Node, weight=None) -> LinearOperator:
@@ -142,7 +138,11 @@ def node_operator(node: Node, weight=None) -> LinearOperator:
         spec = _conv_spec(node)
         return conv_operator(w, spec)
     if node.kind == "conv_transpose":
-        return conv_transpose_operator(a["weight"] if weight is None else weight, node)
+        t = _transpose_spec(node)
+        w = np.asarray(a["weight"] if weight is None else weight, dtype=np.float64)
+        return conv_transpose_operator(w, t.input_shape, stride=t.stride, padding=t.padding,
+                                       output_padding=t.output_padding, dilation=t.dilation,
+                                       groups=t.groups)
     if node.kind in ("avg_pool", "adaptive_avg_pool"):
         spec = avg_pool_spec(node)
         w = np.full(spec.weight_shape, 1.0 / np.prod(spec.kernel_size))
@@ -171,16 +171,13 @@ def _bias(b, shape) -> np.ndarray:
 
 
 def _max_pool(x: np.ndarray, node: Node) -> np.ndarray:
-    """Max over each window, one axis at a time (the max is separable); padding is -inf."""
-    k, s, pads, d = _pool_geometry(node)
-    for axis in range(1, x.ndim):
-        table = axis_taps(x.shape[axis], k[axis - 1], stride=s[axis - 1], padding=pads[axis - 1],
-                          dilation=d[axis - 1])
-        widths = [(0, 0)] * x.ndim
-        widths[axis] = (0, 1)
-        xp = np.pad(x, widths, constant_values=-np.inf)
-        x = np.take(xp, np.where(table < 0, x.shape[axis], table), axis=axis).max(axis=axis + 1)
-    return x
+    """The max pool of one input ``(C, n...)``, by :mod:`convtheory.nn`'s functional pools."""
+    d = x.ndim - 1
+    if node.kind == "adaptive_max_pool":
+        return getattr(FA, f"adaptive_max_pool{d}d")(x, tuple(node.attrs["output_size"]))
+    o = _pool_options(node)
+    return getattr(FP, f"max_pool{d}d")(x, o["kernel_size"], o["stride"], o["padding"],
+                                        o["dilation"], o["ceil_mode"])
 
 
 _ACTIVATIONS = ("relu", "leaky_relu", "prelu", "sigmoid", "tanh", "softmax", "elu", "relu6", "gelu",
