@@ -98,7 +98,9 @@ def test_views_do_not_import_the_checks():
     # The ground floor (geometry, taps, verdict) and the views sit below the checks.
     below = ["convtheory.verdict", "convtheory.geometry", "convtheory.taps", "convtheory.matrices",
              "convtheory.operators", "convtheory.im2col", "convtheory.graph",
-             "convtheory.receptive_field", "convtheory.structure", "convtheory.nn.gradcheck"]
+             "convtheory.receptive_field", "convtheory.receptive_field_layers",
+             "convtheory.receptive_field_closed", "convtheory.receptive_field_exact",
+             "convtheory.structure", "convtheory.nn.gradcheck"]
     G = _import_graph()
     for name in below:
         reached = nx.descendants(G, name)

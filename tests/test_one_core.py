@@ -33,9 +33,9 @@ CORE = {"convtheory/geometry.py", "convtheory/spec.py", "convtheory/transposed_s
 ALLOWED = {
     ("convtheory/checks/sparsity.py", "nnz_formula"):
         "the symbolic nnz formula, checked against the tap tables",
-    ("convtheory/receptive_field.py", "_compose"):
+    ("convtheory/receptive_field_closed.py", "_compose"):
         "the receptive-field closed form (Araujo et al.), checked against exact ancestry",
-    ("convtheory/receptive_field.py", "_exact"):
+    ("convtheory/receptive_field_exact.py", "_exact"):
         "the receptive-field closed form's advice on the input size for the exact method",
     ("proofs/adjoint.py", "transposed_conv_matrix"):
         "the adjoint proof builds the transposed conv independently of the taps",
