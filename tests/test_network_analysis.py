@@ -368,7 +368,9 @@ def test_a_classifier_through_global_pool_flatten_and_linear(rng, tmp_path):
     gap = a.layers[2]  # the mean over 5x5 positions: norm 1/5 per channel
     assert gap.spectral_norm == pytest.approx(1 / 5, rel=1e-12)
     assert a.jump is None and a.equivariant_shifts is None and a.border is None
-    assert a.receptive_field == (11, 11)  # conv k3 s2 p1 on 9: 3 + (5 - 1) * 2 covers all
+    # conv k3 s2 p1 on 9 reads pixels -1..9: every one of the 9 reaches the output, and the
+    # two padded ones are not counted (the closed form's 3 + (5 - 1) * 2 = 11 would count them).
+    assert a.receptive_field == (9, 9)
     assert a.equivariance["max_deviation"] is None and "not spatial" in a.equivariance["note"]
     run = _model_forward(model, graph)
     for _ in range(3):

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from convtheory import receptive_field
+from convtheory import analyze_network, receptive_field
 from convtheory.network import capture
 from convtheory.network.fields import layer_dag
 
@@ -120,7 +120,7 @@ def linearised(model):
                                                          child.padding, ceil_mode=child.ceil_mode))
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, torch.nn.Conv2d):
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
                 m.weight.fill_(1.0 / m.weight[0].numel())
                 if m.bias is not None:
                     m.bias.zero_()
@@ -168,6 +168,43 @@ def test_receptive_field_equals_gradient_support(models, name):
         assert out_shape == rf_n.output_shape
         assert box == rf.region(index), (index, box, rf.region(index))
         assert full
+
+
+@requires_torch
+@pytest.mark.torch
+@pytest.mark.slow
+def test_after_the_global_pool_every_output_sees_the_whole_input(models):
+    """ResNet-18 at 3x224x224: the last block's field is 435 with jump 32 (padding included);
+    the global average pool and the Linear read every position, so the field of the output
+    is the gradient support, the whole 224x224 input, and there is no jump."""
+    model = models.resnet18()
+    a = analyze_network(model, (3, 224, 224), spectra=False, equivariance=False)
+    layers = {l.name: l for l in a.layers}
+    last = layers["layer4.1.relu_1"]
+    assert (last.receptive_field, last.jump) == ((435, 435), (32, 32))
+    box, full, _ = gradient_box(linearised(model), "fc", torch.ones(1, 3, 224, 224), ())
+    assert box == ((0, 224), (0, 224)) and full
+    for name in ("avgpool", "flatten", "fc"):
+        assert (layers[name].receptive_field, layers[name].jump) == ((224, 224), None)
+    assert (a.receptive_field, a.jump) == ((224, 224), None)
+    assert a.equivariant_shifts is None and a.border is None
+
+
+@requires_torch
+@pytest.mark.torch
+@pytest.mark.parametrize("padding", [0, 1])
+def test_the_field_after_a_global_pool_is_its_gradient_support(padding):
+    """Padding adds nothing to it (the closed form would give 3 + 3*2 = 9 on 8 pixels with
+    padding 1), and pixels that the stride skips are not in it (7 of 8 without padding)."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, stride=2, padding=padding),
+                                torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                                torch.nn.Flatten(), torch.nn.Linear(2, 3))
+    a = analyze_network(model, (1, 8, 9), spectra=False, equivariance=False)
+    box, full, _ = gradient_box(linearised(model), "4", torch.ones(1, 1, 8, 9), ())
+    assert full and box[0][0] == box[1][0] == 0
+    assert a.receptive_field == tuple(stop - start for start, stop in box)
+    assert a.receptive_field == ((7, 9), (8, 9))[padding] and a.jump is None
+    assert [l.jump for l in a.layers] == [(2, 2), (2, 2), None, None, None]
 
 
 @requires_torch

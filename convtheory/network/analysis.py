@@ -86,8 +86,13 @@ class LayerAnalysis:
     with an eval-mode batch norm folded in, when the analysis folded one).
     ``spectral_norm`` is None for a non-linear layer; ``spectral_norm_bounds``
     is the guaranteed ``(lower, upper)`` pair.  ``receptive_field`` and
-    ``jump`` are per spatial axis against the network input (None after a
-    flatten).
+    ``jump`` are per spatial axis against the network input.  Where the
+    output has positions, ``receptive_field`` is Araujo et al.'s theoretical
+    size (padding included, so it may exceed the input).  From the first node
+    that mixes every position (flatten, linear, a global pool) on, ``jump`` is
+    None and ``receptive_field`` is the extent of the input pixels that reach
+    the node, its gradient support: at most the input size
+    (:mod:`convtheory.network.shapes`).
     """
 
     name: str
@@ -358,7 +363,7 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
             params, dense, g.rf, g.jump, exact, bounds, reshaped, node, weight))
     outs = [geometry[o] for o in graph.outputs]
     spatial = all(o.jump is not None for o in outs)
-    rf = tuple(max(o.rf[i] for o in outs) for i in range(graph.ndim)) if spatial else outs[0].rf
+    rf = tuple(max(o.rf[i] for o in outs) for i in range(graph.ndim))
     period = tuple(_lcm_all([o.period[i] for o in outs]) for i in range(graph.ndim)) \
         if spatial else None
     masks = tuple(np.logical_or.reduce([o.border[i] for o in outs])

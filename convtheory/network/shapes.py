@@ -7,6 +7,21 @@ stride on the way must divide them) and the border mask (which output
 positions read, directly or through earlier layers, a padded position).  The
 masks come from the geometry core's tap tables, so they are exact for any
 padding, stride, dilation and ``ceil_mode``.
+
+Two conventions, one per kind of node:
+
+* a *spatial* node (its outputs have positions and a jump) has Araujo et
+  al.'s theoretical field size :math:`r_0`, the span of one output unit's
+  field, padding included: it may exceed the input (ResNet-18's last block
+  has 435 on a 224 input), as :func:`convtheory.receptive_field` reports;
+* a node that *mixes every position* (``flatten``, ``linear``, a global pool
+  to one unit per axis, and everything after them) has no positions and no
+  jump (None).  Its receptive field is the number of input pixels per axis
+  between the first and the last one that reach it, the extent of its
+  gradient support, so it never exceeds the input: after ResNet-18's global
+  average pool it is 224 on a 224 input, not the 627 that Araujo's closed
+  form would give, whose extra 403 units are padding.  This extent is read
+  from the same tap tables, so it is exact for any padding and rounding.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..geometry import axis_taps, kernel_extent
+from .fields import _ends as _mixes_every_position
 from .graph import INPUT, NetworkGraph
 from .layers import node_spec
 
@@ -25,7 +41,11 @@ __all__ = ["NodeGeometry", "propagate"]
 
 
 class NodeGeometry(NamedTuple):
-    """Per-axis geometry of one node's output (``jump`` and ``period`` None after a flatten)."""
+    """Per-axis geometry of one node's output.
+
+    ``jump`` and ``period`` are None, and ``border`` is empty, for a node that
+    mixes every position (see the module docstring for ``rf`` there).
+    """
 
     rf: tuple
     jump: tuple | None
@@ -43,9 +63,44 @@ def _int(v):
     return int(v) if Fraction(v).denominator == 1 else Fraction(v)
 
 
+# The reach of an axis is a pair of arrays (first, last): per output position, the first and
+# the last input pixel with a path to it; _NONE marks a position that no input pixel reaches.
+_NONE = (np.iinfo(np.int64).max, -1)
+
+
+def _reach_through(table, reach):
+    """The reach after a layer whose output ``o`` reads input ``table[o, k]`` (-1: padding)."""
+    hit = table >= 0
+    at = np.maximum(table, 0)
+    return (np.where(hit, reach[0][at], _NONE[0]).min(axis=1, initial=_NONE[0]),
+            np.where(hit, reach[1][at], _NONE[1]).max(axis=1, initial=_NONE[1]))
+
+
+def _reach_back(table, n_out, reach):
+    """The reach after a transposed conv: output ``t`` reads input ``o`` where ``table[o, k] == t``."""
+    rows = np.broadcast_to(np.arange(table.shape[0])[:, None], table.shape)
+    hit = table >= 0
+    first, last = np.full(n_out, _NONE[0]), np.full(n_out, _NONE[1])
+    np.minimum.at(first, table[hit], reach[0][rows[hit]])
+    np.maximum.at(last, table[hit], reach[1][rows[hit]])
+    return first, last
+
+
+def _reach_union(reaches):
+    """One position reached by everything that reaches any of ``reaches``' positions."""
+    first = min((int(r[0].min(initial=_NONE[0])) for r in reaches), default=_NONE[0])
+    last = max((int(r[1].max(initial=_NONE[1])) for r in reaches), default=_NONE[1])
+    return np.array([first]), np.array([last])
+
+
+def _axis_table(spec, axis):
+    """The core's tap table of one axis: output ``o`` reads input ``table[o, k]`` (-1: padding)."""
+    return axis_taps(spec.input_spatial[axis], spec.kernel_size[axis], stride=spec.stride[axis],
+                     padding=spec.padding[axis], dilation=spec.dilation[axis])
+
+
 def _conv_axis(spec, axis, rf, jump, period, border):
-    table = axis_taps(spec.input_spatial[axis], spec.kernel_size[axis], stride=spec.stride[axis],
-                      padding=spec.padding[axis], dilation=spec.dilation[axis])
+    table = _axis_table(spec, axis)
     k_eff = kernel_extent(spec.kernel_size[axis], spec.dilation[axis])
     pads = (table < 0).any(axis=1)
     inner = np.where(table >= 0, border[np.maximum(table, 0)], False).any(axis=1)
@@ -55,8 +110,7 @@ def _conv_axis(spec, axis, rf, jump, period, border):
 
 def _transpose_axis(spec, axis, rf, jump, period, border):
     """The transposed conv reads its input through the forward conv's table, backwards."""
-    table = axis_taps(spec.input_spatial[axis], spec.kernel_size[axis], stride=spec.stride[axis],
-                      padding=spec.padding[axis], dilation=spec.dilation[axis])
+    table = _axis_table(spec, axis)
     n_out, s = spec.input_spatial[axis], spec.stride[axis]
     rows = np.broadcast_to(np.arange(table.shape[0])[:, None], table.shape)
     hit = table >= 0
@@ -85,21 +139,37 @@ def propagate(graph: NetworkGraph) -> dict:
     >>> geo = propagate(g)["c"]
     >>> geo.rf, geo.jump, geo.border[0].tolist()
     ((3,), (1,), [True, False, False, False, False, True])
+
+    After a flatten every output may read every position: no jump, and the
+    field is the extent of the input pixels that reach it.  Padding adds
+    nothing (6, not 3 + 5 = 8), and a pixel that a stride skips is not in it
+    (a stride-2 conv of kernel 2 on 7 pixels never reads the last one):
+
+    >>> f = Node("f", "flatten", ("c",), ((1, 6),), (6,), {})
+    >>> propagate(NetworkGraph(g.nodes + (f,), (1, 6), ("f",)))["f"][:2]
+    ((6,), None)
+    >>> s = NetworkGraph((
+    ...     Node("c", "conv", ("input",), ((1, 7),), (1, 3),
+    ...          {"weight": np.ones((1, 1, 2)), "stride": (2,)}),
+    ...     Node("f", "flatten", ("c",), ((1, 3),), (3,), {})), (1, 7), ("f",))
+    >>> propagate(s)["f"][:2]
+    ((6,), None)
     """
     d = graph.ndim
     one = Fraction(1)
     geo = {INPUT: NodeGeometry((1,) * d, (one,) * d, (one,) * d,
                                tuple(np.zeros(n, dtype=bool) for n in graph.input_shape[1:]))}
+    reach = {INPUT: [(np.arange(n), np.arange(n)) for n in graph.input_shape[1:]]}
     for node in graph:
         ins = [geo[i] for i in node.inputs]
         first = ins[0]
         kind = node.kind
-        if first.jump is None or kind in ("flatten", "linear"):
-            if first.jump is None:
-                rf = first.rf
-            else:  # every output sees the union of all positions' fields
-                rf = tuple(_int(r + (n - 1) * j) for r, j, n in
-                           zip(first.rf, first.jump, node.input_shapes[0][1:]))
+        if any(g.jump is None for g in ins) or kind in ("flatten", "linear") \
+                or _mixes_every_position(node):
+            # Every output may depend on every position: the union of the inputs' reaches.
+            reach[node.name] = [_reach_union([reach[i][a] for i in node.inputs])
+                                for a in range(d)]
+            rf = tuple(max(int(r[1][0] - r[0][0]) + 1, 0) for r in reach[node.name])
             geo[node.name] = NodeGeometry(rf, None, None, ())
             continue
         if kind in ("conv", "max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool",
@@ -111,16 +181,22 @@ def propagate(graph: NetworkGraph) -> dict:
             geo[node.name] = NodeGeometry(tuple(_int(a[0]) for a in axes),
                                           tuple(Fraction(a[1]) for a in axes),
                                           tuple(a[2] for a in axes), tuple(a[3] for a in axes))
+            tables = [_axis_table(spec, a) for a in range(d)]
+            prev = reach[node.inputs[0]]
+            reach[node.name] = [
+                _reach_back(t, spec.input_spatial[a], prev[a]) if kind == "conv_transpose"
+                else _reach_through(t, prev[a]) for a, t in enumerate(tables)]
         elif kind in ("add", "concat"):
-            if any(g.jump is None for g in ins):
-                geo[node.name] = NodeGeometry(first.rf, None, None, ())
-                continue
             geo[node.name] = NodeGeometry(
                 tuple(max(g.rf[a] for g in ins) for a in range(d)), first.jump,
                 tuple(_lcm_list([g.period[a] for g in ins]) for a in range(d)),
                 tuple(np.logical_or.reduce([g.border[a] for g in ins]) for a in range(d)))
+            reach[node.name] = [
+                (np.minimum.reduce([reach[i][a][0] for i in node.inputs]),
+                 np.maximum.reduce([reach[i][a][1] for i in node.inputs])) for a in range(d)]
         else:  # pointwise: activation, batch norm, identity
             geo[node.name] = first
+            reach[node.name] = reach[node.inputs[0]]
     del geo[INPUT]
     return {name: NodeGeometry(g.rf, None if g.jump is None else tuple(_int(j) for j in g.jump),
                                g.period, g.border) for name, g in geo.items()}
