@@ -390,8 +390,8 @@ def _check_output_file(path, command: str, option: str, suffix: str) -> None:
 
 
 def _cmd_train(args) -> int:
-    _require("convtheory.nn.train", "train", "the training experiments")
-    from .nn.train import learn_filter
+    _require("convtheory.nn.experiments", "train", "the training experiments")
+    from .nn.experiments import learn_filter
 
     from .nn.data import filter_bank
 

@@ -112,6 +112,28 @@ class TestShiftConsistency:
         with pytest.raises(ValueError, match=match):
             check_shift_consistency(x)
 
+    @pytest.mark.parametrize("stride, filter_size", [(2, 3), (3, 5), (2, 4)])
+    @pytest.mark.parametrize("ndim, size", [(1, 17), (2, 11)])
+    def test_the_pools_are_convtheory_nn_pools(self, stride, filter_size, ndim, size):
+        # The check reads the geometry core's windows itself (it does not import the layers
+        # above it); the layers, tested against PyTorch, are the reference here.
+        from convtheory.checks.aliasing import _pools
+        from convtheory.nn import BlurPool1d, BlurPool2d, functional_pooling as FP
+
+        x = np.random.default_rng(20261129).standard_normal((3, 2) + (size,) * ndim)
+        maxpool, avgpool = (FP.max_pool1d, FP.avg_pool1d) if ndim == 1 else (FP.max_pool2d,
+                                                                             FP.avg_pool2d)
+        blur = (BlurPool1d if ndim == 1 else BlurPool2d)(2, filter_size, stride)
+        expected = {"max": maxpool(x, stride), "avg": avgpool(x, stride), "blur": blur(x),
+                    "max_blur": blur(maxpool(x, stride, stride=1))}
+        pools = _pools(stride, filter_size)
+        assert set(pools) == set(expected)
+        for name, want in expected.items():
+            np.testing.assert_allclose(pools[name](x), want, rtol=0, atol=1e-15)
+        with pytest.raises(AssertionError):  # a different stride is told apart
+            np.testing.assert_allclose(_pools(stride + 1, filter_size)["blur"](x)[..., 1:2],
+                                       expected["blur"][..., 1:2], rtol=0, atol=1e-15)
+
     def test_unknown_pool_name(self):
         with pytest.raises(ValueError, match="pools may only replace"):
             check_shift_consistency(smooth_inputs(2, 8), pools={"median": lambda x: x})

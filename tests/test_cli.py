@@ -416,7 +416,7 @@ def test_a_memory_or_overflow_error_is_one_line_as_a_last_resort(error, monkeypa
 @pytest.mark.parametrize("command, module", [
     (["graph", "--kernel", "1,-1", "--input", "4x4"], "convtheory.graph"),
     (["receptive-field", "k=3"], "convtheory.receptive_field"),
-    (["train"], "convtheory.nn.train"),
+    (["train"], "convtheory.nn.experiments"),
     (["prove"], "convtheory.proofs"),
 ])
 def test_a_missing_module_is_one_clear_line(command, module, monkeypatch, capsys):

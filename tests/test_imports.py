@@ -37,6 +37,31 @@ def _module_name(path: pathlib.Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+def _imported(name: str, nodes) -> list:
+    """The absolute names that the import statements among ``nodes`` of module ``name`` load."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    targets = []
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                targets.append(sub if sub in MODULES else base)
+        elif isinstance(node, ast.Import):
+            targets += [alias.name for alias in node.names]
+    return targets
+
+
+def _imported_anywhere(name: str) -> list:
+    """What module ``name`` imports at module level or inside any function (lazily)."""
+    return _imported(name, ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))))
+
+
 def _import_graph() -> nx.DiGraph:
     """Edges ``a -> b``: executing module ``a`` executes module ``b`` first.
 
@@ -48,21 +73,7 @@ def _import_graph() -> nx.DiGraph:
     G = nx.DiGraph()
     for name, path in MODULES.items():
         G.add_node(name)
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        targets = []
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(parts + ([node.module] if node.module else []))
-                else:
-                    base = node.module or ""
-                for alias in node.names:
-                    sub = f"{base}.{alias.name}"
-                    targets.append(sub if sub in MODULES else base)
-            elif isinstance(node, ast.Import):
-                targets += [alias.name for alias in node.names]
-        for target in targets:
+        for target in _imported(name, ast.parse(path.read_text(encoding="utf-8")).body):
             if target.split(".")[0] != "convtheory":
                 continue
             parts = target.split(".")
@@ -106,6 +117,32 @@ def test_views_do_not_import_the_checks():
         reached = nx.descendants(G, name)
         assert not any(m == "convtheory.checks" or m.startswith("convtheory.checks.")
                        for m in reached), f"{name} imports the checks: {sorted(reached)}"
+
+
+#: (lower, higher): no module of the lower package imports the higher one, not even lazily
+#: inside a function, where the cycle tests above cannot see it.
+NEVER_UPWARD = [
+    ("convtheory.checks", "convtheory.nn"),
+    ("convtheory.nn.train", "convtheory.nn.experiments"),
+]
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_no_import_runs_back_up_even_inside_a_function():
+    for lower, higher in NEVER_UPWARD:
+        for name in [m for m in MODULES if _within(m, lower)]:
+            upward = [t for t in _imported_anywhere(name) if _within(t, higher)]
+            assert not upward, f"{name} imports {upward} from above it"
+
+
+def test_the_lazy_import_scan_sees_imports_inside_functions():
+    # receptive_field captures models through the network package, inside a function only.
+    assert "convtheory.network" not in _import_graph()["convtheory.receptive_field"]
+    assert any(_within(t, "convtheory.network")
+               for t in _imported_anywhere("convtheory.receptive_field"))
 
 
 _EACH_FIRST = r"""

@@ -12,31 +12,50 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..pool_spec import pool_spec
+from ..pool_windows import PoolWindows
+from ..pooling import binomial_filter, blur_pool_spec
 from ..validation import as_int, as_tolerance
 from ..verdict import Verdict
 
 __all__ = ["SHIFT_POOLS", "check_shift_consistency", "shift_consistency", "smooth_inputs"]
 
 
+def _per_plane(pool_planes):
+    """``(N, C, n...) -> (N, C, m...)`` from a pool of ``(B, n...)`` planes, one per channel."""
+    def pool(x):
+        n, c = x.shape[:2]
+        y = pool_planes(x.reshape((n * c,) + x.shape[2:]))
+        return y.reshape((n, c) + y.shape[1:])
+    return pool
+
+
+def _windows(spec) -> PoolWindows:
+    return PoolWindows([spec.axis_table(i) for i in range(spec.ndim)], spec.input_spatial)
+
+
 def _pools(stride: int, filter_size: int):
-    from ..nn import functional_pooling as FP
-    from ..nn.pooling import BlurPool1d, BlurPool2d
+    """The four pools, read from the geometry core's windows (as ``convtheory.nn``'s layers are).
 
-    def blur(x):
-        layer = (BlurPool1d if x.ndim == 3 else BlurPool2d)(x.shape[1], filter_size, stride)
-        return layer(x)
+    Max and average pooling of kernel ``stride`` (PyTorch's defaults: no
+    padding, floor), the blur pool's binomial filter over its reflect-padded
+    depthwise taps, and Zhang's max-blur pool: a dense max (stride 1), then
+    the blur pool.
+    """
+    def max_planes(x, step=stride):
+        return _windows(pool_spec(x.shape[1:], stride, stride=step)).max(x)[0]
 
-    def maxpool(x):
-        return (FP.max_pool1d if x.ndim == 3 else FP.max_pool2d)(x, stride)
+    def avg_planes(x):
+        spec = pool_spec(x.shape[1:], stride)
+        return _windows(spec).sum(x) / np.prod(spec.kernel_size)  # no padding: full windows
 
-    def avgpool(x):
-        return (FP.avg_pool1d if x.ndim == 3 else FP.avg_pool2d)(x, stride)
+    def blur_planes(x):
+        spec = blur_pool_spec((1,) + x.shape[1:], filter_size=filter_size, stride=stride)
+        return _windows(spec).sum(x, (binomial_filter(filter_size),) * (x.ndim - 1))
 
-    def max_blur(x):  # Zhang's MaxBlurPool: dense max (stride 1), then blur and subsample
-        dense = (FP.max_pool1d if x.ndim == 3 else FP.max_pool2d)(x, stride, stride=1)
-        return blur(dense)
-
-    return {"max": maxpool, "avg": avgpool, "blur": blur, "max_blur": max_blur}
+    return {"max": _per_plane(max_planes), "avg": _per_plane(avg_planes),
+            "blur": _per_plane(blur_planes),
+            "max_blur": _per_plane(lambda x: blur_planes(max_planes(x, step=1)))}
 
 
 #: The pools :func:`check_shift_consistency` compares, in report order.

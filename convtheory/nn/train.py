@@ -8,8 +8,9 @@
 
 Both stop with a :class:`TrainingDiverged` error naming the step if the loss
 becomes NaN or infinite, and show tqdm progress bars only when
-``progress=True``.  The experiments that use it live in
-:mod:`convtheory.nn.experiments`; their names stay importable from here.
+``progress=True``.  The experiments that use them live above, in
+:mod:`convtheory.nn.experiments`, and are imported from there: this module
+knows nothing of them.
 """
 
 from __future__ import annotations
@@ -28,39 +29,14 @@ from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD, Adam
 
 __all__ = [
-    "BankResult",
-    "CompositionResult",
-    "DataEfficiencyResult",
-    "FilterResult",
     "History",
     "MAX_EPOCHS",
     "MAX_FIT_STEPS",
-    "MAX_TRAINING_WORK",
     "TrainingDiverged",
-    "data_efficiency",
-    "effective_kernel",
-    "filter_bank_weight",
     "evaluate",
     "fit",
     "fit_epochs",
-    "learn_composition",
-    "learn_filter",
-    "learn_filter_bank",
-    "run_experiments",
 ]
-
-# The experiments import fit from here, so their names are re-exported
-# lazily (PEP 562): either module can be imported first.
-_EXPERIMENTS = frozenset(__all__) - {"History", "MAX_EPOCHS", "MAX_FIT_STEPS", "TrainingDiverged",
-                                     "evaluate", "fit", "fit_epochs"}
-
-
-def __getattr__(name):
-    if name in _EXPERIMENTS:
-        from . import experiments
-
-        return getattr(experiments, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Most optimiser steps :func:`fit` takes in one call (a bound, so no call hangs).
