@@ -9,6 +9,9 @@
   0.2x defines them (``torchvision/models/{resnet,vgg,mobilenetv2,alexnet}.py``),
   with seeded random weights: torchvision does not install beside this torch.
 * ``small_unet``: a two-level U-Net with ``ConvTranspose2d`` and a skip ``cat``.
+* ``small_net`` and ``classifier``: small float64 CNNs of the analysis tests
+  (batch norm, groups, an average pool and a transposed conv; a global pool,
+  flatten and linear).
 
 Each factory takes ``seed`` and returns a model in eval mode with random
 running statistics for its BatchNorms, so that BatchNorm is not the identity.
@@ -26,8 +29,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-__all__ = ["MODELS", "PNet", "RNet", "ONet", "alexnet", "facenet_weights", "mobilenet_v2",
-           "resnet18", "small_unet", "vgg11"]
+__all__ = ["MODELS", "Classifier", "PNet", "RNet", "ONet", "SmallNet", "alexnet", "classifier",
+           "facenet_weights", "mobilenet_v2", "pnet_graph_48", "resnet18", "small_net",
+           "small_unet", "vgg11"]
 
 
 # --------------------------------------------------------------------------
@@ -388,6 +392,68 @@ def rnet():
 
 def onet():
     return _trained(ONet, "onet")
+
+
+# --------------------------------------------------------------------------
+# Small CNNs of the analysis tests (float64, seeded)
+# --------------------------------------------------------------------------
+
+class SmallNet(nn.Module):
+    """Batch norm, strides, padding, groups, an average pool and a transposed conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
+        self.pool = nn.AvgPool2d(2, 2)
+        self.up = nn.ConvTranspose2d(6, 3, 3, stride=2, padding=1, output_padding=1)
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x):
+        x = self.relu1(self.bn1(self.conv1(x)))
+        return self.relu2(self.up(self.pool(self.conv2(x))))
+
+
+def small_net():
+    """A :class:`SmallNet` in float64 with non-trivial batch-norm statistics."""
+    torch.manual_seed(1)
+    net = SmallNet()
+    with torch.no_grad():  # non-trivial batch-norm statistics
+        net.bn1.running_mean.uniform_(-1, 1)
+        net.bn1.running_var.uniform_(0.5, 2)
+        net.bn1.weight.uniform_(0.5, 1.5)
+        net.bn1.bias.uniform_(-1, 1)
+    return net.double().eval()
+
+
+class Classifier(nn.Module):
+    """Conv, global average pool, flatten, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.gap(self.relu(self.conv(x)))))
+
+
+def classifier():
+    """A :class:`Classifier` in float64."""
+    torch.manual_seed(2)
+    return Classifier().double().eval()
+
+
+def pnet_graph_48():
+    """P-Net (trained, float64) captured on 3x48x48: a factory of a graph for ``convtheory analyze``."""
+    from convtheory.network import capture
+
+    return capture(pnet().double(), (3, 48, 48))
 
 
 def _narrow(factory):

@@ -18,11 +18,20 @@ from convtheory.network.equivariance import measure
 from convtheory.network.graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 from convtheory.network.layers import forward, node_operator
 from convtheory.network.shapes import propagate
+from convtheory.network import capture
 from .conftest import requires_torch, torch
-from .network_analysis_models import (CLASSIFIER_TRUNK, PNET_HEADS, PNET_TRUNK, SMALL_TRUNK,
-                                     classifier, graph_of, pnet, pnet_weights_path, small_net)
+
+try:
+    from . import network_models as models
+except pytest.skip.Exception:  # no torch: only the tests that need it skip, not this module
+    models = None
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pnet():
+    """MTCNN's P-Net with its trained weights, in float64."""
+    return models.pnet().double()
 
 
 def _relu(name, src, shape):
@@ -49,12 +58,8 @@ def _residual():
 @requires_torch
 @pytest.mark.parametrize("which", ["pnet", "small"])
 def test_each_linear_operator_equals_the_torch_layer(which, rng):
-    if which == "pnet":
-        model, shape = pnet(), (3, 20, 20)
-        graph = graph_of(model, shape, PNET_TRUNK, PNET_HEADS)
-    else:
-        model, shape = small_net(), (2, 16, 16)
-        graph = graph_of(model, shape, SMALL_TRUNK)
+    model, shape = (pnet(), (3, 20, 20)) if which == "pnet" else (models.small_net(), (2, 16, 16))
+    graph = capture(model, shape)
     analysis = analyze_network(graph, spectra=False, equivariance=False)
     mods = dict(model.named_modules())
     checked = 0
@@ -77,10 +82,8 @@ def test_each_linear_operator_equals_the_torch_layer(which, rng):
 @requires_torch
 @pytest.mark.parametrize("which", ["pnet", "small"])
 def test_numpy_forward_of_the_graph_equals_the_model(which, rng):
-    model, shape, graph = ((pnet(), (3, 25, 25), None) if which == "pnet"
-                           else (small_net(), (2, 16, 16), None))
-    graph = (graph_of(model, shape, PNET_TRUNK, PNET_HEADS) if which == "pnet"
-             else graph_of(model, shape, SMALL_TRUNK))
+    model, shape = (pnet(), (3, 25, 25)) if which == "pnet" else (models.small_net(), (2, 16, 16))
+    graph = capture(model, shape)
     x = rng.standard_normal(shape)
     ours = _model_forward(graph, graph)(x)
     theirs = _model_forward(model, graph)(x)
@@ -99,7 +102,7 @@ def test_operator_of_a_nonlinear_layer_is_refused():
 
 @requires_torch
 def test_every_bracket_contains_the_dense_svd_value(monkeypatch):
-    graph = graph_of(small_net(), (2, 10, 10), SMALL_TRUNK)
+    graph = capture(models.small_net(), (2, 10, 10))
     for force_lanczos in (False, True):
         if force_lanczos:
             monkeypatch.setattr(spectral_bounds, "DENSE_ENTRIES", 0)
@@ -151,7 +154,7 @@ def test_lipschitz_bound_of_a_residual_block_is_one_plus_the_branch():
 
 @requires_torch
 def test_lipschitz_bound_holds_on_random_pairs_and_reshaped_estimate_is_lower(rng):
-    graph = graph_of(pnet(), (3, 16, 16), PNET_TRUNK, PNET_HEADS)
+    graph = capture(pnet(), (3, 16, 16))
     a = analyze_network(graph, equivariance=False)
     run = _model_forward(graph, graph)
     for _ in range(5):
@@ -165,7 +168,7 @@ def test_lipschitz_bound_holds_on_random_pairs_and_reshaped_estimate_is_lower(rn
 
 @requires_torch
 def test_pnet_is_a_12x12_detector_with_stride_2():
-    a = analyze_network(graph_of(pnet(), (3, 12, 12), PNET_TRUNK, PNET_HEADS), spectra=False)
+    a = analyze_network(capture(pnet(), (3, 12, 12)), spectra=False)
     assert a.receptive_field == (12, 12) and a.jump == (2, 2)
     assert a.equivariant_shifts == (2, 2) and a.border == (0, 0)
     assert [l.receptive_field for l in a.layers[:3]] == [(3, 3), (3, 3), (4, 4)]
@@ -174,9 +177,9 @@ def test_pnet_is_a_12x12_detector_with_stride_2():
 @requires_torch
 def test_receptive_field_equals_gradient_support_of_the_linearised_network():
     """ReLU/PReLU linearised, max pool replaced by the average pool of the same geometry."""
-    net = small_net()
+    net = models.small_net()
     shape = (2, 24, 24)
-    a = analyze_network(graph_of(net, shape, SMALL_TRUNK), spectra=False, equivariance=False)
+    a = analyze_network(capture(net, shape), spectra=False, equivariance=False)
     linear = torch.nn.Sequential(net.conv1, net.bn1, net.conv2, net.pool, net.up)
     x = torch.zeros((1,) + shape, dtype=torch.float64, requires_grad=True)
     y = linear(x)
@@ -197,7 +200,7 @@ def test_border_band_counts_outputs_that_read_padding():
 @requires_torch
 def test_equivariance_is_measured_on_the_torch_module_and_fails_off_the_lattice():
     model = pnet()
-    graph = graph_of(model, (3, 30, 30), PNET_TRUNK, PNET_HEADS)
+    graph = capture(model, (3, 30, 30))
     geo = propagate(graph)
     run = _model_forward(model, graph)
     record, _ = measure(model, graph, geo, {}, (2, 2), 0, run)
@@ -209,7 +212,7 @@ def test_equivariance_is_measured_on_the_torch_module_and_fails_off_the_lattice(
 
 @requires_torch
 def test_shift_consistency_is_one_before_the_first_stride_and_drops_after():
-    a = analyze_network(graph_of(small_net(), (2, 24, 24), SMALL_TRUNK), spectra=False)
+    a = analyze_network(capture(models.small_net(), (2, 24, 24)), spectra=False)
     c = a.shift_consistency
     assert abs(c["conv1"] - 1) < 1e-12 and abs(c["relu1"] - 1) < 1e-12
     assert c["conv2"] < 0.99
@@ -304,7 +307,7 @@ def _cli(*args):
 
 @requires_torch
 def test_cli_writes_the_report(tmp_path):
-    r = _cli("tests.network_analysis_models:pnet_graph_48", "--input", "3x48x48", "--out",
+    r = _cli("tests.network_models:pnet_graph_48", "--input", "3x48x48", "--out",
              str(tmp_path), "--format", "md,json")
     assert r.returncode == 0, r.stderr
     assert "receptive field 12x12, jump 2x2" in r.stdout
@@ -314,12 +317,12 @@ def test_cli_writes_the_report(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["nomodule_xyz:factory", "--input", "3x8x8"], "cannot import 'nomodule_xyz'"),
-    (["tests.network_analysis_models:nothing", "--input", "3x8x8"], "has no callable 'nothing'"),
+    (["convtheory.network:nothing", "--input", "3x8x8"], "has no callable 'nothing'"),
     (["missing.onnx", "--input", "3x8x8"], "'missing.onnx' is not a file"),
     (["just_a_name", "--input", "3x8x8"], "must be an .onnx file or package.module:factory"),
-    (["tests.network_analysis_models:pnet_graph_48", "--input", "48"], "must be CxHxW"),
-    (["tests.network_analysis_models:pnet_graph_48", "--input", "3x48x48", "--weights", "w.pt"],
-     "--weights needs a torch module"),
+    (["tests.network_models:pnet_graph_48", "--input", "48"], "must be CxHxW"),
+    pytest.param(["tests.network_models:pnet_graph_48", "--input", "3x48x48", "--weights",
+                  "w.pt"], "--weights needs a torch module", marks=requires_torch),
 ])
 def test_cli_errors_are_one_line_and_exit_2(args, message, tmp_path):
     r = _cli(*args, "--out", str(tmp_path / "out"))
@@ -331,7 +334,7 @@ def test_cli_errors_are_one_line_and_exit_2(args, message, tmp_path):
 def test_pnet_exact_norms_equal_the_svd_of_the_matrix_probed_from_torch():
     """Independent of convtheory's builders: the matrix is read off torch's conv, column by column."""
     model = pnet()
-    a = analyze_network(graph_of(model, (3, 12, 12), PNET_TRUNK, PNET_HEADS), equivariance=False)
+    a = analyze_network(capture(model, (3, 12, 12)), equivariance=False)
     for layer in a.layers:
         if layer.kind != "conv":
             continue
@@ -343,15 +346,14 @@ def test_pnet_exact_norms_equal_the_svd_of_the_matrix_probed_from_torch():
         exact = np.linalg.norm(M, 2)
         assert abs(layer.spectral_norm - exact) <= 1e-10 * exact
         assert layer.reshaped_norm <= exact * (1 + 1e-12)
-    conv1 = a.layers[0]
-    if pnet_weights_path() is not None:  # MTCNN's trained first layer: reshaped is far off
-        assert conv1.reshaped_norm < 0.6 * conv1.spectral_norm
+    conv1 = a.layers[0]  # MTCNN's trained first layer: the reshaped norm is far off
+    assert conv1.reshaped_norm < 0.6 * conv1.spectral_norm
 
 
 @requires_torch
 def test_a_classifier_through_global_pool_flatten_and_linear(rng, tmp_path):
-    model = classifier()
-    graph = graph_of(model, (3, 9, 9), CLASSIFIER_TRUNK)
+    model = models.classifier()
+    graph = capture(model, (3, 9, 9))
     a = analyze_network(graph)
     mods = dict(model.named_modules())
     for layer in a.layers:

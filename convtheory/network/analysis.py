@@ -75,7 +75,11 @@ def _model_forward(model, graph: NetworkGraph) -> Callable:
             ys = y if isinstance(y, (tuple, list)) else (y,)
             return [t[0].numpy() for t in ys]
         return run
-    return lambda x: [v for k, v in forward(graph, x).items() if k in graph.outputs]
+
+    def run_graph(x):  # in the order of graph.outputs, which need not be the nodes' order
+        values = forward(graph, x)
+        return [values[name] for name in graph.outputs]
+    return run_graph
 
 
 @dataclass(frozen=True)
