@@ -24,7 +24,14 @@ _OUTPUT = "<output>"   # merges several spatial outputs (P-Net's two heads)
 _NOMINAL = {1: 224, 2: 224, 3: 64}  # spatial size traced when none is given
 
 
-def _ends(node) -> bool:
+def mixes_every_position(node) -> bool:
+    """Whether ``node`` ends the spatial part: each of its outputs may read every position.
+
+    A ``flatten`` or ``linear`` node, or a pool to one unit per axis from
+    more.  From such a node on there is no jump, and the receptive field is
+    the extent of the input pixels that reach the output
+    (:mod:`convtheory.network.shapes`).
+    """
     if node.kind in END_KINDS:
         return True
     if node.kind in ("adaptive_avg_pool", "adaptive_max_pool"):
@@ -98,10 +105,10 @@ def layer_dag(graph: NetworkGraph, at=None):
     spatial = []
     for node in graph:
         if node.name == at:
-            if node.kind in END_KINDS or _ends(node):
+            if mixes_every_position(node):
                 raise ValueError(f"at={at!r} is a {node.kind!r} node, after which no unit has a "
                                  f"spatial receptive field")
-        if _ends(node) or any(i in excluded for i in node.inputs):
+        if mixes_every_position(node) or any(i in excluded for i in node.inputs):
             excluded.add(node.name)
         else:
             spatial.append(node)

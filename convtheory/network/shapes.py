@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..geometry import axis_taps, kernel_extent
-from .fields import _ends as _mixes_every_position
+from .fields import mixes_every_position
 from .graph import INPUT, NetworkGraph
 from .layers import node_spec
 
@@ -99,8 +99,7 @@ def _axis_table(spec, axis):
                      padding=spec.padding[axis], dilation=spec.dilation[axis])
 
 
-def _conv_axis(spec, axis, rf, jump, period, border):
-    table = _axis_table(spec, axis)
+def _conv_axis(spec, axis, table, rf, jump, period, border):
     k_eff = kernel_extent(spec.kernel_size[axis], spec.dilation[axis])
     pads = (table < 0).any(axis=1)
     inner = np.where(table >= 0, border[np.maximum(table, 0)], False).any(axis=1)
@@ -108,9 +107,8 @@ def _conv_axis(spec, axis, rf, jump, period, border):
             _lcm(period, jump * spec.stride[axis]), pads | inner)
 
 
-def _transpose_axis(spec, axis, rf, jump, period, border):
+def _transpose_axis(spec, axis, table, rf, jump, period, border):
     """The transposed conv reads its input through the forward conv's table, backwards."""
-    table = _axis_table(spec, axis)
     n_out, s = spec.input_spatial[axis], spec.stride[axis]
     rows = np.broadcast_to(np.arange(table.shape[0])[:, None], table.shape)
     hit = table >= 0
@@ -164,8 +162,7 @@ def propagate(graph: NetworkGraph) -> dict:
         ins = [geo[i] for i in node.inputs]
         first = ins[0]
         kind = node.kind
-        if any(g.jump is None for g in ins) or kind in ("flatten", "linear") \
-                or _mixes_every_position(node):
+        if any(g.jump is None for g in ins) or mixes_every_position(node):
             # Every output may depend on every position: the union of the inputs' reaches.
             reach[node.name] = [_reach_union([reach[i][a] for i in node.inputs])
                                 for a in range(d)]
@@ -176,12 +173,12 @@ def propagate(graph: NetworkGraph) -> dict:
                     "conv_transpose"):
             spec = node_spec(node)
             step = _transpose_axis if kind == "conv_transpose" else _conv_axis
-            axes = [step(spec, a, Fraction(first.rf[a]), first.jump[a], first.period[a],
-                         first.border[a]) for a in range(d)]
+            tables = [_axis_table(spec, a) for a in range(d)]
+            axes = [step(spec, a, tables[a], Fraction(first.rf[a]), first.jump[a],
+                         first.period[a], first.border[a]) for a in range(d)]
             geo[node.name] = NodeGeometry(tuple(_int(a[0]) for a in axes),
                                           tuple(Fraction(a[1]) for a in axes),
                                           tuple(a[2] for a in axes), tuple(a[3] for a in axes))
-            tables = [_axis_table(spec, a) for a in range(d)]
             prev = reach[node.inputs[0]]
             reach[node.name] = [
                 _reach_back(t, spec.input_spatial[a], prev[a]) if kind == "conv_transpose"
