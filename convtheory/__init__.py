@@ -53,7 +53,7 @@ from .transposed import (ConvTransposeOperator, conv_transpose_matrix,
                          conv_transpose_operator)
 from .weights import conv_arguments, kernel_symbols
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # The theorems (``convtheory.proofs``) import convtheory, so they are not imported here;
 # from a source checkout, this makes the name resolve to the repository's proofs/ folder.

@@ -527,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  convtheory verify --quick\n"
                "  convtheory matrix --symbolic 3x3 --input 4x4\n"
                "run 'convtheory COMMAND --help' for the options of a command.")
-    from . import __version__
+    from ._version import __version__
 
     parser.add_argument("--version", action="version", version=f"convtheory {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -236,3 +236,15 @@ def test_whole_package_imports_in_several_orders():
     random.Random(20261129).shuffle(shuffled)
     for order in (names[::-1], shuffled):
         assert _run(_IN_ORDER, order) == []
+
+
+def test_the_version_is_one_string_in_pyproject_and_the_package():
+    import re
+
+    import convtheory
+    from convtheory._version import __version__
+
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    declared = re.search(r'^version\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
+    assert declared is not None, "pyproject.toml declares no version"
+    assert convtheory.__version__ == __version__ == declared.group(1)

@@ -237,7 +237,7 @@ def to_json(report: Report) -> str:
     >>> data["schema_version"], data["verdicts"][0]["confirmed"]
     (1, True)
     """
-    from .. import __version__
+    from .._version import __version__
 
     claims, verdicts, certificates = [], [], []
     for r in report.results:
