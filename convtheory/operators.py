@@ -7,6 +7,9 @@ Two paths, both derived from the taps:
   one GEMM per group with the weights gives the output.  The adjoint is the
   transposed GEMM followed by col2im (the same copies, summed back), so the
   transposed convolution needs no index arithmetic of its own.
+* **overlap_add**: the padded-input FFT in short blocks
+  (:class:`~convtheory.overlap_add.OverlapAddConv`), for a long input and a
+  mid-sized kernel; the adjoint is overlap-add proper.
 * **fft**: every geometry.  Circular padding with stride 1 and an output the
   size of the input is a sum of circulant blocks, diagonalised by the DFT of
   the input's size (the kernel's circular embedding is read from the taps of
@@ -26,10 +29,11 @@ import numpy as np
 import scipy.fft
 from scipy.sparse.linalg import LinearOperator
 
-from .cost_model import _fft_cheaper, _fft_eligible, method_costs
+from .cost_model import _cheapest, _fft_eligible, method_costs
 from .fftconv import FFTConv, fft_sizes
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
+from .overlap_add import OverlapAddConv, overlap_add_sizes
 from .spec import ConvSpec
 from .taps import count_taps, spatial_taps
 from .threads import gemm_threads, workers
@@ -38,7 +42,7 @@ from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes", "method_costs"]
 
-METHODS = ("auto", "direct", "fft")
+METHODS = ("auto", "direct", "fft", "overlap_add")
 
 
 def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize: int = 8) -> int:
@@ -66,8 +70,8 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     """
     spec = as_instance(spec, ConvSpec, "spec")
     itemsize = as_itemsize(itemsize)
-    if method not in ("direct", "fft"):
-        raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
+    if method not in METHODS[1:]:
+        raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
     n_in = math.prod(spec.input_spatial)
     n_out = math.prod(spec.output_spatial)
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
@@ -77,6 +81,20 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
             return 2 * cols + vectors
         padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
         return 2 * cols + vectors + padded
+    if method == "overlap_add":
+        # The kernel at the block size L and its spectrum, twice; the padded input on
+        # the blocks' span; the segments (m * prod(L) per channel) with their spectra.
+        padded, sizes = overlap_add_sizes(spec)
+        pairs = spec.out_channels * spec.in_channels_per_group
+        size = math.prod(sizes)
+        blocks, span = 1, 1
+        for p, n, k, d in zip(padded, sizes, spec.kernel_size, spec.dilation):
+            step = n - (k - 1) * d
+            m = max(1, -(-(p - (k - 1) * d) // step))
+            blocks, span = blocks * m, span * ((m - 1) * step + n)
+        segments = (spec.in_channels + spec.out_channels) * blocks * size
+        return (pairs * size * (itemsize + 2 * 16) + 3 * segments * 16
+                + 2 * spec.in_channels * span * 16 + 2 * vectors)
     if not _fft_eligible(spec):
         pairs = spec.out_channels * spec.in_channels_per_group
         size = math.prod(fft_sizes(spec)[1])
@@ -114,8 +132,8 @@ class ConvOperator(LinearOperator):
             raise ValueError(f"weight must be a numeric array of shape spec.weight_shape="
                              f"{spec.weight_shape}, got shape {weight.shape} and dtype "
                              f"{weight.dtype}; conv_operator(...) converts any weight")
-        if method not in ("direct", "fft"):
-            raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
+        if method not in METHODS[1:]:
+            raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
@@ -130,6 +148,9 @@ class ConvOperator(LinearOperator):
         self._padded_fft = None
         if method == "direct":
             self._init_direct()
+        elif method == "overlap_add":
+            self._padded_fft = OverlapAddConv(spec, self._w)
+            self._real = self._padded_fft.real
         elif _fft_eligible(spec):
             self._init_fft()
         else:
@@ -330,13 +351,17 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     ----------
     weight, input_shape, stride, padding, dilation, groups, padding_mode, flip
         As in :func:`conv_matrix` (numeric weights only).
-    method : {"auto", "direct", "fft"}
+    method : {"auto", "direct", "fft", "overlap_add"}
         ``"direct"`` gathers (im2col) and contracts with BLAS.  ``"fft"``
         multiplies spectra: of the input's size for a circular conv with
         stride 1 and output size equal to input size, else of the padded
         input (any boundary mode, stride and dilation; no im2col buffer, so
-        large kernels fit in memory).  ``"auto"`` takes the path that the cost
-        model of :func:`method_costs` says is cheaper.
+        large kernels fit in memory).  ``"overlap_add"`` multiplies spectra of
+        short overlapping blocks of the padded input (as
+        ``scipy.signal.oaconvolve`` does, for every boundary mode, stride and
+        dilation): cheaper than one transform of a long input with a
+        mid-sized kernel.  ``"auto"`` takes the path that the cost model of
+        :func:`method_costs` says is cheapest.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
@@ -385,7 +410,7 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         raise TypeError("conv_operator needs numeric weights; use conv_matrix for sympy weights")
     max_bytes = as_max_bytes(max_bytes)
     if method == "auto":
-        method = "fft" if _fft_cheaper(spec) else "direct"
+        method = _cheapest(spec)
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "
