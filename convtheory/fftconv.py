@@ -31,7 +31,7 @@ import scipy.fft
 
 from .spec import ConvSpec
 from .padded import Padder
-from .threads import gemm_threads, workers
+from .threads import fft_workers, gemm_threads
 
 __all__ = ["FFTConv", "fft_sizes"]
 
@@ -138,16 +138,20 @@ class FFTConv:
             y = (self.hf_h if adjoint else self.hf) @ x  # (g, F, C_to/g, N)
         return y.transpose(3, 0, 2, 1).reshape((b, -1) + self.freq_shape)
 
+    def _workers(self, x: np.ndarray) -> int:
+        # pocketfft splits each axis' batch of 1-D transforms over the workers: the
+        # thread limit in force (threadpoolctl), for a batch large enough to gain.
+        return fft_workers(x.shape[0] * x.shape[1] * math.prod(self.sizes))
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (N, C_in, n1, ..., nd) -> ``y`` (N, C_out, o1, ..., od)."""
-        # pocketfft splits each axis' batch of 1-D transforms over the workers: as
-        # many as the thread limit in force (threadpoolctl), one by default there.
-        with scipy.fft.set_workers(workers()):
+
+        with scipy.fft.set_workers(self._workers(x)):
             return self._forward(x)
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
         """``y`` (N, C_out, o1, ..., od) -> ``x`` (N, C_in, n1, ..., nd): the transposed conv."""
-        with scipy.fft.set_workers(workers()):
+        with scipy.fft.set_workers(self._workers(y)):
             return self._adjoint(y)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from .matrices import DEFAULT_MAX_BYTES
 from .overlap_add import OverlapAddConv, overlap_add_sizes
 from .spec import ConvSpec
 from .taps import count_taps, spatial_taps
-from .threads import gemm_threads, workers
+from .threads import fft_workers, gemm_threads, parallel_matmul
 from .validation import as_instance, as_itemsize, as_max_bytes, check_budget
 from .weights import conv_arguments
 
@@ -188,8 +188,9 @@ class ConvOperator(LinearOperator):
         # cols (C_in, K, b, P) is (g, C_in/g * K, b * P) in C order: one GEMM per group.
         with self._lock:
             cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
-            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
-                out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
+            # (g, C_out/g, b * P), in column blocks on the workers: BLAS's own threads
+            # spin while they wait, which made this 3x slower at 2 threads under load.
+            out = parallel_matmul(self._w.reshape(g, c_out_g, c_in_g * k), cols)
         # Explicit sizes: an empty spatial axis makes every one of them 0.
         return out.reshape(self.spec.out_channels, b, self._n_out).transpose(0, 2, 1).reshape(
             self.shape[0], b)
@@ -210,8 +211,7 @@ class ConvOperator(LinearOperator):
             # The product goes into the forward's im2col buffer (same shape): a fresh
             # array of this size per call costs more in page faults than the GEMM.
             buf = self._im2col.scratch(b, np.result_type(w_h.dtype, y.dtype))
-            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
-                np.matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
+            parallel_matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
             x = self._im2col.adjoint(buf)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
         return x.reshape(b, self.shape[1]).T
 
@@ -283,7 +283,8 @@ class ConvOperator(LinearOperator):
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         if self._padded_fft is not None:
             return self._padded_apply(X, adjoint)
-        with scipy.fft.set_workers(workers()):  # the thread limit in force (threadpoolctl)
+        # The thread limit in force (threadpoolctl), for transforms large enough to gain.
+        with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
             if self._real and np.iscomplexobj(X):
                 # The real FFT path drops imaginary parts; a real operator is applied to each.
                 return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)

@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .fftconv import FFTConv, fft_sizes
 from .spec import ConvSpec
-from .threads import workers
+from .threads import fft_workers
 
 __all__ = ["OverlapAddConv", "overlap_add_sizes"]
 
@@ -123,14 +123,18 @@ class OverlapAddConv(FFTConv):
         # Input samples the blocks read: (blocks - 1) * B + L per axis.
         self.span = tuple((m - 1) * b + n for m, b, n in zip(self.blocks, self.step, self.sizes))
 
+    def _workers(self, x: np.ndarray) -> int:
+        # The transform batch is every block of every channel.
+        return fft_workers(x.shape[0] * x.shape[1] * math.prod(self.blocks) * math.prod(self.sizes))
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (N, C_in, n1, ..., nd) -> ``y`` (N, C_out, o1, ..., od)."""
-        with scipy.fft.set_workers(workers()):
+        with scipy.fft.set_workers(self._workers(x)):
             return self._forward(x)
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
         """``y`` (N, C_out, o1, ..., od) -> ``x`` (N, C_in, n1, ..., nd): the transposed conv."""
-        with scipy.fft.set_workers(workers()):
+        with scipy.fft.set_workers(self._workers(y)):
             return self._adjoint(y)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
