@@ -15,7 +15,9 @@ the target, below 1 is a speed-up.
   the CSR's own bytes;
 * the layer configurations of ``bench_layer_configs.py`` (float32 and
   float64, forward + backward);
-* ``conv_operator`` on the large cases of ``bench_operator.py``.
+* ``conv_operator`` on the large cases of ``bench_operator.py``, on a
+  2048x2048 image with a 31x31 kernel (the full FFT) and on a 1-D signal of
+  2^18 samples with a kernel of 101 (overlap-add).
 """
 
 from __future__ import annotations
@@ -107,7 +109,9 @@ def operator(repeats):
     cases = [("31x31 same 512^2", (31, 31), (512, 512), dict(padding="same")),
              ("11x11 same 512^2", (11, 11), (512, 512), dict(padding="same")),
              ("3x3x3 64^3", (3, 3, 3), (64, 64, 64), dict(padding=1)),
-             ("64->64 3x3 56^2", (64, 64, 3, 3), (64, 56, 56), dict(padding=1))]
+             ("64->64 3x3 56^2", (64, 64, 3, 3), (64, 56, 56), dict(padding=1)),
+             ("31x31 same 2048^2", (31, 31), (2048, 2048), dict(padding="same")),
+             ("101 same 2^18", (101,), (2**18,), dict(padding="same"))]
     for name, wshape, shape, kw in cases:
         A = conv_operator(rng.standard_normal(wshape), shape, **kw)
         x = rng.standard_normal(A.shape[1])
