@@ -47,9 +47,16 @@ def _block_cost(length: int, extent: int, needed: int) -> float:
     return math.ceil(needed / block) * length * math.log2(max(length, 2))
 
 
+#: Shortest block per axis: below it the per-block copies and calls cost more than
+#: the transform (blocks of 2 samples for a 1-tap kernel were 9x slower than one
+#: full FFT of a 256x256 image).
+_MIN_BLOCK = 16
+
+
 def _candidates(extent: int, limit: int) -> list:
-    """Fast transform lengths from ``2 * extent`` up to ``limit``, about 10% apart."""
-    out, m = set(), max(2 * extent, extent + 1)
+    """Fast transform lengths from ``2 * extent`` (at least :data:`_MIN_BLOCK`) up to
+    ``limit``, about 10% apart."""
+    out, m = set(), max(2 * extent, extent + 1, _MIN_BLOCK)
     while m <= limit:
         out.add(scipy.fft.next_fast_len(m, real=True))
         m = max(m + 1, int(m * 1.1))
