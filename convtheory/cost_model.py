@@ -34,9 +34,9 @@ _NS_PER_MIX = 3.0       # a complex multiply-add per frequency and channel pair 
                         # batched matrix-vector product: far from BLAS's peak)
 _NS_PER_CALL = 20_000   # per-call overhead of a path (planning, temporaries)
 # Overlap-add's transform work per unit, relative to one full transform's
-# (_NS_PER_FFT), by the number of spatial axes: measured against the full FFT
-# on single-channel "same" convs (1-D: 2^18-2^19 samples, kernels 31-255;
-# 2-D: 512^2-4096^2, kernels 11-63; 3-D: 128^3, 9^3), float64, one thread.
+# (_NS_PER_FFT), by the number of spatial axes: fitted to timings against the
+# full FFT of single-channel "same" convs (1-D: 2^18-2^19 samples, kernels
+# 31-255; 2-D: 512^2-4096^2, kernels 5-63; 3-D: 128^3, 9^3), float64, one thread.
 # Short 1-D blocks stay in cache and beat the model; in 2-D and 3-D the
 # batched transforms of many small blocks and the segment copies cost more
 # than the log factor they save.
@@ -62,11 +62,11 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
       factor per number of axes (0.8 in 1-D, 1.5 in 2-D, 1.3 in 3-D): the
       blocks trade a smaller log for the ``(L / (L - E + 1))**d`` samples
       they overlap by, and for copies.  It pays for long 1-D signals and a
-      mid-sized kernel (2-3.5x faster than the full FFT at 2^18 samples and
-      kernels of 101-255); in 2-D and 3-D, on the machine the constants were
-      measured on, the full FFT was faster even at 4096x4096 with a 15x15
-      kernel (as was it than ``scipy.signal.oaconvolve``), so ``"auto"``
-      chooses it there only where the model says it is cheaper.
+      mid-sized kernel (1.15-5x faster than the full FFT at 2^18 samples and
+      kernels of 31-255 in ``benchmarks/bench_operator.py``); in 2-D the full
+      FFT was 1.2-2.5x faster than overlap-add at 2048x2048 with 15x15 and
+      31x31 kernels (and 1.3x faster than ``scipy.signal.oaconvolve``), so
+      ``"auto"`` chooses it there only where the model says it is cheaper.
 
     ``"auto"`` takes the cheapest.  The constants are nanoseconds per unit
     fitted on one core; only their ratios matter, and the choice is within
@@ -114,8 +114,7 @@ def _overlap_add_units(spec: ConvSpec, channels: int, pairs: int) -> float:
     """Nanoseconds of one overlap-add pass (see :func:`method_costs`)."""
     padded, sizes = overlap_add_sizes(spec)
     blocks = 1
-    for p, n, k, d in zip(padded, sizes, spec.kernel_size, spec.dilation):
-        extent = (k - 1) * d + 1
+    for p, n, extent in zip(padded, sizes, spec.geometry.extent):
         blocks *= max(1, -(-(p - extent + 1) // (n - extent + 1)))
     size = math.prod(sizes)
     freqs = size // 2 + 1

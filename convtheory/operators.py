@@ -88,9 +88,9 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
         pairs = spec.out_channels * spec.in_channels_per_group
         size = math.prod(sizes)
         blocks, span = 1, 1
-        for p, n, k, d in zip(padded, sizes, spec.kernel_size, spec.dilation):
-            step = n - (k - 1) * d
-            m = max(1, -(-(p - (k - 1) * d) // step))
+        for p, n, extent in zip(padded, sizes, spec.geometry.extent):
+            step = n - extent + 1
+            m = max(1, -(-(p - extent + 1) // step))
             blocks, span = blocks * m, span * ((m - 1) * step + n)
         segments = (spec.in_channels + spec.out_channels) * blocks * size
         return (pairs * size * (itemsize + 2 * 16) + 3 * segments * 16

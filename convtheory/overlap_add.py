@@ -42,7 +42,7 @@ __all__ = ["OverlapAddConv", "overlap_add_sizes"]
 
 
 def _block_cost(length: int, extent: int, needed: int) -> float:
-    """Transform work along one axis: blocks times ``L log L`` (the model of :func:`overlap_add_sizes`)."""
+    """Transform work along one axis: blocks times ``L log L`` (see :func:`overlap_add_sizes`)."""
     block = length - extent + 1
     return math.ceil(needed / block) * length * math.log2(max(length, 2))
 
@@ -85,8 +85,7 @@ def overlap_add_sizes(spec: ConvSpec) -> tuple:
     """
     padded, full = fft_sizes(spec)
     sizes = []
-    for p, f, k, d in zip(padded, full, spec.kernel_size, spec.dilation):
-        extent = (k - 1) * d + 1
+    for p, f, extent in zip(padded, full, spec.geometry.extent):
         needed = p - extent + 1  # valid positions of the correlation on the padded axis
         best = min(_candidates(extent, f), key=lambda n: (_block_cost(n, extent, needed), n))
         sizes.append(min(best, f))
@@ -188,7 +187,8 @@ class OverlapAddConv(FFTConv):
             up[(Ellipsis,) + np.ix_(*self._index(self.read))] = y
         # (N, C_out, m1, B1, ..., md, Bd) -> (N * prod(m), C_out, B1..Bd)
         split = (n, c_out) + sum(((m, b) for m, b in zip(self.blocks, self.step)), ())
-        order = (0,) + tuple(2 + 2 * i for i in range(d)) + (1,) + tuple(3 + 2 * i for i in range(d))
+        order = ((0,) + tuple(2 + 2 * i for i in range(d))
+                 + (1,) + tuple(3 + 2 * i for i in range(d)))
         blocks = up.reshape(split).transpose(order).reshape((-1, c_out) + self.step)
         transform = scipy.fft.rfftn if self.real else scipy.fft.fftn
         xf = self._mix(transform(blocks, s=self.sizes, axes=self.axes), adjoint=True)

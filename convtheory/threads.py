@@ -133,7 +133,7 @@ def fft_workers(n_elements: int) -> int:
 
 
 def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` for ``a`` (..., m, k) and ``b`` (..., k, n), its columns in blocks on :func:`workers`.
+    """``a @ b`` for ``a`` (..., m, k) and ``b`` (..., k, n), in column blocks on :func:`workers`.
 
     A GEMM of at least :data:`BLOCK_GEMM` multiply-adds per block is split by
     columns (``b[..., c0:c1]`` into ``out[..., c0:c1]``) over worker threads,
