@@ -55,7 +55,7 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
       ``next_fast_len``), and ``C_out * C_in/g`` complex multiply-adds per
       frequency.  The adjoint does the same transforms, so it costs the same.
     * ``"overlap_add"``: the same terms for ``m`` blocks of ``L`` samples per
-      axis (:func:`~convtheory.overlap_add.overlap_add_sizes`: ``L`` a few
+      axis (:func:`~convtheory.overlap_add.overlap_add_sizes`: ``L`` several
       times the kernel's extent ``E``, ``m = ceil(V / (L - E + 1))`` blocks
       covering the ``V`` valid positions), so ``m * prod(L) * log2(prod(L))``
       per channel instead of ``prod(P) * log2(prod(P))``, times a measured

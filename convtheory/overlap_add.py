@@ -3,7 +3,7 @@
 A full FFT (:class:`~convtheory.fftconv.FFTConv`) transforms the whole padded
 input at ``next_fast_len`` of its size: ``O(P log P)`` per channel whatever
 the kernel.  For a large input and a mid-sized kernel of extent ``E`` (``(k -
-1) * dilation + 1`` per axis), blocks of ``L`` samples with ``L`` a few times
+1) * dilation + 1`` per axis), blocks of ``L`` samples with ``L`` several times
 ``E`` cost ``O(P log L)``: this is ``scipy.signal.oaconvolve``'s method,
 applied after the padding as every other path is:
 
