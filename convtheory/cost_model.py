@@ -62,11 +62,11 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
       factor per number of axes (0.8 in 1-D, 1.5 in 2-D, 1.3 in 3-D): the
       blocks trade a smaller log for the ``(L / (L - E + 1))**d`` samples
       they overlap by, and for copies.  It pays for long 1-D signals and a
-      mid-sized kernel (1.15-5x faster than the full FFT at 2^18 samples and
+      mid-sized kernel (1.3-3.8x faster than the full FFT at 2^18 samples and
       kernels of 31-255 in ``benchmarks/bench_operator.py``); in 2-D the full
-      FFT was 1.2-2.5x faster than overlap-add at 2048x2048 with 15x15 and
-      31x31 kernels (and 1.3x faster than ``scipy.signal.oaconvolve``), so
-      ``"auto"`` chooses it there only where the model says it is cheaper.
+      FFT was as fast or up to 1.4x faster than overlap-add at 2048x2048 with
+      15x15 and 31x31 kernels (and 1.2-1.4x faster than
+      ``scipy.signal.oaconvolve``), so ``"auto"`` keeps the full FFT there.
 
     ``"auto"`` takes the cheapest.  The constants are nanoseconds per unit
     fitted on one core; only their ratios matter, and the choice is within
