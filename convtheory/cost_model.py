@@ -1,11 +1,12 @@
 """The cost model that ``conv_operator(method="auto")`` chooses its path by.
 
-Two paths compute every conv (see :mod:`convtheory.operators`): ``direct``
-(im2col + GEMM, or a shift-and-add for one channel pair per group) and
-``fft`` (spectra of the input's size for a circular "same" conv with stride 1,
-else of the padded input).  :func:`method_costs` estimates the seconds of each
-from the geometry and the sizes; the forward and the adjoint of a path cost
-the same, so one choice serves both.
+Three paths compute every conv (see :mod:`convtheory.operators`): ``direct``
+(im2col + GEMM, or a shift-and-add for one channel pair per group), ``fft``
+(spectra of the input's size for a circular "same" conv with stride 1, else
+of the whole padded input) and ``overlap_add`` (spectra of short blocks of
+the padded input, :mod:`convtheory.overlap_add`).  :func:`method_costs`
+estimates the seconds of each from the geometry and the sizes; the forward
+and the adjoint of a path cost the same, so one choice serves both.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .fftconv import fft_sizes
+from .overlap_add import overlap_add_sizes
 from .spec import ConvSpec
 
 __all__ = ["method_costs"]
@@ -31,6 +33,14 @@ _NS_PER_FFT = 0.45      # one element * log2(length) of a real transform
 _NS_PER_MIX = 3.0       # a complex multiply-add per frequency and channel pair (a
                         # batched matrix-vector product: far from BLAS's peak)
 _NS_PER_CALL = 20_000   # per-call overhead of a path (planning, temporaries)
+# Overlap-add's transform work per unit, relative to one full transform's
+# (_NS_PER_FFT), by the number of spatial axes: fitted to timings against the
+# full FFT of single-channel "same" convs (1-D: 2^18-2^19 samples, kernels
+# 31-255; 2-D: 512^2-4096^2, kernels 5-63; 3-D: 128^3, 9^3), float64, one thread.
+# Short 1-D blocks stay in cache and beat the model; in 2-D and 3-D the
+# batched transforms of many small blocks and the segment copies cost more
+# than the log factor they save.
+_OA_FACTOR = {1: 0.8, 2: 1.5, 3: 1.3}
 
 
 def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
@@ -44,11 +54,25 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
       conv with stride 1, else the padded input rounded up by
       ``next_fast_len``), and ``C_out * C_in/g`` complex multiply-adds per
       frequency.  The adjoint does the same transforms, so it costs the same.
+    * ``"overlap_add"``: the same terms for ``m`` blocks of ``L`` samples per
+      axis (:func:`~convtheory.overlap_add.overlap_add_sizes`: ``L`` several
+      times the kernel's extent ``E``, ``m = ceil(V / (L - E + 1))`` blocks
+      covering the ``V`` valid positions), so ``m * prod(L) * log2(prod(L))``
+      per channel instead of ``prod(P) * log2(prod(P))``, times a measured
+      factor per number of axes (0.8 in 1-D, 1.5 in 2-D, 1.3 in 3-D): the
+      blocks trade a smaller log for the ``(L / (L - E + 1))**d`` samples
+      they overlap by, and for copies.  It pays for long 1-D signals and a
+      mid-sized kernel (1.3-3.8x faster than the full FFT at 2^18 samples and
+      kernels of 31-255 in ``benchmarks/bench_operator.py``); in 2-D the full
+      FFT was as fast or up to 1.4x faster than overlap-add at 2048x2048 with
+      15x15 and 31x31 kernels (and 1.2-1.4x faster than
+      ``scipy.signal.oaconvolve``), so ``"auto"`` keeps the full FFT there.
 
-    The constants are nanoseconds per unit fitted on one core; only their
-    ratios matter, and the choice is within 1.5x of the faster path on the
-    benchmarked geometries (kernels 1 to 31, every boundary mode, strides and
-    dilations, 1 to 64 channels).
+    ``"auto"`` takes the cheapest.  The constants are nanoseconds per unit
+    fitted on one core; only their ratios matter, and the choice is within
+    1.5x of the faster path on the benchmarked geometries (kernels 1 to 31,
+    every boundary mode, strides and dilations, 1 to 64 channels, and the
+    overlap-add cases above).
 
     Examples
     --------
@@ -59,8 +83,15 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
     >>> costs["fft"] < costs["direct"] / 10
     True
     >>> small = method_costs(ConvSpec((16, 16, 3, 3), (16, 64, 64), padding=1))
-    >>> small["direct"] < small["fft"]
+    >>> small["direct"] < min(small["fft"], small["overlap_add"])
     True
+
+    A long signal and a kernel of 101 taps: overlap-add beats one transform
+    of the whole signal.
+
+    >>> long = method_costs(ConvSpec((101,), (2**18,), padding="same"))
+    >>> min(long, key=long.get)
+    'overlap_add'
     """
     k = math.prod(spec.kernel_size)
     p = math.prod(spec.output_spatial)
@@ -74,11 +105,27 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
     channels = spec.in_channels + spec.out_channels
     fft = batch * (_NS_PER_FFT * channels * size * math.log2(max(size, 2))
                    + _NS_PER_MIX * pairs * freqs)
-    return {"direct": (direct + _NS_PER_CALL) * 1e-9, "fft": (fft + _NS_PER_CALL) * 1e-9}
+    oa = batch * _overlap_add_units(spec, channels, pairs)
+    return {"direct": (direct + _NS_PER_CALL) * 1e-9, "fft": (fft + _NS_PER_CALL) * 1e-9,
+            "overlap_add": (oa + _NS_PER_CALL) * 1e-9}
 
 
-def _fft_cheaper(spec: ConvSpec) -> bool:
+def _overlap_add_units(spec: ConvSpec, channels: int, pairs: int) -> float:
+    """Nanoseconds of one overlap-add pass (see :func:`method_costs`)."""
+    padded, sizes = overlap_add_sizes(spec)
+    blocks = 1
+    for p, n, extent in zip(padded, sizes, spec.geometry.extent):
+        blocks *= max(1, -(-(p - extent + 1) // (n - extent + 1)))
+    size = math.prod(sizes)
+    freqs = size // 2 + 1
+    factor = _OA_FACTOR.get(spec.ndim, max(_OA_FACTOR.values()))
+    return blocks * (factor * _NS_PER_FFT * channels * size * math.log2(max(size, 2))
+                     + _NS_PER_MIX * pairs * freqs)
+
+
+def _cheapest(spec: ConvSpec) -> str:
+    """The path ``method="auto"`` takes: the cheapest by :func:`method_costs`."""
     if min(spec.input_spatial) == 0:  # an empty input has nothing to transform
-        return False
+        return "direct"
     costs = method_costs(spec)
-    return costs["fft"] < costs["direct"]
+    return min(("direct", "fft", "overlap_add"), key=costs.get)

@@ -31,7 +31,7 @@ import scipy.fft
 
 from .spec import ConvSpec
 from .padded import Padder
-from .threads import gemm_threads, workers
+from .threads import fft_workers, gemm_threads
 
 __all__ = ["FFTConv", "fft_sizes"]
 
@@ -69,6 +69,10 @@ class FFTConv:
     spec : ConvSpec
     weight : (groups, C_out/g, C_in/g, prod(k)) ndarray
         Weights in the flat C-order kernel index (before ``flip``).
+    sizes : tuple of int, optional
+        The transform size per axis; by default :func:`fft_sizes`.  A
+        smaller size (at least the kernel's extent) serves the blocks of
+        :class:`~convtheory.overlap_add.OverlapAddConv`.
 
     Examples
     --------
@@ -81,17 +85,24 @@ class FFTConv:
     True
     """
 
-    def __init__(self, spec: ConvSpec, weight: np.ndarray):
+    def __init__(self, spec: ConvSpec, weight: np.ndarray, sizes: tuple | None = None):
         self.spec = spec
         self.padder = Padder(spec)
         valid = self.padder.valid_spec()
         self.padded, self.sizes = fft_sizes(spec)
+        if sizes is not None:
+            self.sizes = tuple(int(s) for s in sizes)
         self.axes = tuple(range(2, 2 + spec.ndim))
         # Column 0 of each valid tap table: where outputs are read (the stride);
         # row 0: where the kernel's taps sit relative to output 0 (the dilation).
         tables = [valid.axis_table(axis) for axis in range(spec.ndim)]
         self.read = tuple(_as_slice(t[:, 0]) for t in tables)
         taps = [t[0, :] for t in tables]
+        # The kernel's extent per axis in the padded buffer: (k - 1) * dilation + 1.
+        self.extent = tuple(int(t.max()) + 1 if len(t) else 1 for t in taps)
+        if any(n < e for n, e in zip(self.sizes, self.extent)):
+            raise ValueError(f"sizes must be at least the kernel's extent {self.extent} per "
+                             f"axis, got sizes={self.sizes}")
         g, c_out_g, c_in_g, _ = weight.shape
         wk = weight.reshape((g, c_out_g, c_in_g) + spec.kernel_size)
         for axis in range(spec.ndim):  # weight carried by each kernel position (flip)
@@ -127,16 +138,20 @@ class FFTConv:
             y = (self.hf_h if adjoint else self.hf) @ x  # (g, F, C_to/g, N)
         return y.transpose(3, 0, 2, 1).reshape((b, -1) + self.freq_shape)
 
+    def _workers(self, x: np.ndarray) -> int:
+        # pocketfft splits each axis' batch of 1-D transforms over the workers: the
+        # thread limit in force (threadpoolctl), for a batch large enough to gain.
+        return fft_workers(x.shape[0] * x.shape[1] * math.prod(self.sizes))
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (N, C_in, n1, ..., nd) -> ``y`` (N, C_out, o1, ..., od)."""
-        # pocketfft splits each axis' batch of 1-D transforms over the workers: as
-        # many as the thread limit in force (threadpoolctl), one by default there.
-        with scipy.fft.set_workers(workers()):
+
+        with scipy.fft.set_workers(self._workers(x)):
             return self._forward(x)
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
         """``y`` (N, C_out, o1, ..., od) -> ``x`` (N, C_in, n1, ..., nd): the transposed conv."""
-        with scipy.fft.set_workers(workers()):
+        with scipy.fft.set_workers(self._workers(y)):
             return self._adjoint(y)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:

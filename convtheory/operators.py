@@ -7,6 +7,9 @@ Two paths, both derived from the taps:
   one GEMM per group with the weights gives the output.  The adjoint is the
   transposed GEMM followed by col2im (the same copies, summed back), so the
   transposed convolution needs no index arithmetic of its own.
+* **overlap_add**: the padded-input FFT in short blocks
+  (:class:`~convtheory.overlap_add.OverlapAddConv`), for a long input and a
+  mid-sized kernel; the adjoint is overlap-add proper.
 * **fft**: every geometry.  Circular padding with stride 1 and an output the
   size of the input is a sum of circulant blocks, diagonalised by the DFT of
   the input's size (the kernel's circular embedding is read from the taps of
@@ -26,19 +29,20 @@ import numpy as np
 import scipy.fft
 from scipy.sparse.linalg import LinearOperator
 
-from .cost_model import _fft_cheaper, _fft_eligible, method_costs
+from .cost_model import _cheapest, _fft_eligible, method_costs
 from .fftconv import FFTConv, fft_sizes
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
+from .overlap_add import OverlapAddConv, overlap_add_sizes
 from .spec import ConvSpec
 from .taps import count_taps, spatial_taps
-from .threads import gemm_threads, workers
+from .threads import fft_workers, gemm_threads, parallel_matmul
 from .validation import as_instance, as_itemsize, as_max_bytes, check_budget
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes", "method_costs"]
 
-METHODS = ("auto", "direct", "fft")
+METHODS = ("auto", "direct", "fft", "overlap_add")
 
 
 def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize: int = 8) -> int:
@@ -66,8 +70,8 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     """
     spec = as_instance(spec, ConvSpec, "spec")
     itemsize = as_itemsize(itemsize)
-    if method not in ("direct", "fft"):
-        raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
+    if method not in METHODS[1:]:
+        raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
     n_in = math.prod(spec.input_spatial)
     n_out = math.prod(spec.output_spatial)
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
@@ -77,6 +81,20 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
             return 2 * cols + vectors
         padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
         return 2 * cols + vectors + padded
+    if method == "overlap_add":
+        # The kernel at the block size L and its spectrum, twice; the padded input on
+        # the blocks' span; the segments (m * prod(L) per channel) with their spectra.
+        padded, sizes = overlap_add_sizes(spec)
+        pairs = spec.out_channels * spec.in_channels_per_group
+        size = math.prod(sizes)
+        blocks, span = 1, 1
+        for p, n, extent in zip(padded, sizes, spec.geometry.extent):
+            step = n - extent + 1
+            m = max(1, -(-(p - extent + 1) // step))
+            blocks, span = blocks * m, span * ((m - 1) * step + n)
+        segments = (spec.in_channels + spec.out_channels) * blocks * size
+        return (pairs * size * (itemsize + 2 * 16) + 3 * segments * 16
+                + 2 * spec.in_channels * span * 16 + 2 * vectors)
     if not _fft_eligible(spec):
         pairs = spec.out_channels * spec.in_channels_per_group
         size = math.prod(fft_sizes(spec)[1])
@@ -114,8 +132,8 @@ class ConvOperator(LinearOperator):
             raise ValueError(f"weight must be a numeric array of shape spec.weight_shape="
                              f"{spec.weight_shape}, got shape {weight.shape} and dtype "
                              f"{weight.dtype}; conv_operator(...) converts any weight")
-        if method not in ("direct", "fft"):
-            raise ValueError(f"method must be 'direct' or 'fft', got method={method!r}")
+        if method not in METHODS[1:]:
+            raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
@@ -130,6 +148,9 @@ class ConvOperator(LinearOperator):
         self._padded_fft = None
         if method == "direct":
             self._init_direct()
+        elif method == "overlap_add":
+            self._padded_fft = OverlapAddConv(spec, self._w)
+            self._real = self._padded_fft.real
         elif _fft_eligible(spec):
             self._init_fft()
         else:
@@ -167,8 +188,9 @@ class ConvOperator(LinearOperator):
         # cols (C_in, K, b, P) is (g, C_in/g * K, b * P) in C order: one GEMM per group.
         with self._lock:
             cols = self._im2col(x).reshape(g, c_in_g * k, b * self._n_out)
-            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
-                out = self._w.reshape(g, c_out_g, c_in_g * k) @ cols  # (g, C_out/g, b * P)
+            # (g, C_out/g, b * P), in column blocks on the workers: BLAS's own threads
+            # spin while they wait, which made this 3x slower at 2 threads under load.
+            out = parallel_matmul(self._w.reshape(g, c_out_g, c_in_g * k), cols)
         # Explicit sizes: an empty spatial axis makes every one of them 0.
         return out.reshape(self.spec.out_channels, b, self._n_out).transpose(0, 2, 1).reshape(
             self.shape[0], b)
@@ -189,8 +211,7 @@ class ConvOperator(LinearOperator):
             # The product goes into the forward's im2col buffer (same shape): a fresh
             # array of this size per call costs more in page faults than the GEMM.
             buf = self._im2col.scratch(b, np.result_type(w_h.dtype, y.dtype))
-            with gemm_threads(g, c_out_g * c_in_g * k * b * self._n_out):
-                np.matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
+            parallel_matmul(w_h, y, out=buf.reshape(g, c_in_g * k, b * self._n_out))
             x = self._im2col.adjoint(buf)  # (b, C_in, n1, ..., nd): col2im sums shared inputs
         return x.reshape(b, self.shape[1]).T
 
@@ -262,7 +283,8 @@ class ConvOperator(LinearOperator):
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         if self._padded_fft is not None:
             return self._padded_apply(X, adjoint)
-        with scipy.fft.set_workers(workers()):  # the thread limit in force (threadpoolctl)
+        # The thread limit in force (threadpoolctl), for transforms large enough to gain.
+        with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
             if self._real and np.iscomplexobj(X):
                 # The real FFT path drops imaginary parts; a real operator is applied to each.
                 return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
@@ -330,13 +352,17 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     ----------
     weight, input_shape, stride, padding, dilation, groups, padding_mode, flip
         As in :func:`conv_matrix` (numeric weights only).
-    method : {"auto", "direct", "fft"}
+    method : {"auto", "direct", "fft", "overlap_add"}
         ``"direct"`` gathers (im2col) and contracts with BLAS.  ``"fft"``
         multiplies spectra: of the input's size for a circular conv with
         stride 1 and output size equal to input size, else of the padded
         input (any boundary mode, stride and dilation; no im2col buffer, so
-        large kernels fit in memory).  ``"auto"`` takes the path that the cost
-        model of :func:`method_costs` says is cheaper.
+        large kernels fit in memory).  ``"overlap_add"`` multiplies spectra of
+        short overlapping blocks of the padded input (as
+        ``scipy.signal.oaconvolve`` does, for every boundary mode, stride and
+        dilation): cheaper than one transform of a long input with a
+        mid-sized kernel.  ``"auto"`` takes the path that the cost model of
+        :func:`method_costs` says is cheapest.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
@@ -385,7 +411,7 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         raise TypeError("conv_operator needs numeric weights; use conv_matrix for sympy weights")
     max_bytes = as_max_bytes(max_bytes)
     if method == "auto":
-        method = "fft" if _fft_cheaper(spec) else "direct"
+        method = _cheapest(spec)
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "

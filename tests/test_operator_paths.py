@@ -2,8 +2,9 @@
 
 The paths: ``direct`` as im2col + GEMM, ``direct`` as shift-and-add (one
 channel pair per group: single channel and depthwise), ``fft`` of the input's
-size (circular, stride 1, same size) and ``fft`` of the padded input (every
-other geometry).  Each is compared with the explicit matrix, forward and
+size (circular, stride 1, same size), ``fft`` of the padded input (every
+other geometry) and ``overlap_add`` (short FFTs over blocks of the padded
+input, segments overlapping by the kernel's extent).  Each is compared with the explicit matrix, forward and
 adjoint, for every boundary mode, stride and dilation, to 1e-12 relative
 (float64 sums of at most a few hundred O(1) products, and FFTs of at most a
 few hundred points, round to ~1e-15 relative; 1e-12 leaves room and still
@@ -18,16 +19,19 @@ from hypothesis import strategies as st
 from convtheory import ConvSpec, conv_matrix, conv_operator
 from convtheory.geometry import padded_source_indices
 from convtheory.operators import _fft_eligible, method_costs
+from convtheory.overlap_add import OverlapAddConv
 from convtheory.padded import Padder
 
 RTOL = 1e-12
-MODES = ("zeros", "circular", "reflect", "replicate")
+MODES = ("zeros", "circular", "reflect", "replicate", "symmetric")
 
 
 def _path(op) -> str:
     w = op._w
     if op.method == "direct":
         return "shift-add" if w.shape[1] == w.shape[2] == 1 else "gemm"
+    if op.method == "overlap_add":
+        return "overlap-add"
     return "fft-wrap" if op._padded_fft is None else "fft-padded"
 
 
@@ -65,7 +69,7 @@ GEOMETRIES = [
 
 
 class TestEveryPath:
-    @pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+    @pytest.mark.parametrize("method", ["direct", "fft", "overlap_add", "auto"])
     @pytest.mark.parametrize("mode", MODES)
     @pytest.mark.parametrize("weight_shape, input_shape, kw", GEOMETRIES)
     def test_forward_and_adjoint(self, rng, method, mode, weight_shape, input_shape, kw):
@@ -77,7 +81,7 @@ class TestEveryPath:
             return
         _assert_matches(w, input_shape, method, rng, padding_mode=mode, **kw)
 
-    @pytest.mark.parametrize("method", ["direct", "fft"])
+    @pytest.mark.parametrize("method", ["direct", "fft", "overlap_add"])
     @pytest.mark.parametrize("mode", MODES)
     def test_complex_weights(self, rng, method, mode):
         w = rng.standard_normal((2, 2, 3, 3)) + 1j * rng.standard_normal((2, 2, 3, 3))
@@ -88,7 +92,7 @@ class TestEveryPath:
     def test_every_path_is_exercised(self, rng):
         seen = set()
         for weight_shape, input_shape, kw in GEOMETRIES:
-            for method in ("direct", "fft"):
+            for method in ("direct", "fft", "overlap_add"):
                 for mode in MODES:
                     try:
                         op = conv_operator(np.ones(weight_shape), input_shape, method=method,
@@ -96,7 +100,7 @@ class TestEveryPath:
                     except ValueError:
                         continue
                     seen.add(_path(op))
-        assert seen == {"gemm", "shift-add", "fft-wrap", "fft-padded"}
+        assert seen == {"gemm", "shift-add", "fft-wrap", "fft-padded", "overlap-add"}
 
     @settings(max_examples=60, deadline=None)
     @given(data=st.data())
@@ -113,7 +117,7 @@ class TestEveryPath:
         pad = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(ndim))
         mode = data.draw(st.sampled_from(MODES))
         flip = data.draw(st.booleans())
-        method = data.draw(st.sampled_from(["direct", "fft", "auto"]))
+        method = data.draw(st.sampled_from(["direct", "fft", "overlap_add", "auto"]))
         kw = dict(stride=stride, dilation=dilation, padding=pad, groups=groups,
                   padding_mode=mode, flip=flip)
         try:
@@ -143,12 +147,62 @@ class TestCostModel:
         spec = ConvSpec((5, 5), (64, 64), padding="same", padding_mode="circular")
         assert _fft_eligible(spec)
         costs = method_costs(spec)
-        assert set(costs) == {"direct", "fft"} and all(c > 0 for c in costs.values())
+        assert set(costs) == {"direct", "fft", "overlap_add"} and all(c > 0 for c in costs.values())
 
     def test_batch_scales_the_costs(self):
         spec = ConvSpec((3, 3), (256, 256), padding=1)
         one, ten = method_costs(spec), method_costs(spec, batch=10)
-        assert ten["direct"] > 5 * one["direct"] and ten["fft"] > 5 * one["fft"]
+        assert all(ten[m] > 5 * one[m] for m in one)
+
+    def test_long_signal_with_a_mid_sized_kernel_is_overlap_add(self):
+        A = conv_operator(np.ones(101), (2**18,), padding="same")
+        assert A.method == "overlap_add"
+
+    def test_image_with_a_mid_sized_kernel_stays_on_the_full_fft(self):
+        # Measured: in 2-D the full FFT beat overlap-add up to 4096^2 with 15x15.
+        A = conv_operator(np.ones((15, 15)), (1024, 1024), padding="same")
+        assert A.method == "fft"
+
+
+class TestOverlapAdd:
+    """Block sizes from the kernel's extent (one output per block) to past the input."""
+
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("weight_shape, input_shape, kw", [
+        ((2, 3, 5, 4), (3, 23, 19), dict(padding=2)),
+        ((2, 2, 3, 3), (2, 25, 22), dict(padding=3, stride=2, dilation=2)),
+        ((2, 1, 5), (2, 40), dict(padding=4, groups=2, stride=3)),
+        ((1, 1, 3, 3, 3), (1, 12, 11, 13), dict(padding=1)),
+        ((3, 2, 4, 3), (2, 21, 20), dict(padding=((0, 3), (2, 1)), stride=(2, 1),
+                                         dilation=(1, 3), flip=True)),
+    ])
+    @pytest.mark.parametrize("extra", [0, 1, 6, 100])
+    def test_every_block_size_matches_the_matrix(self, rng, mode, weight_shape, input_shape, kw,
+                                                 extra):
+        spec = ConvSpec(weight_shape, input_shape, padding_mode=mode, **kw)
+        w = rng.standard_normal(weight_shape)
+        extent = tuple((k - 1) * d + 1 for k, d in zip(spec.kernel_size, spec.dilation))
+        oa = OverlapAddConv(spec, w.reshape(spec.groups, spec.out_channels_per_group,
+                                            spec.in_channels_per_group, -1),
+                            sizes=tuple(e + extra for e in extent))
+        M = conv_matrix(w, spec)
+        x = rng.standard_normal((2,) + spec.input_shape)
+        y = rng.standard_normal((2,) + spec.output_shape)
+        for got, want in ((oa.forward(x).reshape(2, -1), (M @ x.reshape(2, -1).T).T),
+                          (oa.adjoint(y).reshape(2, -1), (M.T @ y.reshape(2, -1).T).T)):
+            assert np.abs(got - want).max() <= RTOL * np.abs(want).max()
+
+    def test_matches_scipy_oaconvolve(self, rng):
+        from scipy.signal import oaconvolve
+        w, x = rng.standard_normal(31), rng.standard_normal(5000)
+        A = conv_operator(w, x.shape, padding=[(15, 15)], flip=True, method="overlap_add")
+        want = oaconvolve(x, w, mode="same")
+        assert np.abs(A @ x - want).max() <= RTOL * np.abs(want).max()
+
+    def test_a_block_smaller_than_the_kernel_is_refused(self, rng):
+        spec = ConvSpec((1, 1, 5), (1, 20))
+        with pytest.raises(ValueError, match=r"sizes must be at least the kernel's extent \(5,\)"):
+            OverlapAddConv(spec, np.ones((1, 1, 1, 5)), sizes=(4,))
 
 
 class TestPadder:

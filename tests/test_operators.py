@@ -61,7 +61,7 @@ class TestEqualsConvMatrix:
 class TestErrors:
     @pytest.mark.parametrize("kw, exc, match", [
         (dict(method="dense"), ValueError,
-         r"method must be one of \('auto', 'direct', 'fft'\), got method='dense'"),
+         r"method must be one of \('auto', 'direct', 'fft', 'overlap_add'\), got method='dense'"),
         (dict(padding="same", stride=2), ValueError, r"padding='same' needs stride 1"),
         (dict(padding_mode="mirror"), ValueError, r"padding_mode must be one of"),
         (dict(strides=2), TypeError, r"unexpected keyword argument 'strides'"),
@@ -158,6 +158,24 @@ class TestBudget:
             conv_operator(np.ones((8, 8, 3, 3)), (8, 32, 32), padding=1, padding_mode="circular",
                           method="fft", max_bytes=10**5)
 
+    @pytest.mark.parametrize("weight_shape, input_shape", [((101,), (20000,)),
+                                                            ((2, 3, 15, 15), (3, 300, 200))])
+    def test_overlap_add_estimate_bounds_its_peak(self, weight_shape, input_shape):
+        import tracemalloc
+        rng = np.random.default_rng(31)
+        w = rng.standard_normal(weight_shape)
+        spec = ConvSpec(weight_shape, input_shape, padding="same")
+        x = rng.standard_normal(spec.matrix_shape[1])
+        y = rng.standard_normal(spec.matrix_shape[0])
+        A = conv_operator(w, input_shape, padding="same", method="overlap_add")
+        tracemalloc.start()  # the applications (the spec's tap tables are not the operator's)
+        try:
+            A @ x, A.H @ y
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak <= estimate_operator_bytes(spec, "overlap_add")
+
     def test_a_matmat_too_wide_for_the_budget(self):
         A = conv_operator(np.ones((1, 1, 3)), (1, 100), max_bytes=10**4)
         assert A.matvec(np.ones(100)).shape == (98,)
@@ -176,7 +194,8 @@ class TestBudget:
 
     @pytest.mark.parametrize("method", ["auto", "dense"])
     def test_estimate_bad_method(self, method):
-        with pytest.raises(ValueError, match=rf"method must be 'direct' or 'fft', got method='{method}'"):
+        match = rf"method must be one of \('direct', 'fft', 'overlap_add'\), got method='{method}'"
+        with pytest.raises(ValueError, match=match):
             estimate_operator_bytes(ConvSpec((3,), (8,)), method)
 
 

@@ -5,9 +5,10 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import convtheory.matrices as matrices
+import convtheory.threads as threads
 from convtheory import conv_matrix
 from convtheory.checks.spectra import conv_singular_values
-from convtheory.threads import blas_threads, parallel_blocks, workers
+from convtheory.threads import blas_threads, fft_workers, parallel_blocks, workers
 
 
 def _blas_threads():
@@ -72,3 +73,40 @@ class TestThreads:
             s = conv_singular_values(w, (2, 8, 8), **kw)
         dense = np.linalg.svd(conv_matrix(w, (2, 8, 8), **kw).toarray(), compute_uv=False)
         np.testing.assert_allclose(s, dense, rtol=0, atol=1e-11)
+
+    @pytest.mark.parametrize("a_shape, b_shape", [((5, 7), (7, 13)), ((3, 4, 6), (3, 6, 11)),
+                                                  ((2, 3), (3, 0))])
+    def test_matmul_in_column_blocks_equals_one_product(self, rng, monkeypatch, a_shape, b_shape):
+        a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+        monkeypatch.setattr(threads, "BLOCK_GEMM", 1)  # every column its own block
+        seen = []
+        real = threads.parallel_blocks
+
+        def spy(n, fn, *, min_items=1):
+            seen.append(min_items)
+            real(n, fn, min_items=min_items)
+
+        monkeypatch.setattr(threads, "parallel_blocks", spy)
+        out = np.full((a @ b).shape, np.nan)
+        with threadpool_limits(2):
+            got = threads.parallel_matmul(a, b, out=out)
+        assert got is out and seen == [1]
+        # Each block is a BLAS product over the same inner dimension: a BLAS may pick
+        # another micro-kernel for a narrow block, so equal up to the sum's rounding.
+        np.testing.assert_allclose(got, a @ b, rtol=1e-13, atol=1e-13)
+
+    def test_a_small_matmul_is_one_block(self, monkeypatch):
+        calls = []
+        monkeypatch.setattr(threads, "parallel_blocks",
+                            lambda n, fn, *, min_items=1: calls.append((n, min_items)) or fn(0, n))
+        out = threads.parallel_matmul(np.ones((4, 8)), np.ones((8, 16)))
+        (n, min_items), = calls
+        assert n == 16 and min_items >= 16  # a block needs all 16 columns: one block
+        np.testing.assert_array_equal(out, np.full((4, 16), 8.0))
+
+    def test_fft_workers_follow_the_size_and_the_limit(self):
+        assert fft_workers(threads.SMALL_FFT - 1) == 1
+        with threadpool_limits(1):
+            assert fft_workers(threads.SMALL_FFT) == 1
+        with threadpool_limits(2):
+            assert fft_workers(threads.SMALL_FFT) == workers()
