@@ -80,6 +80,17 @@ class AxisWindows:
         # One window over the whole axis, in order: a global pool on this axis.
         self.whole_axis = self.out == 1 and table.shape[1] == self.n \
             and bool(np.array_equal(table[0], np.arange(self.n)))
+        # Windows whose starts are no progression (an adaptive pool that does not
+        # divide) split each kernel position into runs of one or two outputs; the
+        # folds above would then make many tiny moves.  Such an axis is read
+        # instead as one gathered stack (o, k) of inputs (see PoolWindows.max).
+        self.irregular = len(self.moves) > int(valid.any(axis=0).sum())
+        # The stack reads each window's last input where the table has no tap: a
+        # repeat changes no maximum and maps back to the same input, whichever of
+        # the copies a tie rule picks.  Only for windows that read some input.
+        self.nonempty = bool(valid.any(axis=1).all())
+        last = table[np.arange(self.out), valid.shape[1] - 1 - valid[:, ::-1].argmax(axis=1)]
+        self.stack = np.where(valid, table, last[:, None]) if self.nonempty else None
 
 
 #: A column split into more runs than this is read with one index array instead.
@@ -110,6 +121,17 @@ def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
 
 def _at(axis: int, index) -> tuple:
     return (slice(None),) * axis + (index,)
+
+
+def _zeros(shape, dtype, out=None) -> np.ndarray:
+    """Zeros of ``shape``: a new array, or ``out`` (checked) cleared."""
+    if out is None:
+        return np.zeros(shape, dtype=dtype)
+    if out.shape != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {np.dtype(dtype)} array of shape "
+                         f"{tuple(shape)}, got out.shape={out.shape}, dtype {out.dtype}")
+    out[...] = 0
+    return out
 
 
 class PoolWindows:
@@ -153,6 +175,9 @@ class PoolWindows:
         self.output_spatial = tuple(ax.out for ax in self.axes)
         # A global pool (one window over everything): numpy reduces the flattened planes.
         self.is_global = all(ax.whole_axis for ax in self.axes)
+        # Irregular windows on some axis (and no window of padding only): max by stacks.
+        self.stacked = any(ax.irregular for ax in self.axes) \
+            and all(ax.nonempty for ax in self.axes)
 
     # The spatial axes of a (B, n1, ..., nd) array are 1..d; fold the last first.
     def _order(self):
@@ -177,15 +202,25 @@ class PoolWindows:
             x = out
         return x
 
-    def sum_adjoint(self, g: np.ndarray, weights=None) -> np.ndarray:
-        """The adjoint of :meth:`sum`: every output's value added back onto its window."""
+    def sum_adjoint(self, g: np.ndarray, weights=None, out=None) -> np.ndarray:
+        """The adjoint of :meth:`sum`: every output's value added back onto its window.
+
+        ``out``, a C-contiguous array of the input's shape and dtype, receives the
+        result (it is overwritten), as it would a numpy ufunc's.
+        """
         if weights is None and self.is_global:
-            return np.broadcast_to(g, g.shape[:1] + self.input_spatial).copy()
+            full = np.broadcast_to(g, g.shape[:1] + self.input_spatial)
+            if out is None:
+                return full.copy()
+            out[...] = full
+            return out
+        last = len(self.axes) - 1
+        result = out
         for i in range(len(self.axes)):
             ax, axis = self.axes[i], i + 1
             w = None if weights is None else weights[i]
             shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
-            out = np.zeros(shape, dtype=g.dtype)
+            out = _zeros(shape, g.dtype, result if i == last else None)
             for m in ax.moves:
                 block = g[_at(axis, m.dst)]
                 if w is not None:
@@ -203,17 +238,23 @@ class PoolWindows:
         Returns
         -------
         y : ndarray
-        args : tuple of int16 (int64 for windows over 32767 long) ndarrays
-            Per spatial axis, the kernel position that won at each point of
-            that axis's fold; :meth:`max_adjoint` and :meth:`argmax` read them.
+        args : tuple
+            What :meth:`max_adjoint` and :meth:`argmax` read: per spatial axis,
+            the kernel position that won at each point of that axis's fold
+            (int16 arrays; int64 for windows over 32767 long), or
+            ``("flat", winners)`` with each output's winner as a flat index
+            into its plane (a global pool; windows that are no progression).
         """
+        if self.stacked:
+            return self._max_stacked(x)
         check_nan = bool(np.isnan(x).any()) if x.dtype.kind == "f" else False
         if self.is_global and not check_nan:
             # argmax of the flattened (row-major) plane: PyTorch's first maximum.
             flat = x.reshape(x.shape[0], -1)
             idx = flat.argmax(axis=1)
             y = np.take_along_axis(flat, idx[:, None], axis=1)
-            return y.reshape((x.shape[0],) + (1,) * len(self.axes)), ("global", idx)
+            shape = (x.shape[0],) + (1,) * len(self.axes)
+            return y.reshape(shape), ("flat", idx.reshape(shape))
         args = [None] * len(self.axes)
         for i in self._order():
             ax, axis = self.axes[i], i + 1
@@ -250,16 +291,25 @@ class PoolWindows:
             x = out
         return x, tuple(args)
 
-    def max_adjoint(self, g: np.ndarray, args) -> np.ndarray:
-        """The gradient of :meth:`max`: each output's gradient goes to its winner."""
-        if isinstance(args[0], str):  # a global pool: ("global", flat winners)
-            gx = np.zeros((g.shape[0], int(np.prod(self.input_spatial))), dtype=g.dtype)
-            gx[np.arange(g.shape[0]), args[1]] = g.reshape(-1)
-            return gx.reshape(g.shape[:1] + self.input_spatial)
+    def max_adjoint(self, g: np.ndarray, args, out=None) -> np.ndarray:
+        """The gradient of :meth:`max`: each output's gradient goes to its winner.
+
+        ``out`` as in :meth:`sum_adjoint`.
+        """
+        if isinstance(args[0], str):  # ("flat", each output's winner in its plane)
+            b, n_in = g.shape[0], int(np.prod(self.input_spatial))
+            gx = _zeros(g.shape[:1] + self.input_spatial, g.dtype, out)
+            winners = args[1].reshape(b, -1) + (np.arange(b, dtype=np.int64) * n_in)[:, None]
+            # Overlapping windows can share a winner: add, in the outputs' row-major
+            # order, as PyTorch's backward does.
+            np.add.at(gx.reshape(-1), winners.ravel(), g.reshape(-1))
+            return gx
+        last = len(self.axes) - 1
+        result = out
         for i in range(len(self.axes)):
             ax, axis, arg = self.axes[i], i + 1, args[i]
             shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
-            out = np.zeros(shape, dtype=g.dtype)
+            out = _zeros(shape, g.dtype, result if i == last else None)
             for m in ax.moves:
                 d = _at(axis, m.dst)
                 block = np.multiply(g[d], np.equal(arg[d], m.tap), dtype=g.dtype)
@@ -283,7 +333,7 @@ class PoolWindows:
         >>> pw.argmax(pw.max(np.array([[1.0, 3.0, 2.0, 2.0]]))[1])
         array([[1, 2]])
         """
-        if isinstance(args[0], str):  # a global pool's flat winners
+        if isinstance(args[0], str):  # flat winners already
             return args[1].reshape((-1,) + self.output_spatial).astype(np.int64)
         d = len(self.axes)
         b = args[0].shape[0]
@@ -305,3 +355,53 @@ class PoolWindows:
             coords.append(coord)
             flat += coord * int(strides[i])
         return np.where(padding_only, -1, flat)
+
+    def _max_stacked(self, x: np.ndarray):
+        """:meth:`max` by gathered stacks, for windows that are no progression.
+
+        Values: each axis, last first, is folded into a running maximum over its
+        kernel positions, each position one gather of ``o`` inputs per line
+        (:attr:`AxisWindows.stack`), so the work is a few passes over the input
+        whatever the windows.  Winners: PyTorch scans a window in row-major
+        order, so the winner lies in the first slab along the first axis whose
+        maximum equals the window's (the last slab holding a NaN, when the
+        maximum is NaN), then in the first such slab along the next axis inside
+        it, and so on; only ``k`` entries per output and axis are read to find
+        it.  Returns flat winners in each plane, ``("flat", (B, o...))``.
+        """
+        x = np.ascontiguousarray(x)
+        d, b = len(self.axes), x.shape[0]
+        folds = [None] * d  # folds[i]: the input folded over the axes after i
+        y = x
+        for i in self._order():
+            folds[i], stack = y, self.axes[i].stack
+            # One gather per kernel position (o_i inputs per line), folded into a
+            # running maximum: a few passes over the input, no (o, k) copy of it.
+            y = np.take(folds[i], stack[:, 0], axis=i + 1)
+            v = np.empty_like(y)
+            for a in range(1, stack.shape[1]):
+                np.maximum(y, np.take(folds[i], stack[:, a], axis=i + 1, out=v), out=y)
+        nan = x.dtype.kind == "f" and bool(np.isnan(y).any())
+        out_shape = y.shape
+        grid = np.ix_(np.arange(b), *[np.arange(o) for o in out_shape[1:]])
+        coords = []
+        for i in range(d):
+            fold, stack = folds[i], self.axes[i].stack
+            step = [s // fold.itemsize for s in fold.strides]  # folds are C-contiguous
+            # Flat offsets in fold of each window's slabs along axis i, taps first,
+            # at the winners already found on the axes before i: (k_i, B, o...).
+            base = grid[0] * step[0] + sum(c * st for c, st in zip(coords, step[1:]))
+            base = base + sum(g * st for g, st in zip(grid[i + 2:], step[i + 2:]))
+            taps = (stack.T * step[i + 1]).reshape((stack.shape[1],) + grid[i + 1].shape)
+            slabs = np.take(fold.reshape(-1), base + taps)
+            tap = np.equal(slabs, y).argmax(axis=0)                     # the first maximum
+            if nan:  # NaN beats everything and the last NaN wins (PyTorch's `>` or isnan)
+                last = stack.shape[1] - 1 - np.isnan(slabs)[::-1].argmax(axis=0)
+                tap = np.where(np.isnan(y), last, tap)
+            coords.append(stack[grid[i + 1], tap])
+        plane = np.cumprod((1,) + self.input_spatial[::-1])[::-1]
+        flat = sum(c * int(st) for c, st in zip(coords, plane[1:]))
+        flat = np.broadcast_to(flat, out_shape)
+        # The winner's own value (a -0.0 that tied with 0.0 stays -0.0, as in PyTorch).
+        y = np.take(x.reshape(-1), flat + grid[0] * int(plane[0]))
+        return y, ("flat", flat)
