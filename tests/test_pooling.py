@@ -314,33 +314,34 @@ class TestPlaneBlocks:
     @pytest.mark.parametrize("case", range(len(_layers())))
     @pytest.mark.parametrize("n_workers", [2, 3])
     def test_bit_identical_to_one_block(self, monkeypatch, case, dtype, n_workers):
-        from convtheory.nn import functional_pooling as FP
+        from convtheory.nn import _planes
         rng = np.random.default_rng(5150)
         layer, shape = _layers()[case]
         x = rng.integers(-2, 3, size=shape).astype(dtype)    # ties
         x[0, 1].flat[::3] = np.nan                           # NaN in the first block only
         x[-1, -1].flat[1::4] = -0.0
-        monkeypatch.setattr(FP, "workers", lambda: 1)
+        monkeypatch.setattr(_planes, "workers", lambda: 1)
         y1 = layer(x)
         g = rng.standard_normal(y1.shape).astype(dtype)
         gx1 = layer.backward(g)
-        monkeypatch.setattr(FP, "workers", lambda: n_workers)
-        monkeypatch.setattr(FP, "_PARALLEL_MIN", 0)
-        assert len(FP._plane_blocks(shape[0] * shape[1], x.size)) == n_workers
+        monkeypatch.setattr(_planes, "workers", lambda: n_workers)
+        monkeypatch.setattr(_planes, "PARALLEL_MIN", 0)
+        blocks = _planes.plane_blocks(shape[0] * shape[1], x.size)
+        assert len(blocks) == _planes.BLOCKS_PER_WORKER * n_workers
         y2 = layer(x)
         gx2 = layer.backward(g)
         assert y2.dtype == y1.dtype == dtype and gx2.dtype == gx1.dtype == dtype
         assert y2.tobytes() == y1.tobytes() and gx2.tobytes() == gx1.tobytes()
 
     def test_one_block_below_the_threshold(self, monkeypatch):
-        from convtheory.nn import functional_pooling as FP
-        monkeypatch.setattr(FP, "workers", lambda: 2)
-        assert FP._plane_blocks(10, FP._PARALLEL_MIN - 1) == [(0, 10)]
-        assert FP._plane_blocks(10, FP._PARALLEL_MIN) == [(0, 5), (5, 10)]
-        assert FP._plane_blocks(1, FP._PARALLEL_MIN) == [(0, 1)]    # never an empty block
+        from convtheory.nn import _planes
+        monkeypatch.setattr(_planes, "workers", lambda: 2)
+        assert _planes.plane_blocks(10, _planes.PARALLEL_MIN - 1) == [(0, 10)]
+        assert _planes.plane_blocks(10, _planes.PARALLEL_MIN) == [(0, 2), (2, 5), (5, 8), (8, 10)]
+        assert _planes.plane_blocks(1, _planes.PARALLEL_MIN) == [(0, 1)]    # never an empty block
 
     def test_an_error_in_any_block_is_raised(self):
-        from convtheory.nn import functional_pooling as FP
+        from convtheory.nn import _planes
 
         def fail_late(start, stop):
             if start > 0:
@@ -348,4 +349,4 @@ class TestPlaneBlocks:
             return start
 
         with pytest.raises(ArithmeticError, match="block 2:4"):
-            FP._map_blocks(fail_late, [(0, 2), (2, 4)])
+            _planes.map_blocks(fail_late, [(0, 2), (2, 4)])

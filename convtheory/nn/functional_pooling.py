@@ -18,16 +18,14 @@ here; everything here is re-exported by :mod:`convtheory.nn.functional`.
 from __future__ import annotations
 
 import numbers
-import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..pool_spec import avg_pool_divisors, pool_spec
 from ..pool_windows import PoolWindows
-from ..threads import workers
 from ._backend import _cached, _float_array, _frozen
+from ._planes import map_blocks, plane_blocks
 
 __all__ = [
     "PoolPlan",
@@ -53,71 +51,12 @@ def _check_kind(kind):
         raise ValueError(f"kind must be 'max' or 'avg', got kind={kind!r}")
 
 
-#: Elements (planes times positions) below which a pool runs in one thread: under
-#: this, waking a second thread costs about what it saves.
-_PARALLEL_MIN = 1 << 18
-
-_EXECUTOR = None
-_EXECUTOR_LOCK = threading.Lock()
-
-
-def _plane_blocks(n_planes: int, size: int) -> list:
-    """Contiguous ``(start, stop)`` ranges of planes, one per worker thread.
-
-    One block when ``size`` (the input's elements) is under
-    :data:`_PARALLEL_MIN` or one thread is allowed
-    (:func:`convtheory.threads.workers`: the BLAS thread limit in force,
-    capped by the cores).  Every plane is pooled alone, so the result does
-    not depend on the blocks: it is the same, bit for bit, on any number of
-    threads.
-
-    Examples
-    --------
-    >>> from threadpoolctl import threadpool_limits
-    >>> with threadpool_limits(1):
-    ...     _plane_blocks(64, 10**7)
-    [(0, 64)]
-    """
-    n = min(workers(), n_planes) if size >= _PARALLEL_MIN else 1
-    bounds = np.linspace(0, n_planes, max(n, 1) + 1).round().astype(int).tolist()
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _map_blocks(fn, blocks) -> list:
-    """``[fn(start, stop) for (start, stop) in blocks]``, the blocks run side by side.
-
-    numpy releases the GIL in its array loops, so blocks of planes pool in
-    parallel on a process-wide pool of threads; the first block runs in the
-    calling thread.  An exception in a block is raised here.
-
-    Examples
-    --------
-    >>> _map_blocks(lambda a, b: list(range(a, b)), [(0, 2), (2, 5)])
-    [[0, 1], [2, 3, 4]]
-    """
-    if len(blocks) == 1:
-        return [fn(*blocks[0])]
-    global _EXECUTOR
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(thread_name_prefix="convtheory-pool")
-    futures = [_EXECUTOR.submit(fn, *block) for block in blocks[1:]]
-    try:
-        first = fn(*blocks[0])
-    finally:  # never leave a block running past the call
-        rest = [f.exception() for f in futures]
-    for err in rest:
-        if err is not None:
-            raise err
-    return [first] + [f.result() for f in futures]
-
-
 class _WindowPlan:
     """Shared forward/backward over :class:`PoolWindows`; subclasses set the windows.
 
     Large batches are pooled in blocks of planes on several threads
-    (:func:`_plane_blocks`, :func:`_map_blocks`); each block keeps its own
-    winners for the backward pass.
+    (:mod:`convtheory.nn._planes`); each block keeps its own winners for
+    the backward pass.
     """
 
     kind: str
@@ -128,7 +67,7 @@ class _WindowPlan:
         """Pool a batch ``x`` of shape ``(N, C) + input_spatial``."""
         n, c = x.shape[:2]
         planes = x.reshape((n * c,) + x.shape[2:])
-        blocks = _plane_blocks(n * c, planes.size)
+        blocks = plane_blocks(n * c, planes.size)
         out_shape = (n, c) + self.windows.output_spatial
         if len(blocks) == 1:
             y, args = self._forward_block(planes)
@@ -141,7 +80,7 @@ class _WindowPlan:
             y[start:stop] = block
             return args
 
-        self._saved = (x.shape, list(zip(blocks, _map_blocks(run, blocks))))
+        self._saved = (x.shape, list(zip(blocks, map_blocks(run, blocks))))
         return y.reshape(out_shape)
 
     def _forward_block(self, planes):
@@ -165,7 +104,7 @@ class _WindowPlan:
         def run(start, stop):
             self._backward_block(g[start:stop], args[start, stop], out=gx[start:stop])
 
-        _map_blocks(run, list(args))
+        map_blocks(run, list(args))
         return gx.reshape(shape)
 
     def _backward_block(self, g, args, out=None):

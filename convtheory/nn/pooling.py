@@ -16,6 +16,7 @@ from ..pool_windows import PoolWindows
 from ..pooling import binomial_filter, blur_kernel, blur_pool_spec
 from . import functional_adaptive_pooling as FAP
 from . import functional_pooling as FP
+from ._planes import map_blocks, plane_blocks
 from .functional_adaptive_pooling import AdaptivePoolPlan
 from .functional_pooling import PoolPlan
 from .module import Module
@@ -351,7 +352,7 @@ class _BlurPool(_SpatialLayer):
         n, c = x.shape[:2]
         w = (binomial_filter(self.filter_size).astype(x.dtype),) * self._ndim
         planes = x.reshape((n * c,) + x.shape[2:])
-        blocks = FP._plane_blocks(n * c, planes.size)
+        blocks = plane_blocks(n * c, planes.size)
         if len(blocks) == 1:
             y = self._plan.sum(planes, w)
         else:  # blocks of planes side by side; each plane alone, so the same result
@@ -360,7 +361,7 @@ class _BlurPool(_SpatialLayer):
             def run(start, stop):
                 y[start:stop] = self._plan.sum(planes[start:stop], w)
 
-            FP._map_blocks(run, blocks)
+            map_blocks(run, blocks)
         return self._unbatch(y.reshape((n, c) + self._plan.output_spatial))
 
     def backward(self, grad_out):
@@ -370,11 +371,11 @@ class _BlurPool(_SpatialLayer):
         n, c = self._shape[:2]
         w = (binomial_filter(self.filter_size).astype(g.dtype),) * self._ndim
         g = g.reshape((n * c,) + g.shape[2:])
-        blocks = FP._plane_blocks(n * c, int(np.prod(self._shape)))
+        blocks = plane_blocks(n * c, int(np.prod(self._shape)))
         if len(blocks) == 1:
             return self._unbatch(self._plan.sum_adjoint(g, w).reshape(self._shape))
         gx = np.empty((n * c,) + self._shape[2:], dtype=g.dtype)
-        FP._map_blocks(lambda start, stop: self._plan.sum_adjoint(g[start:stop], w,
+        map_blocks(lambda start, stop: self._plan.sum_adjoint(g[start:stop], w,
                                                                   out=gx[start:stop]), blocks)
         return self._unbatch(gx.reshape(self._shape))
 
