@@ -82,19 +82,30 @@ class AxisWindows:
             and bool(np.array_equal(table[0], np.arange(self.n)))
         # Windows whose starts are no progression (an adaptive pool that does not
         # divide) split each kernel position into runs of one or two outputs; the
-        # folds above would then make many tiny moves.  Such an axis is read
-        # instead as one gathered stack (o, k) of inputs (see PoolWindows.max).
-        self.irregular = len(self.moves) > int(valid.any(axis=0).sum())
-        # The stack reads each window's last input where the table has no tap: a
-        # repeat changes no maximum and maps back to the same input, whichever of
-        # the copies a tie rule picks.  Only for windows that read some input.
-        self.nonempty = bool(valid.any(axis=1).all())
-        last = table[np.arange(self.out), valid.shape[1] - 1 - valid[:, ::-1].argmax(axis=1)]
-        self.stack = np.where(valid, table, last[:, None]) if self.nonempty else None
+        # folds above would then make many tiny moves.  PoolWindows.max reads such
+        # windows as ranges of inputs instead, when every window is one.
+        self.irregular = len(self.moves) > int(valid.any(axis=0).sum()) \
+            or any(not isinstance(m.dst, slice) for m in self.moves)
+        counts = valid.sum(axis=1)
+        start = table[:, 0]
+        consecutive = start[:, None] + np.arange(table.shape[1])
+        self.ranges = None  # (start, stop) of each window, when each reads consecutive inputs
+        if counts.min() > 0 and np.array_equal(valid, np.arange(table.shape[1]) < counts[:, None]) \
+                and np.array_equal(np.where(valid, table, -1), np.where(valid, consecutive, -1)):
+            self.ranges = (start, start + counts)
+        # The windows as a full (o, k) table: a window shorter than k repeats its last
+        # input, which changes no maximum and maps back to the same input,
+        # whichever of the copies a tie rule picks.
+        self.stack = None if self.ranges is None else \
+            np.minimum(consecutive, (start + counts - 1)[:, None])
 
 
 #: A column split into more runs than this is read with one index array instead.
 _MAX_RUNS = 16
+
+#: An axis of ranges with up to this many windows folds one slab per window;
+#: beyond, one gather per kernel position (fewer calls when windows are many).
+_MAX_SLABS = 64
 
 
 def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
@@ -175,9 +186,9 @@ class PoolWindows:
         self.output_spatial = tuple(ax.out for ax in self.axes)
         # A global pool (one window over everything): numpy reduces the flattened planes.
         self.is_global = all(ax.whole_axis for ax in self.axes)
-        # Irregular windows on some axis (and no window of padding only): max by stacks.
+        # Irregular windows on some axis, and ranges on every axis: max by ranges.
         self.stacked = any(ax.irregular for ax in self.axes) \
-            and all(ax.nonempty for ax in self.axes)
+            and all(ax.ranges is not None for ax in self.axes)
 
     # The spatial axes of a (B, n1, ..., nd) array are 1..d; fold the last first.
     def _order(self):
@@ -357,51 +368,53 @@ class PoolWindows:
         return np.where(padding_only, -1, flat)
 
     def _max_stacked(self, x: np.ndarray):
-        """:meth:`max` by gathered stacks, for windows that are no progression.
+        """:meth:`max` for windows that are ranges but no progression (adaptive pools).
 
-        Values: each axis, last first, is folded into a running maximum over its
-        kernel positions, each position one gather of ``o`` inputs per line
-        (:attr:`AxisWindows.stack`), so the work is a few passes over the input
-        whatever the windows.  Winners: PyTorch scans a window in row-major
-        order, so the winner lies in the first slab along the first axis whose
-        maximum equals the window's (the last slab holding a NaN, when the
-        maximum is NaN), then in the first such slab along the next axis inside
-        it, and so on; only ``k`` entries per output and axis are read to find
-        it.  Returns flat winners in each plane, ``("flat", (B, o...))``.
+        The planes go last, ``(n1, ..., nd, B)``, so that every window of
+        every axis is a slab of whole lines of ``B`` contiguous values.
+        Values: each axis, last first, is folded by a maximum over each
+        window's slab (one pass over the input whatever the windows).
+        Winners: PyTorch scans a window in row-major order, so the winner
+        lies in the first slab along the first axis whose maximum equals the
+        window's (the last slab holding a NaN, when the maximum is NaN), then
+        in the first such slab along the next axis inside it, and so on; only
+        ``k`` values per output and axis are read to find it.  Returns flat
+        winners in each plane, ``("flat", (B, o...))``.
         """
-        x = np.ascontiguousarray(x)
         d, b = len(self.axes), x.shape[0]
         folds = [None] * d  # folds[i]: the input folded over the axes after i
-        y = x
+        y = np.ascontiguousarray(np.moveaxis(x, 0, -1))
         for i in self._order():
-            folds[i], stack = y, self.axes[i].stack
-            # One gather per kernel position (o_i inputs per line), folded into a
-            # running maximum: a few passes over the input, no (o, k) copy of it.
-            y = np.take(folds[i], stack[:, 0], axis=i + 1)
-            v = np.empty_like(y)
-            for a in range(1, stack.shape[1]):
-                np.maximum(y, np.take(folds[i], stack[:, a], axis=i + 1, out=v), out=y)
+            ax, folds[i] = self.axes[i], y
+            y = np.empty(y.shape[:i] + (ax.out,) + y.shape[i + 1:], dtype=x.dtype)
+            if ax.out <= _MAX_SLABS:
+                for o, (lo, hi) in enumerate(zip(*(r.tolist() for r in ax.ranges))):
+                    np.maximum.reduce(folds[i][_at(i, slice(lo, hi))], axis=i, out=y[_at(i, o)])
+            else:  # many windows: one gather of o lines per kernel position
+                np.take(folds[i], ax.stack[:, 0], axis=i, out=y)
+                v = np.empty_like(y)
+                for a in range(1, ax.stack.shape[1]):
+                    np.maximum(y, np.take(folds[i], ax.stack[:, a], axis=i, out=v), out=y)
         nan = x.dtype.kind == "f" and bool(np.isnan(y).any())
-        out_shape = y.shape
-        grid = np.ix_(np.arange(b), *[np.arange(o) for o in out_shape[1:]])
+        grid = np.ix_(*[np.arange(n) for n in y.shape])  # (o1, ..., od, B)
         coords = []
         for i in range(d):
             fold, stack = folds[i], self.axes[i].stack
-            step = [s // fold.itemsize for s in fold.strides]  # folds are C-contiguous
+            step = [s // fold.itemsize for s in fold.strides]  # C-contiguous
             # Flat offsets in fold of each window's slabs along axis i, taps first,
-            # at the winners already found on the axes before i: (k_i, B, o...).
-            base = grid[0] * step[0] + sum(c * st for c, st in zip(coords, step[1:]))
-            base = base + sum(g * st for g, st in zip(grid[i + 2:], step[i + 2:]))
-            taps = (stack.T * step[i + 1]).reshape((stack.shape[1],) + grid[i + 1].shape)
+            # at the winners already found on the axes before i: (k_i, o..., B).
+            base = sum(c * st for c, st in zip(coords, step)) + grid[d] \
+                + sum(g * st for g, st in zip(grid[i + 1:d], step[i + 1:d]))
+            taps = (stack.T * step[i]).reshape((stack.shape[1],) + grid[i].shape)
             slabs = np.take(fold.reshape(-1), base + taps)
             tap = np.equal(slabs, y).argmax(axis=0)                     # the first maximum
             if nan:  # NaN beats everything and the last NaN wins (PyTorch's `>` or isnan)
                 last = stack.shape[1] - 1 - np.isnan(slabs)[::-1].argmax(axis=0)
                 tap = np.where(np.isnan(y), last, tap)
-            coords.append(stack[grid[i + 1], tap])
+            coords.append(stack[grid[i], tap])
         plane = np.cumprod((1,) + self.input_spatial[::-1])[::-1]
         flat = sum(c * int(st) for c, st in zip(coords, plane[1:]))
-        flat = np.broadcast_to(flat, out_shape)
+        flat = np.ascontiguousarray(np.moveaxis(np.broadcast_to(flat, y.shape), -1, 0))
         # The winner's own value (a -0.0 that tied with 0.0 stays -0.0, as in PyTorch).
-        y = np.take(x.reshape(-1), flat + grid[0] * int(plane[0]))
-        return y, ("flat", flat)
+        offsets = (np.arange(b, dtype=np.int64) * int(plane[0])).reshape((b,) + (1,) * d)
+        return np.take(x.reshape(-1), flat + offsets), ("flat", flat)

@@ -249,13 +249,18 @@ class TestStackedMax:
     def test_stack_by_hand(self):
         from convtheory.pool_windows import AxisWindows
         w = AxisWindows(adaptive_axis_taps(5, 3), 5)      # windows [0,2) [1,4) [3,5)
-        assert w.irregular and w.nonempty
+        assert w.irregular
+        assert [r.tolist() for r in w.ranges] == [[0, 1, 3], [2, 4, 5]]
         # A missing tap repeats the window's last input: no new maximum, the same input.
         assert w.stack.tolist() == [[0, 1, 1], [1, 2, 3], [3, 4, 4]]
         regular = AxisWindows(pool_spec((5,), 2, ceil_mode=True).axis_table(0), 5)
         assert not regular.irregular
-        padding_only = AxisWindows(np.array([[-1, -1], [0, 1]]), 2)
-        assert not padding_only.nonempty and padding_only.stack is None
+        assert [r.tolist() for r in regular.ranges] == [[0, 2, 4], [2, 4, 5]]
+        # No ranges: padding, a dilated window, a window of padding only.
+        for table in (pool_spec((5,), 3, padding=1).axis_table(0),
+                      pool_spec((5,), 2, dilation=2).axis_table(0), np.array([[-1, -1], [0, 1]])):
+            w = AxisWindows(table, 5)
+            assert w.ranges is None and w.stack is None
 
     def test_used_for_uneven_adaptive_windows_only(self):
         from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan

@@ -178,6 +178,22 @@ def test_adaptive_max_pool_uneven_windows_match_torch(d, dtype, data):
     np.testing.assert_allclose(bwd(g, x, out), gt, rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize("n, out", [((100,), (70,)), ((9, 130), (4, 67)), ((3, 70, 5), (2, 65, 3))])
+@pytest.mark.parametrize("special", ["ties", "nan"])
+def test_adaptive_max_pool_many_uneven_windows_match_torch(n, out, special):
+    # Over 64 windows on an axis: folded by one gather per kernel position.
+    from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+    assert AdaptivePoolPlan("max", out, n).windows.stacked
+    rng = np.random.default_rng(6502)
+    x = rng.choice(SPECIAL[:6] if special == "ties" else SPECIAL, size=(2, 3) + n)
+    fwd, bwd, ref = ADAPTIVE["max", len(n)]
+    y = fwd(x, out)
+    g = rng.standard_normal(y.shape)
+    yt, gt = torch_pool(ref, x, g, output_size=out)
+    assert y.tobytes() == yt.tobytes()
+    np.testing.assert_allclose(bwd(g, x, out), gt, rtol=0, atol=ATOL)
+
+
 def test_max_pool_nan_propagates_as_in_torch():
     x = np.array([[[1.0, np.nan, 3.0, np.nan, 2.0, 0.0]]])
     g = np.arange(1.0, 4.0).reshape(1, 1, 3)
