@@ -27,11 +27,18 @@ import numpy as np
 
 from ..threads import workers
 
-__all__ = ["PARALLEL_MIN", "map_blocks", "plane_blocks"]
+__all__ = ["MAX_COST", "PARALLEL_MIN", "map_blocks", "plane_blocks"]
 
-#: Elements (planes times positions) below which a pool runs in one thread: under
-#: this, handing work to a second thread costs about what it saves.
-PARALLEL_MIN = 1 << 18
+#: Work (elements of the input, times a cost per element: :data:`MAX_COST` for a
+#: maximum, 1 for a sum) below which a pool runs in one thread.  Under this, a
+#: pool takes a millisecond or two, and on a busy machine handing half of it to
+#: a second thread (which must wait for a core, and for the GIL between numpy
+#: calls) costs about what it saves.
+PARALLEL_MIN = 1 << 20
+
+#: A running maximum takes about four array passes per kernel position (compare,
+#: maximum, winner update) where a sum takes one.
+MAX_COST = 4
 
 #: Blocks per thread: more than one, so that a thread that starts late or runs
 #: slowly (a busy core) leaves its share to the others.
@@ -41,10 +48,10 @@ _EXECUTOR = None
 _EXECUTOR_LOCK = threading.Lock()
 
 
-def plane_blocks(n_planes: int, size: int) -> list:
+def plane_blocks(n_planes: int, work: int) -> list:
     """Contiguous ``(start, stop)`` ranges of planes covering ``range(n_planes)``.
 
-    One block when ``size`` (the input's elements) is under
+    One block when ``work`` (see :data:`PARALLEL_MIN`) is under
     :data:`PARALLEL_MIN` or one thread is allowed; otherwise
     :data:`BLOCKS_PER_WORKER` per thread, as equal as possible, never empty.
 
@@ -55,7 +62,7 @@ def plane_blocks(n_planes: int, size: int) -> list:
     ...     plane_blocks(64, 10**7)
     [(0, 64)]
     """
-    n_workers = workers() if size >= PARALLEL_MIN else 1
+    n_workers = workers() if work >= PARALLEL_MIN else 1
     n = 1 if n_workers <= 1 else min(BLOCKS_PER_WORKER * n_workers, n_planes)
     bounds = np.linspace(0, n_planes, max(n, 1) + 1).round().astype(int).tolist()
     return list(zip(bounds[:-1], bounds[1:]))

@@ -25,7 +25,7 @@ import numpy as np
 from ..pool_spec import avg_pool_divisors, pool_spec
 from ..pool_windows import PoolWindows
 from ._backend import _cached, _float_array, _frozen
-from ._planes import map_blocks, plane_blocks
+from ._planes import MAX_COST, map_blocks, plane_blocks
 
 __all__ = [
     "PoolPlan",
@@ -67,7 +67,7 @@ class _WindowPlan:
         """Pool a batch ``x`` of shape ``(N, C) + input_spatial``."""
         n, c = x.shape[:2]
         planes = x.reshape((n * c,) + x.shape[2:])
-        blocks = plane_blocks(n * c, planes.size)
+        blocks = plane_blocks(n * c, planes.size * (MAX_COST if self.kind == "max" else 1))
         out_shape = (n, c) + self.windows.output_spatial
         if len(blocks) == 1:
             y, args = self._forward_block(planes)
