@@ -20,6 +20,13 @@ Ties follow PyTorch's CPU kernels: the window is scanned in row-major order
 and a value replaces the running maximum when it is strictly greater or NaN,
 so the first maximum wins and NaN propagates (the last NaN wins).  Folding
 the last axis first and then the earlier ones selects the same element.
+
+The windows of an adaptive pool whose output size does not divide the input
+are no progression: each kernel position would split into runs of one or two
+outputs.  Such windows are ranges, though, and the maximum reads them as
+ranges (:meth:`PoolWindows.max`): with the planes moved last, a window is a
+slab of whole lines, folded by one maximum per window, and the winner is
+found afterwards, slab by slab, among the ``k`` candidates of each axis.
 """
 
 from __future__ import annotations
@@ -261,7 +268,7 @@ class PoolWindows:
         check_nan = bool(np.isnan(x).any()) if x.dtype.kind == "f" else False
         if self.is_global and not check_nan:
             # argmax of the flattened (row-major) plane: PyTorch's first maximum.
-            flat = x.reshape(x.shape[0], -1)
+            flat = x.reshape(x.shape[0], int(np.prod(self.input_spatial)))  # an empty batch too
             idx = flat.argmax(axis=1)
             y = np.take_along_axis(flat, idx[:, None], axis=1)
             shape = (x.shape[0],) + (1,) * len(self.axes)
@@ -310,7 +317,8 @@ class PoolWindows:
         if isinstance(args[0], str):  # ("flat", each output's winner in its plane)
             b, n_in = g.shape[0], int(np.prod(self.input_spatial))
             gx = _zeros(g.shape[:1] + self.input_spatial, g.dtype, out)
-            winners = args[1].reshape(b, -1) + (np.arange(b, dtype=np.int64) * n_in)[:, None]
+            n_out = int(np.prod(self.output_spatial))
+            winners = args[1].reshape(b, n_out) + (np.arange(b, dtype=np.int64) * n_in)[:, None]
             # Overlapping windows can share a winner: add, in the outputs' row-major
             # order, as PyTorch's backward does.
             np.add.at(gx.reshape(-1), winners.ravel(), g.reshape(-1))

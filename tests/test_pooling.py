@@ -355,3 +355,14 @@ class TestPlaneBlocks:
 
         with pytest.raises(ArithmeticError, match="block 2:4"):
             _planes.map_blocks(fail_late, [(0, 2), (2, 4)])
+
+
+@pytest.mark.parametrize("output_size", [5, 7, 1])      # uneven, even, global windows
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_adaptive_pools_of_an_empty_batch(kind, output_size):
+    fwd = getattr(F, f"adaptive_{kind}_pool2d")
+    bwd = getattr(F, f"adaptive_{kind}_pool2d_backward")
+    x = np.zeros((0, 3, 28, 28))
+    y = fwd(x, output_size)
+    assert y.shape == (0, 3, output_size, output_size)
+    assert bwd(np.zeros(y.shape), x, output_size).shape == x.shape
