@@ -408,13 +408,16 @@ class PoolWindows:
         coords = []
         for i in range(d):
             fold, stack = folds[i], self.axes[i].stack
-            step = [s // fold.itemsize for s in fold.strides]  # C-contiguous
-            # Flat offsets in fold of each window's slabs along axis i, taps first,
-            # at the winners already found on the axes before i: (k_i, o..., B).
-            base = sum(c * st for c, st in zip(coords, step)) + grid[d] \
-                + sum(g * st for g, st in zip(grid[i + 1:d], step[i + 1:d]))
-            taps = (stack.T * step[i]).reshape((stack.shape[1],) + grid[i].shape)
-            slabs = np.take(fold.reshape(-1), base + taps)
+            if i == 0:  # every later axis is folded: the slabs are whole blocks of fold
+                slabs = np.take(fold, stack.T, axis=0)               # (k_1, o..., B)
+            else:
+                step = [s // fold.itemsize for s in fold.strides]  # C-contiguous
+                # Flat offsets in fold of each window's slabs along axis i, taps
+                # first, at the winners found on the axes before i: (k_i, o..., B).
+                base = sum(c * st for c, st in zip(coords, step)) + grid[d] \
+                    + sum(g * st for g, st in zip(grid[i + 1:d], step[i + 1:d]))
+                taps = (stack.T * step[i]).reshape((stack.shape[1],) + grid[i].shape)
+                slabs = np.take(fold.reshape(-1), base + taps)
             tap = np.equal(slabs, y).argmax(axis=0)                     # the first maximum
             if nan:  # NaN beats everything and the last NaN wins (PyTorch's `>` or isnan)
                 last = stack.shape[1] - 1 - np.isnan(slabs)[::-1].argmax(axis=0)
