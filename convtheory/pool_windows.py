@@ -114,6 +114,11 @@ _MAX_RUNS = 16
 #: beyond, one gather per kernel position (fewer calls when windows are many).
 _MAX_SLABS = 64
 
+#: Bytes of input pooled at a time by the uneven adaptive max: a block that stays
+#: in the cache from its transposition to the gathers of its winners, so that
+#: the input is read from memory once.
+_CACHE_BYTES = 1 << 20
+
 
 def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
     """Moves of one kernel position: maximal-enough runs where ``dst`` is contiguous and
@@ -381,47 +386,61 @@ class PoolWindows:
         The planes go last, ``(n1, ..., nd, B)``, so that every window of
         every axis is a slab of whole lines of ``B`` contiguous values.
         Values: each axis, last first, is folded by a maximum over each
-        window's slab (one pass over the input whatever the windows).
-        Winners: PyTorch scans a window in row-major order, so the winner
-        lies in the first slab along the first axis whose maximum equals the
-        window's (the last slab holding a NaN, when the maximum is NaN), then
-        in the first such slab along the next axis inside it, and so on; only
-        ``k`` values per output and axis are read to find it.  Returns flat
-        winners in each plane, ``("flat", (B, o...))``.
+        window's slab (one pass over the data whatever the windows), in
+        blocks of planes that stay in the cache from their transposition to
+        the gathers of their winners.  Winners: PyTorch
+        scans a window in row-major order, so the winner lies in the first
+        slab along the first axis whose maximum equals the window's (the
+        last slab holding a NaN, when the maximum is NaN), then in the first
+        such slab along the next axis inside it, and so on; only ``k`` values
+        per output and axis are read to find it.  Returns flat winners in
+        each plane, ``("flat", (B, o...))``.
         """
+        x = np.ascontiguousarray(x)
+        b = x.shape[0]
+        chunk = max(1, _CACHE_BYTES // max(1, x[:1].nbytes))
+        if b <= chunk:
+            return self._max_stacked_block(x)
+        y = np.empty((b,) + self.output_spatial, dtype=x.dtype)
+        flat = np.empty((b,) + self.output_spatial, dtype=np.int64)
+        for start in range(0, b, chunk):
+            y[start:start + chunk], (_, flat[start:start + chunk]) = \
+                self._max_stacked_block(x[start:start + chunk])
+        return y, ("flat", flat)
+
+    def _max_stacked_block(self, x: np.ndarray):
+        # One block of planes, small enough that its data stay in the cache from the
+        # transposition to the gathers of the winners.
         d, b = len(self.axes), x.shape[0]
         folds = [None] * d  # folds[i]: the input folded over the axes after i
-        y = np.ascontiguousarray(np.moveaxis(x, 0, -1))
-        for i in self._order():
-            ax, folds[i] = self.axes[i], y
-            y = np.empty(y.shape[:i] + (ax.out,) + y.shape[i + 1:], dtype=x.dtype)
-            if ax.out <= _MAX_SLABS:
-                for o, (lo, hi) in enumerate(zip(*(r.tolist() for r in ax.ranges))):
-                    np.maximum.reduce(folds[i][_at(i, slice(lo, hi))], axis=i, out=y[_at(i, o)])
-            else:  # many windows: one gather of o lines per kernel position
-                np.take(folds[i], ax.stack[:, 0], axis=i, out=y)
-                v = np.empty_like(y)
-                for a in range(1, ax.stack.shape[1]):
-                    np.maximum(y, np.take(folds[i], ax.stack[:, a], axis=i, out=v), out=y)
+        folds[-1] = x       # the input keeps its planes first
+        y = np.empty(x.shape[1:-1] + (self.axes[-1].out, b), dtype=x.dtype)
+        _fold_max(np.ascontiguousarray(np.moveaxis(x, 0, -1)), self.axes[-1], d - 1, y)
+        for i in range(d - 2, -1, -1):
+            folds[i] = y
+            y = np.empty(y.shape[:i] + (self.axes[i].out,) + y.shape[i + 1:], dtype=x.dtype)
+            _fold_max(folds[i], self.axes[i], i, y)
         nan = x.dtype.kind == "f" and bool(np.isnan(y).any())
         grid = np.ix_(*[np.arange(n) for n in y.shape])  # (o1, ..., od, B)
         coords = []
         for i in range(d):
             fold, stack = folds[i], self.axes[i].stack
-            if i == 0:  # every later axis is folded: the slabs are whole blocks of fold
+            if i == 0 and d > 1:  # every later axis folded: the slabs are whole blocks
                 slabs = np.take(fold, stack.T, axis=0)               # (k_1, o..., B)
             else:
                 step = [s // fold.itemsize for s in fold.strides]  # C-contiguous
+                # x has its planes first, the folds after it last.
+                plane_step, step = (step[0], step[1:]) if i == d - 1 else (step[-1], step[:-1])
                 # Flat offsets in fold of each window's slabs along axis i, taps
                 # first, at the winners found on the axes before i: (k_i, o..., B).
-                base = sum(c * st for c, st in zip(coords, step)) + grid[d] \
+                base = sum(c * st for c, st in zip(coords, step)) + grid[d] * plane_step \
                     + sum(g * st for g, st in zip(grid[i + 1:d], step[i + 1:d]))
                 taps = (stack.T * step[i]).reshape((stack.shape[1],) + grid[i].shape)
                 slabs = np.take(fold.reshape(-1), base + taps)
-            tap = np.equal(slabs, y).argmax(axis=0)                     # the first maximum
+            tap = _first_true(np.equal(slabs, y))                      # the first maximum
             if nan:  # NaN beats everything and the last NaN wins (PyTorch's `>` or isnan)
-                last = stack.shape[1] - 1 - np.isnan(slabs)[::-1].argmax(axis=0)
-                tap = np.where(np.isnan(y), last, tap)
+                last_nan = stack.shape[1] - 1 - _first_true(np.isnan(slabs)[::-1])
+                tap = np.where(np.isnan(y), last_nan, tap)
             coords.append(stack[grid[i], tap])
         plane = np.cumprod((1,) + self.input_spatial[::-1])[::-1]
         flat = sum(c * int(st) for c, st in zip(coords, plane[1:]))
@@ -429,3 +448,29 @@ class PoolWindows:
         # The winner's own value (a -0.0 that tied with 0.0 stays -0.0, as in PyTorch).
         offsets = (np.arange(b, dtype=np.int64) * int(plane[0])).reshape((b,) + (1,) * d)
         return np.take(x.reshape(-1), flat + offsets), ("flat", flat)
+
+
+def _first_true(hits: np.ndarray) -> np.ndarray:
+    """Index along axis 0 of the first true entry of ``hits`` (``k - 1`` where none is).
+
+    ``argmax`` along a short first axis copies the array to make that axis
+    last; a weighted maximum along it reads it in place: position ``a``
+    weighs ``k - a``, so the heaviest true entry is the first.
+    """
+    k = hits.shape[0]
+    weights = np.arange(k, 0, -1, dtype=np.min_scalar_type(k)).reshape((k,) + (1,) * (hits.ndim - 1))
+    heaviest = np.multiply(hits, weights, dtype=weights.dtype).max(axis=0)
+    return np.minimum(k - heaviest.astype(np.intp), k - 1)
+
+
+def _fold_max(src: np.ndarray, ax: AxisWindows, axis: int, out: np.ndarray) -> None:
+    """``out`` = the maxima of ``src`` over the windows (ranges) of ``ax`` along ``axis``."""
+    if ax.out <= _MAX_SLABS:
+        for o, (lo, hi) in enumerate(zip(*(r.tolist() for r in ax.ranges))):
+            np.maximum.reduce(src[_at(axis, slice(lo, hi))], axis=axis, out=out[_at(axis, o)])
+        return
+    # Many windows: one gather of o lines per kernel position, fewer calls.
+    acc = np.take(src, ax.stack[:, 0], axis=axis)
+    for a in range(1, ax.stack.shape[1]):
+        np.maximum(acc, np.take(src, ax.stack[:, a], axis=axis), out=acc)
+    out[...] = acc
