@@ -366,3 +366,19 @@ def test_adaptive_pools_of_an_empty_batch(kind, output_size):
     y = fwd(x, output_size)
     assert y.shape == (0, 3, output_size, output_size)
     assert bwd(np.zeros(y.shape), x, output_size).shape == x.shape
+
+
+def test_uneven_adaptive_max_in_cache_sized_blocks(monkeypatch):
+    # The planes are pooled a cache-sized block at a time; each alone, so any block
+    # size gives the same output and winners, bit for bit.
+    import convtheory.pool_windows as pw
+    from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+    rng = np.random.default_rng(1966)
+    x = rng.integers(-2, 3, size=(7, 13, 11)).astype(np.float64)
+    x[3, 2, 5] = np.nan
+    windows = AdaptivePoolPlan("max", (5, 4), (13, 11)).windows
+    assert windows.stacked
+    y1, (_, w1) = windows.max(x)
+    monkeypatch.setattr(pw, "_CACHE_BYTES", 3 * x[0].nbytes)      # blocks of 3, 3 and 1 planes
+    y3, (_, w3) = windows.max(x)
+    assert y3.tobytes() == y1.tobytes() and np.array_equal(w3, w1)
