@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -51,6 +52,18 @@ CONFIGS = [
 ]
 
 
+def _cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _seconds(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -58,12 +71,20 @@ def _seconds(fn) -> float:
 
 
 def interleaved_medians(fns, repeats: int) -> list:
-    """Median time of each function, run in turns so that machine noise hits all alike."""
+    """Median time of each function, run in turns so that machine noise hits all alike.
+
+    The order alternates from turn to turn and each call starts after a short
+    random pause: on a shared machine another job's time slices can recur with
+    the period of a turn, and would otherwise fall on the same side every time.
+    """
     for fn in fns:  # warm-up: plans, buffers, threads
         fn()
+    rng = random.Random(0)
     times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, ts in zip(fns, times):
+    for turn in range(repeats):
+        order = list(zip(fns, times))
+        for fn, ts in (order if turn % 2 == 0 else order[::-1]):
+            time.sleep(rng.uniform(0.0, 0.004))
             ts.append(_seconds(fn))
     return [statistics.median(ts) for ts in times]
 
@@ -123,7 +144,7 @@ def main(argv=None):
                      for i in threadpool_info())
     torch_version = torch.__version__ if torch is not None else "not installed"
     print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}; "
-          f"{os.cpu_count()} cores ({platform.processor() or platform.machine()})")
+          f"{os.cpu_count()} cores ({_cpu_name()})")
     print(f"BLAS/OpenMP: {blas}")
     print(f"medians of {args.repeats} interleaved runs; forward + input gradient")
     header = f"{'thr':3} {'dtype':8} {'pool':30} {'input':20} {'ours ms':>9} {'torch ms':>9} {'ratio':>7}"

@@ -20,6 +20,13 @@ Ties follow PyTorch's CPU kernels: the window is scanned in row-major order
 and a value replaces the running maximum when it is strictly greater or NaN,
 so the first maximum wins and NaN propagates (the last NaN wins).  Folding
 the last axis first and then the earlier ones selects the same element.
+
+The windows of an adaptive pool whose output size does not divide the input
+are no progression: each kernel position would split into runs of one or two
+outputs.  Such windows are ranges, though, and the maximum reads them as
+ranges (:meth:`PoolWindows.max`): with the planes moved last, a window is a
+slab of whole lines, folded by one maximum per window, and the winner is
+found afterwards, slab by slab, among the ``k`` candidates of each axis.
 """
 
 from __future__ import annotations
@@ -80,10 +87,37 @@ class AxisWindows:
         # One window over the whole axis, in order: a global pool on this axis.
         self.whole_axis = self.out == 1 and table.shape[1] == self.n \
             and bool(np.array_equal(table[0], np.arange(self.n)))
+        # Windows whose starts are no progression (an adaptive pool that does not
+        # divide) split each kernel position into runs of one or two outputs; the
+        # folds above would then make many tiny moves.  PoolWindows.max reads such
+        # windows as ranges of inputs instead, when every window is one.
+        self.irregular = len(self.moves) > int(valid.any(axis=0).sum()) \
+            or any(not isinstance(m.dst, slice) for m in self.moves)
+        counts = valid.sum(axis=1)
+        start = table[:, 0]
+        consecutive = start[:, None] + np.arange(table.shape[1])
+        self.ranges = None  # (start, stop) of each window, when each reads consecutive inputs
+        if counts.min() > 0 and np.array_equal(valid, np.arange(table.shape[1]) < counts[:, None]) \
+                and np.array_equal(np.where(valid, table, -1), np.where(valid, consecutive, -1)):
+            self.ranges = (start, start + counts)
+        # The windows as a full (o, k) table: a window shorter than k repeats its last
+        # input, which changes no maximum and maps back to the same input,
+        # whichever of the copies a tie rule picks.
+        self.stack = None if self.ranges is None else \
+            np.minimum(consecutive, (start + counts - 1)[:, None])
 
 
 #: A column split into more runs than this is read with one index array instead.
 _MAX_RUNS = 16
+
+#: An axis of ranges with up to this many windows folds one slab per window;
+#: beyond, one gather per kernel position (fewer calls when windows are many).
+_MAX_SLABS = 64
+
+#: Bytes of input pooled at a time by the uneven adaptive max: a block that stays
+#: in the cache from its transposition to the gathers of its winners, so that
+#: the input is read from memory once.
+_CACHE_BYTES = 1 << 20
 
 
 def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
@@ -110,6 +144,17 @@ def _column_moves(tap: int, dst: np.ndarray, src: np.ndarray) -> list:
 
 def _at(axis: int, index) -> tuple:
     return (slice(None),) * axis + (index,)
+
+
+def _zeros(shape, dtype, out=None) -> np.ndarray:
+    """Zeros of ``shape``: a new array, or ``out`` (checked) cleared."""
+    if out is None:
+        return np.zeros(shape, dtype=dtype)
+    if out.shape != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {np.dtype(dtype)} array of shape "
+                         f"{tuple(shape)}, got out.shape={out.shape}, dtype {out.dtype}")
+    out[...] = 0
+    return out
 
 
 class PoolWindows:
@@ -153,6 +198,9 @@ class PoolWindows:
         self.output_spatial = tuple(ax.out for ax in self.axes)
         # A global pool (one window over everything): numpy reduces the flattened planes.
         self.is_global = all(ax.whole_axis for ax in self.axes)
+        # Irregular windows on some axis, and ranges on every axis: max by ranges.
+        self.stacked = any(ax.irregular for ax in self.axes) \
+            and all(ax.ranges is not None for ax in self.axes)
 
     # The spatial axes of a (B, n1, ..., nd) array are 1..d; fold the last first.
     def _order(self):
@@ -177,15 +225,25 @@ class PoolWindows:
             x = out
         return x
 
-    def sum_adjoint(self, g: np.ndarray, weights=None) -> np.ndarray:
-        """The adjoint of :meth:`sum`: every output's value added back onto its window."""
+    def sum_adjoint(self, g: np.ndarray, weights=None, out=None) -> np.ndarray:
+        """The adjoint of :meth:`sum`: every output's value added back onto its window.
+
+        ``out``, a C-contiguous array of the input's shape and dtype, receives the
+        result (it is overwritten), as it would a numpy ufunc's.
+        """
         if weights is None and self.is_global:
-            return np.broadcast_to(g, g.shape[:1] + self.input_spatial).copy()
+            full = np.broadcast_to(g, g.shape[:1] + self.input_spatial)
+            if out is None:
+                return full.copy()
+            out[...] = full
+            return out
+        last = len(self.axes) - 1
+        result = out
         for i in range(len(self.axes)):
             ax, axis = self.axes[i], i + 1
             w = None if weights is None else weights[i]
             shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
-            out = np.zeros(shape, dtype=g.dtype)
+            out = _zeros(shape, g.dtype, result if i == last else None)
             for m in ax.moves:
                 block = g[_at(axis, m.dst)]
                 if w is not None:
@@ -203,17 +261,23 @@ class PoolWindows:
         Returns
         -------
         y : ndarray
-        args : tuple of int16 (int64 for windows over 32767 long) ndarrays
-            Per spatial axis, the kernel position that won at each point of
-            that axis's fold; :meth:`max_adjoint` and :meth:`argmax` read them.
+        args : tuple
+            What :meth:`max_adjoint` and :meth:`argmax` read: per spatial axis,
+            the kernel position that won at each point of that axis's fold
+            (int16 arrays; int64 for windows over 32767 long), or
+            ``("flat", winners)`` with each output's winner as a flat index
+            into its plane (a global pool; windows that are no progression).
         """
+        if self.stacked:
+            return self._max_stacked(x)
         check_nan = bool(np.isnan(x).any()) if x.dtype.kind == "f" else False
         if self.is_global and not check_nan:
             # argmax of the flattened (row-major) plane: PyTorch's first maximum.
-            flat = x.reshape(x.shape[0], -1)
+            flat = x.reshape(x.shape[0], int(np.prod(self.input_spatial)))  # an empty batch too
             idx = flat.argmax(axis=1)
             y = np.take_along_axis(flat, idx[:, None], axis=1)
-            return y.reshape((x.shape[0],) + (1,) * len(self.axes)), ("global", idx)
+            shape = (x.shape[0],) + (1,) * len(self.axes)
+            return y.reshape(shape), ("flat", idx.reshape(shape))
         args = [None] * len(self.axes)
         for i in self._order():
             ax, axis = self.axes[i], i + 1
@@ -250,16 +314,26 @@ class PoolWindows:
             x = out
         return x, tuple(args)
 
-    def max_adjoint(self, g: np.ndarray, args) -> np.ndarray:
-        """The gradient of :meth:`max`: each output's gradient goes to its winner."""
-        if isinstance(args[0], str):  # a global pool: ("global", flat winners)
-            gx = np.zeros((g.shape[0], int(np.prod(self.input_spatial))), dtype=g.dtype)
-            gx[np.arange(g.shape[0]), args[1]] = g.reshape(-1)
-            return gx.reshape(g.shape[:1] + self.input_spatial)
+    def max_adjoint(self, g: np.ndarray, args, out=None) -> np.ndarray:
+        """The gradient of :meth:`max`: each output's gradient goes to its winner.
+
+        ``out`` as in :meth:`sum_adjoint`.
+        """
+        if isinstance(args[0], str):  # ("flat", each output's winner in its plane)
+            b, n_in = g.shape[0], int(np.prod(self.input_spatial))
+            gx = _zeros(g.shape[:1] + self.input_spatial, g.dtype, out)
+            n_out = int(np.prod(self.output_spatial))
+            winners = args[1].reshape(b, n_out) + (np.arange(b, dtype=np.int64) * n_in)[:, None]
+            # Overlapping windows can share a winner: add, in the outputs' row-major
+            # order, as PyTorch's backward does.
+            np.add.at(gx.reshape(-1), winners.ravel(), g.reshape(-1))
+            return gx
+        last = len(self.axes) - 1
+        result = out
         for i in range(len(self.axes)):
             ax, axis, arg = self.axes[i], i + 1, args[i]
             shape = g.shape[:axis] + (ax.n,) + g.shape[axis + 1:]
-            out = np.zeros(shape, dtype=g.dtype)
+            out = _zeros(shape, g.dtype, result if i == last else None)
             for m in ax.moves:
                 d = _at(axis, m.dst)
                 block = np.multiply(g[d], np.equal(arg[d], m.tap), dtype=g.dtype)
@@ -283,7 +357,7 @@ class PoolWindows:
         >>> pw.argmax(pw.max(np.array([[1.0, 3.0, 2.0, 2.0]]))[1])
         array([[1, 2]])
         """
-        if isinstance(args[0], str):  # a global pool's flat winners
+        if isinstance(args[0], str):  # flat winners already
             return args[1].reshape((-1,) + self.output_spatial).astype(np.int64)
         d = len(self.axes)
         b = args[0].shape[0]
@@ -305,3 +379,98 @@ class PoolWindows:
             coords.append(coord)
             flat += coord * int(strides[i])
         return np.where(padding_only, -1, flat)
+
+    def _max_stacked(self, x: np.ndarray):
+        """:meth:`max` for windows that are ranges but no progression (adaptive pools).
+
+        The planes go last, ``(n1, ..., nd, B)``, so that every window of
+        every axis is a slab of whole lines of ``B`` contiguous values.
+        Values: each axis, last first, is folded by a maximum over each
+        window's slab (one pass over the data whatever the windows), in
+        blocks of planes that stay in the cache from their transposition to
+        the gathers of their winners.  Winners: PyTorch
+        scans a window in row-major order, so the winner lies in the first
+        slab along the first axis whose maximum equals the window's (the
+        last slab holding a NaN, when the maximum is NaN), then in the first
+        such slab along the next axis inside it, and so on; only ``k`` values
+        per output and axis are read to find it.  Returns flat winners in
+        each plane, ``("flat", (B, o...))``.
+        """
+        x = np.ascontiguousarray(x)
+        b = x.shape[0]
+        chunk = max(1, _CACHE_BYTES // max(1, x[:1].nbytes))
+        if b <= chunk:
+            return self._max_stacked_block(x)
+        y = np.empty((b,) + self.output_spatial, dtype=x.dtype)
+        flat = np.empty((b,) + self.output_spatial, dtype=np.int64)
+        for start in range(0, b, chunk):
+            y[start:start + chunk], (_, flat[start:start + chunk]) = \
+                self._max_stacked_block(x[start:start + chunk])
+        return y, ("flat", flat)
+
+    def _max_stacked_block(self, x: np.ndarray):
+        # One block of planes, small enough that its data stay in the cache from the
+        # transposition to the gathers of the winners.
+        d, b = len(self.axes), x.shape[0]
+        folds = [None] * d  # folds[i]: the input folded over the axes after i
+        folds[-1] = x       # the input keeps its planes first
+        y = np.empty(x.shape[1:-1] + (self.axes[-1].out, b), dtype=x.dtype)
+        _fold_max(np.ascontiguousarray(np.moveaxis(x, 0, -1)), self.axes[-1], d - 1, y)
+        for i in range(d - 2, -1, -1):
+            folds[i] = y
+            y = np.empty(y.shape[:i] + (self.axes[i].out,) + y.shape[i + 1:], dtype=x.dtype)
+            _fold_max(folds[i], self.axes[i], i, y)
+        nan = x.dtype.kind == "f" and bool(np.isnan(y).any())
+        grid = np.ix_(*[np.arange(n) for n in y.shape])  # (o1, ..., od, B)
+        coords = []
+        for i in range(d):
+            fold, stack = folds[i], self.axes[i].stack
+            if i == 0 and d > 1:  # every later axis folded: the slabs are whole blocks
+                slabs = np.take(fold, stack.T, axis=0)               # (k_1, o..., B)
+            else:
+                step = [s // fold.itemsize for s in fold.strides]  # C-contiguous
+                # x has its planes first, the folds after it last.
+                plane_step, step = (step[0], step[1:]) if i == d - 1 else (step[-1], step[:-1])
+                # Flat offsets in fold of each window's slabs along axis i, taps
+                # first, at the winners found on the axes before i: (k_i, o..., B).
+                base = sum(c * st for c, st in zip(coords, step)) + grid[d] * plane_step \
+                    + sum(g * st for g, st in zip(grid[i + 1:d], step[i + 1:d]))
+                taps = (stack.T * step[i]).reshape((stack.shape[1],) + grid[i].shape)
+                slabs = np.take(fold.reshape(-1), base + taps)
+            tap = _first_true(np.equal(slabs, y))                      # the first maximum
+            if nan:  # NaN beats everything and the last NaN wins (PyTorch's `>` or isnan)
+                last_nan = stack.shape[1] - 1 - _first_true(np.isnan(slabs)[::-1])
+                tap = np.where(np.isnan(y), last_nan, tap)
+            coords.append(stack[grid[i], tap])
+        plane = np.cumprod((1,) + self.input_spatial[::-1])[::-1]
+        flat = sum(c * int(st) for c, st in zip(coords, plane[1:]))
+        flat = np.ascontiguousarray(np.moveaxis(np.broadcast_to(flat, y.shape), -1, 0))
+        # The winner's own value (a -0.0 that tied with 0.0 stays -0.0, as in PyTorch).
+        offsets = (np.arange(b, dtype=np.int64) * int(plane[0])).reshape((b,) + (1,) * d)
+        return np.take(x.reshape(-1), flat + offsets), ("flat", flat)
+
+
+def _first_true(hits: np.ndarray) -> np.ndarray:
+    """Index along axis 0 of the first true entry of ``hits`` (``k - 1`` where none is).
+
+    ``argmax`` along a short first axis copies the array to make that axis
+    last; a weighted maximum along it reads it in place: position ``a``
+    weighs ``k - a``, so the heaviest true entry is the first.
+    """
+    k = hits.shape[0]
+    weights = np.arange(k, 0, -1, dtype=np.min_scalar_type(k)).reshape((k,) + (1,) * (hits.ndim - 1))
+    heaviest = np.multiply(hits, weights, dtype=weights.dtype).max(axis=0)
+    return np.minimum(k - heaviest.astype(np.intp), k - 1)
+
+
+def _fold_max(src: np.ndarray, ax: AxisWindows, axis: int, out: np.ndarray) -> None:
+    """``out`` = the maxima of ``src`` over the windows (ranges) of ``ax`` along ``axis``."""
+    if ax.out <= _MAX_SLABS:
+        for o, (lo, hi) in enumerate(zip(*(r.tolist() for r in ax.ranges))):
+            np.maximum.reduce(src[_at(axis, slice(lo, hi))], axis=axis, out=out[_at(axis, o)])
+        return
+    # Many windows: one gather of o lines per kernel position, fewer calls.
+    acc = np.take(src, ax.stack[:, 0], axis=axis)
+    for a in range(1, ax.stack.shape[1]):
+        np.maximum(acc, np.take(src, ax.stack[:, a], axis=axis), out=acc)
+    out[...] = acc

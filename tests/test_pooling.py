@@ -241,3 +241,144 @@ def test_backward_before_forward():
     for layer in (cnn.MaxPool2d(2), cnn.AdaptiveAvgPool1d(2), cnn.BlurPool1d(1), cnn.GlobalAvgPool()):
         with pytest.raises(RuntimeError, match="backward needs a forward pass first"):
             layer.backward(np.ones((1, 1, 2)))
+
+
+class TestStackedMax:
+    """Adaptive windows that are no progression: the max folds gathered stacks."""
+
+    def test_stack_by_hand(self):
+        from convtheory.pool_windows import AxisWindows
+        w = AxisWindows(adaptive_axis_taps(5, 3), 5)      # windows [0,2) [1,4) [3,5)
+        assert w.irregular
+        assert [r.tolist() for r in w.ranges] == [[0, 1, 3], [2, 4, 5]]
+        # A missing tap repeats the window's last input: no new maximum, the same input.
+        assert w.stack.tolist() == [[0, 1, 1], [1, 2, 3], [3, 4, 4]]
+        regular = AxisWindows(pool_spec((5,), 2, ceil_mode=True).axis_table(0), 5)
+        assert not regular.irregular
+        assert [r.tolist() for r in regular.ranges] == [[0, 2, 4], [2, 4, 5]]
+        # No ranges: padding, a dilated window, a window of padding only.
+        for table in (pool_spec((5,), 3, padding=1).axis_table(0),
+                      pool_spec((5,), 2, dilation=2).axis_table(0), np.array([[-1, -1], [0, 1]])):
+            w = AxisWindows(table, 5)
+            assert w.ranges is None and w.stack is None
+
+    def test_used_for_uneven_adaptive_windows_only(self):
+        from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+        assert AdaptivePoolPlan("max", 5, (28, 28)).windows.stacked
+        assert not AdaptivePoolPlan("max", 7, (28, 28)).windows.stacked   # 7 divides 28
+        assert not F.PoolPlan("max", 3, 2, 1, (28, 28)).windows.stacked
+
+    def test_ties_nan_and_signed_zero_by_hand(self):
+        # Windows [0,2) [1,4) [3,5).  Ties: the first maximum; NaN: the last NaN;
+        # the output is the winner's own value, so -0.0 that comes first stays -0.0.
+        x = np.array([[[2.0, 2.0, 1.0, 2.0, 0.0],
+                       [np.nan, 1.0, np.nan, 5.0, np.nan],
+                       [-0.0, 0.0, -1.0, -np.inf, -np.inf]]])
+        from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+        plan = AdaptivePoolPlan("max", 3, (5,))
+        assert plan.windows.stacked
+        y = plan.forward(x)
+        np.testing.assert_array_equal(y[0], [[2.0, 2.0, 2.0], [np.nan, np.nan, np.nan],
+                                             [-0.0, 0.0, -np.inf]])
+        assert np.signbit(y[0, 2, 0]) and not np.signbit(y[0, 2, 1])
+        _, args = plan.windows.max(x[0])
+        np.testing.assert_array_equal(plan.windows.argmax(args), [[0, 1, 3], [0, 2, 4], [0, 1, 3]])
+        gx = plan.backward(np.ones((1, 3, 3)))
+        np.testing.assert_array_equal(gx[0], [[1, 1, 0, 1, 0], [1, 0, 1, 0, 1], [1, 1, 0, 1, 0]])
+
+    def test_out_is_checked(self):
+        from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+        windows = AdaptivePoolPlan("max", 3, (5,)).windows
+        y, args = windows.max(np.ones((2, 5)))
+        with pytest.raises(ValueError, match=r"out must be a C-contiguous float64 array of shape "
+                                             r"\(2, 5\), got out.shape=\(2, 4\), dtype float64"):
+            windows.max_adjoint(np.ones_like(y), args, out=np.empty((2, 4)))
+        with pytest.raises(ValueError, match=r"out must be a C-contiguous float64 array.*dtype float32"):
+            windows.sum_adjoint(np.ones_like(y), out=np.empty((2, 5), dtype=np.float32))
+
+
+def _layers():
+    import convtheory.nn as cnn
+    return [
+        (cnn.MaxPool2d(3, stride=2, padding=1), (3, 5, 12, 12)),
+        (cnn.MaxPool1d(2, ceil_mode=True), (4, 3, 9)),
+        (cnn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (3, 5, 12, 12)),
+        (cnn.AvgPool3d(2, divisor_override=3), (2, 3, 4, 4, 4)),
+        (cnn.AdaptiveMaxPool2d(5), (3, 5, 13, 11)),        # stacked windows
+        (cnn.AdaptiveMaxPool2d(1), (3, 5, 6, 6)),          # a global max: flat winners
+        (cnn.AdaptiveAvgPool3d((2, 3, 1)), (2, 3, 5, 4, 3)),
+        (cnn.AdaptiveAvgPool2d(1), (3, 5, 6, 6)),          # a global sum
+        (cnn.BlurPool2d(5), (3, 5, 12, 12)),
+    ]
+
+
+class TestPlaneBlocks:
+    """Blocks of planes on several threads give the one-thread result bit for bit."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("case", range(len(_layers())))
+    @pytest.mark.parametrize("n_workers", [2, 3])
+    def test_bit_identical_to_one_block(self, monkeypatch, case, dtype, n_workers):
+        from convtheory.nn import _planes
+        rng = np.random.default_rng(5150)
+        layer, shape = _layers()[case]
+        x = rng.integers(-2, 3, size=shape).astype(dtype)    # ties
+        x[0, 1].flat[::3] = np.nan                           # NaN in the first block only
+        x[-1, -1].flat[1::4] = -0.0
+        monkeypatch.setattr(_planes, "workers", lambda: 1)
+        y1 = layer(x)
+        g = rng.standard_normal(y1.shape).astype(dtype)
+        gx1 = layer.backward(g)
+        monkeypatch.setattr(_planes, "workers", lambda: n_workers)
+        monkeypatch.setattr(_planes, "PARALLEL_MIN", 0)
+        blocks = _planes.plane_blocks(shape[0] * shape[1], 1)
+        assert len(blocks) == _planes.BLOCKS_PER_WORKER * n_workers
+        y2 = layer(x)
+        gx2 = layer.backward(g)
+        assert y2.dtype == y1.dtype == dtype and gx2.dtype == gx1.dtype == dtype
+        assert y2.tobytes() == y1.tobytes() and gx2.tobytes() == gx1.tobytes()
+
+    def test_one_block_below_the_threshold(self, monkeypatch):
+        from convtheory.nn import _planes
+        monkeypatch.setattr(_planes, "workers", lambda: 2)
+        assert _planes.plane_blocks(10, _planes.PARALLEL_MIN - 1) == [(0, 10)]
+        assert _planes.plane_blocks(10, _planes.PARALLEL_MIN) == [(0, 2), (2, 5), (5, 8), (8, 10)]
+        assert _planes.plane_blocks(1, _planes.PARALLEL_MIN) == [(0, 1)]    # never an empty block
+
+    def test_an_error_in_any_block_is_raised(self):
+        from convtheory.nn import _planes
+
+        def fail_late(start, stop):
+            if start > 0:
+                raise ArithmeticError(f"block {start}:{stop}")
+            return start
+
+        with pytest.raises(ArithmeticError, match="block 2:4"):
+            _planes.map_blocks(fail_late, [(0, 2), (2, 4)])
+
+
+@pytest.mark.parametrize("output_size", [5, 7, 1])      # uneven, even, global windows
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_adaptive_pools_of_an_empty_batch(kind, output_size):
+    fwd = getattr(F, f"adaptive_{kind}_pool2d")
+    bwd = getattr(F, f"adaptive_{kind}_pool2d_backward")
+    x = np.zeros((0, 3, 28, 28))
+    y = fwd(x, output_size)
+    assert y.shape == (0, 3, output_size, output_size)
+    assert bwd(np.zeros(y.shape), x, output_size).shape == x.shape
+
+
+def test_uneven_adaptive_max_in_cache_sized_blocks(monkeypatch):
+    # The planes are pooled a cache-sized block at a time; each alone, so any block
+    # size gives the same output and winners, bit for bit.
+    import convtheory.pool_windows as pw
+    from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+    rng = np.random.default_rng(1966)
+    x = rng.integers(-2, 3, size=(7, 13, 11)).astype(np.float64)
+    x[3, 2, 5] = np.nan
+    windows = AdaptivePoolPlan("max", (5, 4), (13, 11)).windows
+    assert windows.stacked
+    y1, (_, w1) = windows.max(x)
+    monkeypatch.setattr(pw, "_CACHE_BYTES", 3 * x[0].nbytes)      # blocks of 3, 3 and 1 planes
+    y3, (_, w3) = windows.max(x)
+    assert y3.tobytes() == y1.tobytes() and np.array_equal(w3, w1)

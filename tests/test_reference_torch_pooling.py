@@ -142,6 +142,58 @@ def test_adaptive_pool_matches_torch(kind, d, data):
     np.testing.assert_allclose(bwd(g, x, out), gt, rtol=0, atol=ATOL)
 
 
+# Values that stress the tie and NaN rules: few distinct values (ties), both zeros,
+# both infinities and NaN.
+SPECIAL = np.array([-2.0, -1.0, -0.0, 0.0, 1.0, 2.0, np.inf, -np.inf, np.nan])
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(st.integers(1, 3), st.sampled_from([np.float64, np.float32]), st.data())
+def test_adaptive_max_pool_uneven_windows_match_torch(d, dtype, data):
+    # Windows whose starts are no progression take the stacked path (gathers, then
+    # the winner slab by slab); PyTorch scans each window in row-major order.
+    from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+    n = tuple(data.draw(st.integers(2, 11 if d < 3 else 6)) for _ in range(d))
+    out = tuple(data.draw(st.integers(2, 12 if d < 3 else 7)) for _ in range(d))
+    assume(AdaptivePoolPlan("max", out, n).windows.stacked)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    special = data.draw(st.sampled_from(["ties", "nan", "inf", "normal"]))
+    shape = (2, 3) + n
+    if special == "normal":
+        x = rng.standard_normal(shape)
+    else:
+        pool = {"ties": SPECIAL[:6], "nan": SPECIAL, "inf": SPECIAL[:8]}[special]
+        x = rng.choice(pool, size=shape)
+    x = x.astype(dtype)
+    fwd, bwd, ref = ADAPTIVE["max", d]
+    y = fwd(x, out)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    yt, gt = torch_pool(ref, x, g, output_size=out)
+    assert y.dtype == dtype
+    # The output is the winner's own value: equal bit for bit, -0.0 and NaN included.
+    assert y.tobytes() == yt.tobytes()
+    # Each input's gradient sums the outputs it wins, in the outputs' order, as in
+    # PyTorch; float32 sums of a few such terms agree to a few ulps.
+    tol = ATOL if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(bwd(g, x, out), gt, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("n, out", [((100,), (70,)), ((9, 130), (4, 67)), ((3, 70, 5), (2, 65, 3))])
+@pytest.mark.parametrize("special", ["ties", "nan"])
+def test_adaptive_max_pool_many_uneven_windows_match_torch(n, out, special):
+    # Over 64 windows on an axis: folded by one gather per kernel position.
+    from convtheory.nn.functional_adaptive_pooling import AdaptivePoolPlan
+    assert AdaptivePoolPlan("max", out, n).windows.stacked
+    rng = np.random.default_rng(6502)
+    x = rng.choice(SPECIAL[:6] if special == "ties" else SPECIAL, size=(2, 3) + n)
+    fwd, bwd, ref = ADAPTIVE["max", len(n)]
+    y = fwd(x, out)
+    g = rng.standard_normal(y.shape)
+    yt, gt = torch_pool(ref, x, g, output_size=out)
+    assert y.tobytes() == yt.tobytes()
+    np.testing.assert_allclose(bwd(g, x, out), gt, rtol=0, atol=ATOL)
+
+
 def test_max_pool_nan_propagates_as_in_torch():
     x = np.array([[[1.0, np.nan, 3.0, np.nan, 2.0, 0.0]]])
     g = np.arange(1.0, 4.0).reshape(1, 1, 3)

@@ -25,6 +25,7 @@ import numpy as np
 from ..pool_spec import avg_pool_divisors, pool_spec
 from ..pool_windows import PoolWindows
 from ._backend import _cached, _float_array, _frozen
+from ._planes import MAX_COST, map_blocks, plane_blocks
 
 __all__ = [
     "PoolPlan",
@@ -51,7 +52,12 @@ def _check_kind(kind):
 
 
 class _WindowPlan:
-    """Shared forward/backward over :class:`PoolWindows`; subclasses set the windows."""
+    """Shared forward/backward over :class:`PoolWindows`; subclasses set the windows.
+
+    Large batches are pooled in blocks of planes on several threads
+    (:mod:`convtheory.nn._planes`); each block keeps its own winners for
+    the backward pass.
+    """
 
     kind: str
     windows: PoolWindows
@@ -61,26 +67,53 @@ class _WindowPlan:
         """Pool a batch ``x`` of shape ``(N, C) + input_spatial``."""
         n, c = x.shape[:2]
         planes = x.reshape((n * c,) + x.shape[2:])
+        blocks = plane_blocks(n * c, planes.size * (MAX_COST if self.kind == "max" else 1))
+        out_shape = (n, c) + self.windows.output_spatial
+        if len(blocks) == 1:
+            y, args = self._forward_block(planes)
+            self._saved = (x.shape, [(blocks[0], args)])
+            return y.reshape(out_shape)
+        y = np.empty((n * c,) + self.windows.output_spatial, dtype=x.dtype)
+
+        def run(start, stop):
+            block, args = self._forward_block(planes[start:stop])
+            y[start:stop] = block
+            return args
+
+        self._saved = (x.shape, list(zip(blocks, map_blocks(run, blocks))))
+        return y.reshape(out_shape)
+
+    def _forward_block(self, planes):
         if self.kind == "max":
-            y, args = self.windows.max(planes)
-            self._saved = (x.shape, args)
-        else:
-            y = self.windows.sum(planes)
-            y /= self.divisor
-            self._saved = (x.shape, None)
-        return y.reshape((n, c) + self.windows.output_spatial)
+            return self.windows.max(planes)
+        y = self.windows.sum(planes)
+        y /= self.divisor
+        return y, None
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Gradient with respect to the input of the last ``forward``."""
         if getattr(self, "_saved", None) is None:
             raise RuntimeError(f"{type(self).__name__}.backward needs a forward pass first")
-        shape, args = self._saved
+        shape, saved = self._saved
         g = grad_output.reshape((shape[0] * shape[1],) + self.windows.output_spatial)
-        if self.kind == "max":
-            gx = self.windows.max_adjoint(g, args)
-        else:
-            gx = self.windows.sum_adjoint(g / self.divisor)
+        if len(saved) == 1:
+            return self._backward_block(g, saved[0][1]).reshape(shape)
+        gx = np.empty((shape[0] * shape[1],) + self.windows.input_spatial, dtype=g.dtype)
+        args = dict(saved)
+
+        def run(start, stop):
+            self._backward_block(g[start:stop], args[start, stop], out=gx[start:stop])
+
+        map_blocks(run, list(args))
         return gx.reshape(shape)
+
+    def _backward_block(self, g, args, out=None):
+        if self.kind == "max":
+            return self.windows.max_adjoint(g, args, out=out)
+        # In the gradient's own precision, as PyTorch (a float32 quotient rounded once
+        # from float64 is the float32 quotient: 53 >= 2*24 + 2 bits).
+        return self.windows.sum_adjoint(np.divide(g, self.divisor).astype(g.dtype, copy=False),
+                                        out=out)
 
 
 class PoolPlan(_WindowPlan):

@@ -16,6 +16,7 @@ from ..pool_windows import PoolWindows
 from ..pooling import binomial_filter, blur_kernel, blur_pool_spec
 from . import functional_adaptive_pooling as FAP
 from . import functional_pooling as FP
+from ._planes import map_blocks, plane_blocks
 from .functional_adaptive_pooling import AdaptivePoolPlan
 from .functional_pooling import PoolPlan
 from .module import Module
@@ -349,8 +350,18 @@ class _BlurPool(_SpatialLayer):
             self._plan.spec = spec
         self._shape = x.shape
         n, c = x.shape[:2]
-        a = binomial_filter(self.filter_size).astype(x.dtype)
-        y = self._plan.sum(x.reshape((n * c,) + x.shape[2:]), (a,) * self._ndim)
+        w = (binomial_filter(self.filter_size).astype(x.dtype),) * self._ndim
+        planes = x.reshape((n * c,) + x.shape[2:])
+        blocks = plane_blocks(n * c, planes.size)
+        if len(blocks) == 1:
+            y = self._plan.sum(planes, w)
+        else:  # blocks of planes side by side; each plane alone, so the same result
+            y = np.empty((n * c,) + self._plan.output_spatial, dtype=x.dtype)
+
+            def run(start, stop):
+                y[start:stop] = self._plan.sum(planes[start:stop], w)
+
+            map_blocks(run, blocks)
         return self._unbatch(y.reshape((n, c) + self._plan.output_spatial))
 
     def backward(self, grad_out):
@@ -358,8 +369,14 @@ class _BlurPool(_SpatialLayer):
             raise RuntimeError(f"{self!r}: backward needs a forward pass first")
         g = np.ascontiguousarray(grad_out[None] if self._unbatched else grad_out)
         n, c = self._shape[:2]
-        a = binomial_filter(self.filter_size).astype(g.dtype)
-        gx = self._plan.sum_adjoint(g.reshape((n * c,) + g.shape[2:]), (a,) * self._ndim)
+        w = (binomial_filter(self.filter_size).astype(g.dtype),) * self._ndim
+        g = g.reshape((n * c,) + g.shape[2:])
+        blocks = plane_blocks(n * c, int(np.prod(self._shape)))
+        if len(blocks) == 1:
+            return self._unbatch(self._plan.sum_adjoint(g, w).reshape(self._shape))
+        gx = np.empty((n * c,) + self._shape[2:], dtype=g.dtype)
+        map_blocks(lambda start, stop: self._plan.sum_adjoint(g[start:stop], w,
+                                                                  out=gx[start:stop]), blocks)
         return self._unbatch(gx.reshape(self._shape))
 
     def __repr__(self):
