@@ -23,12 +23,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 __all__ = ["BLOCK_GEMM", "SMALL_FFT", "SMALL_GEMM", "blas_threads", "fft_workers",
-           "gemm_threads", "parallel_blocks", "parallel_matmul", "workers"]
+           "gemm_threads", "map_blocks", "parallel_blocks", "parallel_matmul", "workers"]
 
 #: Multiply-adds below which one GEMM runs on one BLAS thread: waking and joining a
 #: second thread costs more than it saves there, and far more on a loaded machine.
@@ -164,13 +163,67 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
     return out
 
 
+def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
+    """``[fn(start, stop) for (start, stop) in blocks]``, the blocks run side by side.
+
+    The calling thread and ``n_workers - 1`` helper threads (default
+    :func:`workers`) claim blocks in turn until none is left, and the call
+    returns when every block is done.  Blocks are claimed, not assigned: on a
+    machine whose cores are busy a helper may start late, and by then this
+    thread has taken its blocks, so a late helper costs nothing where a block
+    assigned to it would have made the call wait for a core.  Helpers are
+    started per call (about 0.1 ms each) rather than kept in a pool, so no
+    thread outlives the call (a process that forks later holds no idle
+    threads).  The first exception raised in a block is raised here, once
+    every block has run.
+
+    Examples
+    --------
+    >>> map_blocks(lambda a, b: list(range(a, b)), [(0, 2), (2, 5)], n_workers=2)
+    [[0, 1], [2, 3, 4]]
+    """
+    blocks = list(blocks)
+    n_workers = workers() if n_workers is None else n_workers
+    n_helpers = min(n_workers, len(blocks)) - 1
+    if n_helpers <= 0:
+        return [fn(*block) for block in blocks]
+    results, errors = [None] * len(blocks), []
+    lock, done = threading.Lock(), threading.Event()
+    state = {"next": 0, "left": len(blocks)}
+
+    def work():
+        while True:
+            with lock:
+                i = state["next"]
+                if i == len(blocks):
+                    return
+                state["next"] = i + 1
+            try:
+                results[i] = fn(*blocks[i])
+            except BaseException as err:  # noqa: BLE001 - raised in the caller below
+                errors.append(err)
+            with lock:
+                state["left"] -= 1
+                if state["left"] == 0:
+                    done.set()
+
+    for _ in range(n_helpers):
+        threading.Thread(target=work, name="convtheory-block", daemon=True).start()
+    work()
+    done.wait()
+    if errors:
+        raise errors[0]
+    return results
+
+
 def parallel_blocks(n_items: int, fn, *, min_items: int = 1) -> None:
     """Run ``fn(start, stop)`` over contiguous blocks of ``range(n_items)``, on :func:`workers` threads.
 
-    Blocks are as equal as possible; with one worker (or fewer than
-    ``2 * min_items`` items) ``fn(0, n_items)`` runs in this thread.  BLAS is
-    limited to one thread while ``fn`` runs, in either case: blocks are meant
-    to be many small calls, and the workers must not oversubscribe the cores.  An exception in a block is raised here.
+    Blocks are as equal as possible, one per worker, run by :func:`map_blocks`;
+    with one worker (or fewer than ``2 * min_items`` items) ``fn(0, n_items)``
+    runs in this thread.  BLAS is limited to one thread while ``fn`` runs, in
+    either case: blocks are meant to be many small calls, and the workers must
+    not oversubscribe the cores.  An exception in a block is raised here.
 
     Examples
     --------
@@ -187,12 +240,6 @@ def parallel_blocks(n_items: int, fn, *, min_items: int = 1) -> None:
             fn(0, n_items)
         return
     bounds = np.linspace(0, n_items, n_workers + 1).round().astype(int).tolist()
-    # The first block runs in this thread: one thread fewer to wake, which on a
-    # loaded machine means one wait fewer for a core.
-    with blas_threads(1), ThreadPoolExecutor(n_workers - 1) as pool:
-        futures = [pool.submit(fn, a, b) for a, b in zip(bounds[1:-1], bounds[2:])]
-        try:
-            fn(bounds[0], bounds[1])
-        finally:
-            for f in futures:
-                f.result()
+    # workers() is read above: inside blas_threads(1) it would say 1.
+    with blas_threads(1):
+        map_blocks(fn, list(zip(bounds[:-1], bounds[1:])), n_workers)

@@ -10,21 +10,15 @@ cores (:func:`convtheory.threads.workers`, through threadpoolctl), so
 ``threadpoolctl.threadpool_limits(1)`` makes every pool serial, as it does
 the rest of the package.
 
-The blocks are claimed, not assigned: the calling thread and the helpers
-take the next unclaimed block until none is left, and the call returns when
-the claimed ones are done.  On a machine whose cores are busy a helper may
-start late; then the calling thread has taken its blocks already, so a late
-helper costs nothing, where a block assigned to it would have made the call
-wait for a core.
+The blocks run through :func:`convtheory.threads.map_blocks`, which hands
+them out by claim, so a helper thread that starts late costs nothing.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
+from ..threads import map_blocks as _map_blocks
 from ..threads import workers
 
 __all__ = ["MAX_COST", "PARALLEL_MIN", "map_blocks", "plane_blocks"]
@@ -43,10 +37,6 @@ MAX_COST = 4
 #: Blocks per thread: more than one, so that a thread that starts late or runs
 #: slowly (a busy core) leaves its share to the others.
 BLOCKS_PER_WORKER = 2
-
-_EXECUTOR = None
-_EXECUTOR_LOCK = threading.Lock()
-
 
 def plane_blocks(n_planes: int, work: int) -> list:
     """Contiguous ``(start, stop)`` ranges of planes covering ``range(n_planes)``.
@@ -68,52 +58,14 @@ def plane_blocks(n_planes: int, work: int) -> list:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _EXECUTOR
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(thread_name_prefix="convtheory-planes")
-        return _EXECUTOR
-
-
 def map_blocks(fn, blocks) -> list:
-    """``[fn(start, stop) for (start, stop) in blocks]``, the blocks run side by side.
+    """``[fn(start, stop) for (start, stop) in blocks]``, side by side on :func:`workers` threads.
 
-    The calling thread and ``workers() - 1`` helpers claim blocks in turn
-    until none is left; the call returns when every block is done.  An
-    exception in a block is raised here (the first one, once all blocks ran).
+    :func:`convtheory.threads.map_blocks` with this module's thread count.
 
     Examples
     --------
     >>> map_blocks(lambda a, b: list(range(a, b)), [(0, 2), (2, 5)])
     [[0, 1], [2, 3, 4]]
     """
-    if len(blocks) == 1:
-        return [fn(*blocks[0])]
-    results, errors = [None] * len(blocks), []
-    lock, done = threading.Lock(), threading.Event()
-    state = {"next": 0, "left": len(blocks)}
-
-    def work():
-        while True:
-            with lock:
-                i = state["next"]
-                if i == len(blocks):
-                    return
-                state["next"] = i + 1
-            try:
-                results[i] = fn(*blocks[i])
-            except BaseException as err:  # noqa: BLE001 - raised in the caller below
-                errors.append(err)
-            with lock:
-                state["left"] -= 1
-                if state["left"] == 0:
-                    done.set()
-
-    for _ in range(min(workers(), len(blocks)) - 1):
-        _executor().submit(work)
-    work()
-    done.wait()
-    if errors:
-        raise errors[0]
-    return results
+    return _map_blocks(fn, blocks, workers())
