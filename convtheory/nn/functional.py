@@ -30,6 +30,7 @@ import numpy as np
 from ..spec import ConvSpec
 from ..validation import as_instance
 from ..validation import per_axis as _per_axis
+from ..flat_gather import FlatGather
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
@@ -97,6 +98,10 @@ class ConvPlan:
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
         self._gather = Im2col(spec) if backend == "im2col" else None
+        # Stride 1: every tap is one contiguous run of the padded input (no short
+        # inner loops in the gather, its adjoint or the depthwise shift-and-add).
+        self._flat = FlatGather(spec) if backend == "im2col" and FlatGather.applies(spec) else None
+        self._depthwise = spec.out_channels_per_group == spec.in_channels_per_group == 1
         self._buffers: dict = {}
         self._saved = None
 
@@ -122,6 +127,8 @@ class ConvPlan:
             if bias is not None:
                 out3 += bias[:, None]
             return out
+        if self._flat is not None:
+            return self._forward_flat(x, weight, bias, out)
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
         cols = self._gather(x).reshape(g, ck, n * self.n_out)
@@ -158,6 +165,8 @@ class ConvPlan:
             per_tap = np.einsum("nt,nt->t", G[:, taps.rows], X[:, taps.cols])
             grad_weight = np.bincount(taps.kernel, weights=per_tap, minlength=spec.n_weights)
             return grad_input, grad_weight.reshape(spec.weight_shape).astype(weight.dtype), grad_bias
+        if isinstance(self._saved, tuple) and self._saved[0] == "flat":
+            return self._backward_flat(grad_output, weight, grad_bias, input_grad)
         cols = self._saved
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
@@ -189,6 +198,85 @@ class ConvPlan:
         grad_input = self._gather.adjoint(
             gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
         return grad_input, grad_weight, grad_bias
+
+    # ---- stride 1: the flat gather ---------------------------------------------
+    def _forward_flat(self, x, weight, bias, out):
+        spec, flat = self.spec, self._flat
+        n, g = x.shape[0], spec.groups
+        xp = flat.pad(x)
+        if self._depthwise:
+            # (N, C, length): already in the output's layout, no transpose.
+            y = flat.crop(flat.depthwise(xp, weight.reshape(g, self.k_vol)))
+            self._saved = ("flat", xp)
+        else:
+            ck = spec.in_channels_per_group * self.k_vol
+            cols = flat.gather(xp).reshape(g, ck, n * flat.length)
+            y_ext = flat.buffer("y", (g, spec.out_channels_per_group, n * flat.length), x.dtype)
+            with gemm_threads(g, spec.out_channels_per_group * ck * n * flat.length):
+                np.matmul(weight.reshape(g, -1, ck), cols, out=y_ext)
+            y = flat.crop(y_ext.reshape(spec.out_channels, n, flat.length)).swapaxes(0, 1)
+            self._saved = ("flat", cols)
+        # One pass from the flat grid to the output, cropping the spill, bias included.
+        if bias is None:
+            out[...] = y
+        else:
+            np.add(y, bias.reshape((-1,) + (1,) * spec.ndim), out=out)
+        return out
+
+    def _backward_flat(self, grad_output, weight, grad_bias, input_grad):
+        spec, flat = self.spec, self._flat
+        n, g = grad_output.shape[0], spec.groups
+        finite_weight = bool(np.isfinite(weight).all())
+        if self._depthwise:
+            xp = self._saved[1]
+            # The gradient on the flat grid; its spill positions stay zero (only the
+            # outputs' positions are ever written).
+            grad_ext = flat.buffer("grad_ext", (n, spec.out_channels, flat.length),
+                                   grad_output.dtype, zero=True)
+            flat.crop(grad_ext)[...] = grad_output
+            grad_weight = flat.depthwise_weight_grad(xp, grad_ext)
+            if not np.isfinite(grad_weight).all():
+                # A spill column may hold an inf of the input: 0 * inf would be nan
+                # where the true sum is not.  Sum over the outputs only.
+                grad_weight = flat.depthwise_weight_grad(xp, grad_ext, spill=False)
+            grad_weight = grad_weight.reshape(spec.weight_shape)
+            if not input_grad:
+                return None, grad_weight, grad_bias
+            w = weight.reshape(g, self.k_vol)
+            if finite_weight:
+                grad_input = flat.depthwise_adjoint(grad_ext, w)
+            else:  # 0 * inf on the spill: take the exact scatter-add of the true outputs
+                grad_input = self._gather.depthwise_adjoint(grad_output, w)
+            return grad_input, grad_weight, grad_bias
+        cols = self._saved[1]
+        ck = spec.in_channels_per_group * self.k_vol
+        grad_ext = flat.buffer("grad_ext", (g, spec.out_channels_per_group, n * flat.length),
+                               grad_output.dtype, zero=True)
+        flat.crop(grad_ext.reshape(spec.out_channels, n, flat.length))[...] = \
+            grad_output.swapaxes(0, 1)
+        macs = spec.out_channels_per_group * ck * n * flat.length
+        with gemm_threads(g, macs):
+            # (cols @ G^T)^T, as in the gathered path.
+            grad_weight = np.matmul(cols, grad_ext.transpose(0, 2, 1)).transpose(0, 2, 1)
+            if not np.isfinite(grad_weight).all():
+                # An inf of the input in a spill column: 0 * inf = nan where the true
+                # sum (over the outputs only) is not.  Zero the spill and sum again.
+                grad_weight = np.matmul(flat.clean(cols), grad_ext.transpose(0, 2, 1))
+                grad_weight = grad_weight.transpose(0, 2, 1)
+        grad_weight = np.ascontiguousarray(grad_weight).reshape(spec.weight_shape)
+        if not input_grad:
+            return None, grad_weight, grad_bias
+        gcols = flat.buffer("gcols", (g, ck, n * flat.length), grad_output.dtype)
+        w_t = weight.reshape(g, -1, ck).transpose(0, 2, 1)
+        if spec.out_channels_per_group == 1:
+            np.multiply(w_t, grad_ext, out=gcols)
+        else:
+            with gemm_threads(g, macs):
+                np.matmul(w_t, grad_ext, out=gcols)
+        gcols = gcols.reshape(spec.in_channels, self.k_vol, n, flat.length)
+        if not finite_weight:  # inf * 0 on the spill columns: they carry no gradient
+            gcols = flat.clean(gcols)
+        return flat.scatter(gcols), grad_weight, grad_bias
 
 
 _TAPS: OrderedDict = OrderedDict()
