@@ -27,8 +27,8 @@ Exactness: a spill column is multiplied by a zero gradient, so the weight
 gradient is exact whenever it comes out finite, and the input gradient is
 exact for a finite weight (``0 * w`` is zero).  With an infinite input, a
 spill column may give ``0 * inf = nan`` in the weight gradient where the true
-sum is finite; :meth:`FlatGather.clean` zeroes the spill columns, and the
-layer re-computes with them in that case (see :mod:`convtheory.nn.functional`).
+sum is finite; :meth:`FlatGather.keep` marks the true outputs' columns, and the
+layer sums again without the spill in that case (see :mod:`convtheory.nn.functional`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ from .padded import Padder
 from .spec import ConvSpec
 from .validation import as_instance, as_max_bytes, check_budget
 
-__all__ = ["FlatGather"]
+__all__ = ["BLOCK_BYTES", "FlatGather"]
+
+#: Bytes of one block of ``cols``: small enough to stay in a core's cache between the
+#: gather that writes it and the products that read it, large enough that the
+#: per-block Python overhead (one copy per tap, a few products) stays small.
+BLOCK_BYTES = 1 << 22
 
 
 def _unit_step_starts(table: np.ndarray):
@@ -172,14 +177,47 @@ class FlatGather:
         self._padder.pad(x, out=xp.reshape((n, spec.in_channels) + self.grid))
         return xp
 
-    def gather(self, xp: np.ndarray) -> np.ndarray:
-        """``cols`` (C_in, prod(k), N, length): one contiguous run per tap, channel and sample."""
+    def blocks(self, batch: int, itemsize: int) -> list:
+        """``(n0, n1, start, stop)`` blocks of the flat columns: samples ``n0:n1``, positions ``start:stop``.
+
+        A block's ``cols`` take about :data:`BLOCK_BYTES`, so the gather
+        that writes them and the products that read them meet in the cache:
+        whole samples when a sample's columns fit, else a run of one sample.
+        """
+        width = max(1, BLOCK_BYTES // (self.spec.in_channels * self.k_vol * itemsize))
+        if self.length <= width:
+            per = width // self.length
+            return [(n0, min(n0 + per, batch), 0, self.length) for n0 in range(0, batch, per)]
+        return [(n, n + 1, s, min(s + width, self.length))
+                for n in range(batch) for s in range(0, self.length, width)]
+
+    def gather(self, xp: np.ndarray, block=None) -> np.ndarray:
+        """``cols`` (C_in, prod(k), samples * positions) of one block (all of ``xp`` by default).
+
+        One contiguous run per tap, channel and sample.  The result is a view
+        of a kept buffer, valid until the next call.
+        """
         n, c, _ = xp.shape
-        cols = self.buffer("cols", (c, self.k_vol, n, self.length), xp.dtype)
-        x_t = xp.transpose(1, 0, 2)
+        n0, n1, s, e = (0, n, 0, self.length) if block is None else block
+        m = (n1 - n0) * (e - s)
+        buf = self.buffer("cols", (c, self.k_vol, m), xp.dtype) if block is None else \
+            self.buffer("cols_block", (c, self.k_vol, self._widest(n, xp.dtype.itemsize)), xp.dtype)
+        cols = buf[:, :, :m]
+        grid = cols.reshape(c, self.k_vol, n1 - n0, e - s)
+        x_t = xp[n0:n1].transpose(1, 0, 2)
         for j, start in enumerate(self.offsets):
-            cols[:, j] = x_t[:, :, start:start + self.length]
+            grid[:, j] = x_t[:, :, start + s:start + e]
         return cols
+
+    def _widest(self, batch: int, itemsize: int) -> int:
+        return max((n1 - n0) * (e - s) for n0, n1, s, e in self.blocks(batch, itemsize))
+
+    def keep(self, block) -> np.ndarray:
+        """Boolean ``(samples * positions,)``: which columns of ``block`` are true outputs (not spill)."""
+        n0, n1, s, e = block
+        keep = np.zeros(self.length, dtype=bool)
+        self.crop(keep)[...] = True
+        return np.broadcast_to(keep[s:e], (n1 - n0, e - s)).reshape(-1)
 
     def crop(self, ext: np.ndarray) -> np.ndarray:
         """The true outputs ``(..., o1, ..., od)`` of ``ext`` ``(..., length)``: a strided view.
@@ -196,25 +234,22 @@ class FlatGather:
                           strides=ext.strides[:-1] + tuple(item * s for s in self._steps),
                           writeable=ext.flags.writeable)
 
-    def clean(self, cols: np.ndarray) -> np.ndarray:
-        """A copy of ``cols`` (``(..., length)``) with every spill column set to zero."""
-        keep = np.zeros(self.length, dtype=bool)
-        self.crop(keep)[...] = True
-        return np.where(keep, cols, np.zeros((), dtype=cols.dtype))
-
     # ---- the adjoint -------------------------------------------------------
-    def scatter(self, gcols: np.ndarray) -> np.ndarray:
-        """The adjoint of ``gather`` then ``pad``: ``gcols`` (C_in, prod(k), N, length) to (N, C_in, n...).
+    def scatter(self, gcols: np.ndarray, gxp: np.ndarray, block) -> None:
+        """Add ``gcols`` (C_in, prod(k), samples * positions) of ``block`` back where it was read.
 
-        Each tap's run is added back where it was read; the padding's border
-        is folded back onto the input (:meth:`Padder.fold`).
+        ``gxp`` is the ``(N, C_in, prod(padded))`` gradient of the padded
+        input; :meth:`fold` then folds its border back onto the input.
         """
-        c, _, n, _ = gcols.shape
-        gxp = self.buffer("grad_padded", (n, c, self.volume), gcols.dtype)
-        gxp.fill(0)
-        g_t = gxp.transpose(1, 0, 2)
+        n0, n1, s, e = block
+        grid = gcols.reshape(gcols.shape[0], self.k_vol, n1 - n0, e - s)
+        g_t = gxp[n0:n1].transpose(1, 0, 2)
         for j, start in enumerate(self.offsets):
-            g_t[:, :, start:start + self.length] += gcols[:, j]
+            g_t[:, :, start + s:start + e] += grid[:, j]
+
+    def fold(self, gxp: np.ndarray) -> np.ndarray:
+        """The adjoint of :meth:`pad`: ``(N, C, prod(padded))`` to ``(N, C, n1, ..., nd)``."""
+        n, c, _ = gxp.shape
         return self._padder.fold(gxp.reshape((n, c) + self.grid))
 
     # ---- one channel pair per group: shift-and-add, no cols ----------------
@@ -243,11 +278,13 @@ class FlatGather:
         """
         n, c, _ = xp.shape
         out = np.empty((c, self.k_vol), dtype=xp.dtype)
-        view = (lambda a: a) if spill else self.crop
-        subscripts = "ncq,ncq->c" if spill else "nc...,nc...->c"
         for j, start in enumerate(self.offsets):
-            out[:, j] = np.einsum(subscripts, view(grad_ext),
-                                  view(xp[:, :, start:start + self.length]))
+            run = xp[:, :, start:start + self.length]
+            if spill:  # one dot product per sample and channel, in BLAS
+                out[:, j] = np.matmul(grad_ext[:, :, None, :], run[:, :, :, None]).sum(axis=0)[:, 0, 0]
+            else:
+                product = self.crop(grad_ext) * self.crop(run)
+                out[:, j] = product.sum(axis=(0,) + tuple(range(2, product.ndim)))
         return out
 
     def depthwise_adjoint(self, grad_ext: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -260,4 +297,4 @@ class FlatGather:
         for j, start in enumerate(self.offsets):
             np.multiply(grad_ext, scale[:, j], out=tmp)
             gxp[:, :, start:start + self.length] += tmp
-        return self._padder.fold(gxp.reshape((n, c) + self.grid))
+        return self.fold(gxp)

@@ -44,7 +44,7 @@ from .functional_pooling import *  # noqa: F401,F403
 from .functional_transpose import (
     ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
     conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
-from ..threads import gemm_threads
+from ..threads import blas_threads, gemm_threads
 
 __all__ = [
     "BACKENDS",
@@ -128,7 +128,10 @@ class ConvPlan:
                 out3 += bias[:, None]
             return out
         if self._flat is not None:
-            return self._forward_flat(x, weight, bias, out)
+            # The spill columns may meet an inf of the input that no true output
+            # meets: a warning there would speak of values that are thrown away.
+            with np.errstate(invalid="ignore", over="ignore"):
+                return self._forward_flat(x, weight, bias, out)
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
         cols = self._gather(x).reshape(g, ck, n * self.n_out)
@@ -166,7 +169,8 @@ class ConvPlan:
             grad_weight = np.bincount(taps.kernel, weights=per_tap, minlength=spec.n_weights)
             return grad_input, grad_weight.reshape(spec.weight_shape).astype(weight.dtype), grad_bias
         if isinstance(self._saved, tuple) and self._saved[0] == "flat":
-            return self._backward_flat(grad_output, weight, grad_bias, input_grad)
+            with np.errstate(invalid="ignore", over="ignore"):  # as in the forward pass
+                return self._backward_flat(grad_output, weight, grad_bias, input_grad)
         cols = self._saved
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
@@ -199,23 +203,25 @@ class ConvPlan:
             gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
         return grad_input, grad_weight, grad_bias
 
-    # ---- stride 1: the flat gather ---------------------------------------------
+    # ---- stride 1: the flat gather, block by block ----------------------------
     def _forward_flat(self, x, weight, bias, out):
         spec, flat = self.spec, self._flat
         n, g = x.shape[0], spec.groups
         xp = flat.pad(x)
+        self._saved = ("flat", xp)
         if self._depthwise:
             # (N, C, length): already in the output's layout, no transpose.
             y = flat.crop(flat.depthwise(xp, weight.reshape(g, self.k_vol)))
-            self._saved = ("flat", xp)
         else:
             ck = spec.in_channels_per_group * self.k_vol
-            cols = flat.gather(xp).reshape(g, ck, n * flat.length)
             y_ext = flat.buffer("y", (g, spec.out_channels_per_group, n * flat.length), x.dtype)
-            with gemm_threads(g, spec.out_channels_per_group * ck * n * flat.length):
-                np.matmul(weight.reshape(g, -1, ck), cols, out=y_ext)
+            w = weight.reshape(g, -1, ck)
+            # Gather a block, multiply it while it is in the cache: cols never reach memory.
+            with blas_threads(1):
+                for block in flat.blocks(n, x.dtype.itemsize):
+                    cols = flat.gather(xp, block)
+                    np.matmul(w, cols.reshape(g, ck, -1), out=y_ext[..., _columns(flat, block)])
             y = flat.crop(y_ext.reshape(spec.out_channels, n, flat.length)).swapaxes(0, 1)
-            self._saved = ("flat", cols)
         # One pass from the flat grid to the output, cropping the spill, bias included.
         if bias is None:
             out[...] = y
@@ -226,9 +232,9 @@ class ConvPlan:
     def _backward_flat(self, grad_output, weight, grad_bias, input_grad):
         spec, flat = self.spec, self._flat
         n, g = grad_output.shape[0], spec.groups
+        xp = self._saved[1]
         finite_weight = bool(np.isfinite(weight).all())
         if self._depthwise:
-            xp = self._saved[1]
             # The gradient on the flat grid; its spill positions stay zero (only the
             # outputs' positions are ever written).
             grad_ext = flat.buffer("grad_ext", (n, spec.out_channels, flat.length),
@@ -248,35 +254,41 @@ class ConvPlan:
             else:  # 0 * inf on the spill: take the exact scatter-add of the true outputs
                 grad_input = self._gather.depthwise_adjoint(grad_output, w)
             return grad_input, grad_weight, grad_bias
-        cols = self._saved[1]
         ck = spec.in_channels_per_group * self.k_vol
-        grad_ext = flat.buffer("grad_ext", (g, spec.out_channels_per_group, n * flat.length),
-                               grad_output.dtype, zero=True)
+        cpo = spec.out_channels_per_group
+        grad_ext = flat.buffer("grad_ext", (g, cpo, n * flat.length), grad_output.dtype, zero=True)
         flat.crop(grad_ext.reshape(spec.out_channels, n, flat.length))[...] = \
             grad_output.swapaxes(0, 1)
-        macs = spec.out_channels_per_group * ck * n * flat.length
-        with gemm_threads(g, macs):
-            # (cols @ G^T)^T, as in the gathered path.
-            grad_weight = np.matmul(cols, grad_ext.transpose(0, 2, 1)).transpose(0, 2, 1)
-            if not np.isfinite(grad_weight).all():
-                # An inf of the input in a spill column: 0 * inf = nan where the true
-                # sum (over the outputs only) is not.  Zero the spill and sum again.
-                grad_weight = np.matmul(flat.clean(cols), grad_ext.transpose(0, 2, 1))
-                grad_weight = grad_weight.transpose(0, 2, 1)
-        grad_weight = np.ascontiguousarray(grad_weight).reshape(spec.weight_shape)
-        if not input_grad:
-            return None, grad_weight, grad_bias
-        gcols = flat.buffer("gcols", (g, ck, n * flat.length), grad_output.dtype)
+        grad_w = np.zeros((g, ck, cpo), dtype=grad_output.dtype)
+        gxp = flat.buffer("grad_padded", xp.shape, grad_output.dtype) if input_grad else None
+        if input_grad:
+            gxp.fill(0)
         w_t = weight.reshape(g, -1, ck).transpose(0, 2, 1)
-        if spec.out_channels_per_group == 1:
-            np.multiply(w_t, grad_ext, out=gcols)
-        else:
-            with gemm_threads(g, macs):
-                np.matmul(w_t, grad_ext, out=gcols)
-        gcols = gcols.reshape(spec.in_channels, self.k_vol, n, flat.length)
-        if not finite_weight:  # inf * 0 on the spill columns: they carry no gradient
-            gcols = flat.clean(gcols)
-        return flat.scatter(gcols), grad_weight, grad_bias
+        with blas_threads(1):
+            for block in flat.blocks(n, grad_output.dtype.itemsize):
+                cols = flat.gather(xp, block).reshape(g, ck, -1)
+                gb = grad_ext[..., _columns(flat, block)]
+                # (cols @ G^T), accumulated over the blocks; the transpose comes at the end.
+                part = np.matmul(cols, gb.transpose(0, 2, 1))
+                if not np.isfinite(part).all():
+                    # An inf of the input in a spill column: 0 * inf = nan where the true
+                    # sum (over the outputs only) is not.  Zero the spill and sum again.
+                    keep = flat.keep(block)
+                    part = np.matmul(np.where(keep, cols, 0), gb.transpose(0, 2, 1))
+                grad_w += part
+                if input_grad:
+                    gcols = np.matmul(w_t, gb) if cpo > 1 else w_t * gb
+                    if not finite_weight:  # inf * 0 on the spill: no gradient there
+                        gcols = np.where(flat.keep(block), gcols, 0)
+                    flat.scatter(gcols.reshape(spec.in_channels, self.k_vol, -1), gxp, block)
+        grad_weight = np.ascontiguousarray(grad_w.transpose(0, 2, 1)).reshape(spec.weight_shape)
+        return (flat.fold(gxp) if input_grad else None), grad_weight, grad_bias
+
+
+def _columns(flat, block) -> slice:
+    """The slice of the flat ``(N * length)`` axis that ``block`` covers."""
+    n0, n1, s, e = block
+    return slice(n0 * flat.length + s, (n1 - 1) * flat.length + e)
 
 
 _TAPS: OrderedDict = OrderedDict()
