@@ -177,19 +177,20 @@ class FlatGather:
         self._padder.pad(x, out=xp.reshape((n, spec.in_channels) + self.grid))
         return xp
 
-    def blocks(self, batch: int, itemsize: int) -> list:
-        """``(n0, n1, start, stop)`` blocks of the flat columns: samples ``n0:n1``, positions ``start:stop``.
+    def blocks(self, stop: int, itemsize: int, start: int = 0) -> list:
+        """``(n0, n1, s, e)`` blocks of the flat columns: samples ``n0:n1``, positions ``s:e``.
 
-        A block's ``cols`` take about :data:`BLOCK_BYTES`, so the gather
-        that writes them and the products that read them meet in the cache:
-        whole samples when a sample's columns fit, else a run of one sample.
+        The blocks cover samples ``start:stop``.  A block's ``cols`` take
+        about :data:`BLOCK_BYTES`, so the gather that writes them and the
+        products that read them meet in the cache: whole samples when a
+        sample's columns fit, else a run of one sample.
         """
         width = max(1, BLOCK_BYTES // (self.spec.in_channels * self.k_vol * itemsize))
         if self.length <= width:
             per = width // self.length
-            return [(n0, min(n0 + per, batch), 0, self.length) for n0 in range(0, batch, per)]
+            return [(n0, min(n0 + per, stop), 0, self.length) for n0 in range(start, stop, per)]
         return [(n, n + 1, s, min(s + width, self.length))
-                for n in range(batch) for s in range(0, self.length, width)]
+                for n in range(start, stop) for s in range(0, self.length, width)]
 
     def gather(self, xp: np.ndarray, block=None) -> np.ndarray:
         """``cols`` (C_in, prod(k), samples * positions) of one block (all of ``xp`` by default).
@@ -200,17 +201,17 @@ class FlatGather:
         n, c, _ = xp.shape
         n0, n1, s, e = (0, n, 0, self.length) if block is None else block
         m = (n1 - n0) * (e - s)
-        buf = self.buffer("cols", (c, self.k_vol, m), xp.dtype) if block is None else \
-            self.buffer("cols_block", (c, self.k_vol, self._widest(n, xp.dtype.itemsize)), xp.dtype)
+        if block is None:
+            buf = self.buffer("cols", (c, self.k_vol, m), xp.dtype)
+        else:
+            widest = max((b1 - b0) * (f - a) for b0, b1, a, f in self.blocks(n, xp.itemsize))
+            buf = self.buffer("cols_block", (c, self.k_vol, widest), xp.dtype)
         cols = buf[:, :, :m]
         grid = cols.reshape(c, self.k_vol, n1 - n0, e - s)
         x_t = xp[n0:n1].transpose(1, 0, 2)
         for j, start in enumerate(self.offsets):
             grid[:, j] = x_t[:, :, start + s:start + e]
         return cols
-
-    def _widest(self, batch: int, itemsize: int) -> int:
-        return max((n1 - n0) * (e - s) for n0, n1, s, e in self.blocks(batch, itemsize))
 
     def keep(self, block) -> np.ndarray:
         """Boolean ``(samples * positions,)``: which columns of ``block`` are true outputs (not spill)."""
