@@ -10,7 +10,13 @@ Two backends compute the same map:
 
 * ``"im2col"`` (default): gather the input with :class:`~convtheory.im2col.Im2col`
   (read from the tap tables), one BLAS product per group; the adjoint is the
-  transposed product and ``col2im``.
+  transposed product and ``col2im``.  With stride 1 the gather is
+  :class:`~convtheory.flat_gather.FlatGather`'s: every tap is one contiguous
+  run of the padded input, the output is computed on the padded grid and
+  cropped, and the columns are gathered and multiplied block by block (about
+  4 MiB each), so they stay in the cache; the backward pass gathers them again
+  rather than keeping ``prod(k)`` copies of the input.  One channel pair per
+  group (depthwise) needs no columns: a shift-and-add of the runs.
 * ``"matrix"``: the seed's claim taken literally.  ``y = M x`` with
   ``M = conv_matrix(weight, ...)``, ``grad_x = M^T g``, and the gradient of a
   tied weight is the sum over its taps, ``grad_w[k] = sum g[row] x[col]``
@@ -68,9 +74,9 @@ __all__ = [
 class ConvPlan:
     """Forward and backward of one convolution geometry, with its buffers.
 
-    ``forward`` keeps what ``backward`` needs (the gathered input, or the
-    matrix and the input), so call ``backward`` after the ``forward`` whose
-    gradient you want.
+    ``forward`` keeps what ``backward`` needs (the gathered input, the
+    padded input for stride 1, or the matrix and the input), so call
+    ``backward`` after the ``forward`` whose gradient you want.
 
     Parameters
     ----------
