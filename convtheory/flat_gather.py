@@ -37,6 +37,7 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+from scipy.linalg import get_blas_funcs
 
 from .matrices import DEFAULT_MAX_BYTES
 from .padded import Padder
@@ -253,49 +254,86 @@ class FlatGather:
         n, c, _ = gxp.shape
         return self._padder.fold(gxp.reshape((n, c) + self.grid))
 
-    # ---- one channel pair per group: shift-and-add, no cols ----------------
-    def depthwise(self, xp: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """``y_ext`` (N, C, length) with ``y_ext[:, c] = sum_j weight[c, j] * run_j``.
+    # ---- one channel pair per group: no cols, one BLAS axpy per channel and tap ----
+    # Channel-major: a channel's padded samples sit end to end, so one tap reads one
+    # run of ``run_length(N)`` for all samples at once (the gaps between samples are
+    # spill too), and ``y += w * run`` is a single BLAS axpy: one pass, where numpy
+    # needs a multiply and an add.
+    def run_length(self, batch: int) -> int:
+        """Flat positions per channel computed for ``batch`` samples end to end."""
+        return max(0, (batch - 1) * self.volume + self.length)
 
-        ``xp`` is :meth:`pad`'s buffer and ``weight`` has shape (C, prod(k)).
+    def pad_channels(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (N, C, n1, ..., nd) padded into the kept channel-major ``(C, N * prod(padded))`` buffer."""
+        spec = self.spec
+        if x.ndim != spec.ndim + 2 or x.shape[1:] != spec.input_shape:
+            raise ValueError(f"x must have shape (N,) + {spec.input_shape}, got x.shape={x.shape}")
+        n, c = x.shape[:2]
+        xc = self.buffer("padded_channels", (c, n * self.volume), x.dtype)
+        self._padder.pad(x, out=xc.reshape((c, n) + self.grid).swapaxes(0, 1))
+        return xc
+
+    def crop_channels(self, ext: np.ndarray) -> np.ndarray:
+        """The true outputs ``(C, N, o1, ..., od)`` of a channel-major ``(C, N * prod(padded))`` array."""
+        c, total = ext.shape
+        return self.crop(ext.reshape(c, total // self.volume, self.volume)[:, :, :self.length])
+
+    def depthwise(self, xc: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """``y`` (C, N * prod(padded)) with ``y[c] = sum_j weight[c, j] * run_j`` (read it with :meth:`crop_channels`).
+
+        ``xc`` is :meth:`pad_channels`' buffer and ``weight`` has shape (C, prod(k)).
         """
-        n, c, _ = xp.shape
-        y = self.buffer("depthwise", (n, c, self.length), xp.dtype)
-        tmp = self.buffer("depthwise_tmp", (n, c, self.length), xp.dtype)
-        scale = weight[:, :, None]
+        c, total = xc.shape
+        run = self.run_length(total // self.volume)
+        y = self.buffer("depthwise", (c, total), xc.dtype)
+        (axpy,) = get_blas_funcs(("axpy",), (y,))
         first, *rest = self.offsets
-        np.multiply(xp[:, :, first:first + self.length], scale[:, 0], out=y)
-        for j, start in enumerate(rest, start=1):
-            np.multiply(xp[:, :, start:start + self.length], scale[:, j], out=tmp)
-            y += tmp
+        for ch in range(c if run else 0):
+            y_c, x_c, w_c = y[ch, :run], xc[ch], weight[ch]
+            np.multiply(x_c[first:first + run], w_c[0], out=y_c)
+            for j, start in enumerate(rest, start=1):
+                axpy(x_c[start:start + run], y_c, a=w_c[j])
         return y
 
-    def depthwise_weight_grad(self, xp: np.ndarray, grad_ext: np.ndarray, *,
+    def depthwise_weight_grad(self, xc: np.ndarray, grad_c: np.ndarray, *,
                               spill: bool = True) -> np.ndarray:
-        """``(C, prod(k))``: ``sum over samples and positions of grad_ext * run_j``, per channel.
+        """``(C, prod(k))``: ``sum over samples and positions of grad_c * run_j``, per channel.
 
-        With ``spill=False`` the sums run over the true outputs only (strided
-        views, slower), which is exact even where a spill column holds an inf.
+        ``grad_c`` is the output gradient on the channel-major grid, zero on
+        the spill.  With ``spill=False`` the sums run over the true outputs
+        only (strided views, slower), which is exact even where a spill column
+        holds an inf.
         """
-        n, c, _ = xp.shape
-        out = np.empty((c, self.k_vol), dtype=xp.dtype)
+        c, total = xc.shape
+        run = self.run_length(total // self.volume)
+        out = np.zeros((c, self.k_vol), dtype=xc.dtype)
+        if spill:
+            (dot,) = get_blas_funcs(("dot",), (xc,))
+            for ch in range(c if run else 0):
+                g_c, x_c = grad_c[ch, :run], xc[ch]
+                for j, start in enumerate(self.offsets):
+                    out[ch, j] = dot(g_c, x_c[start:start + run])
+            return out
+        grad = self.crop_channels(grad_c)
         for j, start in enumerate(self.offsets):
-            run = xp[:, :, start:start + self.length]
-            if spill:  # one dot product per sample and channel, in BLAS
-                out[:, j] = np.matmul(grad_ext[:, :, None, :], run[:, :, :, None]).sum(axis=0)[:, 0, 0]
-            else:
-                product = self.crop(grad_ext) * self.crop(run)
-                out[:, j] = product.sum(axis=(0,) + tuple(range(2, product.ndim)))
+            shifted = np.zeros_like(xc)
+            shifted[:, :total - start] = xc[:, start:]
+            product = grad * self.crop_channels(shifted)
+            out[:, j] = product.reshape(c, -1).sum(axis=1)
         return out
 
-    def depthwise_adjoint(self, grad_ext: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """The adjoint of :meth:`depthwise` then :meth:`pad`: (N, C, length) to (N, C, n...)."""
-        n, c, _ = grad_ext.shape
-        gxp = self.buffer("grad_padded", (n, c, self.volume), grad_ext.dtype)
-        gxp.fill(0)
-        tmp = self.buffer("depthwise_tmp", (n, c, self.length), grad_ext.dtype)
-        scale = weight[:, :, None]
-        for j, start in enumerate(self.offsets):
-            np.multiply(grad_ext, scale[:, j], out=tmp)
-            gxp[:, :, start:start + self.length] += tmp
-        return self.fold(gxp)
+    def depthwise_adjoint(self, grad_c: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The adjoint of :meth:`depthwise` then :meth:`pad_channels`: to (N, C, n1, ..., nd)."""
+        c, total = grad_c.shape
+        n = total // self.volume
+        run = self.run_length(n)
+        gxc = self.buffer("grad_channels_padded", (c, total), grad_c.dtype)
+        gxc.fill(0)
+        (axpy,) = get_blas_funcs(("axpy",), (gxc,))
+        for ch in range(c if run else 0):
+            g_c, gx_c, w_c = grad_c[ch, :run], gxc[ch], weight[ch]
+            for j, start in enumerate(self.offsets):
+                axpy(g_c, gx_c[start:start + run], a=w_c[j])
+        out = np.empty((n, c) + self.spec.input_spatial, dtype=grad_c.dtype)
+        self._padder.fold(gxc.reshape((c, n) + self.grid), out=out.swapaxes(0, 1))
+        return out

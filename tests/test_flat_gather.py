@@ -182,12 +182,12 @@ def test_the_spill_really_reads_the_inf():
     spec, x, w, b, g, conv = _spec_and_data(GEOMETRIES[4], "zeros", "float64", seed=4)
     x[..., -1] = np.inf
     flat = FlatGather(spec)
-    xp = flat.pad(x)
-    grad_ext = np.zeros((x.shape[0], spec.out_channels, flat.length))
-    flat.crop(grad_ext)[...] = g
+    xc = flat.pad_channels(x)
+    grad_c = np.zeros_like(xc)
+    flat.crop_channels(grad_c)[...] = g.swapaxes(0, 1)
     with np.errstate(invalid="ignore"):
-        raw = flat.depthwise_weight_grad(xp, grad_ext)
-        exact = flat.depthwise_weight_grad(xp, grad_ext, spill=False)
+        raw = flat.depthwise_weight_grad(xc, grad_c)
+        exact = flat.depthwise_weight_grad(xc, grad_c, spill=False)
     assert np.isnan(raw).any() and not np.isnan(exact).all()
     assert np.isfinite(exact).sum() > np.isfinite(raw).sum()
 

@@ -213,12 +213,15 @@ class ConvPlan:
     def _forward_flat(self, x, weight, bias, out):
         spec, flat = self.spec, self._flat
         n, g = x.shape[0], spec.groups
-        xp = flat.pad(x)
-        self._saved = ("flat", xp)
         if self._depthwise:
-            # (N, C, length): already in the output's layout, no transpose.
-            y = flat.crop(flat.depthwise(xp, weight.reshape(g, self.k_vol)))
+            xc = flat.pad_channels(x)
+            self._saved = ("flat", xc)
+            with blas_threads(1):  # one axpy per channel and tap: many small calls
+                y_c = flat.depthwise(xc, weight.reshape(g, self.k_vol))
+            y = flat.crop_channels(y_c).swapaxes(0, 1)
         else:
+            xp = flat.pad(x)
+            self._saved = ("flat", xp)
             ck = spec.in_channels_per_group * self.k_vol
             y_ext = flat.buffer("y", (g, spec.out_channels_per_group, n * flat.length), x.dtype)
             w = weight.reshape(g, -1, ck)
@@ -242,22 +245,23 @@ class ConvPlan:
         xp = self._saved[1]
         finite_weight = bool(np.isfinite(weight).all())
         if self._depthwise:
-            # The gradient on the flat grid; its spill positions stay zero (only the
-            # outputs' positions are ever written).
-            grad_ext = flat.buffer("grad_ext", (n, spec.out_channels, flat.length),
-                                   grad_output.dtype, zero=True)
-            flat.crop(grad_ext)[...] = grad_output
-            grad_weight = flat.depthwise_weight_grad(xp, grad_ext)
+            # The gradient on the channel-major grid; its spill positions stay zero
+            # (only the outputs' positions are ever written).
+            grad_c = flat.buffer("grad_channels", xp.shape, grad_output.dtype, zero=True)
+            flat.crop_channels(grad_c)[...] = grad_output.swapaxes(0, 1)
+            with blas_threads(1):
+                grad_weight = flat.depthwise_weight_grad(xp, grad_c)
             if not np.isfinite(grad_weight).all():
                 # A spill column may hold an inf of the input: 0 * inf would be nan
                 # where the true sum is not.  Sum over the outputs only.
-                grad_weight = flat.depthwise_weight_grad(xp, grad_ext, spill=False)
+                grad_weight = flat.depthwise_weight_grad(xp, grad_c, spill=False)
             grad_weight = grad_weight.reshape(spec.weight_shape)
             if not input_grad:
                 return None, grad_weight, grad_bias
             w = weight.reshape(g, self.k_vol)
             if finite_weight:
-                grad_input = flat.depthwise_adjoint(grad_ext, w)
+                with blas_threads(1):
+                    grad_input = flat.depthwise_adjoint(grad_c, w)
             else:  # 0 * inf on the spill: take the exact scatter-add of the true outputs
                 grad_input = self._gather.depthwise_adjoint(grad_output, w)
             return grad_input, grad_weight, grad_bias
