@@ -205,14 +205,17 @@ class FlatGather:
         if block is None:
             buf = self.buffer("cols", (c, self.k_vol, m), xp.dtype)
         else:
-            widest = max((b1 - b0) * (f - a) for b0, b1, a, f in self.blocks(n, xp.itemsize))
-            buf = self.buffer("cols_block", (c, self.k_vol, widest), xp.dtype)
+            buf = self.buffer("cols_block", (c, self.k_vol, self.widest(n, xp.itemsize)), xp.dtype)
         cols = buf[:, :, :m]
         grid = cols.reshape(c, self.k_vol, n1 - n0, e - s)
         x_t = xp[n0:n1].transpose(1, 0, 2)
         for j, start in enumerate(self.offsets):
             grid[:, j] = x_t[:, :, start + s:start + e]
         return cols
+
+    def widest(self, batch: int, itemsize: int) -> int:
+        """Columns of the widest of :meth:`blocks` ``(batch, itemsize)`` (0 for an empty batch)."""
+        return max([(n1 - n0) * (e - s) for n0, n1, s, e in self.blocks(batch, itemsize)] or [0])
 
     def keep(self, block) -> np.ndarray:
         """Boolean ``(samples * positions,)``: which columns of ``block`` are true outputs (not spill)."""

@@ -279,6 +279,7 @@ class ConvPlan:
         # workers (their input gradients are disjoint), but on a machine whose cores
         # are busy that measured 1.1-1.4x slower than one thread; and one order of
         # the sums gives the same gradient at every thread count.
+        widest = flat.widest(n, grad_output.dtype.itemsize)
         with blas_threads(1):
             for block in flat.blocks(n, grad_output.dtype.itemsize):
                 cols = flat.gather(xp, block).reshape(g, ck, -1)
@@ -292,7 +293,12 @@ class ConvPlan:
                     part = np.matmul(np.where(keep, cols, 0), gb.transpose(0, 2, 1))
                 grad_w += part
                 if input_grad:
-                    gcols = np.matmul(w_t, gb) if cpo > 1 else w_t * gb
+                    gcols = flat.buffer("gcols_block", (g, ck, widest), grad_output.dtype)
+                    gcols = gcols[..., :gb.shape[-1]]
+                    if cpo > 1:
+                        np.matmul(w_t, gb, out=gcols)
+                    else:  # an outer product: the broadcast multiply writes it once
+                        np.multiply(w_t, gb, out=gcols)
                     if not finite_weight:  # inf * 0 on the spill: no gradient there
                         gcols = np.where(flat.keep(block), gcols, 0)
                     flat.scatter(gcols.reshape(spec.in_channels, self.k_vol, -1), gxp, block)
