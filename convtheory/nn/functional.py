@@ -16,7 +16,8 @@ Two backends compute the same map:
   cropped, and the columns are gathered and multiplied block by block (about
   4 MiB each), so they stay in the cache; the backward pass gathers them again
   rather than keeping ``prod(k)`` copies of the input.  One channel pair per
-  group (depthwise) needs no columns: a shift-and-add of the runs.
+  group (depthwise) needs no columns: a shift-and-add of the runs, one BLAS
+  ``axpy`` per channel and tap.
 * ``"matrix"``: the seed's claim taken literally.  ``y = M x`` with
   ``M = conv_matrix(weight, ...)``, ``grad_x = M^T g``, and the gradient of a
   tied weight is the sum over its taps, ``grad_w[k] = sum g[row] x[col]``
