@@ -18,6 +18,12 @@ a depthwise shift-and-add is a single long run per channel and sample, with
 no short inner loops; the price is the spill (``prod(padded) / prod(out)``
 more columns, a few per cent for small kernels on large inputs).
 
+The columns are gathered by blocks (:meth:`FlatGather.blocks`, about
+:data:`BLOCK_BYTES` each), so that the products that read a block find it in
+the cache.  One channel pair per group (depthwise) needs no columns: with the
+channel's padded samples end to end (:meth:`FlatGather.pad_channels`), each tap
+is one BLAS ``axpy`` over all samples.
+
 Nothing here computes an index from stride, padding or dilation: the offsets
 are read from the tap tables of the padded conv
 (:meth:`~convtheory.padded.Padder.valid_spec`), and :func:`applies` checks
@@ -218,7 +224,7 @@ class FlatGather:
         return max([(n1 - n0) * (e - s) for n0, n1, s, e in self.blocks(batch, itemsize)] or [0])
 
     def keep(self, block) -> np.ndarray:
-        """Boolean ``(samples * positions,)``: which columns of ``block`` are true outputs (not spill)."""
+        """Boolean ``(samples * positions,)``: which columns of ``block`` are true outputs."""
         n0, n1, s, e = block
         keep = np.zeros(self.length, dtype=bool)
         self.crop(keep)[...] = True
@@ -267,7 +273,7 @@ class FlatGather:
         return max(0, (batch - 1) * self.volume + self.length)
 
     def pad_channels(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, C, n1, ..., nd) padded into the kept channel-major ``(C, N * prod(padded))`` buffer."""
+        """``x`` (N, C, n1, ..., nd) padded into the kept channel-major (C, N * prod(padded)) buffer."""
         spec = self.spec
         if x.ndim != spec.ndim + 2 or x.shape[1:] != spec.input_shape:
             raise ValueError(f"x must have shape (N,) + {spec.input_shape}, got x.shape={x.shape}")
@@ -277,12 +283,14 @@ class FlatGather:
         return xc
 
     def crop_channels(self, ext: np.ndarray) -> np.ndarray:
-        """The true outputs ``(C, N, o1, ..., od)`` of a channel-major ``(C, N * prod(padded))`` array."""
+        """The true outputs (C, N, o1, ..., od) of a channel-major (C, N * prod(padded)) array."""
         c, total = ext.shape
         return self.crop(ext.reshape(c, total // self.volume, self.volume)[:, :, :self.length])
 
     def depthwise(self, xc: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """``y`` (C, N * prod(padded)) with ``y[c] = sum_j weight[c, j] * run_j`` (read it with :meth:`crop_channels`).
+        """``y`` (C, N * prod(padded)) with ``y[c] = sum_j weight[c, j] * run_j``.
+
+        Read the outputs with :meth:`crop_channels`.
 
         ``xc`` is :meth:`pad_channels`' buffer and ``weight`` has shape (C, prod(k)).
         """
