@@ -57,6 +57,11 @@ __all__ = ["BLOCK_BYTES", "FlatGather"]
 #: per-block Python overhead (one copy per tap, a few products) stays small.
 BLOCK_BYTES = 1 << 22
 
+#: Extra elements at the end of each row of a block's buffer: with rows of a power of
+#: two bytes (1024 positions of a Conv1d, say), every row of ``cols`` maps to the same
+#: cache sets and the products that read the block thrash them.
+SKEW = 16
+
 
 def _unit_step_starts(table: np.ndarray):
     """Per kernel position, the input read by output 0, if every column is ``start + arange(o)``."""
@@ -211,7 +216,8 @@ class FlatGather:
         if block is None:
             buf = self.buffer("cols", (c, self.k_vol, m), xp.dtype)
         else:
-            buf = self.buffer("cols_block", (c, self.k_vol, self.widest(n, xp.itemsize)), xp.dtype)
+            buf = self.buffer("cols_block", (c, self.k_vol, self.widest(n, xp.itemsize) + SKEW),
+                              xp.dtype)
         cols = buf[:, :, :m]
         grid = cols.reshape(c, self.k_vol, n1 - n0, e - s)
         x_t = xp[n0:n1].transpose(1, 0, 2)
