@@ -37,7 +37,7 @@ import numpy as np
 from ..spec import ConvSpec
 from ..validation import as_instance
 from ..validation import per_axis as _per_axis
-from ..flat_gather import FlatGather
+from ..flat_gather import SKEW, FlatGather
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
@@ -224,7 +224,9 @@ class ConvPlan:
             xp = flat.pad(x)
             self._saved = ("flat", xp)
             ck = spec.in_channels_per_group * self.k_vol
-            y_ext = flat.buffer("y", (g, spec.out_channels_per_group, n * flat.length), x.dtype)
+            # Rows skewed off a power of two bytes, as the gather's (flat_gather.SKEW).
+            y_ext = flat.buffer("y", (g, spec.out_channels_per_group, n * flat.length + SKEW),
+                                x.dtype)[..., :n * flat.length]
             w = weight.reshape(g, -1, ck)
             # Gather a block, multiply it while it is in the cache: cols never reach
             # memory.  Many mid-sized products: one BLAS thread (see _backward_flat).
@@ -268,7 +270,8 @@ class ConvPlan:
             return grad_input, grad_weight, grad_bias
         ck = spec.in_channels_per_group * self.k_vol
         cpo = spec.out_channels_per_group
-        grad_ext = flat.buffer("grad_ext", (g, cpo, n * flat.length), grad_output.dtype, zero=True)
+        grad_ext = flat.buffer("grad_ext", (g, cpo, n * flat.length + SKEW), grad_output.dtype,
+                               zero=True)[..., :n * flat.length]
         flat.crop(grad_ext.reshape(spec.out_channels, n, flat.length))[...] = \
             grad_output.swapaxes(0, 1)
         gxp = flat.buffer("grad_padded", xp.shape, grad_output.dtype) if input_grad else None
@@ -294,7 +297,7 @@ class ConvPlan:
                     part = np.matmul(np.where(keep, cols, 0), gb.transpose(0, 2, 1))
                 grad_w += part
                 if input_grad:
-                    gcols = flat.buffer("gcols_block", (g, ck, widest), grad_output.dtype)
+                    gcols = flat.buffer("gcols_block", (g, ck, widest + SKEW), grad_output.dtype)
                     gcols = gcols[..., :gb.shape[-1]]
                     if cpo > 1:
                         np.matmul(w_t, gb, out=gcols)
