@@ -10,7 +10,14 @@ Two backends compute the same map:
 
 * ``"im2col"`` (default): gather the input with :class:`~convtheory.im2col.Im2col`
   (read from the tap tables), one BLAS product per group; the adjoint is the
-  transposed product and ``col2im``.
+  transposed product and ``col2im``.  With stride 1 the gather is
+  :class:`~convtheory.flat_gather.FlatGather`'s: every tap is one contiguous
+  run of the padded input, the output is computed on the padded grid and
+  cropped, and the columns are gathered and multiplied block by block (about
+  4 MiB each), so they stay in the cache; the backward pass gathers them again
+  rather than keeping ``prod(k)`` copies of the input.  One channel pair per
+  group (depthwise) needs no columns: a shift-and-add of the runs, one BLAS
+  ``axpy`` per channel and tap.
 * ``"matrix"``: the seed's claim taken literally.  ``y = M x`` with
   ``M = conv_matrix(weight, ...)``, ``grad_x = M^T g``, and the gradient of a
   tied weight is the sum over its taps, ``grad_w[k] = sum g[row] x[col]``
@@ -30,6 +37,7 @@ import numpy as np
 from ..spec import ConvSpec
 from ..validation import as_instance
 from ..validation import per_axis as _per_axis
+from ..flat_gather import SKEW, FlatGather
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..taps import conv_taps
@@ -43,7 +51,7 @@ from .functional_pooling import *  # noqa: F401,F403
 from .functional_transpose import (
     ConvTransposePlan, conv_transpose1d, conv_transpose1d_backward, conv_transpose2d,
     conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward)
-from ..threads import gemm_threads
+from ..threads import blas_threads, gemm_threads
 
 __all__ = [
     "BACKENDS",
@@ -67,9 +75,9 @@ __all__ = [
 class ConvPlan:
     """Forward and backward of one convolution geometry, with its buffers.
 
-    ``forward`` keeps what ``backward`` needs (the gathered input, or the
-    matrix and the input), so call ``backward`` after the ``forward`` whose
-    gradient you want.
+    ``forward`` keeps what ``backward`` needs (the gathered input, the
+    padded input for stride 1, or the matrix and the input), so call
+    ``backward`` after the ``forward`` whose gradient you want.
 
     Parameters
     ----------
@@ -97,6 +105,10 @@ class ConvPlan:
         self.k_vol = int(np.prod(spec.kernel_size))
         self.n_out = int(np.prod(spec.output_spatial))
         self._gather = Im2col(spec) if backend == "im2col" else None
+        # Stride 1: every tap is one contiguous run of the padded input (no short
+        # inner loops in the gather, its adjoint or the depthwise shift-and-add).
+        self._flat = FlatGather(spec) if backend == "im2col" and FlatGather.applies(spec) else None
+        self._depthwise = spec.out_channels_per_group == spec.in_channels_per_group == 1
         self._buffers: dict = {}
         self._saved = None
 
@@ -122,6 +134,11 @@ class ConvPlan:
             if bias is not None:
                 out3 += bias[:, None]
             return out
+        if self._flat is not None:
+            # The spill columns may meet an inf of the input that no true output
+            # meets: a warning there would speak of values that are thrown away.
+            with np.errstate(invalid="ignore", over="ignore"):
+                return self._forward_flat(x, weight, bias, out)
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
         cols = self._gather(x).reshape(g, ck, n * self.n_out)
@@ -158,6 +175,9 @@ class ConvPlan:
             per_tap = np.einsum("nt,nt->t", G[:, taps.rows], X[:, taps.cols])
             grad_weight = np.bincount(taps.kernel, weights=per_tap, minlength=spec.n_weights)
             return grad_input, grad_weight.reshape(spec.weight_shape).astype(weight.dtype), grad_bias
+        if isinstance(self._saved, tuple) and self._saved[0] == "flat":
+            with np.errstate(invalid="ignore", over="ignore"):  # as in the forward pass
+                return self._backward_flat(grad_output, weight, grad_bias, input_grad)
         cols = self._saved
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
@@ -189,6 +209,111 @@ class ConvPlan:
         grad_input = self._gather.adjoint(
             gcols.reshape(spec.in_channels, self.k_vol, n, self.n_out))
         return grad_input, grad_weight, grad_bias
+
+    # ---- stride 1: the flat gather, block by block ----------------------------
+    def _forward_flat(self, x, weight, bias, out):
+        spec, flat = self.spec, self._flat
+        n, g = x.shape[0], spec.groups
+        if self._depthwise:
+            xc = flat.pad_channels(x)
+            self._saved = ("flat", xc)
+            with blas_threads(1):  # one axpy per channel and tap: many small calls
+                y_c = flat.depthwise(xc, weight.reshape(g, self.k_vol))
+            y = flat.crop_channels(y_c).swapaxes(0, 1)
+        else:
+            xp = flat.pad(x)
+            self._saved = ("flat", xp)
+            ck = spec.in_channels_per_group * self.k_vol
+            # Rows skewed off a power of two bytes, as the gather's (flat_gather.SKEW).
+            y_ext = flat.buffer("y", (g, spec.out_channels_per_group, n * flat.length + SKEW),
+                                x.dtype)[..., :n * flat.length]
+            w = weight.reshape(g, -1, ck)
+            # Gather a block, multiply it while it is in the cache: cols never reach
+            # memory.  Many mid-sized products: one BLAS thread (see _backward_flat).
+            with blas_threads(1):
+                for block in flat.blocks(n, x.dtype.itemsize):
+                    cols = flat.gather(xp, block)
+                    np.matmul(w, cols.reshape(g, ck, -1), out=y_ext[..., _columns(flat, block)])
+            y = flat.crop(y_ext.reshape(spec.out_channels, n, flat.length)).swapaxes(0, 1)
+        # One pass from the flat grid to the output, cropping the spill, bias included.
+        if bias is None:
+            out[...] = y
+        else:
+            np.add(y, bias.reshape((-1,) + (1,) * spec.ndim), out=out)
+        return out
+
+    def _backward_flat(self, grad_output, weight, grad_bias, input_grad):
+        spec, flat = self.spec, self._flat
+        n, g = grad_output.shape[0], spec.groups
+        xp = self._saved[1]
+        finite_weight = bool(np.isfinite(weight).all())
+        if self._depthwise:
+            # The gradient on the channel-major grid; its spill positions stay zero
+            # (only the outputs' positions are ever written).
+            grad_c = flat.buffer("grad_channels", xp.shape, grad_output.dtype, zero=True)
+            flat.crop_channels(grad_c)[...] = grad_output.swapaxes(0, 1)
+            with blas_threads(1):
+                grad_weight = flat.depthwise_weight_grad(xp, grad_c)
+            if not np.isfinite(grad_weight).all():
+                # A spill column may hold an inf of the input: 0 * inf would be nan
+                # where the true sum is not.  Sum over the outputs only.
+                grad_weight = flat.depthwise_weight_grad(xp, grad_c, spill=False)
+            grad_weight = grad_weight.reshape(spec.weight_shape)
+            if not input_grad:
+                return None, grad_weight, grad_bias
+            w = weight.reshape(g, self.k_vol)
+            if finite_weight:
+                with blas_threads(1):
+                    grad_input = flat.depthwise_adjoint(grad_c, w)
+            else:  # 0 * inf on the spill: take the exact scatter-add of the true outputs
+                grad_input = self._gather.depthwise_adjoint(grad_output, w)
+            return grad_input, grad_weight, grad_bias
+        ck = spec.in_channels_per_group * self.k_vol
+        cpo = spec.out_channels_per_group
+        grad_ext = flat.buffer("grad_ext", (g, cpo, n * flat.length + SKEW), grad_output.dtype,
+                               zero=True)[..., :n * flat.length]
+        flat.crop(grad_ext.reshape(spec.out_channels, n, flat.length))[...] = \
+            grad_output.swapaxes(0, 1)
+        gxp = flat.buffer("grad_padded", xp.shape, grad_output.dtype) if input_grad else None
+        if input_grad:
+            gxp.fill(0)
+        w_t = weight.reshape(g, -1, ck).transpose(0, 2, 1)
+        grad_w = np.zeros((g, ck, cpo), dtype=grad_output.dtype)
+        # Serial, on one BLAS thread, at any thread count.  Samples could go to two
+        # workers (their input gradients are disjoint), but on a machine whose cores
+        # are busy that measured 1.1-1.4x slower than one thread; and one order of
+        # the sums gives the same gradient at every thread count.
+        widest = flat.widest(n, grad_output.dtype.itemsize)
+        with blas_threads(1):
+            for block in flat.blocks(n, grad_output.dtype.itemsize):
+                cols = flat.gather(xp, block).reshape(g, ck, -1)
+                gb = grad_ext[..., _columns(flat, block)]
+                # (cols @ G^T), accumulated over the blocks; the transpose comes at the end.
+                part = np.matmul(cols, gb.transpose(0, 2, 1))
+                if not np.isfinite(part).all():
+                    # An inf of the input in a spill column: 0 * inf = nan where the true
+                    # sum (over the outputs only) is not.  Zero the spill and sum again.
+                    keep = flat.keep(block)
+                    part = np.matmul(np.where(keep, cols, 0), gb.transpose(0, 2, 1))
+                grad_w += part
+                if input_grad:
+                    gcols = flat.buffer("gcols_block", (g, ck, widest + SKEW), grad_output.dtype)
+                    gcols = gcols[..., :gb.shape[-1]]
+                    if cpo > 1:
+                        np.matmul(w_t, gb, out=gcols)
+                    else:  # an outer product: the broadcast multiply writes it once
+                        np.multiply(w_t, gb, out=gcols)
+                    if not finite_weight:  # inf * 0 on the spill: no gradient there
+                        gcols = np.where(flat.keep(block), gcols, 0)
+                    flat.scatter(gcols.reshape(spec.in_channels, self.k_vol, -1), gxp, block)
+        grad_weight = np.ascontiguousarray(grad_w.transpose(0, 2, 1)).reshape(spec.weight_shape)
+        return (flat.fold(gxp) if input_grad else None), grad_weight, grad_bias
+
+
+def _columns(flat, block) -> slice:
+    """The slice of the flat ``(N * length)`` axis that ``block`` covers."""
+    n0, n1, s, e = block
+    return slice(n0 * flat.length + s, (n1 - 1) * flat.length + e)
 
 
 _TAPS: OrderedDict = OrderedDict()
