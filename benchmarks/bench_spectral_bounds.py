@@ -61,14 +61,21 @@ def pnet_conv1():
 def layers(skip_large: bool):
     w1, name1 = pnet_conv1()
     rng = np.random.default_rng(18)
-    w64 = rng.standard_normal((64, 64, 3, 3)) * np.sqrt(2 / (64 * 9))  # Kaiming, as torchvision
-    w512 = rng.standard_normal((512, 512, 3, 3)) * np.sqrt(2 / (512 * 9))
+
+    def kaiming(c_out, c_in, k):  # as torchvision initialises ResNet's convs
+        return rng.standard_normal((c_out, c_in, k, k)) * np.sqrt(2 / (c_out * k * k))
+
     out = [(f"{name1} 12x12", w1, (3, 12, 12), {}),
+           ("O-Net-shaped conv1 3->32 at 48x48 (random)", kaiming(32, 3, 3), (3, 48, 48), {}),
            (f"{name1} 64x64", w1, (3, 64, 64), {})]
     if not skip_large:
         out.append((f"{name1} 256x256", w1, (3, 256, 256), {}))
-    out += [("ResNet-18-like 64->64 3x3 at 56x56", w64, (64, 56, 56), dict(padding=1)),
-            ("ResNet-18-like 512->512 3x3 at 7x7", w512, (512, 7, 7), dict(padding=1))]
+    out += [("ResNet-18-like 64->64 3x3 at 56x56", kaiming(64, 64, 3), (64, 56, 56),
+             dict(padding=1)),
+            ("ResNet-18-like 128->128 3x3 at 28x28", kaiming(128, 128, 3), (128, 28, 28),
+             dict(padding=1)),
+            ("ResNet-18-like 512->512 3x3 at 7x7", kaiming(512, 512, 3), (512, 7, 7),
+             dict(padding=1))]
     return out
 
 
@@ -111,6 +118,7 @@ def main(argv=None):
     parser.add_argument("--cap", type=float, default=300.0, help="seconds per power iteration")
     parser.add_argument("--skip-large", action="store_true", help="leave out 256x256")
     parser.add_argument("--skip-exact", action="store_true", help="leave out the tol=1e-8 race")
+    parser.add_argument("--only", default="", help="run the layers whose name contains this")
     args = parser.parse_args(argv)
     blas = sorted({(i["internal_api"], i.get("version")) for i in threadpool_info()})
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores; "
@@ -125,10 +133,12 @@ def main(argv=None):
         with threadpool_limits(threads):
             print(f"\n== {threads} thread(s) ==")
             for name, w, shape, conv in layers(args.skip_large):
+                if args.only not in name:
+                    continue
                 b = conv_spectral_norm_bounds(w, shape, rtol=1e-4, **conv)
                 print(f"{name}: [{b.lower:.10g}, {b.upper:.10g}] width {b.relative_width:.2e} "
                       f"in {b.seconds:.2f} s, {b.iterations} Lanczos products; upper: "
-                      f"{b.method['upper'][:60]}")
+                      f"{b.method['upper'][:110]}")
                 rows, cols = ConvSpec(w.shape, shape, **conv).matrix_shape
                 if rows * cols <= 4_000_000:
                     t_b, t_d = median_interleaved([
