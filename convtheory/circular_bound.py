@@ -23,11 +23,12 @@ import math
 import time
 
 import numpy as np
+import scipy.linalg
 
 from .geometry import axis_taps, polyphase_grids, polyphase_split
 from .operators import _fft_eligible
 from .spec import ConvSpec
-from .threads import parallel_blocks
+from .threads import blas_threads, parallel_blocks
 
 __all__ = []  # private to convtheory.spectral_bounds
 
@@ -184,11 +185,31 @@ def circular_upper(w, spec: ConvSpec, deadline, max_bytes):
     return upper, where, poly, arg, exact
 
 
+def circular_conv_norm(w, spec: ConvSpec, max_bytes: int) -> float:
+    """The largest singular value of a circular stride-1 conv whose output has the input's size.
+
+    ``max_f sigma_max(H(f))`` by the DFT (Sedghi et al. 2019), top eigenvalue
+    of each frequency's Gram matrix only: the value the full spectrum
+    (:func:`convtheory.conv_singular_values`) would put first, to rounding.
+    """
+    if not _fft_eligible(spec):
+        raise ValueError(f"circular_conv_norm needs a circular stride-1 conv whose output has "
+                         f"the input's size, got {spec!r}")
+    offsets = [spec.axis_table(ax)[0] for ax in range(spec.ndim)]
+    return _Polyphase(w, spec, offsets, spec.input_spatial).norm(max_bytes)[0]
+
+
 def modulated_vector(spec: ConvSpec, poly: _Polyphase, arg, exact: bool) -> np.ndarray:
     """``x[c, j] = v[c, p(t)] exp(i theta . tau(t)) window(j)`` at padded position ``t`` of ``j``."""
     g, f = arg
     H = poly.matrices(g, f[None, :])[0]
-    v = np.linalg.svd(H)[2][0].conj()  # top right singular vector, (ci * P,)
+    # the top right singular vector, (ci * P,): the top eigenvector of H^* H, or H^* u for
+    # the top eigenvector u of the smaller H H^*, without the full SVD
+    wide = H.shape[0] < H.shape[1]
+    G = H @ H.conj().T if wide else H.conj().T @ H
+    with blas_threads(1):
+        top = scipy.linalg.eigh(G, subset_by_index=[len(G) - 1] * 2)[1][:, 0]
+    v = H.conj().T @ top if wide else top
     ci = spec.in_channels_per_group
     v = v.reshape(ci, poly.n_phases)
     if exact:

@@ -44,28 +44,29 @@ def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
     def apply(v):
         return op.rmatvec(op.matvec(v))
 
-    V = np.empty((n, ncv), dtype=x0.dtype)
-    AV = np.empty((n, ncv), dtype=x0.dtype)
-    V[:, 0] = x0 / np.linalg.norm(x0)
-    AV[:, 0] = apply(V[:, 0])
+    # basis vectors are rows: each is contiguous, and V[:j] is one contiguous block for BLAS
+    V = np.empty((ncv, n), dtype=x0.dtype)
+    AV = np.empty((ncv, n), dtype=x0.dtype)
+    V[0] = x0 / np.linalg.norm(x0)
+    AV[0] = apply(V[0])
     j, count = 1, 1
     while True:
         while j < ncv:
-            r = AV[:, j - 1].copy()
+            r = AV[j - 1].copy()
             with blas_threads(1):  # memory-bound GEMVs: a second thread only waits
                 for _ in range(2):  # twice is enough (Kahan, Parlett)
-                    r -= V[:, :j] @ (V[:, :j].conj().T @ r)
+                    r -= (V[:j].conj() @ r) @ V[:j]
                 nr = np.linalg.norm(r)
-            if nr <= 1e-14 * np.linalg.norm(AV[:, j - 1]):
+            if nr <= 1e-14 * np.linalg.norm(AV[j - 1]):
                 break  # invariant subspace: the Ritz values are exact
-            V[:, j] = r / nr
-            AV[:, j] = apply(V[:, j])
+            V[j] = r / nr
+            AV[j] = apply(V[j])
             j, count = j + 1, count + 1
         with blas_threads(1):
-            T = V[:, :j].conj().T @ AV[:, :j]
+            T = V[:j].conj() @ AV[:j].T
             theta, Y = np.linalg.eigh((T + T.conj().T) / 2)
-            u = V[:, :j] @ Y[:, -1]
-            res = np.linalg.norm(AV[:, :j] @ Y[:, -1] - theta[-1] * u)
+            u = Y[:, -1] @ V[:j]
+            res = np.linalg.norm(Y[:, -1] @ AV[:j] - theta[-1] * u)
         top = max(theta[-1], 0.0)
         done = (res <= rtol * top or j < ncv or count >= MAX_LANCZOS_MATVECS
                 or upper - math.sqrt(top) <= rtol * upper
@@ -74,6 +75,6 @@ def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
             return u, count
         Yk = Y[:, ::-1][:, :keep]
         with blas_threads(1):
-            V[:, :keep] = V[:, :j] @ Yk
-            AV[:, :keep] = AV[:, :j] @ Yk
+            V[:keep] = Yk.T @ V[:j]
+            AV[:keep] = Yk.T @ AV[:j]
         j = keep
