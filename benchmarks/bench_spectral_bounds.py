@@ -14,14 +14,19 @@ count), in one process:
   the converged value, side by side (capped by ``--cap`` seconds: then the
   ratio is a lower bound, printed with ``>=``).
 
-Where the time goes (1 thread, one run on a shared 2-core machine): on small
-layers, the sparse Gram product and one ``eigh`` (8 ms for P-Net's 1000 x 432
-matrix, against 28 ms for the dense SVD).  On large layers, the per-frequency
-SVDs of the circular embedding (about 17 of 19 s for 512->512 at 7x7: 45
-complex 512 x 512 SVDs per grid) and the products with ``M`` and ``M^T`` of
-Lanczos (im2col + BLAS; most of the ResNet 64->64 at 56x56 time).  Lanczos
-moves only the lower bound, so the width stays that of the circular
-embedding, ``O(1/n^2)``: 5e-5 on 256x256, 3e-4 to 6e-4 at 56-64, 3e-2 at 7x7.
+Where the time goes (cProfile, one BLAS thread, a shared 2-core machine).
+Small layers: the sparse Gram product, ARPACK's Lanczos on the dense Gram
+matrix and one Cholesky certificate (``eigh`` below 400 unknowns), a few ms
+for P-Net's 1000 x 432 matrix.  Mid-sized layers (O-Net, R-Net, P-Net at
+64x64): the block-tridiagonal Cholesky certificate (``7/3 n nb^2`` flops,
+about 0.5 s for 12,288 unknowns of bandwidth 392) and Lanczos.  Large layers
+(ResNet): the per-frequency Gram eigenvalues of the circular embedding (about
+half of a 512->512 layer at 7x7) and Lanczos' products with ``M`` and ``M^T``
+(im2col + GEMM; most of a 64->64 layer at 56x56); their certificates would
+cost 4e12 to 2.5e13 flops and are not attempted, so the width stays that of
+the circular embedding, ``O(1/n^2)``.  On a shared machine, mid-sized LAPACK
+calls run far slower with two BLAS threads than with one (a waiting thread
+spins), hence the one-thread limits inside the library.
 
 MTCNN's P-Net first layer uses the trained weights when ``facenet-pytorch``
 is installed (read as a state-dict file, without importing the package);
@@ -150,12 +155,23 @@ def main(argv=None):
                 if args.skip_exact or torch is None:
                     continue
                 e = conv_spectral_norm_bounds(w, shape, rtol=1e-8, **conv)
-                t_p, its, ok = torch_power_iteration(w, shape, conv, e.value, 1e-8, args.cap)
+                # small layers: interleaved medians of --repeat; large ones: one run each
+                turns = args.repeat if rows * cols <= 4_000_000 else 1
+                ours, theirs, its, ok = [], [], 0, True
+                for _ in range(turns):
+                    t0 = time.perf_counter()
+                    e = conv_spectral_norm_bounds(w, shape, rtol=1e-8, **conv)
+                    ours.append(time.perf_counter() - t0)
+                    t_p, its, ok_p = torch_power_iteration(w, shape, conv, e.value, 1e-8,
+                                                           args.cap)
+                    theirs.append(t_p)
+                    ok = ok and ok_p
+                t_e, t_p = float(np.median(ours)), float(np.median(theirs))
                 sign = "" if ok else ">="
-                print(f"  exact (rtol 1e-8): {e.value:.12g} in {e.seconds:.2f} s "
-                      f"({e.iterations} products); torch power iteration {t_p:.2f} s "
+                print(f"  exact (rtol 1e-8): {e.value:.12g}, width {e.relative_width:.1e}, in "
+                      f"{t_e:.3f} s ({e.iterations} products); torch power iteration {t_p:.3f} s "
                       f"({its} its{'' if ok else ', not converged'}); ratio {sign}"
-                      f"{t_p / e.seconds:.1f}x")
+                      f"{t_p / t_e:.1f}x (median of {turns})")
     return 0
 
 

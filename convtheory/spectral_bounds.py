@@ -199,10 +199,11 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
 
     The bounds and their sources are described in the module docstring:
     the lower bound is always the Rayleigh quotient of :attr:`~SpectralNormBounds.vector`
-    under the exact operator; the upper bound is the dense Gram eigenvalue
-    with its rounding allowance (small layers), exact for circular stride-1
-    convs, and otherwise the circular embedding with polyphase DFT times the
-    norm of the padding operator.
+    under the exact operator; the upper bound is the least of the dense Gram
+    eigenvalue or Cholesky certificate (small layers), the exact DFT value
+    (circular stride-1 convs), the circular embedding times the norm of the
+    padding operator, and the band-Cholesky certificate at
+    ``tau = lower (1 + rtol/4)`` where its cost fits :data:`CERTIFICATE_FLOPS`.
 
     Parameters
     ----------
@@ -213,9 +214,12 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     stride, padding, dilation, groups, padding_mode
         As in :func:`convtheory.conv_matrix` (cross-correlation, PyTorch's names).
     rtol : float in (0, 1)
-        Stop Lanczos when the bracket is this narrow relative to ``upper``, or
-        when the Ritz residual is this small relative to the Ritz value
-        (``rtol=1e-8`` asks for the value to about 8 digits).
+        The target relative width.  Lanczos stops when the bracket is this
+        narrow relative to ``upper``, or when the Ritz residual is this small
+        relative to the Ritz value; the certificate then tries to prove
+        ``upper = lower (1 + rtol/4)``.  ``rtol=1e-8`` asks for the value to
+        about 8 digits; :attr:`SpectralNormBounds.converged` says whether the
+        bracket proves it.
     max_seconds : float, optional
         Stop improving the lower bound after this long; the bracket is still
         guaranteed, only wider.  Without it at most 20,000 products with
