@@ -70,7 +70,8 @@ class _Polyphase:
     def __init__(self, w, spec: ConvSpec, offsets, grid):
         self.spec, self.grid = spec, tuple(grid)
         s = spec.stride
-        self.q = tuple(m // si for m, si in zip(grid, s))  # the grids are multiples of s
+        # polyphase component length on each axis (the grids are multiples of the stride)
+        self.q = tuple(int(polyphase_split(m, si)[1]) for m, si in zip(grid, s))
         g = spec.groups
         self.wg = w.reshape(g, spec.out_channels_per_group, spec.in_channels_per_group, -1)
         # per-axis polyphase class and shift of each kernel position, in weight order

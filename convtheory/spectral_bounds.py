@@ -142,8 +142,8 @@ def _dense_bounds(w, spec):
         # Lanczos (ARPACK) for the top pair, then one Cholesky proves tau^2 I - G >= 0:
         # about n^3/3 flops against the 4n^3/3 of the tridiagonal reduction.
         try:
-            lam, vec = scipy.sparse.linalg.eigsh(G, k=1, which="LA", tol=1e-14,
-                                                 v0=np.ones(n), ncv=min(n, 24))
+            lam, vec = scipy.sparse.linalg.eigsh(G, k=1, which="LA", tol=1e-13,
+                                                 v0=np.ones(n), ncv=min(n, 16))
         except scipy.sparse.linalg.ArpackNoConvergence:
             lam = None
         if lam is not None:
