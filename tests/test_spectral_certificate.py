@@ -171,3 +171,25 @@ def test_polyphase_split_and_grids():
     assert grids == [(9, 10), (12, 12), (15, 14)]
     with pytest.raises(ValueError, match="stride"):
         polyphase_split([1], 0)
+
+
+@pytest.mark.parametrize("conv", [dict(stride=2, padding=1, output_padding=1),
+                                  dict(stride=1, padding=0), dict(stride=2, groups=2)])
+def test_transposed_conv_bracket_around_the_dense_svd(conv, embedding_path):
+    # A transposed conv is the adjoint of the forward conv of its ConvTransposeSpec:
+    # the same matrix transposed, so the same norm (network/layers.py uses this).
+    from convtheory import conv_transpose_matrix
+    from convtheory.network.norms import layer_norm_bounds
+    from convtheory.transposed_spec import ConvTransposeSpec
+
+    # transposed weights are (C_in, C_out / groups, k1, k2): 4 -> 3, or 4 -> 4 in 2 groups
+    c_out_per_group = 3 if conv.get("groups", 1) == 1 else 2
+    w = np.random.default_rng(1984).standard_normal((4, c_out_per_group, 3, 3))
+    shape = (4, 9, 10)
+    exact = np.linalg.svd(conv_transpose_matrix(w, shape, **conv).toarray(),
+                          compute_uv=False)[0]
+    spec = ConvTransposeSpec(w.shape, shape, **conv).adjoint
+    b = layer_norm_bounds(w, spec)
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert (b.upper - b.lower) / b.upper <= 1e-4
+    assert "Cholesky certificate" in b.method
