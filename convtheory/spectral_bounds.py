@@ -134,13 +134,13 @@ def _check_args(rtol, max_seconds, max_bytes):
 def _dense_bounds(w, spec):
     """``(x, upper, M, how)`` from the dense Gram matrix of ``M = conv_matrix(w, spec)``."""
     M = conv_matrix(w, spec)
-    G, wide, form_error = small_gram(M)
-    G = G.toarray()
+    Gs, wide, form_error = small_gram(M)
+    G = Gs.toarray()
     n = G.shape[0]
     upper = None
     if n > _EIGH_MAX and not np.iscomplexobj(G):
-        # Lanczos (ARPACK) for the top pair, then one Cholesky proves tau^2 I - G >= 0:
-        # about n^3/3 flops against the 4n^3/3 of the tridiagonal reduction.
+        # Lanczos (ARPACK, on the dense Gram matrix) for the top pair, then one Cholesky
+        # proves tau^2 I - G >= 0: about n^3/3 flops against the 4n^3/3 of tridiagonalising.
         try:
             lam, vec = scipy.sparse.linalg.eigsh(G, k=1, which="LA", tol=1e-13,
                                                  v0=np.ones(n), ncv=min(n, 16))
