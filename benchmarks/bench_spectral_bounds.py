@@ -14,14 +14,19 @@ count), in one process:
   the converged value, side by side (capped by ``--cap`` seconds: then the
   ratio is a lower bound, printed with ``>=``).
 
-Where the time goes (1 thread, one run on a shared 2-core machine): on small
-layers, the sparse Gram product and one ``eigh`` (8 ms for P-Net's 1000 x 432
-matrix, against 28 ms for the dense SVD).  On large layers, the per-frequency
-SVDs of the circular embedding (about 17 of 19 s for 512->512 at 7x7: 45
-complex 512 x 512 SVDs per grid) and the products with ``M`` and ``M^T`` of
-Lanczos (im2col + BLAS; most of the ResNet 64->64 at 56x56 time).  Lanczos
-moves only the lower bound, so the width stays that of the circular
-embedding, ``O(1/n^2)``: 5e-5 on 256x256, 3e-4 to 6e-4 at 56-64, 3e-2 at 7x7.
+Where the time goes (cProfile, one BLAS thread, a shared 2-core machine).
+Small layers: the sparse Gram product, ARPACK's Lanczos on the dense Gram
+matrix and one Cholesky certificate (``eigh`` below 400 unknowns), a few ms
+for P-Net's 1000 x 432 matrix.  Mid-sized layers (O-Net, R-Net, P-Net at
+64x64): the block-tridiagonal Cholesky certificate (``7/3 n nb^2`` flops,
+about 0.5 s for 12,288 unknowns of bandwidth 392) and Lanczos.  Large layers
+(ResNet): the per-frequency Gram eigenvalues of the circular embedding (about
+half of a 512->512 layer at 7x7) and Lanczos' products with ``M`` and ``M^T``
+(im2col + GEMM; most of a 64->64 layer at 56x56); their certificates would
+cost 4e12 to 2.5e13 flops and are not attempted, so the width stays that of
+the circular embedding, ``O(1/n^2)``.  On a shared machine, mid-sized LAPACK
+calls run far slower with two BLAS threads than with one (a waiting thread
+spins), hence the one-thread limits inside the library.
 
 MTCNN's P-Net first layer uses the trained weights when ``facenet-pytorch``
 is installed (read as a state-dict file, without importing the package);
@@ -61,14 +66,21 @@ def pnet_conv1():
 def layers(skip_large: bool):
     w1, name1 = pnet_conv1()
     rng = np.random.default_rng(18)
-    w64 = rng.standard_normal((64, 64, 3, 3)) * np.sqrt(2 / (64 * 9))  # Kaiming, as torchvision
-    w512 = rng.standard_normal((512, 512, 3, 3)) * np.sqrt(2 / (512 * 9))
+
+    def kaiming(c_out, c_in, k):  # as torchvision initialises ResNet's convs
+        return rng.standard_normal((c_out, c_in, k, k)) * np.sqrt(2 / (c_out * k * k))
+
     out = [(f"{name1} 12x12", w1, (3, 12, 12), {}),
+           ("O-Net-shaped conv1 3->32 at 48x48 (random)", kaiming(32, 3, 3), (3, 48, 48), {}),
            (f"{name1} 64x64", w1, (3, 64, 64), {})]
     if not skip_large:
         out.append((f"{name1} 256x256", w1, (3, 256, 256), {}))
-    out += [("ResNet-18-like 64->64 3x3 at 56x56", w64, (64, 56, 56), dict(padding=1)),
-            ("ResNet-18-like 512->512 3x3 at 7x7", w512, (512, 7, 7), dict(padding=1))]
+    out += [("ResNet-18-like 64->64 3x3 at 56x56", kaiming(64, 64, 3), (64, 56, 56),
+             dict(padding=1)),
+            ("ResNet-18-like 128->128 3x3 at 28x28", kaiming(128, 128, 3), (128, 28, 28),
+             dict(padding=1)),
+            ("ResNet-18-like 512->512 3x3 at 7x7", kaiming(512, 512, 3), (512, 7, 7),
+             dict(padding=1))]
     return out
 
 
@@ -111,6 +123,7 @@ def main(argv=None):
     parser.add_argument("--cap", type=float, default=300.0, help="seconds per power iteration")
     parser.add_argument("--skip-large", action="store_true", help="leave out 256x256")
     parser.add_argument("--skip-exact", action="store_true", help="leave out the tol=1e-8 race")
+    parser.add_argument("--only", default="", help="run the layers whose name contains this")
     args = parser.parse_args(argv)
     blas = sorted({(i["internal_api"], i.get("version")) for i in threadpool_info()})
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores; "
@@ -125,10 +138,12 @@ def main(argv=None):
         with threadpool_limits(threads):
             print(f"\n== {threads} thread(s) ==")
             for name, w, shape, conv in layers(args.skip_large):
+                if args.only not in name:
+                    continue
                 b = conv_spectral_norm_bounds(w, shape, rtol=1e-4, **conv)
                 print(f"{name}: [{b.lower:.10g}, {b.upper:.10g}] width {b.relative_width:.2e} "
                       f"in {b.seconds:.2f} s, {b.iterations} Lanczos products; upper: "
-                      f"{b.method['upper'][:60]}")
+                      f"{b.method['upper'][:110]}")
                 rows, cols = ConvSpec(w.shape, shape, **conv).matrix_shape
                 if rows * cols <= 4_000_000:
                     t_b, t_d = median_interleaved([
@@ -140,12 +155,23 @@ def main(argv=None):
                 if args.skip_exact or torch is None:
                     continue
                 e = conv_spectral_norm_bounds(w, shape, rtol=1e-8, **conv)
-                t_p, its, ok = torch_power_iteration(w, shape, conv, e.value, 1e-8, args.cap)
+                # small layers: interleaved medians of --repeat; large ones: one run each
+                turns = args.repeat if rows * cols <= 4_000_000 else 1
+                ours, theirs, its, ok = [], [], 0, True
+                for _ in range(turns):
+                    t0 = time.perf_counter()
+                    e = conv_spectral_norm_bounds(w, shape, rtol=1e-8, **conv)
+                    ours.append(time.perf_counter() - t0)
+                    t_p, its, ok_p = torch_power_iteration(w, shape, conv, e.value, 1e-8,
+                                                           args.cap)
+                    theirs.append(t_p)
+                    ok = ok and ok_p
+                t_e, t_p = float(np.median(ours)), float(np.median(theirs))
                 sign = "" if ok else ">="
-                print(f"  exact (rtol 1e-8): {e.value:.12g} in {e.seconds:.2f} s "
-                      f"({e.iterations} products); torch power iteration {t_p:.2f} s "
+                print(f"  exact (rtol 1e-8): {e.value:.12g}, width {e.relative_width:.1e}, in "
+                      f"{t_e:.3f} s ({e.iterations} products); torch power iteration {t_p:.3f} s "
                       f"({its} its{'' if ok else ', not converged'}); ratio {sign}"
-                      f"{t_p / e.seconds:.1f}x")
+                      f"{t_p / t_e:.1f}x (median of {turns})")
     return 0
 
 

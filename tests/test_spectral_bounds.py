@@ -3,6 +3,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import convtheory.circular_bound as circular_bound
 import convtheory.spectral_bounds as sb
 from convtheory import PADDING_MODES, ConvSpec, conv_matrix
 from convtheory.spectral_bounds import (
@@ -138,7 +139,8 @@ class TestWrongBoundIsCaught:
             return [tuple(m - 1 for m in base)]
 
         monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
-        monkeypatch.setattr(sb, "_candidate_grids", too_small)
+        monkeypatch.setattr(sb, "CERTIFICATE_FLOPS", 0)
+        monkeypatch.setattr(circular_bound, "_candidate_grids", too_small)
         exact = 2 * np.cos(np.pi / 16)
         try:
             b = conv_spectral_norm_bounds([1.0, -1.0], (8,))
@@ -150,7 +152,8 @@ class TestWrongBoundIsCaught:
     def test_forgotten_padding_norm_breaks_the_bracket(self, monkeypatch, rng):
         # Reflect padding copies inputs; without ||P|| the bound is too small.
         monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
-        monkeypatch.setattr(sb, "_padding_norm", lambda spec: 1.0)
+        monkeypatch.setattr(sb, "CERTIFICATE_FLOPS", 0)
+        monkeypatch.setattr(circular_bound, "_padding_norm", lambda spec: 1.0)
         w = np.ones((1, 1, 3, 3))
         exact = dense_norm(w, (1, 6, 6), padding=2, padding_mode="reflect")
         try:

@@ -1,0 +1,234 @@
+"""Proven upper bounds on a conv layer's norm from its Gram matrix: an eigenvalue or a Cholesky.
+
+``||M||_2^2`` is the top eigenvalue of the Gram matrix ``G = M^T M`` (or
+``M M^T``, whichever is smaller).  Two proofs of ``||M|| <= tau`` are used:
+
+* **dense eigenvalue** (tiny Gram matrices): LAPACK's backward-stable
+  ``syevr`` is within ``8 n eps lambda`` of ``lambda_max``;
+* **Cholesky certificate**: if the floating-point Cholesky factorisation of
+  ``B = tau^2 I - G`` runs to completion, its computed factor ``R`` satisfies
+  ``R^T R = B + dB`` with ``|dB| <= gamma_{n+1} |R^T| |R|`` (Higham,
+  *Accuracy and Stability of Numerical Algorithms*, 2002, Thm 10.3), so
+  ``lambda_min(B) >= -gamma_{n+1} ||R||_F^2``: ``B`` plus that shift is
+  positive semidefinite, which proves ``lambda_max(G) <= tau^2 + shift``.
+  This is the a-posteriori form of Rump's test (Rump, "Verification of
+  positive definiteness", *BIT* 46, 2006, with its underflow term).  ``B`` is
+  factored densely, or as a band matrix (LAPACK ``pbtrf``) after ordering the
+  unknowns pixel-major, where a conv's Gram matrix is banded.
+
+Both add the error of forming ``G`` in floating point (Higham eq. 3.13:
+``|fl(G) - G| <= gamma_m |M|^T |M|``, and ``|| |M|^T |M| ||_2 <= ||M||_F^2``).
+A certificate whose ``tau`` is too small, or whose Gram matrix holds NaN,
+fails: the factorisation breaks down and no bound is returned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.linalg
+import scipy.linalg.lapack
+import scipy.sparse
+
+from .spec import ConvSpec
+from .threads import blas_threads
+
+__all__ = []  # private to convtheory.spectral_bounds
+
+_EPS = np.finfo(np.float64).eps
+_ETA = np.finfo(np.float64).smallest_subnormal
+#: Floating-point operations a certificate may cost (about 5 to 20 s on one core).
+CERTIFICATE_FLOPS = 1e11
+
+
+def gamma(k: int) -> float:
+    """Higham's ``gamma_k = k u / (1 - k u)``, with ``u`` taken as eps (twice the unit roundoff)."""
+    return k * _EPS / (1 - k * _EPS)
+
+
+def small_gram(M: scipy.sparse.spmatrix):
+    """``(G, wide, form_error)``: the smaller sparse Gram matrix and the bound on its rounding.
+
+    ``||fl(G) - G||_2 <= gamma_t || |M|^T |M| ||_2`` (Higham eq. 3.13), where
+    ``t`` is the most nonzero products in one entry (the sparse product sums
+    only those) and ``|| |M| ||_2^2 <= min(||M||_F^2, ||M||_1 ||M||_inf)``.
+    """
+    M = scipy.sparse.csr_matrix(M)
+    rows, cols = M.shape
+    wide = rows < cols
+    Mh = M.conj().T if np.iscomplexobj(M.data) else M.T
+    G = (M @ Mh) if wide else (Mh @ M)
+    A = abs(M)
+    row_sums = np.asarray(A.sum(axis=1)).ravel()
+    col_sums = np.asarray(A.sum(axis=0)).ravel()
+    per_row = np.diff(M.indptr)
+    per_col = np.bincount(M.indices, minlength=cols)
+    terms = int((per_row if wide else per_col).max(initial=0))
+    abs_norm2 = min(float(np.sum(A.data ** 2)),
+                    float(row_sums.max(initial=0.0)) * float(col_sums.max(initial=0.0)))
+    form_error = gamma(terms) * abs_norm2 * (1 + 2 * gamma(max(rows, cols) + 1))  # rounded sums
+    return G.tocsr(), wide, form_error
+
+
+def _bound_from_factor(abs_norm2: float, terms: int, n: int, tau2: float,
+                       diag_max: float) -> float:
+    """``lambda_max(G) <=`` this, given ``|| |R| ||_2^2`` of the factor of ``B = fl(tau2 I - G)``.
+
+    ``terms`` is the most nonzero products in one inner product of the
+    factorisation (``n`` dense, bandwidth + 1 banded: zeros add no rounding).
+    """
+    g = gamma(terms + 1)
+    shift = g / (1 - g) * abs_norm2 + 4 * n * _ETA * (2 * (n + 1) + diag_max)
+    # B_ii = fl(tau2 - g_ii) carries a relative rounding of eps: B = tau2 I - G + E
+    return (tau2 + _EPS * diag_max + shift) * (1 + 4 * _EPS)
+
+
+def _abs_norm2(fro2: float, norm1: float, norminf: float, count: int) -> float:
+    """``|| |R| ||_2^2 <= min(||R||_F^2, ||R||_1 ||R||_inf)``, inflated for the rounded sums."""
+    return min(fro2, norm1 * norminf) * (1 + 2 * gamma(count + 1))
+
+
+def certify_dense(G: np.ndarray, tau2: float) -> float | None:
+    """A proven ``lambda_max(G) <= bound`` from the dense Cholesky of ``tau2 I - G``, or None.
+
+    Only the upper triangle is read (LAPACK ``potrf``): the symmetric matrix
+    it defines obeys the same rounding bound as the computed ``G``.  The
+    factor's ``||R||_F^2 <= tr(B) / (1 - gamma_{n+1})`` (Rump 2006) needs no
+    pass over ``R``.
+
+    Examples
+    --------
+    >>> G = np.diag([1.0, 4.0])
+    >>> b = certify_dense(G, 4.0 * (1 + 1e-12))
+    >>> bool(4.0 <= b <= 4.0 * (1 + 1e-11)), certify_dense(G, 3.99)
+    (True, None)
+    """
+    if not (math.isfinite(tau2) and tau2 > 0) or np.iscomplexobj(G):
+        return None
+    B = np.negative(G, dtype=np.float64)
+    B[np.diag_indices_from(B)] += tau2
+    if not np.isfinite(B).all():
+        return None
+    diag = B.diagonal().copy()
+    n = B.shape[0]
+    with blas_threads(1):  # mid-sized LAPACK calls: a second thread costs more than it saves
+        # B.T is Fortran-ordered (no copy); its lower triangle is B's upper one
+        _, info = scipy.linalg.lapack.dpotrf(B.T, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        return None
+    g = gamma(n + 1)
+    trace = float(np.sum(np.abs(diag))) * (1 + gamma(n + 1))
+    return _bound_from_factor(trace / (1 - g), n, n, tau2, float(np.max(np.abs(diag))))
+
+
+def pixel_major(channels: int, pixels: int) -> np.ndarray:
+    """The permutation ``new -> old`` from channel-major ``c*P + p`` to pixel-major ``p*C + c``."""
+    return (np.arange(channels)[None, :] * pixels + np.arange(pixels)[:, None]).ravel()
+
+
+def certify_banded(G: scipy.sparse.spmatrix, tau2: float, order: np.ndarray) -> float | None:
+    """As :func:`certify_dense`, for a band matrix, after reordering its unknowns by ``order``.
+
+    The band of half-width ``b`` is cut into diagonal blocks of size
+    ``nb >= b``, so ``tau2 I - G`` is block tridiagonal and its Cholesky
+    factor is too: each step is one dense Cholesky, one triangular solve and
+    one symmetric update (BLAS 3), about ``7/3 n nb^2`` flops in all.  Every
+    entry of the factor is still one inner product of at most ``2 nb`` nonzero
+    terms, evaluated in some order, so the bound of Higham's Thm 10.3 holds
+    with ``gamma_{2 nb + 1}`` (structural zeros stay exact zeros).
+
+    Examples
+    --------
+    >>> G = scipy.sparse.diags([[-1.0] * 4, [2.0] * 5, [-1.0] * 4], [-1, 0, 1])
+    >>> top = 2 + 2 * np.cos(np.pi / 6)
+    >>> b = certify_banded(G, top * (1 + 1e-12), np.arange(5))
+    >>> bool(top <= b <= top * (1 + 1e-10)), certify_banded(G, top * (1 - 1e-6), np.arange(5))
+    (True, None)
+    """
+    if not (math.isfinite(tau2) and tau2 > 0) or np.iscomplexobj(G.data):
+        return None
+    n = G.shape[0]
+    P = G.tocsr()[order][:, order].tocsr()
+    if not np.all(np.isfinite(P.data)):
+        return None
+    coo = P.tocoo()
+    nb = max(block_size(int(np.max(np.abs(coo.row - coo.col))) if coo.nnz else 0), 1)
+    with blas_threads(1):  # many mid-sized blocks: one BLAS thread each is fastest
+        return _block_tridiagonal_bound(P, tau2, nb)
+
+
+def _block_tridiagonal_bound(P, tau2: float, nb: int) -> float | None:
+    n = P.shape[0]
+    starts = list(range(0, n, nb)) + [n]
+    colsum, rowsum = np.zeros(n), np.zeros(n)
+    fro2, diag_max, below = 0.0, 0.0, None
+    for k in range(len(starts) - 1):
+        s, e = starts[k], starts[k + 1]
+        A = -P[s:e, s:e].toarray()
+        A[np.diag_indices_from(A)] += tau2
+        diag_max = max(diag_max, float(np.max(np.abs(A.diagonal()))))
+        if below is not None:  # the Schur complement of the previous block
+            A -= below @ below.T
+        try:
+            L = scipy.linalg.cholesky(A, lower=True, overwrite_a=True, check_finite=True)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        absL = np.abs(L)
+        fro2 += float(np.sum(absL * absL))
+        colsum[s:e] += absL.sum(axis=0)
+        rowsum[s:e] += absL.sum(axis=1)
+        if e < n:
+            f = starts[k + 2]
+            C = -P[e:f, s:e].toarray()
+            below = scipy.linalg.solve_triangular(L, C.T, lower=True, check_finite=True).T
+            absB = np.abs(below)
+            fro2 += float(np.sum(absB * absB))
+            colsum[s:e] += absB.sum(axis=0)
+            rowsum[e:f] += absB.sum(axis=1)
+    if not math.isfinite(fro2):
+        return None
+    a2 = _abs_norm2(fro2, float(colsum.max()), float(rowsum.max()), n * 2 * nb)
+    return _bound_from_factor(a2, 2 * nb, n, tau2, diag_max)
+
+
+def block_size(band: int) -> int:
+    """Diagonal blocks of at least the half-bandwidth (and 256, for BLAS 3 efficiency)."""
+    return max(band, 256)
+
+
+def banded_flops(n: int, band: int) -> float:
+    """The cost of :func:`certify_banded`: about ``7/3 n nb^2`` flops."""
+    nb = min(block_size(band), n)
+    return 7 / 3 * n * nb * nb
+
+
+def _reach(table: np.ndarray, output_side: bool) -> int:
+    """How far apart two unknowns on one axis can be and still meet in ``G``."""
+    valid = table >= 0
+    big = np.iinfo(np.int64).max
+    lo = np.where(valid, table, big).min(axis=1)
+    hi = np.where(valid, table, -1).max(axis=1)
+    rows = hi >= 0
+    if not output_side:  # two inputs meet when one output reads both
+        return int(np.max(hi[rows] - lo[rows])) if np.any(rows) else 0
+    # two outputs meet when their windows share an input (windows move forward)
+    o = np.flatnonzero(rows)
+    last = np.searchsorted(lo[o], hi[o], side="right") - 1
+    return int(np.max(last - np.arange(o.size))) if o.size else 0
+
+
+def banded_cost(spec: ConvSpec, wide: bool) -> tuple[int, int]:
+    """``(n, bandwidth)`` of the smaller Gram matrix in pixel-major order, before building it.
+
+    Only zero padding keeps it banded (the other modes wrap or fold the
+    border): there the full width ``n - 1`` is returned.
+    """
+    spatial = spec.output_spatial if wide else spec.input_spatial
+    channels = spec.out_channels if wide else spec.in_channels
+    n = channels * int(np.prod(spatial))
+    if spec.padding_mode != "zeros":
+        return n, n - 1
+    reach = [_reach(np.asarray(spec.axis_table(ax)), wide) for ax in range(spec.ndim)]
+    flat = sum(r * int(np.prod(spatial[ax + 1:])) for ax, r in enumerate(reach))
+    return n, min(n - 1, channels * flat + channels - 1)

@@ -1,0 +1,195 @@
+"""The Cholesky certificate ``tau^2 I - G >= 0``: it proves true bounds and refuses false ones.
+
+References: the dense SVD of ``conv_matrix`` (numpy), the closed form of the
+difference kernel, and ``numpy.linalg.eigvalsh`` of the Gram matrix.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+import convtheory.spectral_bounds as sb
+from convtheory import ConvSpec, conv_matrix, conv_spectral_norm_bounds
+from convtheory.geometry import polyphase_grids, polyphase_split
+from convtheory.gram_certificate import (
+    banded_cost,
+    certify_banded,
+    certify_dense,
+    pixel_major,
+    small_gram,
+)
+
+# The reference SVD is itself rounded: a proven bound may sit a few ulps on the
+# wrong side of it, never more.
+ROUNDING = 1e-12
+
+
+def dense_norm(w, shape, **conv):
+    return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)[0]
+
+
+LAYERS = [  # (weight shape, input shape, conv): every geometry the certificate serves
+    ((4, 2, 3, 3), (2, 11, 12), dict(padding=1)),
+    ((4, 2, 3, 3), (2, 11, 12), dict(padding=0)),
+    ((4, 2, 3, 3), (2, 11, 12), dict(stride=2, padding=1)),
+    ((4, 2, 3, 2), (2, 13, 9), dict(stride=(2, 3), padding=(2, 1))),
+    ((4, 2, 3, 3), (2, 12, 12), dict(dilation=2, padding=2)),
+    ((4, 1, 3, 3), (2, 10, 11), dict(groups=2, padding=1)),
+    ((3, 1, 3, 3), (3, 10, 10), dict(groups=3, padding=1)),  # depthwise
+    ((2, 3, 5), (3, 40), dict(padding=2, stride=2)),
+    ((2, 2, 2, 2, 2), (2, 5, 6, 5), dict(padding=1)),
+    ((6, 2, 7, 7), (2, 9, 9), dict(padding=3, stride=2)),  # wide: the output-side Gram
+]
+
+
+@pytest.fixture
+def embedding_path(monkeypatch):
+    """Send every layer down the large-layer path: embedding, Lanczos, certificate."""
+    monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+
+
+@pytest.mark.parametrize("wshape, shape, conv", LAYERS)
+def test_certificate_closes_the_bracket_around_the_dense_svd(wshape, shape, conv,
+                                                             embedding_path):
+    w = np.random.default_rng(20061).standard_normal(wshape)
+    exact = dense_norm(w, shape, **conv)
+    b = conv_spectral_norm_bounds(w, shape, rtol=1e-4, **conv)
+    assert "Cholesky certificate" in b.method["upper"], b.method
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert b.relative_width <= 1e-4 and b.converged
+    assert abs(b.value - exact) <= 1e-4 * exact
+
+
+@pytest.mark.parametrize("wshape, shape, conv", LAYERS)
+def test_banded_cost_is_the_bandwidth_of_the_pixel_major_gram(wshape, shape, conv):
+    w = np.random.default_rng(5).standard_normal(wshape)
+    spec = ConvSpec(wshape, shape, **conv)
+    G, wide, _ = small_gram(conv_matrix(w, spec))
+    spatial = spec.output_spatial if wide else spec.input_spatial
+    channels = spec.out_channels if wide else spec.in_channels
+    order = pixel_major(channels, int(np.prod(spatial)))
+    P = G.tocsr()[order][:, order].tocoo()
+    n, band = banded_cost(spec, wide)
+    assert n == G.shape[0]
+    assert band >= int(np.max(np.abs(P.row - P.col)))  # never under: the budget is honest
+    assert band <= int(np.max(np.abs(P.row - P.col))) + channels  # and not far over
+
+
+def test_non_zero_padding_is_costed_as_dense():
+    spec = ConvSpec((2, 2, 3, 3), (2, 8, 8), padding=1, padding_mode="circular")
+    assert banded_cost(spec, False) == (128, 127)
+
+
+def test_closed_form_difference_kernel(embedding_path):
+    # [1, -1] with no padding on n: the valid part of tridiag(-1, 2, -1), norm 2 cos(pi/2n)
+    # (the circular embedding alone leaves a width of about 1e-6 at n = 600)
+    n = 600
+    b = conv_spectral_norm_bounds([1.0, -1.0], (n,), rtol=1e-8)
+    exact = 2 * np.cos(np.pi / (2 * n))
+    assert b.lower <= exact * (1 + 1e-15) and exact <= b.upper
+    assert b.relative_width <= 1e-8 and "Cholesky" in b.method["upper"]
+
+
+class TestWrongCertificateFails:
+    def gram(self):
+        w = np.random.default_rng(7).standard_normal((3, 2, 3, 3))
+        G, _, _ = small_gram(conv_matrix(w, (2, 9, 9), padding=1))
+        top = float(np.linalg.eigvalsh(G.toarray())[-1])
+        return G, top
+
+    @pytest.mark.parametrize("factor", [1 - 1e-6, 1 - 1e-9, 0.5])
+    def test_tau_below_the_norm_is_refused(self, factor):
+        G, top = self.gram()
+        order = pixel_major(2, 81)
+        assert certify_dense(G.toarray(), top * factor) is None
+        assert certify_banded(G, top * factor, order) is None
+
+    def test_tau_above_the_norm_is_proven(self):
+        G, top = self.gram()
+        for bound in (certify_dense(G.toarray(), top * (1 + 1e-9)),
+                      certify_banded(G, top * (1 + 1e-9), pixel_major(2, 81))):
+            assert top <= bound <= top * (1 + 1e-8)
+
+    @pytest.mark.parametrize("tau2", [np.nan, np.inf, -1.0, 0.0])
+    def test_bad_tau_is_refused(self, tau2):
+        G, _ = self.gram()
+        assert certify_dense(G.toarray(), tau2) is None
+        assert certify_banded(G, tau2, np.arange(G.shape[0])) is None
+
+    def test_nan_in_the_gram_is_refused(self):
+        G, top = self.gram()
+        D = G.toarray()
+        D[3, 3] = np.nan
+        assert certify_dense(D, 2 * top) is None
+        assert certify_banded(scipy.sparse.csr_matrix(D), 2 * top, np.arange(D.shape[0])) is None
+
+    def test_a_band_cut_too_narrow_is_not_a_proof(self, monkeypatch):
+        # A block size below the bandwidth drops the couplings between
+        # non-neighbouring blocks: the "factorisation" then certifies too small
+        # a tau.  The guard is that the block size is at least the bandwidth.
+        import convtheory.gram_certificate as gc
+        G = scipy.sparse.diags([[1.0] * 2, [0.0] * 4, [1.0] * 2], [-2, 0, 2]).tocsr()
+        top = float(np.linalg.eigvalsh(G.toarray())[-1])  # 1
+        monkeypatch.setattr(gc, "block_size", lambda band: 1)
+        wrong = certify_banded(G, 0.5, np.arange(4))
+        assert wrong is not None and wrong < top  # so the real block_size matters
+        monkeypatch.undo()
+        assert certify_banded(G, 0.5, np.arange(4)) is None
+
+    def test_nan_weights_are_refused(self):
+        with pytest.raises(ValueError, match="weight must be finite"):
+            conv_spectral_norm_bounds(np.full((1, 1, 3), np.nan), (1, 40))
+
+
+def test_over_budget_is_reported(embedding_path, monkeypatch):
+    monkeypatch.setattr(sb, "CERTIFICATE_FLOPS", 0)
+    w = np.random.default_rng(3).standard_normal((2, 2, 3, 3))
+    b = conv_spectral_norm_bounds(w, (2, 12, 12), padding=1)
+    assert "no Cholesky certificate" in b.method["upper"]
+    assert "circular embedding" in b.method["upper"]
+    exact = dense_norm(w, (2, 12, 12), padding=1)
+    assert b.lower <= exact * (1 + ROUNDING) <= b.upper * (1 + 2 * ROUNDING)
+    assert b.converged == (b.relative_width <= 1e-4)
+
+
+def test_dense_path_uses_the_certificate_above_the_eigh_size():
+    # 3 -> 10 channels, 3x3 on 12x12: a 1000 x 432 matrix, Gram 432 > _EIGH_MAX
+    w = np.random.default_rng(12).standard_normal((10, 3, 3, 3))
+    b = conv_spectral_norm_bounds(w, (3, 12, 12))
+    exact = dense_norm(w, (3, 12, 12))
+    assert "Cholesky certificate" in b.method["upper"]
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert b.relative_width < 1e-9
+
+
+def test_polyphase_split_and_grids():
+    c = np.arange(-7, 8)
+    for s in (1, 2, 3):
+        phase, shift = polyphase_split(c, s)
+        assert np.array_equal(s * shift + phase, c) and np.all((0 <= phase) & (phase < s))
+    grids = polyphase_grids((7, 10), (3, 2), count=3)
+    assert grids == [(9, 10), (12, 12), (15, 14)]
+    with pytest.raises(ValueError, match="stride"):
+        polyphase_split([1], 0)
+
+
+@pytest.mark.parametrize("conv", [dict(stride=2, padding=1, output_padding=1),
+                                  dict(stride=1, padding=0), dict(stride=2, groups=2)])
+def test_transposed_conv_bracket_around_the_dense_svd(conv, embedding_path):
+    # A transposed conv is the adjoint of the forward conv of its ConvTransposeSpec:
+    # the same matrix transposed, so the same norm (network/layers.py uses this).
+    from convtheory import conv_transpose_matrix
+    from convtheory.network.norms import layer_norm_bounds
+    from convtheory.transposed_spec import ConvTransposeSpec
+
+    # transposed weights are (C_in, C_out / groups, k1, k2): 4 -> 3, or 4 -> 4 in 2 groups
+    c_out_per_group = 3 if conv.get("groups", 1) == 1 else 2
+    w = np.random.default_rng(1984).standard_normal((4, c_out_per_group, 3, 3))
+    shape = (4, 9, 10)
+    exact = np.linalg.svd(conv_transpose_matrix(w, shape, **conv).toarray(),
+                          compute_uv=False)[0]
+    spec = ConvTransposeSpec(w.shape, shape, **conv).adjoint
+    b = layer_norm_bounds(w, spec)
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert (b.upper - b.lower) / b.upper <= 1e-4
+    assert "Cholesky certificate" in b.method
