@@ -34,7 +34,10 @@ __all__ = []  # private to convtheory.spectral_bounds
 
 _EPS = np.finfo(np.float64).eps
 _CHUNK_BYTES = 64 * 2**20      # frequency matrices are built in chunks of this size
-_GRID_SECONDS = 1.0            # time after which no further embedding grid is tried
+# Estimated flops after which no further embedding grid is tried (about a second
+# on one core).  A count, not a clock, so that the bound a layer gets does not
+# depend on how busy the machine was.
+_GRID_FLOPS = 2e9
 _GRIDS = 4                     # embedding grids tried while cheap
 
 
@@ -148,6 +151,14 @@ def _candidate_grids(base, stride, exact: bool) -> list:
     return polyphase_grids(base, stride, count=1 if exact else _GRIDS)
 
 
+def _grid_flops(spec: ConvSpec, grid) -> float:
+    """Flops of one embedding grid: a Gram product and ``eigvalsh`` per frequency and group."""
+    phases = int(np.prod(spec.stride))
+    rows, cols = spec.out_channels_per_group, spec.in_channels_per_group * phases
+    small, large = min(rows, cols), max(rows, cols)
+    return float(np.prod(grid)) / phases * spec.groups * (small * small * large + small ** 3)
+
+
 def circular_upper(w, spec: ConvSpec, deadline, max_bytes):
     """``||P|| min_m ||C_m||`` over a few grids ``m``, and the data for the lower bound.
 
@@ -163,10 +174,11 @@ def circular_upper(w, spec: ConvSpec, deadline, max_bytes):
     s = spec.stride
     grids = _candidate_grids(base, s, exact)
     gain = 1.0 if exact else _padding_norm(spec)
-    best, begin = None, time.perf_counter()
+    best, spent = None, 0.0
     for grid in grids:
         # Each further grid may only shave the O(1/n^2) excess; try them while cheap.
-        if best is not None and time.perf_counter() - begin > _GRID_SECONDS:
+        spent += _grid_flops(vspec, grid)
+        if best is not None and spent > _GRID_FLOPS:
             break
         poly = _Polyphase(w, vspec, offsets, grid)
         bound, arg = poly.norm(max_bytes)
