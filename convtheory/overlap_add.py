@@ -145,16 +145,6 @@ class OverlapAddConv(FFTConv):
         # The transform batch is every block of every channel.
         return fft_workers(x.shape[0] * x.shape[1] * math.prod(self.blocks) * math.prod(self.sizes))
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, C_in, n1, ..., nd) -> ``y`` (N, C_out, o1, ..., od)."""
-        with scipy.fft.set_workers(self._workers(x)):
-            return self._forward(x)
-
-    def adjoint(self, y: np.ndarray) -> np.ndarray:
-        """``y`` (N, C_out, o1, ..., od) -> ``x`` (N, C_in, n1, ..., nd): the transposed conv."""
-        with scipy.fft.set_workers(self._workers(y)):
-            return self._adjoint(y)
-
     def _forward(self, x: np.ndarray) -> np.ndarray:
         xp = x if self.padder.trivial else self.padder.pad(x)
         if self.real and np.iscomplexobj(xp):
