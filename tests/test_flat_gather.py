@@ -95,6 +95,26 @@ def test_gather_is_im2col_at_the_outputs(geometry, mode, blocks):
     assert not np.isnan(got).any()  # the blocks cover every column
 
 
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=IDS)
+def test_one_view_of_all_taps_is_the_gather_tap_by_tap(geometry, blocks):
+    """The gather's one strided copy of every tap equals one copy per tap from the offsets."""
+    spec, x, *_ = _spec_and_data(geometry, "reflect", "float64")
+    fast, slow = FlatGather(spec), FlatGather(spec)
+    assert fast._taps is not None  # every stride-1 geometry here takes the one-copy path
+    slow._taps = None
+    xp = fast.pad(x)
+    for block in fast.blocks(x.shape[0], x.itemsize):
+        expected = slow.gather(xp, block).copy()
+        np.testing.assert_array_equal(fast.gather(xp, block), expected)
+        # Tap j of the columns is the run at offsets[j]: the loop is an independent reference.
+        n0, n1, s, e = block
+        j = spec.n_weights // spec.out_channels // 2
+        start = slow.offsets[j % fast.k_vol]
+        np.testing.assert_array_equal(
+            expected.reshape(x.shape[1], fast.k_vol, n1 - n0, e - s)[:, j % fast.k_vol],
+            xp[n0:n1, :, start + s:start + e].swapaxes(0, 1))
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=IDS)
 def test_layer_matches_the_matrix(geometry, mode, blocks):
