@@ -18,6 +18,14 @@ a depthwise shift-and-add is a single long run per channel and sample, with
 no short inner loops; the price is the spill (``prod(padded) / prod(out)``
 more columns, a few per cent for small kernels on large inputs).
 
+The input gradient is either the adjoint of the gather (:meth:`FlatGather.scatter`,
+one add per tap of the columns ``w^T g``) or, read the other way, a flat
+gather of its own: on the output gradient laid on the flat grid behind a zero
+margin of ``max(offsets)`` (:meth:`FlatGather.grad_padded`), tap ``j`` is the
+contiguous run at ``margin - offsets[j]``, and the padded input's gradient is
+the flipped, transposed weight times those columns
+(:meth:`FlatGather.grad_gather`, :meth:`FlatGather.grad_input`).
+
 The columns are gathered by blocks (:meth:`FlatGather.blocks`, about
 :data:`BLOCK_BYTES` each), so that the products that read a block find it in
 the cache.  One channel pair per group (depthwise) needs no columns: with the
@@ -86,6 +94,12 @@ class FlatGather:
 
     Attributes
     ----------
+    margin : int
+        The zero margin in front of the output gradient for :meth:`grad_gather`.
+    grad_span : (int, int)
+        The flat positions of the padded grid on which :meth:`grad_gather`'s
+        columns compute the input gradient: all of them when the border folds
+        back onto the input, else (``zeros``) from the first input to the last.
     length : int
         Flat positions per channel and sample on which the output is computed
         (the true outputs and the spill between them).
@@ -156,10 +170,10 @@ class FlatGather:
         if any(src >= 0 for border in padder.borders for _, src in border):
             self.grad_span = (0, self.volume)
         else:
-            corners = [tuple(sl.start + end * (sl.stop - 1 - sl.start) for sl in padder.interior)
-                       for end in (0, 1)]
-            lo, hi = (int(np.ravel_multi_index(c, self.grid)) for c in corners)
-            self.grad_span = (lo, hi + 1)
+            first = tuple(sl.start for sl in padder.interior)
+            last = tuple(sl.stop - 1 for sl in padder.interior)
+            self.grad_span = (int(np.ravel_multi_index(first, self.grid)),
+                              int(np.ravel_multi_index(last, self.grid)) + 1)
         self._buffers: dict = {}
 
     @staticmethod
@@ -246,7 +260,8 @@ class FlatGather:
         return self._gather(xp, buf[:, :, :m], (n0, n1, s, e), 0, 1)
 
     def _gather(self, src, cols, block, base: int, sign: int) -> np.ndarray:
-        """``cols`` of ``block``: tap ``j`` reads ``src`` (N, C, ...) at ``base + sign * offsets[j]``."""
+        """``cols`` of ``block``; tap ``j`` reads ``src`` (N, C, ...) at ``base + sign * offsets[j]``.
+        """
         n0, n1, s, e = block
         src_t = src[n0:n1].transpose(1, 0, 2)
         if self._taps is not None:
@@ -326,7 +341,8 @@ class FlatGather:
         return gp
 
     def grad_blocks(self, stop: int, itemsize: int) -> list:
-        """Blocks of :meth:`grad_gather`'s columns (positions of ``grad_span``), as :meth:`blocks`."""
+        """Blocks of :meth:`grad_gather`'s columns (the positions ``grad_span``), as :meth:`blocks`.
+        """
         lo, hi = self.grad_span
         return self._blocks(stop, itemsize, 0, hi - lo, self.spec.out_channels)
 

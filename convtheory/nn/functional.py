@@ -15,7 +15,9 @@ Two backends compute the same map:
   run of the padded input, the output is computed on the padded grid and
   cropped, and the columns are gathered and multiplied block by block (about
   4 MiB each), so they stay in the cache; the backward pass gathers them again
-  rather than keeping ``prod(k)`` copies of the input.  One channel pair per
+  rather than keeping ``prod(k)`` copies of the input.  With ``C_out <= C_in``
+  the input gradient is a flat gather too: of the output gradient, multiplied
+  by the flipped weight, instead of the scatter-add of ``w^T g``.  One channel pair per
   group (depthwise) needs no columns: a shift-and-add of the runs, one BLAS
   ``axpy`` per channel and tap.
 * ``"matrix"``: the seed's claim taken literally.  ``y = M x`` with
