@@ -260,8 +260,7 @@ class FlatGather:
         return self._gather(xp, buf[:, :, :m], (n0, n1, s, e), 0, 1)
 
     def _gather(self, src, cols, block, base: int, sign: int) -> np.ndarray:
-        """``cols`` of ``block``; tap ``j`` reads ``src`` (N, C, ...) at ``base + sign * offsets[j]``.
-        """
+        """``cols`` of ``block``; tap ``j`` reads ``src`` at ``base + sign * offsets[j]``."""
         n0, n1, s, e = block
         src_t = src[n0:n1].transpose(1, 0, 2)
         if self._taps is not None:
