@@ -246,9 +246,11 @@ def _im2col_backward(spec, g, x, w):
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES[2], GEOMETRIES[6], GEOMETRIES[7]],
                          ids=["scatter-add", "correlation", "3d-correlation"])
-def test_a_nan_in_the_gradient_propagates(geometry, blocks):
+def test_a_nan_in_the_gradient_propagates(geometry, blocks, monkeypatch):
     """A nan of the output gradient reaches exactly the input gradient entries it touches."""
+    monkeypatch.setattr(F, "CORRELATE_BYTES", 0)  # the correlation wherever C_out <= C_in
     spec, x, w, b, g, conv = _spec_and_data(geometry, "zeros", "float64", seed=6)
+    assert F._correlate(spec, g.dtype) == (geometry is not GEOMETRIES[2])
     g[(0, 0) + (0,) * spec.ndim] = np.nan
     gx, gw, gb = CONV[spec.ndim][1](g, x, w, b, **conv)
     ref_gx, _ = _im2col_backward(spec, g, x, w)
@@ -265,9 +267,10 @@ DENSE = [(g, i) for g, i in zip(GEOMETRIES, IDS) if g[0][1] > 1 or g[0][0] > g[2
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("geometry", [g for g, _ in DENSE], ids=[i for _, i in DENSE])
-def test_the_input_gradient_as_a_correlation(geometry, mode, blocks):
+def test_the_input_gradient_as_a_correlation(geometry, mode, blocks, monkeypatch):
     """grad_padded, grad_gather, w_flipped @ cols and grad_input give M^T g to 1e-12,
     for every geometry (the layer takes this path only where C_out <= C_in)."""
+    monkeypatch.setattr(F, "CORRELATE_BYTES", 0)  # whatever the channel count
     spec, x, w, b, g, conv = _spec_and_data(geometry, mode, "float64", seed=7)
     flat = FlatGather(spec)
     n, groups = x.shape[0], spec.groups
@@ -289,6 +292,24 @@ def test_the_input_gradient_as_a_correlation(geometry, mode, blocks):
     plan.forward(x, w, b)
     _close(plan.backward(g, w)[0], expected, TOL64)
     assert ("grad_margin" in plan._flat._buffers) == (cpo <= cpi)
+
+
+@pytest.mark.parametrize("dtype, correlate", [("float64", True), ("float32", False)])
+def test_the_layer_correlates_from_enough_channels(dtype, correlate):
+    """16 -> 16 channels: 128 bytes a column in float64 (correlation), 64 in float32
+    (scatter-add); both against the float64 matrix."""
+    w_shape, x_shape, conv = (16, 16, 3, 3, 2), (2, 16, 4, 5, 3), dict(padding=1)
+    spec, x, w, b, g, conv = _spec_and_data((w_shape, x_shape, conv), "zeros", dtype, seed=8)
+    assert F._correlate(spec, np.dtype(dtype)) == correlate
+    plan = F.ConvPlan(spec)
+    plan.forward(x, w, b)
+    got = plan.backward(g, w)
+    assert ("grad_margin" in plan._flat._buffers) == correlate
+    wide = [a.astype(np.float64) for a in (g, x, w, b)]
+    expected = F.conv3d_backward(*wide, backend="matrix", **conv)
+    for a, r in zip(got, expected):
+        assert a.dtype == np.dtype(dtype)
+        _close(a.astype(np.float64), r, TOL64 if dtype == "float64" else TOL32)
 
 
 def test_a_wrong_flip_fails_the_correlation():

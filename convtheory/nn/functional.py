@@ -16,8 +16,9 @@ Two backends compute the same map:
   cropped, and the columns are gathered and multiplied block by block (about
   4 MiB each), so they stay in the cache; the backward pass gathers them again
   rather than keeping ``prod(k)`` copies of the input.  With ``C_out <= C_in``
-  the input gradient is a flat gather too: of the output gradient, multiplied
-  by the flipped weight, instead of the scatter-add of ``w^T g``.  One channel pair per
+  and enough channels (:data:`CORRELATE_BYTES`) the input gradient is a flat
+  gather too: of the output gradient, multiplied by the flipped weight,
+  instead of the scatter-add of ``w^T g``.  One channel pair per
   group (depthwise) needs no columns: a shift-and-add of the runs, one BLAS
   ``axpy`` per channel and tap.
 * ``"matrix"``: the seed's claim taken literally.  ``y = M x`` with
@@ -279,11 +280,8 @@ class ConvPlan:
         # The input gradient is either a correlation of the output gradient with the flipped
         # weight (after the loop: its gather copies C_out * prod(k) rows per column) or the
         # scatter-add of the columns (C_in * prod(k) rows, each an add: dearer than a copy).
-        # Measured (float32, one thread): the correlation 5-8% faster on the backward pass
-        # with C_out = C_in (Conv3d 16->16, Conv1d 32->32), 18% with 32->16, and 21% slower
-        # with 16->32.  With an infinite weight only the scatter-add can skip the spill
-        # (inf * 0 there).
-        scatter = input_grad and (not finite_weight or cpo > spec.in_channels_per_group)
+        # With an infinite weight only the scatter-add can skip the spill (inf * 0 there).
+        scatter = input_grad and (not finite_weight or not _correlate(spec, grad_output.dtype))
         gxp = flat.buffer("grad_padded", xp.shape, grad_output.dtype) if scatter else None
         if scatter:
             gxp.fill(0)
@@ -342,6 +340,21 @@ class ConvPlan:
                 n0, n1, s, e = block
                 np.matmul(w_f, cols, out=gx[..., n0 * span + s:(n1 - 1) * span + e])
         return flat.grad_input(gx.reshape(spec.in_channels, n, span))
+
+
+#: Bytes of one column of the output gradient per group (C_out / groups entries) from
+#: which the input gradient is a correlation rather than a scatter-add, when also
+#: C_out <= C_in per group.  Measured on the layer's backward pass, one thread
+#: (benchmarks/bench_flat_input_grad.py compares the two paths alone): float32, the
+#: correlation 7% faster at 32 -> 32 channels, 2% at 3-D 16 -> 16, 4-6% slower at 2-D
+#: 16 -> 16, 11% at 8 -> 8; float64, 13-26% faster at 16 and 32 channels, even at 8.
+CORRELATE_BYTES = 128
+
+
+def _correlate(spec: ConvSpec, dtype) -> bool:
+    """Whether the flat path takes the input gradient as a correlation (see above)."""
+    cpo = spec.out_channels_per_group
+    return cpo <= spec.in_channels_per_group and cpo * np.dtype(dtype).itemsize >= CORRELATE_BYTES
 
 
 def _columns(flat, block) -> slice:
