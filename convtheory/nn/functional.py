@@ -347,7 +347,7 @@ class ConvPlan:
 #: C_out <= C_in per group.  Measured on the layer's backward pass, one thread
 #: (benchmarks/bench_flat_input_grad.py compares the two paths alone): float32, the
 #: correlation 7% faster at 32 -> 32 channels, 2% at 3-D 16 -> 16, 4-6% slower at 2-D
-#: 16 -> 16, 11% at 8 -> 8; float64, 13-26% faster at 16 and 32 channels, even at 8.
+#: 16 -> 16, 11% at 8 -> 8; float64, 13-26% faster at 16 and 32 channels, 2% slower at 8.
 CORRELATE_BYTES = 128
 
 
