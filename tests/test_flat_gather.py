@@ -95,6 +95,26 @@ def test_gather_is_im2col_at_the_outputs(geometry, mode, blocks):
     assert not np.isnan(got).any()  # the blocks cover every column
 
 
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=IDS)
+def test_one_view_of_all_taps_is_the_gather_tap_by_tap(geometry, blocks):
+    """The gather's one strided copy of every tap equals one copy per tap from the offsets."""
+    spec, x, *_ = _spec_and_data(geometry, "reflect", "float64")
+    fast, slow = FlatGather(spec), FlatGather(spec)
+    assert fast._taps is not None  # every stride-1 geometry here takes the one-copy path
+    slow._taps = None
+    xp = fast.pad(x)
+    for block in fast.blocks(x.shape[0], x.itemsize):
+        expected = slow.gather(xp, block).copy()
+        np.testing.assert_array_equal(fast.gather(xp, block), expected)
+        # Tap j of the columns is the run at offsets[j]: the loop is an independent reference.
+        n0, n1, s, e = block
+        j = spec.n_weights // spec.out_channels // 2
+        start = slow.offsets[j % fast.k_vol]
+        np.testing.assert_array_equal(
+            expected.reshape(x.shape[1], fast.k_vol, n1 - n0, e - s)[:, j % fast.k_vol],
+            xp[n0:n1, :, start + s:start + e].swapaxes(0, 1))
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=IDS)
 def test_layer_matches_the_matrix(geometry, mode, blocks):
@@ -224,13 +244,90 @@ def _im2col_backward(spec, g, x, w):
     return gx, gw
 
 
-def test_a_nan_in_the_gradient_propagates(blocks):
-    spec, x, w, b, g, conv = _spec_and_data(GEOMETRIES[2], "zeros", "float64", seed=6)
-    g[0, 0, 0, 0] = np.nan
-    gx, gw, gb = F.conv2d_backward(g, x, w, b, **conv)
+@pytest.mark.parametrize("geometry", [GEOMETRIES[2], GEOMETRIES[6], GEOMETRIES[7]],
+                         ids=["scatter-add", "correlation", "3d-correlation"])
+def test_a_nan_in_the_gradient_propagates(geometry, blocks, monkeypatch):
+    """A nan of the output gradient reaches exactly the input gradient entries it touches."""
+    monkeypatch.setattr(F, "CORRELATE_BYTES", 0)  # the correlation wherever C_out <= C_in
+    spec, x, w, b, g, conv = _spec_and_data(geometry, "zeros", "float64", seed=6)
+    assert F._correlate(spec, g.dtype) == (geometry is not GEOMETRIES[2])
+    g[(0, 0) + (0,) * spec.ndim] = np.nan
+    gx, gw, gb = CONV[spec.ndim][1](g, x, w, b, **conv)
+    ref_gx, _ = _im2col_backward(spec, g, x, w)
+    np.testing.assert_array_equal(np.isnan(gx), np.isnan(ref_gx))
     assert np.isnan(gx[0]).any() and not np.isnan(gx[1]).any()
     assert np.isnan(gw[0]).all() and not np.isnan(gw[1:]).any()
     assert np.isnan(gb[0]) and not np.isnan(gb[1:]).any()
+
+
+# ---- the input gradient as a correlation of the output gradient ------------------
+# Every geometry but the depthwise one (one channel pair per group has a path of its own).
+DENSE = [(g, i) for g, i in zip(GEOMETRIES, IDS) if g[0][1] > 1 or g[0][0] > g[2].get("groups", 1)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("geometry", [g for g, _ in DENSE], ids=[i for _, i in DENSE])
+def test_the_input_gradient_as_a_correlation(geometry, mode, blocks, monkeypatch):
+    """grad_padded, grad_gather, w_flipped @ cols and grad_input give M^T g to 1e-12,
+    for every geometry (the layer takes this path only where C_out <= C_in)."""
+    monkeypatch.setattr(F, "CORRELATE_BYTES", 0)  # whatever the channel count
+    spec, x, w, b, g, conv = _spec_and_data(geometry, mode, "float64", seed=7)
+    flat = FlatGather(spec)
+    n, groups = x.shape[0], spec.groups
+    cpo, cpi = spec.out_channels_per_group, spec.in_channels_per_group
+    lo, hi = flat.grad_span
+    assert (lo, hi) == (0, flat.volume) if mode != "zeros" else 0 < lo < hi < flat.volume
+    gp = flat.grad_padded(g)
+    w_f = w.reshape(groups, cpo, cpi, flat.k_vol).transpose(0, 2, 1, 3).reshape(groups, cpi, -1)
+    gx = np.full((groups, cpi, n, hi - lo), np.nan)
+    for block in flat.grad_blocks(n, g.itemsize):
+        n0, n1, s, e = block
+        cols = flat.grad_gather(gp, block).reshape(groups, cpo * flat.k_vol, -1)
+        gx[:, :, n0:n1, s:e] = (w_f @ cols).reshape(groups, cpi, n1 - n0, e - s)
+    got = flat.grad_input(gx.reshape(spec.in_channels, n, hi - lo))
+    expected = CONV[spec.ndim][1](g, x, w, b, backend="matrix", **conv)[0]
+    _close(got, expected, TOL64)
+    # The layer takes the correlation exactly where C_out <= C_in per group.
+    plan = F.ConvPlan(spec)
+    plan.forward(x, w, b)
+    _close(plan.backward(g, w)[0], expected, TOL64)
+    assert ("grad_margin" in plan._flat._buffers) == (cpo <= cpi)
+
+
+@pytest.mark.parametrize("dtype, correlate", [("float64", True), ("float32", False)])
+def test_the_layer_correlates_from_enough_channels(dtype, correlate):
+    """16 -> 16 channels: 128 bytes a column in float64 (correlation), 64 in float32
+    (scatter-add); both against the float64 matrix."""
+    w_shape, x_shape, conv = (16, 16, 3, 3, 2), (2, 16, 4, 5, 3), dict(padding=1)
+    spec, x, w, b, g, conv = _spec_and_data((w_shape, x_shape, conv), "zeros", dtype, seed=8)
+    assert F._correlate(spec, np.dtype(dtype)) == correlate
+    plan = F.ConvPlan(spec)
+    plan.forward(x, w, b)
+    got = plan.backward(g, w)
+    assert ("grad_margin" in plan._flat._buffers) == correlate
+    wide = [a.astype(np.float64) for a in (g, x, w, b)]
+    expected = F.conv3d_backward(*wide, backend="matrix", **conv)
+    for a, r in zip(got, expected):
+        assert a.dtype == np.dtype(dtype)
+        _close(a.astype(np.float64), r, TOL64 if dtype == "float64" else TOL32)
+
+
+def test_a_wrong_flip_fails_the_correlation():
+    """The check above can fail: the unflipped weight gives another gradient."""
+    spec, x, w, b, g, conv = _spec_and_data(GEOMETRIES[7], "zeros", "float64", seed=7)
+    flat = FlatGather(spec)
+    n = x.shape[0]
+    lo, hi = flat.grad_span
+    gp = flat.grad_padded(g)
+    w_f = w.transpose(1, 0, 2, 3, 4).reshape(spec.in_channels, -1)
+    w_wrong = w[:, :, ::-1, ::-1, ::-1].transpose(1, 0, 2, 3, 4).reshape(spec.in_channels, -1)
+    expected = F.conv3d_backward(g, x, w, b, backend="matrix", **conv)[0]
+    for weight, same in ((w_f, True), (w_wrong, False)):
+        gx = np.empty((spec.in_channels, n, hi - lo))
+        for n0, n1, s, e in flat.grad_blocks(n, g.itemsize):
+            cols = flat.grad_gather(gp, (n0, n1, s, e)).reshape(spec.out_channels * flat.k_vol, -1)
+            gx[:, n0:n1, s:e] = (weight @ cols).reshape(spec.in_channels, n1 - n0, e - s)
+        assert np.allclose(flat.grad_input(gx), expected, rtol=0, atol=1e-12) == same
 
 
 # ---- what the flat gather takes ------------------------------------------------
