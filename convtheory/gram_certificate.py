@@ -68,6 +68,9 @@ def small_gram(M: scipy.sparse.spmatrix):
     abs_norm2 = min(float(np.sum(A.data ** 2)),
                     float(row_sums.max(initial=0.0)) * float(col_sums.max(initial=0.0)))
     form_error = gamma(terms) * abs_norm2 * (1 + 2 * gamma(max(rows, cols) + 1))  # rounded sums
+    # a product that underflows errs by up to _ETA whatever its size (Higham eq. 3.13 assumes
+    # none does): n x n entries of at most ``terms`` such errors each
+    form_error += 2 * max(rows, cols) * terms * _ETA
     return G.tocsr(), wide, form_error
 
 

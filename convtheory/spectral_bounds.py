@@ -71,7 +71,10 @@ class SpectralNormBounds:
     Attributes
     ----------
     lower : float
-        ``||M x|| / ||x||`` for :attr:`vector`, computed with the exact operator.
+        ``||M x|| / ||x||`` for :attr:`vector`, computed with the exact operator
+        (of the weight scaled by a power of two, then scaled back, where its
+        entries are so large or small that their squares would over- or
+        underflow: :attr:`method` then says so under ``"scale"``).
     upper : float
         A proven upper bound; :attr:`method` names its source.
     value : float
@@ -84,7 +87,8 @@ class SpectralNormBounds:
     vector : ndarray, shape ``input_shape``
         The input that attains :attr:`lower`.
     method : dict
-        ``{"lower": ..., "upper": ...}``: how each bound was obtained.
+        ``{"lower": ..., "upper": ...}``: how each bound was obtained (and
+        ``"scale"`` if the weight was scaled by a power of two).
     iterations : int
         Products with ``M^T M`` spent by Lanczos (0 on the dense and exact paths).
     seconds : float
@@ -113,6 +117,48 @@ def _check_finite_weight(w: np.ndarray, name: str = "weight") -> None:
     if not np.all(np.isfinite(w)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(w))[0])
         raise ValueError(f"{name} must be finite, got {name}[{bad}]={w[bad]!r}")
+
+
+#: Weights whose largest entry lies in [2**-_SAFE_EXPONENT, 2**_SAFE_EXPONENT] are used as
+#: given; outside, they are scaled by a power of two first: the Gram matrix squares the
+#: entries and ``||M x||`` sums their squares, which underflow to 0 (a bracket [0, 0]
+#: around a nonzero norm) or overflow to inf beyond that.
+_SAFE_EXPONENT = 256
+_ETA = np.finfo(np.float64).smallest_subnormal
+
+
+def _power_of_two_scale(w: np.ndarray):
+    """``(w * 2**-e, e, lost)``: ``w`` scaled exactly into a safe range (``e = 0`` if it is).
+
+    The scaling is exact unless an entry falls below the normal range;
+    ``lost`` is then a bound on the norm of the operator of what was rounded
+    off (every entry of that operator is at most ``2**-1074``, and it has at
+    most ``nnz`` of them).
+    """
+    parts = [w.real, w.imag] if np.iscomplexobj(w) else [w]
+    peak = max((float(np.max(np.abs(p))) if p.size else 0.0) for p in parts)
+    if peak == 0.0 or 2.0 ** -_SAFE_EXPONENT <= peak <= 2.0 ** _SAFE_EXPONENT:
+        return w, 0, False
+    e = math.frexp(peak)[1]
+    scaled = [np.ldexp(p, -e) for p in parts]
+    exact = all(np.array_equal(np.ldexp(q, e), p) for p, q in zip(parts, scaled))
+    w = scaled[0] + 1j * scaled[1] if len(scaled) == 2 else scaled[0]
+    return w, e, not exact
+
+
+def _unscale(lower: float, upper: float, e: int, lost_norm: float):
+    """The bracket of ``2**e (M' + E)`` from that of ``M'``, with ``||E|| <= lost_norm``."""
+    if lost_norm:  # triangle inequality; the factors cover the rounding of the sums
+        upper = (upper + lost_norm) * (1 + 2 * _EPS)
+        lower = max(lower - lost_norm, 0.0) * (1 - 2 * _EPS)
+    try:
+        lo, hi = math.ldexp(lower, e), math.ldexp(upper, e)
+    except OverflowError:
+        raise ValueError(f"the norm of this layer may exceed the float64 range: its upper "
+                         f"bound is {upper!r} x 2**{e}") from None
+    if hi < np.finfo(np.float64).tiny:  # subnormal results are rounded: round outwards
+        lo, hi = float(np.nextafter(lo, 0.0)), float(np.nextafter(hi, np.inf))
+    return lo, hi
 
 
 def _check_args(rtol, max_seconds, max_bytes):
@@ -264,6 +310,7 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got seed={seed!r}")
     deadline = None if max_seconds is None else start + float(max_seconds)
+    w, exponent, lossy = _power_of_two_scale(w)
     rows, cols = spec.matrix_shape
     real = not np.iscomplexobj(w)
     if not _fft_eligible(spec) and rows * cols <= DENSE_ENTRIES and (
@@ -310,6 +357,12 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
                     method["upper"] += "; " + note
     x = x.ravel()
     lower = _rayleigh(op, x)
+    if exponent:
+        nnz = rows * spec.in_channels_per_group * int(np.prod(spec.kernel_size))
+        lower, upper = _unscale(lower, float(upper), exponent,
+                                2 * math.sqrt(nnz) * _ETA if lossy else 0.0)
+        method["scale"] = (f"weight scaled by 2**{-exponent} (its entries would under- or "
+                           f"overflow when squared); both bounds scaled back")
     if lower > upper:  # a proven bound cannot be crossed; if it is, the code is wrong
         raise RuntimeError(f"internal error: lower bound {lower!r} > upper bound {upper!r}")
     width = float((upper - lower) / upper) if upper > 0 else 0.0

@@ -164,6 +164,51 @@ class TestWrongBoundIsCaught:
             assert b.upper < exact
 
 
+class TestExtremeMagnitudes:
+    """Weights whose squares under- or overflow: the bracket still holds the norm."""
+
+    BASE = np.array([[[1.0, -2.0, 0.5]]])
+
+    @pytest.mark.parametrize("k", [-1000, -600, -500, 500, 1000])
+    def test_dense_path_scales_with_the_weight(self, k):
+        # 2**k w is an exact scaling, so the norm is exactly 2**k ||M(w)||; before, tiny
+        # weights gave the bracket [0, 0] (converged) and huge ones raised from inside
+        exact = np.ldexp(dense_norm(self.BASE, (1, 7)), k)
+        b = conv_spectral_norm_bounds(np.ldexp(self.BASE, k), (1, 7), rtol=1e-8)
+        assert 0 < b.lower <= exact * (1 + ROUNDING), (b.lower, exact)
+        assert exact <= b.upper * (1 + ROUNDING), (exact, b.upper)
+        assert b.converged and b.relative_width <= 1e-8
+        assert "scale" in b.method
+
+    @pytest.mark.parametrize("conv", [dict(padding=1, padding_mode="circular"),
+                                      dict(padding=1)])
+    @pytest.mark.parametrize("k", [-600, 700])
+    def test_large_paths_scale_with_the_weight(self, conv, k):
+        n = 16 if conv.get("padding_mode") == "circular" else 2100  # exact / embedding path
+        ref = conv_spectral_norm_bounds(self.BASE, (1, n), **conv)
+        b = conv_spectral_norm_bounds(np.ldexp(self.BASE, k), (1, n), **conv)
+        assert b.lower == pytest.approx(np.ldexp(ref.lower, k), rel=1e-12, abs=0)
+        assert b.upper == pytest.approx(np.ldexp(ref.upper, k), rel=1e-12, abs=0)
+        assert 0 < b.lower <= b.upper and b.converged == ref.converged
+
+    def test_entries_lost_to_underflow_when_scaling_are_covered(self):
+        # 2**-1000 cannot be scaled by 2**-1001 without underflowing to zero
+        w = np.array([[[2.0 ** 1000, 2.0 ** -1000, -(2.0 ** 999)]]])
+        kept = np.ldexp(dense_norm(np.ldexp(w, -1000), (1, 7)), 1000)  # within 2**-1000 of it
+        b = conv_spectral_norm_bounds(w, (1, 7))
+        assert b.lower <= kept * (1 + ROUNDING) and kept <= b.upper * (1 + ROUNDING)
+
+    def test_denormal_weights(self):
+        w = np.array([[[5e-324, 0.0, -1e-322]]])
+        exact = np.ldexp(dense_norm(np.ldexp(w, 1074), (1, 5)), -1074)
+        b = conv_spectral_norm_bounds(w, (1, 5))
+        assert 0 < b.lower <= exact <= b.upper
+
+    def test_a_norm_beyond_float64_is_refused(self):
+        with pytest.raises(ValueError, match="norm of this layer may exceed the float64 range"):
+            conv_spectral_norm_bounds(np.full((1, 1, 3), 1e308), (1, 7))
+
+
 class TestArguments:
     @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
     def test_non_finite_weights_are_refused(self, bad):
