@@ -282,13 +282,22 @@ class ConvOperator(LinearOperator):
                 self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         if self._padded_fft is not None:
-            return self._padded_apply(X, adjoint)
-        # The thread limit in force (threadpoolctl), for transforms large enough to gain.
-        with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
-            if self._real and np.iscomplexobj(X):
-                # The real FFT path drops imaginary parts; a real operator is applied to each.
-                return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
-            return self._fft_apply(X, adjoint)
+            Y = self._padded_apply(X, adjoint)
+        else:
+            # The thread limit in force (threadpoolctl), for transforms large enough to gain.
+            with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
+                if self._real and np.iscomplexobj(X):
+                    # The real FFT path drops imaginary parts; a real operator is applied to each.
+                    Y = self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
+                else:
+                    Y = self._fft_apply(X, adjoint)
+        if not np.all(np.isfinite(Y)):
+            # Finite inputs whose spectra overflowed: the transform spread that inf or NaN
+            # over outputs the matrix keeps finite; the direct path overflows only where it must.
+            if not hasattr(self, "_im2col"):
+                self._init_direct()
+            return self._direct_adjoint(X) if adjoint else self._direct(X)
+        return Y
 
     def _matmat(self, X):
         return self._apply(X, adjoint=False)
