@@ -69,8 +69,12 @@ def small_gram(M: scipy.sparse.spmatrix):
                     float(row_sums.max(initial=0.0)) * float(col_sums.max(initial=0.0)))
     form_error = gamma(terms) * abs_norm2 * (1 + 2 * gamma(max(rows, cols) + 1))  # rounded sums
     # a product that underflows errs by up to _ETA whatever its size (Higham eq. 3.13 assumes
-    # none does): n x n entries of at most ``terms`` such errors each
-    form_error += 2 * max(rows, cols) * terms * _ETA
+    # none does): n x n entries of at most ``terms`` such errors each.  No product of
+    # entries of at least 2**-511 underflows (and a sum that lands below the normal range
+    # is exact), so a Gram matrix of such entries, or of zeros, needs no allowance.
+    nonzero = A.data[A.data > 0]
+    if nonzero.size and float(nonzero.min()) < 2.0 ** -511:
+        form_error += 2 * max(rows, cols) * terms * _ETA
     return G.tocsr(), wide, form_error
 
 

@@ -204,6 +204,16 @@ class TestExtremeMagnitudes:
         b = conv_spectral_norm_bounds(w, (1, 5))
         assert 0 < b.lower <= exact <= b.upper
 
+    @pytest.mark.parametrize("conv", [dict(), dict(padding=1, padding_mode="circular", stride=3)])
+    def test_a_zero_operator_is_bracketed_exactly(self, conv):
+        # all-zero weights, and [1, -1] whose two taps meet the one circular input
+        # (M = [[0]]): the bracket is [0, 0], with no allowance for underflow to widen it
+        w = np.zeros((1, 1, 2)) if not conv else np.array([[[1.0, -1.0]]])
+        n = 6 if not conv else 1
+        assert dense_norm(w, (1, n), **conv) == 0
+        b = conv_spectral_norm_bounds(w, (1, n), **conv)
+        assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
+
     def test_a_norm_beyond_float64_is_refused(self):
         with pytest.raises(ValueError, match="norm of this layer may exceed the float64 range"):
             conv_spectral_norm_bounds(np.full((1, 1, 3), 1e308), (1, 7))
