@@ -284,7 +284,8 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     ------
     ValueError
         Non-finite weights, ``rtol`` outside (0, 1), a bad ``max_seconds`` or
-        ``max_bytes``, or a layer over the memory budget.
+        ``max_bytes``, an empty input or output, a layer over the memory
+        budget, or a norm beyond the float64 range.
     TypeError
         Symbolic weights.
 
@@ -312,6 +313,10 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     deadline = None if max_seconds is None else start + float(max_seconds)
     w, exponent, lossy = _power_of_two_scale(w)
     rows, cols = spec.matrix_shape
+    if rows == 0 or cols == 0:  # as linear_spectral_norm: no vector attains a norm there
+        raise ValueError(f"conv_spectral_norm_bounds needs a non-empty matrix, got "
+                         f"input_shape={spec.input_shape} and output_shape={spec.output_shape}: "
+                         f"a {rows} x {cols} matrix")
     real = not np.iscomplexobj(w)
     if not _fft_eligible(spec) and rows * cols <= DENSE_ENTRIES and (
             16 * rows * cols <= max_bytes):

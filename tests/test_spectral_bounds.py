@@ -250,6 +250,12 @@ class TestArguments:
         with pytest.raises(TypeError, match="seed must be an int"):
             conv_spectral_norm_bounds([1.0, 2.0], (5,), seed=1.5)
 
+    @pytest.mark.parametrize("conv", [dict(), dict(padding=1), dict(padding=2)])
+    def test_an_empty_matrix_is_refused(self, conv):
+        # an input with an empty axis: 0 x 0 or 2 x 0; before, an IndexError from inside
+        with pytest.raises(ValueError, match=r"needs a non-empty matrix, got input_shape=\(1, 0\)"):
+            conv_spectral_norm_bounds(np.ones((1, 1, 3)), (1, 0), **conv)
+
     def test_over_budget_is_refused_with_advice(self):
         with pytest.raises(ValueError, match="over max_bytes=10,000; use a smaller input"):
             conv_spectral_norm_bounds(np.ones((4, 4, 3, 3)), (4, 64, 64), max_bytes=10_000)
