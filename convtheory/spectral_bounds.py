@@ -307,6 +307,9 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     w, spec = conv_arguments(weight, input_shape, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode)
     _check_finite_weight(w)
+    # Every allowance below is for float64 rounding: float32 (or integer) weights are
+    # converted, exactly, before a Gram matrix or a product is formed in their precision.
+    w = w.astype(np.result_type(w.dtype, np.float64), copy=False)
     _check_args(rtol, max_seconds, max_bytes)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got seed={seed!r}")
@@ -404,6 +407,7 @@ def linear_spectral_norm(weight, *, tol: float = 0.0) -> float:
     if w.ndim != 2 or 0 in w.shape:
         raise ValueError(f"weight must be a non-empty 2-D array (out, in), got shape {w.shape}")
     _check_finite_weight(w)
+    w = w.astype(np.result_type(w.dtype, np.float64), copy=False)  # float32 SVD: 7 digits
     if w.size <= DENSE_ENTRIES or min(w.shape) == 1:
         return float(np.linalg.svd(w, compute_uv=False)[0])
     v0 = np.random.default_rng(20190506).standard_normal(min(w.shape))
