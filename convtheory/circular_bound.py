@@ -23,9 +23,9 @@ import math
 import time
 
 import numpy as np
-import scipy.linalg
 
 from .geometry import axis_taps, polyphase_grids, polyphase_split
+from .gram_certificate import top_eigenpair
 from .operators import _fft_eligible
 from .spec import ConvSpec
 from .threads import blas_threads, parallel_blocks
@@ -221,7 +221,7 @@ def modulated_vector(spec: ConvSpec, poly: _Polyphase, arg, exact: bool) -> np.n
     wide = H.shape[0] < H.shape[1]
     G = H @ H.conj().T if wide else H.conj().T @ H
     with blas_threads(1):
-        top = scipy.linalg.eigh(G, subset_by_index=[len(G) - 1] * 2)[1][:, 0]
+        top = top_eigenpair(G)[1]
     v = H.conj().T @ top if wide else top
     ci = spec.in_channels_per_group
     v = v.reshape(ci, poly.n_phases)

@@ -219,6 +219,32 @@ class TestExtremeMagnitudes:
             conv_spectral_norm_bounds(np.full((1, 1, 3), 1e308), (1, 7))
 
 
+class TestClusteredSpectrum:
+    """All singular values equal to within an ulp: LAPACK syevr may return no eigenpair."""
+
+    Q = np.linalg.qr(np.random.default_rng(0).standard_normal((4, 4)))[0]
+
+    @pytest.mark.parametrize("dense", [True, False])
+    @pytest.mark.parametrize("conv", [dict(), dict(padding=1), dict(padding=1, stride=2)])
+    def test_orthogonal_channel_mixing(self, conv, dense, monkeypatch):
+        # M = Q (x) I: its 168 x 168 Gram matrix is the identity to an ulp, and syevr
+        # asked for the top pair returned an empty array (IndexError on the dense path)
+        if not dense:
+            monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        w = self.Q.reshape(4, 4, 1, 1)
+        exact = dense_norm(w, (4, 7, 6), **conv)
+        b = conv_spectral_norm_bounds(w, (4, 7, 6), rtol=1e-10, **conv)
+        assert_bracket(b, w, (4, 7, 6), exact, **conv)
+        assert b.converged
+
+    def test_top_eigenpair_of_a_tight_cluster(self):
+        from convtheory.gram_certificate import small_gram, top_eigenpair
+        G = small_gram(conv_matrix(self.Q.reshape(4, 4, 1, 1), (4, 7, 6)))[0].toarray()
+        lam, v = top_eigenpair(G)
+        assert lam == pytest.approx(1.0, abs=1e-14)
+        assert np.linalg.norm(G @ v - lam * v) <= 1e-14 and np.linalg.norm(v) == pytest.approx(1.0)
+
+
 class TestWeightDtypes:
     """Every rounding allowance is for float64: other weights are converted first."""
 

@@ -14,9 +14,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-import scipy.linalg
 
 from ..circular_bound import circular_conv_norm
+from ..gram_certificate import top_eigenpair
 from ..spec import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..spectral_bounds import conv_spectral_norm_bounds
@@ -106,8 +106,7 @@ def _top_singular_value(A: np.ndarray) -> float:
     """
     G = A @ A.T if A.shape[0] <= A.shape[1] else A.T @ A
     with blas_threads(1):
-        return math.sqrt(max(float(scipy.linalg.eigh(G, eigvals_only=True,
-                                                     subset_by_index=[len(G) - 1] * 2)[0]), 0.0))
+        return math.sqrt(max(top_eigenpair(G)[0], 0.0))
 
 
 def circular_norm(weight, spec: ConvSpec, *, max_bytes=DEFAULT_MAX_BYTES) -> float | None:
