@@ -135,9 +135,10 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
     """``a @ b`` for ``a`` (..., m, k) and ``b`` (..., k, n), in column blocks on :func:`workers`.
 
     A GEMM of at least :data:`BLOCK_GEMM` multiply-adds per block is split by
-    columns (``b[..., c0:c1]`` into ``out[..., c0:c1]``) over worker threads,
-    one BLAS thread each (:func:`parallel_blocks`); a smaller one runs here on
-    one BLAS thread.  A worker that finishes waits on a lock instead of
+    columns (``b[..., c0:c1]`` into ``out[..., c0:c1]``) into blocks fixed by
+    its shape alone, run over worker threads, one BLAS thread each
+    (:func:`parallel_blocks`), so the result is the same to the last bit at
+    every thread count; a smaller one runs here on one BLAS thread.  A worker that finishes waits on a lock instead of
     spinning as BLAS's own threads do, which on a machine whose other core is
     busy made a single large GEMM 3x slower at 2 BLAS threads.  Each column
     block is a BLAS product over the same rows and the same inner dimension.
@@ -159,7 +160,21 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
     def columns(c0, c1):
         np.matmul(a, b[..., c0:c1], out=out[..., c0:c1])
 
-    parallel_blocks(n, columns, min_items=max(1, -(-BLOCK_GEMM // per_column)))
+    min_items = max(1, -(-BLOCK_GEMM // per_column))
+    n_blocks = n // min_items
+    if n_blocks < 2:
+        parallel_blocks(n, columns, min_items=min_items)  # one block: one product
+        return out
+    # The column blocks depend on the product alone, never on the number of workers: a
+    # BLAS may take another micro-kernel for another width (OpenBLAS does, down to the
+    # last bits), so the same blocks at every thread count give the same result.
+    bounds = np.linspace(0, n, n_blocks + 1).round().astype(int).tolist()
+
+    def blocks(i0, i1):
+        for i in range(i0, i1):
+            columns(bounds[i], bounds[i + 1])
+
+    parallel_blocks(n_blocks, blocks)
     return out
 
 

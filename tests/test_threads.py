@@ -95,6 +95,21 @@ class TestThreads:
         # another micro-kernel for a narrow block, so equal up to the sum's rounding.
         np.testing.assert_allclose(got, a @ b, rtol=1e-13, atol=1e-13)
 
+    @pytest.mark.parametrize("shape", [(1, 7, 300, 3), (2, 3, 257, 5), (1, 64, 576, 257),
+                                       (1, 256, 2304, 31)])
+    def test_matmul_is_bit_identical_at_one_and_two_threads(self, rng, monkeypatch, shape):
+        # Blocks were one per worker: 257 columns in one product at one thread, in 128 +
+        # 129 at two, and OpenBLAS's kernels for other widths differ in the last bits.
+        g, m, k, n = shape
+        a, b = rng.standard_normal((g, m, k)), rng.standard_normal((g, k, n))
+        monkeypatch.setattr(threads, "BLOCK_GEMM", m * k * g * max(1, n // 3))
+        with threadpool_limits(1):
+            one = threads.parallel_matmul(a, b)
+        with threadpool_limits(2):
+            two = threads.parallel_matmul(a, b)
+        assert one.tobytes() == two.tobytes()
+        np.testing.assert_allclose(one, a @ b, rtol=1e-12, atol=1e-12)
+
     def test_a_small_matmul_is_one_block(self, monkeypatch):
         calls = []
         monkeypatch.setattr(threads, "parallel_blocks",
