@@ -245,6 +245,25 @@ class TestClusteredSpectrum:
         assert np.linalg.norm(G @ v - lam * v) <= 1e-14 and np.linalg.norm(v) == pytest.approx(1.0)
 
 
+def test_equal_maxima_over_frequency_blocks_keep_the_first(monkeypatch):
+    # A 1x1 kernel has the same matrix at every frequency.  The blocks' maxima were taken in
+    # the order the workers finished, so at two threads the maximising frequency, the start
+    # vector and the lower bound (in its last bit) changed from run to run.
+    w = np.random.default_rng(0).standard_normal((4, 4, 1, 1))
+    monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+    serial = conv_spectral_norm_bounds(w, (4, 9, 8), padding=1)
+
+    def last_block_first(n, fn, *, min_items=1):
+        for start in reversed(range(0, n, min_items)):
+            fn(start, min(start + min_items, n))
+
+    monkeypatch.setattr(circular_bound, "_CHUNK_BYTES", 4 * 16 * 4 * 4 * 3)  # 4 per block
+    monkeypatch.setattr(circular_bound, "parallel_blocks", last_block_first)
+    reordered = conv_spectral_norm_bounds(w, (4, 9, 8), padding=1)
+    assert (reordered.lower, reordered.upper) == (serial.lower, serial.upper)
+    np.testing.assert_array_equal(reordered.vector, serial.vector)
+
+
 class TestWeightDtypes:
     """Every rounding allowance is for float64: other weights are converted first."""
 
