@@ -189,8 +189,9 @@ def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
     assigned to it would have made the call wait for a core.  Helpers are
     started per call (about 0.1 ms each) rather than kept in a pool, so no
     thread outlives the call (a process that forks later holds no idle
-    threads).  The first exception raised in a block is raised here, once
-    every block has run.
+    threads).  The exception of the first failing block (in the blocks'
+    order, whichever failed first) is raised here: with helpers once every
+    block has run, serially at once.
 
     Examples
     --------
@@ -216,7 +217,7 @@ def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
             try:
                 results[i] = fn(*blocks[i])
             except BaseException as err:  # noqa: BLE001 - raised in the caller below
-                errors.append(err)
+                errors.append((i, err))
             with lock:
                 state["left"] -= 1
                 if state["left"] == 0:
@@ -226,8 +227,8 @@ def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
         threading.Thread(target=work, name="convtheory-block", daemon=True).start()
     work()
     done.wait()
-    if errors:
-        raise errors[0]
+    if errors:  # the first block's, as the serial loop raises, whichever failed first
+        raise min(errors, key=lambda item: item[0])[1]
     return results
 
 

@@ -47,6 +47,20 @@ class TestThreads:
         with threadpool_limits(2), pytest.raises(KeyError, match="block"):
             parallel_blocks(8, fail)
 
+    @pytest.mark.parametrize("n_workers", [1, 2])
+    def test_the_first_blocks_exception_is_raised(self, n_workers):
+        # Block 0 fails late, block 1 at once: the exception raised was the one that came
+        # first in time at two workers, block 0's serially.
+        import time
+
+        def fail(start, stop):
+            if start == 0:
+                time.sleep(0.05)
+            raise KeyError(f"block {start}")
+
+        with pytest.raises(KeyError, match="block 0"):
+            threads.map_blocks(fail, [(0, 1), (1, 2)], n_workers=n_workers)
+
     @pytest.mark.parametrize("by_runs", [False, True])
     @pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
     def test_csr_built_in_channel_blocks_equals_the_serial_build(self, rng, monkeypatch, mode,
