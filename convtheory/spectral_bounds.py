@@ -41,7 +41,7 @@ from . import circular_bound as _circ
 from .gram_certificate import (CERTIFICATE_FLOPS, banded_cost, banded_flops, block_size,
                                certify_banded, certify_dense, pixel_major, small_gram,
                                top_eigenpair)
-from .lanczos import top_eigenvector
+from .lanczos import MAX_LANCZOS_MATVECS, top_eigenvector
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix
 from .operators import _fft_eligible, conv_operator, estimate_operator_bytes
 from .spec import ConvSpec
@@ -275,7 +275,10 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
         Refuse, before allocating, to need more memory than this (the
         operator's buffers, the Lanczos basis, one frequency matrix).
     seed : int
-        Seeds the start vector when no frequency vector is available.
+        Seeds the start vector when no frequency vector is available, and the
+        second Lanczos run, from a random start, when the first one (warm
+        started) ends in an invariant subspace with the bracket wider than
+        ``rtol``.
 
     Returns
     -------
@@ -350,13 +353,31 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
             x0 = x.ravel()
             if not np.any(x0):
                 x0 = np.random.default_rng(seed).standard_normal(cols)
-            u, iterations = top_eigenvector(op, x0.real if real else x0, rtol=rtol, upper=upper,
-                                            deadline=deadline)
+            u, iterations, invariant = top_eigenvector(op, x0.real if real else x0, rtol=rtol,
+                                                       upper=upper, deadline=deadline)
             if _rayleigh(op, u) > _rayleigh(op, x0):
                 x = u.reshape(spec.input_shape)
                 method["lower"] = ("Rayleigh quotient of the thick-restart Lanczos vector, "
                                    "warm-started from the modulated top frequency vector")
             lower = _rayleigh(op, x.ravel())
+            left = MAX_LANCZOS_MATVECS - iterations
+            if invariant and upper - lower > rtol * upper and left > 0 and (
+                    deadline is None or time.perf_counter() < deadline):
+                # The warm start can lie in an invariant subspace without the top vector
+                # (a wide layer of low rank): Lanczos then stops on an exact but smaller
+                # Ritz value.  A random start has a component along every eigenvector.
+                rng = np.random.default_rng(seed)
+                r = rng.standard_normal(cols)
+                if not real:
+                    r = r + 1j * rng.standard_normal(cols)
+                u, more, _ = top_eigenvector(op, r, rtol=rtol, upper=upper, deadline=deadline,
+                                             max_matvecs=left)
+                iterations += more
+                if _rayleigh(op, u) > lower:
+                    x = u.reshape(spec.input_shape)
+                    method["lower"] = ("Rayleigh quotient of the thick-restart Lanczos vector, "
+                                       "restarted from a random vector")
+                    lower = _rayleigh(op, x.ravel())
             if real and upper - lower > rtol * upper and (
                     deadline is None or time.perf_counter() < deadline):
                 tight, note = _certificate(w, spec, lower, rtol, max_bytes)

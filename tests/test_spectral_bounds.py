@@ -264,6 +264,20 @@ def test_equal_maxima_over_frequency_blocks_keep_the_first(monkeypatch):
     np.testing.assert_array_equal(reordered.vector, serial.vector)
 
 
+def test_a_warm_start_in_an_invariant_subspace_is_restarted(monkeypatch):
+    # 12 x 84 (stride 3, replicate, uneven padding): the modulated frequency vector lay in
+    # an invariant subspace of M^T M without the top vector, Lanczos stopped after 3
+    # products on the exact Ritz value 2.849 (sigma_3), and the bracket [2.849, 6.98] was
+    # 59% wide around the norm 3.166
+    monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+    w = np.random.default_rng(0).standard_normal((2, 2, 2, 3))
+    conv = dict(padding=((2, 0), (0, 1)), padding_mode="replicate", stride=3)
+    exact = dense_norm(w, (2, 7, 6), **conv)
+    b = conv_spectral_norm_bounds(w, (2, 7, 6), rtol=1e-9, **conv)
+    assert_bracket(b, w, (2, 7, 6), exact, **conv)
+    assert b.converged and "random" in b.method["lower"]
+
+
 class TestWeightDtypes:
     """Every rounding allowance is for float64: other weights are converted first."""
 
