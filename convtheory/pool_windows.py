@@ -454,12 +454,16 @@ class PoolWindows:
 def _winners_zeros(y: np.ndarray, x: np.ndarray, windows: PoolWindows, args) -> np.ndarray:
     """``y`` with each zero taken from its winner: ``np.maximum`` does not say which of
     ``0.0`` and ``-0.0`` it keeps on a tie (x86 keeps its second operand), PyTorch keeps
-    the first maximum's own value.  A pass over ``y``, and over ``x`` only if ``y`` has zeros.
+    the first maximum's own value.  A pass over ``y``, and over ``x`` only if ``y`` has
+    zeros; the winners are looked up only if ``x`` also holds a -0.0.
     """
     if y.dtype.kind != "f":
         return y
     zero = y == 0
-    if not zero.any() or not (np.signbit(x) & (x == 0)).any():
+    if not zero.any():
+        return y
+    negative = np.signbit(x)  # none after a ReLU: one pass over the input, and done
+    if not negative.any() or not (negative & (x == 0)).any():
         return y
     winners = windows.argmax(args)[zero]
     planes = np.broadcast_to(np.arange(y.shape[0]).reshape((-1,) + (1,) * (y.ndim - 1)),
