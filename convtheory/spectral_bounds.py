@@ -432,8 +432,16 @@ def linear_spectral_norm(weight, *, tol: float = 0.0) -> float:
     w = w.astype(np.result_type(w.dtype, np.float64), copy=False)  # float32 SVD: 7 digits
     if w.size <= DENSE_ENTRIES or min(w.shape) == 1:
         return float(np.linalg.svd(w, compute_uv=False)[0])
+    # ARPACK's products underflow or overflow with entries far from 1 (it fails with "starting
+    # vector is zero"); LAPACK's SVD above scales by itself.  Exact but for subnormals.
+    w, e, _ = _power_of_two_scale(w)
     v0 = np.random.default_rng(20190506).standard_normal(min(w.shape))
-    return float(svds(w, k=1, tol=tol, v0=v0, return_singular_vectors=False)[0])
+    value = float(svds(w, k=1, tol=tol, v0=v0, return_singular_vectors=False)[0])
+    try:
+        return math.ldexp(value, e)
+    except OverflowError:
+        raise ValueError(f"the norm of this weight exceeds the float64 range: "
+                         f"{value!r} x 2**{e}") from None
 
 
 def reshaped_spectral_norm(weight, *, dim: int = 0) -> float:

@@ -299,6 +299,14 @@ class TestWeightDtypes:
         assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
         assert b.vector.dtype.itemsize >= 8
 
+    @pytest.mark.parametrize("k", [-600, 0, 600])
+    def test_linear_norm_by_lanczos_of_tiny_and_huge_weights(self, k, monkeypatch):
+        # ARPACK's products of 2**-600 entries underflowed: "starting vector is zero"
+        monkeypatch.setattr(sb, "DENSE_ENTRIES", 10)  # the svds path on a small matrix
+        a = np.random.default_rng(1).standard_normal((30, 20))
+        exact = np.ldexp(np.linalg.svd(a, compute_uv=False)[0], k)
+        assert linear_spectral_norm(np.ldexp(a, k)) == pytest.approx(exact, rel=1e-10, abs=0)
+
     def test_linear_norm_in_float64(self):
         w = np.random.default_rng(5).standard_normal((40, 30)).astype(np.float32)
         exact = np.linalg.svd(w.astype(np.float64), compute_uv=False)[0]
