@@ -131,9 +131,8 @@ def _power_of_two_scale(w: np.ndarray):
     """``(w * 2**-e, e, lost)``: ``w`` scaled exactly into a safe range (``e = 0`` if it is).
 
     The scaling is exact unless an entry falls below the normal range;
-    ``lost`` is then a bound on the norm of the operator of what was rounded
-    off (every entry of that operator is at most ``2**-1074``, and it has at
-    most ``nnz`` of them).
+    ``lost`` then says so: what was rounded off is at most ``2**-1074`` per
+    entry (in the scaled units), and the caller bounds the norm of its operator.
     """
     parts = [w.real, w.imag] if np.iscomplexobj(w) else [w]
     peak = max((float(np.max(np.abs(p))) if p.size else 0.0) for p in parts)
@@ -388,9 +387,11 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     x = x.ravel()
     lower = _rayleigh(op, x)
     if exponent:
-        nnz = rows * spec.in_channels_per_group * int(np.prod(spec.kernel_size))
+        # ||E||_F: at most nnz entries, each a sum of at most prod(k) losses (folded padding)
+        taps = int(np.prod(spec.kernel_size))
+        nnz = rows * spec.in_channels_per_group * taps
         lower, upper = _unscale(lower, float(upper), exponent,
-                                2 * math.sqrt(nnz) * _ETA if lossy else 0.0)
+                                2 * math.sqrt(nnz) * taps * _ETA if lossy else 0.0)
         method["scale"] = (f"weight scaled by 2**{-exponent} (its entries would under- or "
                            f"overflow when squared); both bounds scaled back")
     if lower > upper:  # a proven bound cannot be crossed; if it is, the code is wrong
