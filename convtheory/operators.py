@@ -398,6 +398,12 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     kernel spectrum.  ``"auto"`` chooses for the adjoint what it chose for the
     forward (both cost the same in :func:`method_costs`).
 
+    An FFT spreads one NaN or inf over every output.  So an input that is
+    not finite, or whose transform overflows (finite values near the top of
+    the float64 range), is applied on the direct path whatever ``method``
+    says: an inf or NaN reaches exactly the outputs that the matrix gives it
+    (a zero weight in the window included: ``0 * nan`` is NaN).
+
     Examples
     --------
     >>> import numpy as np
