@@ -189,7 +189,7 @@ def _dense_bounds(w, spec):
         try:
             lam, vec = scipy.sparse.linalg.eigsh(G, k=1, which="LA", tol=1e-13,
                                                  v0=np.ones(n), ncv=min(n, 16))
-        except scipy.sparse.linalg.ArpackNoConvergence:
+        except scipy.sparse.linalg.ArpackError:  # no convergence; or G v0 = 0 (G = 0)
             lam = None
         if lam is not None:
             tau2 = float(lam[0]) * (1 + max(1e-12, 8 * n * _EPS))

@@ -214,6 +214,14 @@ class TestExtremeMagnitudes:
         b = conv_spectral_norm_bounds(w, (1, n), **conv)
         assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
 
+    @pytest.mark.parametrize("shape, conv", [((1, 23, 24), dict()), ((2, 20, 20), dict(padding=1))])
+    def test_zero_weights_of_a_mid_sized_layer(self, shape, conv):
+        # a Gram matrix over 400 unknowns goes to ARPACK first, which raised "starting
+        # vector is zero" (ARPACK error -9) for G = 0 instead of falling back
+        w = np.zeros((shape[0], shape[0], 3, 3))
+        b = conv_spectral_norm_bounds(w, shape, **conv)
+        assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
+
     def test_a_norm_beyond_float64_is_refused(self):
         with pytest.raises(ValueError, match="norm of this layer may exceed the float64 range"):
             conv_spectral_norm_bounds(np.full((1, 1, 3), 1e308), (1, 7))
