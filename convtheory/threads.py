@@ -136,9 +136,10 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
 
     A GEMM of at least :data:`BLOCK_GEMM` multiply-adds per block is split by
     columns (``b[..., c0:c1]`` into ``out[..., c0:c1]``) into blocks fixed by
-    its shape alone, run over worker threads, one BLAS thread each
-    (:func:`parallel_blocks`), so the result is the same to the last bit at
-    every thread count; a smaller one runs here on one BLAS thread.  A worker that finishes waits on a lock instead of
+    its shape and the machine's cores, not by the thread limit, run over
+    worker threads, one BLAS thread each (:func:`parallel_blocks`): the result
+    is the same to the last bit at every thread count.  A smaller one runs
+    here on one BLAS thread.  A worker that finishes waits on a lock instead of
     spinning as BLAS's own threads do, which on a machine whose other core is
     busy made a single large GEMM 3x slower at 2 BLAS threads.  Each column
     block is a BLAS product over the same rows and the same inner dimension.
@@ -162,11 +163,13 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
 
     min_items = max(1, -(-BLOCK_GEMM // per_column))
     n_blocks = n // min_items
+    if n_blocks >= _cores():  # a multiple of the cores: as many blocks for each worker
+        n_blocks -= n_blocks % _cores()
     if n_blocks < 2:
         parallel_blocks(n, columns, min_items=min_items)  # one block: one product
         return out
-    # The column blocks depend on the product alone, never on the number of workers: a
-    # BLAS may take another micro-kernel for another width (OpenBLAS does, down to the
+    # The column blocks depend on the product (and the cores), never on the thread limit:
+    # a BLAS may take another micro-kernel for another width (OpenBLAS does, down to the
     # last bits), so the same blocks at every thread count give the same result.
     bounds = np.linspace(0, n, n_blocks + 1).round().astype(int).tolist()
 
