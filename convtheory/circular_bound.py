@@ -23,9 +23,9 @@ import math
 import time
 
 import numpy as np
-import scipy.linalg
 
 from .geometry import axis_taps, polyphase_grids, polyphase_split
+from .gram_certificate import top_eigenpair
 from .operators import _fft_eligible
 from .spec import ConvSpec
 from .threads import blas_threads, parallel_blocks
@@ -121,7 +121,7 @@ class _Polyphase:
         chunk = max(1, min(len(freqs), min(_CHUNK_BYTES, max_bytes) // per))
         best, arg = -1.0, None
         for g in range(self.wg.shape[0]):
-            found = []  # (lambda, frequency) per block; appends are atomic
+            found = []  # (first index, lambda, frequency) per block; appends are atomic
 
             def scan(lo, hi, g=g, found=found):
                 top, where = -1.0, None
@@ -135,10 +135,13 @@ class _Polyphase:
                     i = int(np.argmax(lam))
                     if lam[i] > top:
                         top, where = float(lam[i]), f[i]
-                found.append((top, where))
+                found.append((lo, top, where))
 
             parallel_blocks(len(freqs), scan, min_items=chunk)
-            for lam, f in found:
+            # In the frequencies' order, not the blocks' finishing order: of equal maxima
+            # (a 1x1 kernel has the same matrix at every frequency) the first is kept, as
+            # one worker keeps it, so the start vector and the lower bound do not vary.
+            for _, lam, f in sorted(found, key=lambda item: item[0]):
                 if lam > best:
                     best, arg = lam, (g, f)
         # The Gram's rounding (Higham eq. 3.13: gamma_k |H|^* |H|, whose norm is at
@@ -221,7 +224,7 @@ def modulated_vector(spec: ConvSpec, poly: _Polyphase, arg, exact: bool) -> np.n
     wide = H.shape[0] < H.shape[1]
     G = H @ H.conj().T if wide else H.conj().T @ H
     with blas_threads(1):
-        top = scipy.linalg.eigh(G, subset_by_index=[len(G) - 1] * 2)[1][:, 0]
+        top = top_eigenpair(G)[1]
     v = H.conj().T @ top if wide else top
     ci = spec.in_channels_per_group
     v = v.reshape(ci, poly.n_phases)

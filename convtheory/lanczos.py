@@ -20,7 +20,8 @@ __all__ = []  # private to convtheory.spectral_bounds
 MAX_LANCZOS_MATVECS = 20_000
 
 
-def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
+def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6,
+                    max_matvecs=MAX_LANCZOS_MATVECS):
     """Thick-restart Lanczos (Wu & Simon 2000) for the top eigenpair of ``M^* M``.
 
     Full reorthogonalisation and an explicit Rayleigh-Ritz projection at each
@@ -28,7 +29,7 @@ def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
     ``M^*``.  Stops when the Ritz residual is below ``rtol`` relative (the
     Ritz value is then within ``rtol`` of an eigenvalue), the bracket
     ``[sqrt(theta), upper]`` is narrower than ``rtol``, the deadline passes,
-    or after :data:`MAX_LANCZOS_MATVECS` products.
+    or after ``max_matvecs`` products (:data:`MAX_LANCZOS_MATVECS`).
 
     Returns
     -------
@@ -36,6 +37,10 @@ def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
         The top Ritz vector (unit norm).
     count : int
         Products with ``M^* M`` spent.
+    invariant : bool
+        Whether it stopped because the Krylov space became invariant: its
+        Ritz values are then exact, but the top one is the top eigenvalue
+        only if the start vector had a component along its eigenvector.
     """
     n = x0.size
     ncv = min(ncv, n)
@@ -68,11 +73,11 @@ def top_eigenvector(op, x0, *, rtol, upper, deadline, ncv=24, keep=6):
             u = Y[:, -1] @ V[:j]
             res = np.linalg.norm(Y[:, -1] @ AV[:j] - theta[-1] * u)
         top = max(theta[-1], 0.0)
-        done = (res <= rtol * top or j < ncv or count >= MAX_LANCZOS_MATVECS
+        done = (res <= rtol * top or j < ncv or count >= max_matvecs
                 or upper - math.sqrt(top) <= rtol * upper
                 or (deadline is not None and time.perf_counter() > deadline))
         if done:
-            return u, count
+            return u, count, j < ncv
         Yk = Y[:, ::-1][:, :keep]
         with blas_threads(1):
             V[:keep] = Yk.T @ V[:j]

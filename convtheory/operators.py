@@ -282,13 +282,22 @@ class ConvOperator(LinearOperator):
                 self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         if self._padded_fft is not None:
-            return self._padded_apply(X, adjoint)
-        # The thread limit in force (threadpoolctl), for transforms large enough to gain.
-        with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
-            if self._real and np.iscomplexobj(X):
-                # The real FFT path drops imaginary parts; a real operator is applied to each.
-                return self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
-            return self._fft_apply(X, adjoint)
+            Y = self._padded_apply(X, adjoint)
+        else:
+            # The thread limit in force (threadpoolctl), for transforms large enough to gain.
+            with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
+                if self._real and np.iscomplexobj(X):
+                    # The real FFT path drops imaginary parts; a real operator is applied to each.
+                    Y = self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
+                else:
+                    Y = self._fft_apply(X, adjoint)
+        if not np.all(np.isfinite(Y)):
+            # Finite inputs whose spectra overflowed: the transform spread that inf or NaN
+            # over outputs the matrix keeps finite; the direct path overflows only where it must.
+            if not hasattr(self, "_im2col"):
+                self._init_direct()
+            return self._direct_adjoint(X) if adjoint else self._direct(X)
+        return Y
 
     def _matmat(self, X):
         return self._apply(X, adjoint=False)
@@ -388,6 +397,12 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     scatter-add of each tap's block; ``"fft"`` with the conjugate transposed
     kernel spectrum.  ``"auto"`` chooses for the adjoint what it chose for the
     forward (both cost the same in :func:`method_costs`).
+
+    An FFT spreads one NaN or inf over every output.  So an input that is
+    not finite, or whose transform overflows (finite values near the top of
+    the float64 range), is applied on the direct path whatever ``method``
+    says: an inf or NaN reaches exactly the outputs that the matrix gives it
+    (a zero weight in the window included: ``0 * nan`` is NaN).
 
     Examples
     --------

@@ -279,6 +279,7 @@ class PoolWindows:
             shape = (x.shape[0],) + (1,) * len(self.axes)
             return y.reshape(shape), ("flat", idx.reshape(shape))
         args = [None] * len(self.axes)
+        source = x
         for i in self._order():
             ax, axis = self.axes[i], i + 1
             shape = x.shape[:axis] + (ax.out,) + x.shape[axis + 1:]
@@ -312,7 +313,7 @@ class PoolWindows:
                     arg[d] = np.maximum(arg[d], np.multiply(upd, m.tap, dtype=tap_type))
             args[i] = arg
             x = out
-        return x, tuple(args)
+        return _winners_zeros(x, source, self, tuple(args)), tuple(args)
 
     def max_adjoint(self, g: np.ndarray, args, out=None) -> np.ndarray:
         """The gradient of :meth:`max`: each output's gradient goes to its winner.
@@ -448,6 +449,27 @@ class PoolWindows:
         # The winner's own value (a -0.0 that tied with 0.0 stays -0.0, as in PyTorch).
         offsets = (np.arange(b, dtype=np.int64) * int(plane[0])).reshape((b,) + (1,) * d)
         return np.take(x.reshape(-1), flat + offsets), ("flat", flat)
+
+
+def _winners_zeros(y: np.ndarray, x: np.ndarray, windows: PoolWindows, args) -> np.ndarray:
+    """``y`` with each zero taken from its winner: ``np.maximum`` does not say which of
+    ``0.0`` and ``-0.0`` it keeps on a tie (x86 keeps its second operand), PyTorch keeps
+    the first maximum's own value.  A pass over ``y``, and over ``x`` only if ``y`` has
+    zeros; the winners are looked up only if ``x`` also holds a -0.0.
+    """
+    if y.dtype.kind != "f":
+        return y
+    zero = y == 0
+    if not zero.any():
+        return y
+    negative = np.signbit(x)  # none after a ReLU: one pass over the input, and done
+    if not negative.any() or not (negative & (x == 0)).any():
+        return y
+    winners = windows.argmax(args)[zero]
+    planes = np.broadcast_to(np.arange(y.shape[0]).reshape((-1,) + (1,) * (y.ndim - 1)),
+                             y.shape)[zero]
+    y[zero] = x.reshape(x.shape[0], -1)[planes, winners]
+    return y
 
 
 def _first_true(hits: np.ndarray) -> np.ndarray:

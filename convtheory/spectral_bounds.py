@@ -35,13 +35,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse.linalg
 
 from . import circular_bound as _circ
 from .gram_certificate import (CERTIFICATE_FLOPS, banded_cost, banded_flops, block_size,
-                               certify_banded, certify_dense, pixel_major, small_gram)
-from .lanczos import top_eigenvector
+                               certify_banded, certify_dense, pixel_major, small_gram,
+                               top_eigenpair)
+from .lanczos import MAX_LANCZOS_MATVECS, top_eigenvector
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix
 from .operators import _fft_eligible, conv_operator, estimate_operator_bytes
 from .spec import ConvSpec
@@ -71,7 +71,10 @@ class SpectralNormBounds:
     Attributes
     ----------
     lower : float
-        ``||M x|| / ||x||`` for :attr:`vector`, computed with the exact operator.
+        ``||M x|| / ||x||`` for :attr:`vector`, computed with the exact operator
+        (of the weight scaled by a power of two, then scaled back, where its
+        entries are so large or small that their squares would over- or
+        underflow: :attr:`method` then says so under ``"scale"``).
     upper : float
         A proven upper bound; :attr:`method` names its source.
     value : float
@@ -84,7 +87,8 @@ class SpectralNormBounds:
     vector : ndarray, shape ``input_shape``
         The input that attains :attr:`lower`.
     method : dict
-        ``{"lower": ..., "upper": ...}``: how each bound was obtained.
+        ``{"lower": ..., "upper": ...}``: how each bound was obtained (and
+        ``"scale"`` if the weight was scaled by a power of two).
     iterations : int
         Products with ``M^T M`` spent by Lanczos (0 on the dense and exact paths).
     seconds : float
@@ -113,6 +117,47 @@ def _check_finite_weight(w: np.ndarray, name: str = "weight") -> None:
     if not np.all(np.isfinite(w)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(w))[0])
         raise ValueError(f"{name} must be finite, got {name}[{bad}]={w[bad]!r}")
+
+
+#: Weights whose largest entry lies in [2**-_SAFE_EXPONENT, 2**_SAFE_EXPONENT] are used as
+#: given; outside, they are scaled by a power of two first: the Gram matrix squares the
+#: entries and ``||M x||`` sums their squares, which underflow to 0 (a bracket [0, 0]
+#: around a nonzero norm) or overflow to inf beyond that.
+_SAFE_EXPONENT = 256
+_ETA = np.finfo(np.float64).smallest_subnormal
+
+
+def _power_of_two_scale(w: np.ndarray):
+    """``(w * 2**-e, e, lost)``: ``w`` scaled exactly into a safe range (``e = 0`` if it is).
+
+    The scaling is exact unless an entry falls below the normal range;
+    ``lost`` then says so: what was rounded off is at most ``2**-1074`` per
+    entry (in the scaled units), and the caller bounds the norm of its operator.
+    """
+    parts = [w.real, w.imag] if np.iscomplexobj(w) else [w]
+    peak = max((float(np.max(np.abs(p))) if p.size else 0.0) for p in parts)
+    if peak == 0.0 or 2.0 ** -_SAFE_EXPONENT <= peak <= 2.0 ** _SAFE_EXPONENT:
+        return w, 0, False
+    e = math.frexp(peak)[1]
+    scaled = [np.ldexp(p, -e) for p in parts]
+    exact = all(np.array_equal(np.ldexp(q, e), p) for p, q in zip(parts, scaled))
+    w = scaled[0] + 1j * scaled[1] if len(scaled) == 2 else scaled[0]
+    return w, e, not exact
+
+
+def _unscale(lower: float, upper: float, e: int, lost_norm: float):
+    """The bracket of ``2**e (M' + E)`` from that of ``M'``, with ``||E|| <= lost_norm``."""
+    if lost_norm:  # triangle inequality; the factors cover the rounding of the sums
+        upper = (upper + lost_norm) * (1 + 2 * _EPS)
+        lower = max(lower - lost_norm, 0.0) * (1 - 2 * _EPS)
+    try:
+        lo, hi = math.ldexp(lower, e), math.ldexp(upper, e)
+    except OverflowError:
+        raise ValueError(f"the norm of this layer may exceed the float64 range: its upper "
+                         f"bound is {upper!r} x 2**{e}") from None
+    if hi < np.finfo(np.float64).tiny:  # subnormal results are rounded: round outwards
+        lo, hi = float(np.nextafter(lo, 0.0)), float(np.nextafter(hi, np.inf))
+    return lo, hi
 
 
 def _check_args(rtol, max_seconds, max_bytes):
@@ -144,7 +189,7 @@ def _dense_bounds(w, spec):
         try:
             lam, vec = scipy.sparse.linalg.eigsh(G, k=1, which="LA", tol=1e-13,
                                                  v0=np.ones(n), ncv=min(n, 16))
-        except scipy.sparse.linalg.ArpackNoConvergence:
+        except scipy.sparse.linalg.ArpackError:  # no convergence; or G v0 = 0 (G = 0)
             lam = None
         if lam is not None:
             tau2 = float(lam[0]) * (1 + max(1e-12, 8 * n * _EPS))
@@ -154,8 +199,9 @@ def _dense_bounds(w, spec):
                 how = ("dense Gram Cholesky certificate at the Lanczos value (a-posteriori "
                        "Rump 2006; Higham Thm 10.3 and eq. 3.13)")
     if upper is None:
-        lam, vec = scipy.linalg.eigh(G, subset_by_index=[n - 1, n - 1])
-        lam = max(float(lam[0]), 0.0)
+        lam, top = top_eigenpair(G)
+        vec = top[:, None]
+        lam = max(lam, 0.0)
         upper = math.sqrt(lam * (1 + 8 * n * _EPS) + form_error)
         how = "dense Gram eigenvalue + rounding allowance (Higham eq. 3.13; LAPACK syevr)"
     x = M.conj().T @ vec[:, 0] if wide else vec[:, 0]
@@ -228,7 +274,10 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
         Refuse, before allocating, to need more memory than this (the
         operator's buffers, the Lanczos basis, one frequency matrix).
     seed : int
-        Seeds the start vector when no frequency vector is available.
+        Seeds the start vector when no frequency vector is available, and the
+        second Lanczos run, from a random start, when the first one (warm
+        started) ends in an invariant subspace with the bracket wider than
+        ``rtol``.
 
     Returns
     -------
@@ -238,7 +287,8 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     ------
     ValueError
         Non-finite weights, ``rtol`` outside (0, 1), a bad ``max_seconds`` or
-        ``max_bytes``, or a layer over the memory budget.
+        ``max_bytes``, an empty input or output, a layer over the memory
+        budget, or a norm beyond the float64 range.
     TypeError
         Symbolic weights.
 
@@ -260,11 +310,19 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     w, spec = conv_arguments(weight, input_shape, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode)
     _check_finite_weight(w)
+    # Every allowance below is for float64 rounding: float32 (or integer) weights are
+    # converted, exactly, before a Gram matrix or a product is formed in their precision.
+    w = w.astype(np.result_type(w.dtype, np.float64), copy=False)
     _check_args(rtol, max_seconds, max_bytes)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got seed={seed!r}")
     deadline = None if max_seconds is None else start + float(max_seconds)
+    w, exponent, lossy = _power_of_two_scale(w)
     rows, cols = spec.matrix_shape
+    if rows == 0 or cols == 0:  # as linear_spectral_norm: no vector attains a norm there
+        raise ValueError(f"conv_spectral_norm_bounds needs a non-empty matrix, got "
+                         f"input_shape={spec.input_shape} and output_shape={spec.output_shape}: "
+                         f"a {rows} x {cols} matrix")
     real = not np.iscomplexobj(w)
     if not _fft_eligible(spec) and rows * cols <= DENSE_ENTRIES and (
             16 * rows * cols <= max_bytes):
@@ -294,13 +352,31 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
             x0 = x.ravel()
             if not np.any(x0):
                 x0 = np.random.default_rng(seed).standard_normal(cols)
-            u, iterations = top_eigenvector(op, x0.real if real else x0, rtol=rtol, upper=upper,
-                                            deadline=deadline)
+            u, iterations, invariant = top_eigenvector(op, x0.real if real else x0, rtol=rtol,
+                                                       upper=upper, deadline=deadline)
             if _rayleigh(op, u) > _rayleigh(op, x0):
                 x = u.reshape(spec.input_shape)
                 method["lower"] = ("Rayleigh quotient of the thick-restart Lanczos vector, "
                                    "warm-started from the modulated top frequency vector")
             lower = _rayleigh(op, x.ravel())
+            left = MAX_LANCZOS_MATVECS - iterations
+            if invariant and upper - lower > rtol * upper and left > 0 and (
+                    deadline is None or time.perf_counter() < deadline):
+                # The warm start can lie in an invariant subspace without the top vector
+                # (a wide layer of low rank): Lanczos then stops on an exact but smaller
+                # Ritz value.  A random start has a component along every eigenvector.
+                rng = np.random.default_rng(seed)
+                r = rng.standard_normal(cols)
+                if not real:
+                    r = r + 1j * rng.standard_normal(cols)
+                u, more, _ = top_eigenvector(op, r, rtol=rtol, upper=upper, deadline=deadline,
+                                             max_matvecs=left)
+                iterations += more
+                if _rayleigh(op, u) > lower:
+                    x = u.reshape(spec.input_shape)
+                    method["lower"] = ("Rayleigh quotient of the thick-restart Lanczos vector, "
+                                       "restarted from a random vector")
+                    lower = _rayleigh(op, x.ravel())
             if real and upper - lower > rtol * upper and (
                     deadline is None or time.perf_counter() < deadline):
                 tight, note = _certificate(w, spec, lower, rtol, max_bytes)
@@ -310,6 +386,14 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
                     method["upper"] += "; " + note
     x = x.ravel()
     lower = _rayleigh(op, x)
+    if exponent:
+        # ||E||_F: at most nnz entries, each a sum of at most prod(k) losses (folded padding)
+        taps = int(np.prod(spec.kernel_size))
+        nnz = rows * spec.in_channels_per_group * taps
+        lower, upper = _unscale(lower, float(upper), exponent,
+                                2 * math.sqrt(nnz) * taps * _ETA if lossy else 0.0)
+        method["scale"] = (f"weight scaled by 2**{-exponent} (its entries would under- or "
+                           f"overflow when squared); both bounds scaled back")
     if lower > upper:  # a proven bound cannot be crossed; if it is, the code is wrong
         raise RuntimeError(f"internal error: lower bound {lower!r} > upper bound {upper!r}")
     width = float((upper - lower) / upper) if upper > 0 else 0.0
@@ -346,10 +430,19 @@ def linear_spectral_norm(weight, *, tol: float = 0.0) -> float:
     if w.ndim != 2 or 0 in w.shape:
         raise ValueError(f"weight must be a non-empty 2-D array (out, in), got shape {w.shape}")
     _check_finite_weight(w)
+    w = w.astype(np.result_type(w.dtype, np.float64), copy=False)  # float32 SVD: 7 digits
     if w.size <= DENSE_ENTRIES or min(w.shape) == 1:
         return float(np.linalg.svd(w, compute_uv=False)[0])
+    # ARPACK's products underflow or overflow with entries far from 1 (it fails with "starting
+    # vector is zero"); LAPACK's SVD above scales by itself.  Exact but for subnormals.
+    w, e, _ = _power_of_two_scale(w)
     v0 = np.random.default_rng(20190506).standard_normal(min(w.shape))
-    return float(svds(w, k=1, tol=tol, v0=v0, return_singular_vectors=False)[0])
+    value = float(svds(w, k=1, tol=tol, v0=v0, return_singular_vectors=False)[0])
+    try:
+        return math.ldexp(value, e)
+    except OverflowError:
+        raise ValueError(f"the norm of this weight exceeds the float64 range: "
+                         f"{value!r} x 2**{e}") from None
 
 
 def reshaped_spectral_norm(weight, *, dim: int = 0) -> float:

@@ -135,9 +135,11 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
     """``a @ b`` for ``a`` (..., m, k) and ``b`` (..., k, n), in column blocks on :func:`workers`.
 
     A GEMM of at least :data:`BLOCK_GEMM` multiply-adds per block is split by
-    columns (``b[..., c0:c1]`` into ``out[..., c0:c1]``) over worker threads,
-    one BLAS thread each (:func:`parallel_blocks`); a smaller one runs here on
-    one BLAS thread.  A worker that finishes waits on a lock instead of
+    columns (``b[..., c0:c1]`` into ``out[..., c0:c1]``) into blocks fixed by
+    its shape and the machine's cores, not by the thread limit, run over
+    worker threads, one BLAS thread each (:func:`parallel_blocks`): the result
+    is the same to the last bit at every thread count.  A smaller one runs
+    here on one BLAS thread.  A worker that finishes waits on a lock instead of
     spinning as BLAS's own threads do, which on a machine whose other core is
     busy made a single large GEMM 3x slower at 2 BLAS threads.  Each column
     block is a BLAS product over the same rows and the same inner dimension.
@@ -159,7 +161,23 @@ def parallel_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None)
     def columns(c0, c1):
         np.matmul(a, b[..., c0:c1], out=out[..., c0:c1])
 
-    parallel_blocks(n, columns, min_items=max(1, -(-BLOCK_GEMM // per_column)))
+    min_items = max(1, -(-BLOCK_GEMM // per_column))
+    n_blocks = n // min_items
+    if n_blocks >= _cores():  # a multiple of the cores: as many blocks for each worker
+        n_blocks -= n_blocks % _cores()
+    if n_blocks < 2:
+        parallel_blocks(n, columns, min_items=min_items)  # one block: one product
+        return out
+    # The column blocks depend on the product (and the cores), never on the thread limit:
+    # a BLAS may take another micro-kernel for another width (OpenBLAS does, down to the
+    # last bits), so the same blocks at every thread count give the same result.
+    bounds = np.linspace(0, n, n_blocks + 1).round().astype(int).tolist()
+
+    def blocks(i0, i1):
+        for i in range(i0, i1):
+            columns(bounds[i], bounds[i + 1])
+
+    parallel_blocks(n_blocks, blocks)
     return out
 
 
@@ -174,8 +192,9 @@ def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
     assigned to it would have made the call wait for a core.  Helpers are
     started per call (about 0.1 ms each) rather than kept in a pool, so no
     thread outlives the call (a process that forks later holds no idle
-    threads).  The first exception raised in a block is raised here, once
-    every block has run.
+    threads).  The exception of the first failing block (in the blocks'
+    order, whichever failed first) is raised here: with helpers once every
+    block has run, serially at once.
 
     Examples
     --------
@@ -201,7 +220,7 @@ def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
             try:
                 results[i] = fn(*blocks[i])
             except BaseException as err:  # noqa: BLE001 - raised in the caller below
-                errors.append(err)
+                errors.append((i, err))
             with lock:
                 state["left"] -= 1
                 if state["left"] == 0:
@@ -211,8 +230,8 @@ def map_blocks(fn, blocks, n_workers: int | None = None) -> list:
         threading.Thread(target=work, name="convtheory-block", daemon=True).start()
     work()
     done.wait()
-    if errors:
-        raise errors[0]
+    if errors:  # the first block's, as the serial loop raises, whichever failed first
+        raise min(errors, key=lambda item: item[0])[1]
     return results
 
 

@@ -142,6 +142,19 @@ def test_reshaped_norm_is_that_of_torch_spectral_norm_matrix():
     assert norms.reshaped_norm(w) == pytest.approx(np.linalg.norm(w.reshape(4, -1), 2), rel=1e-14)
 
 
+@pytest.mark.parametrize("k", [-600, 600])
+def test_reshaped_and_circular_norms_of_tiny_and_huge_weights(k):
+    # Both square the entries (a Gram matrix): 2**-600 gave 0.0, 2**600 an error from LAPACK.
+    from convtheory import ConvSpec
+    w = np.random.default_rng(0).standard_normal((3, 2, 3, 3))
+    spec = ConvSpec(w.shape, (2, 8, 8), padding=1)
+    scaled = np.ldexp(w, k)
+    assert norms.reshaped_norm(scaled) == pytest.approx(np.ldexp(norms.reshaped_norm(w), k),
+                                                        rel=1e-14, abs=0)
+    assert norms.circular_norm(scaled, spec) == pytest.approx(
+        np.ldexp(norms.circular_norm(w, spec), k), rel=1e-14, abs=0)
+
+
 # ---- Lipschitz bound -----------------------------------------------------------------
 
 def test_lipschitz_bound_of_a_residual_block_is_one_plus_the_branch():

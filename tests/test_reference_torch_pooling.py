@@ -194,6 +194,31 @@ def test_adaptive_max_pool_many_uneven_windows_match_torch(n, out, special):
     np.testing.assert_allclose(bwd(g, x, out), gt, rtol=0, atol=ATOL)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d, options", [
+    (1, dict(kernel_size=2)), (1, dict(kernel_size=3, stride=1, padding=1)),
+    (2, dict(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)),
+    (3, dict(kernel_size=2, stride=1)), (2, "adaptive")])
+def test_max_pool_output_is_the_winners_own_value(d, options, dtype):
+    # Windows that are progressions fold with np.maximum, which on a tie of 0.0 and
+    # -0.0 keeps its second operand (x86): the output was 0.0 where the first
+    # maximum, PyTorch's winner (and ours, as the gradient shows), is -0.0.
+    rng = np.random.default_rng(1729)
+    x = rng.choice([-1.0, -0.0, 0.0, -np.inf], size=(2, 3) + (6,) * d).astype(dtype)
+    if options == "adaptive":
+        fwd, bwd, ref = ADAPTIVE["max", d]
+        options = dict(output_size=(3,) * d)
+    else:
+        fwd, bwd = getattr(F, f"max_pool{d}d"), getattr(F, f"max_pool{d}d_backward")
+        ref = getattr(TF, f"max_pool{d}d")
+    y = fwd(x, **options)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    yt, gt = torch_pool(ref, x, g, **options)
+    assert np.signbit(yt[yt == 0]).any() and not np.signbit(yt[yt == 0]).all()  # both won
+    assert y.tobytes() == yt.tobytes()
+    np.testing.assert_allclose(bwd(g, x, **options), gt, rtol=0, atol=1e-5)
+
+
 def test_max_pool_nan_propagates_as_in_torch():
     x = np.array([[[1.0, np.nan, 3.0, np.nan, 2.0, 0.0]]])
     g = np.arange(1.0, 4.0).reshape(1, 1, 3)

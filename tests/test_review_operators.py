@@ -31,3 +31,26 @@ def test_fft_operator_keeps_a_non_finite_input_local(conv, bad):
         expected_adj = M.T @ y
         got_adj = conv_operator(w, (1, 9), method="fft", **conv).rmatvec(y)
     np.testing.assert_array_equal(np.isfinite(got_adj), np.isfinite(expected_adj))
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap_add"])
+@pytest.mark.parametrize("conv", [dict(padding=1), dict(padding=1, padding_mode="circular"),
+                                  dict(stride=2, padding=2, padding_mode="reflect")])
+def test_transform_overflow_from_finite_input_stays_local(method, conv):
+    # Finite inputs near the top of the range: the spectrum overflows and the inverse
+    # transform turned every output (or every output of a block) into NaN, where M @ x is
+    # inf only where 2 x 1e308 is summed and finite elsewhere.
+    w = np.array([[[1.0, 0.5, 2.0]]])
+    x = np.full(40, 1e300)
+    x[4] = 1e308
+    M = conv_matrix(w, (1, 40), **conv)
+    op = conv_operator(w, (1, 40), method=method, **conv)
+    y = np.full(M.shape[0], 1e300)
+    y[2] = 1e308
+    with np.errstate(over="ignore", invalid="ignore"):
+        pairs = [(op.matvec(x), M @ x), (op.rmatvec(y), M.T @ y)]
+    for got, expected in pairs:
+        assert not np.all(np.isfinite(expected))  # the case is the one described
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12)

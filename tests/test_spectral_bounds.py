@@ -164,6 +164,163 @@ class TestWrongBoundIsCaught:
             assert b.upper < exact
 
 
+class TestExtremeMagnitudes:
+    """Weights whose squares under- or overflow: the bracket still holds the norm."""
+
+    BASE = np.array([[[1.0, -2.0, 0.5]]])
+
+    @pytest.mark.parametrize("k", [-1000, -600, -500, 500, 1000])
+    def test_dense_path_scales_with_the_weight(self, k):
+        # 2**k w is an exact scaling, so the norm is exactly 2**k ||M(w)||; before, tiny
+        # weights gave the bracket [0, 0] (converged) and huge ones raised from inside
+        exact = np.ldexp(dense_norm(self.BASE, (1, 7)), k)
+        b = conv_spectral_norm_bounds(np.ldexp(self.BASE, k), (1, 7), rtol=1e-8)
+        assert 0 < b.lower <= exact * (1 + ROUNDING), (b.lower, exact)
+        assert exact <= b.upper * (1 + ROUNDING), (exact, b.upper)
+        assert b.converged and b.relative_width <= 1e-8
+        assert "scale" in b.method
+
+    @pytest.mark.parametrize("conv", [dict(padding=1, padding_mode="circular"),
+                                      dict(padding=1)])
+    @pytest.mark.parametrize("k", [-600, 700])
+    def test_large_paths_scale_with_the_weight(self, conv, k):
+        n = 16 if conv.get("padding_mode") == "circular" else 2100  # exact / embedding path
+        ref = conv_spectral_norm_bounds(self.BASE, (1, n), **conv)
+        b = conv_spectral_norm_bounds(np.ldexp(self.BASE, k), (1, n), **conv)
+        assert b.lower == pytest.approx(np.ldexp(ref.lower, k), rel=1e-12, abs=0)
+        assert b.upper == pytest.approx(np.ldexp(ref.upper, k), rel=1e-12, abs=0)
+        assert 0 < b.lower <= b.upper and b.converged == ref.converged
+
+    def test_entries_lost_to_underflow_when_scaling_are_covered(self):
+        # 2**-1000 cannot be scaled by 2**-1001 without underflowing to zero
+        w = np.array([[[2.0 ** 1000, 2.0 ** -1000, -(2.0 ** 999)]]])
+        kept = np.ldexp(dense_norm(np.ldexp(w, -1000), (1, 7)), 1000)  # within 2**-1000 of it
+        b = conv_spectral_norm_bounds(w, (1, 7))
+        assert b.lower <= kept * (1 + ROUNDING) and kept <= b.upper * (1 + ROUNDING)
+
+    def test_denormal_weights(self):
+        w = np.array([[[5e-324, 0.0, -1e-322]]])
+        exact = np.ldexp(dense_norm(np.ldexp(w, 1074), (1, 5)), -1074)
+        b = conv_spectral_norm_bounds(w, (1, 5))
+        assert 0 < b.lower <= exact <= b.upper
+
+    @pytest.mark.parametrize("conv", [dict(), dict(padding=1, padding_mode="circular", stride=3)])
+    def test_a_zero_operator_is_bracketed_exactly(self, conv):
+        # all-zero weights, and [1, -1] whose two taps meet the one circular input
+        # (M = [[0]]): the bracket is [0, 0], with no allowance for underflow to widen it
+        w = np.zeros((1, 1, 2)) if not conv else np.array([[[1.0, -1.0]]])
+        n = 6 if not conv else 1
+        assert dense_norm(w, (1, n), **conv) == 0
+        b = conv_spectral_norm_bounds(w, (1, n), **conv)
+        assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
+
+    @pytest.mark.parametrize("shape, conv", [((1, 23, 24), dict()), ((2, 20, 20), dict(padding=1))])
+    def test_zero_weights_of_a_mid_sized_layer(self, shape, conv):
+        # a Gram matrix over 400 unknowns goes to ARPACK first, which raised "starting
+        # vector is zero" (ARPACK error -9) for G = 0 instead of falling back
+        w = np.zeros((shape[0], shape[0], 3, 3))
+        b = conv_spectral_norm_bounds(w, shape, **conv)
+        assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
+
+    def test_a_norm_beyond_float64_is_refused(self):
+        with pytest.raises(ValueError, match="norm of this layer may exceed the float64 range"):
+            conv_spectral_norm_bounds(np.full((1, 1, 3), 1e308), (1, 7))
+
+
+class TestClusteredSpectrum:
+    """All singular values equal to within an ulp: LAPACK syevr may return no eigenpair."""
+
+    Q = np.linalg.qr(np.random.default_rng(0).standard_normal((4, 4)))[0]
+
+    @pytest.mark.parametrize("dense", [True, False])
+    @pytest.mark.parametrize("conv", [dict(), dict(padding=1), dict(padding=1, stride=2)])
+    def test_orthogonal_channel_mixing(self, conv, dense, monkeypatch):
+        # M = Q (x) I: its 168 x 168 Gram matrix is the identity to an ulp, and syevr
+        # asked for the top pair returned an empty array (IndexError on the dense path)
+        if not dense:
+            monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        w = self.Q.reshape(4, 4, 1, 1)
+        exact = dense_norm(w, (4, 7, 6), **conv)
+        b = conv_spectral_norm_bounds(w, (4, 7, 6), rtol=1e-10, **conv)
+        assert_bracket(b, w, (4, 7, 6), exact, **conv)
+        assert b.converged
+
+    def test_top_eigenpair_of_a_tight_cluster(self):
+        from convtheory.gram_certificate import small_gram, top_eigenpair
+        G = small_gram(conv_matrix(self.Q.reshape(4, 4, 1, 1), (4, 7, 6)))[0].toarray()
+        lam, v = top_eigenpair(G)
+        assert lam == pytest.approx(1.0, abs=1e-14)
+        assert np.linalg.norm(G @ v - lam * v) <= 1e-14 and np.linalg.norm(v) == pytest.approx(1.0)
+
+
+def test_equal_maxima_over_frequency_blocks_keep_the_first(monkeypatch):
+    # A 1x1 kernel has the same matrix at every frequency.  The blocks' maxima were taken in
+    # the order the workers finished, so at two threads the maximising frequency, the start
+    # vector and the lower bound (in its last bit) changed from run to run.
+    w = np.random.default_rng(0).standard_normal((4, 4, 1, 1))
+    monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+    serial = conv_spectral_norm_bounds(w, (4, 9, 8), padding=1)
+
+    def last_block_first(n, fn, *, min_items=1):
+        for start in reversed(range(0, n, min_items)):
+            fn(start, min(start + min_items, n))
+
+    monkeypatch.setattr(circular_bound, "_CHUNK_BYTES", 4 * 16 * 4 * 4 * 3)  # 4 per block
+    monkeypatch.setattr(circular_bound, "parallel_blocks", last_block_first)
+    reordered = conv_spectral_norm_bounds(w, (4, 9, 8), padding=1)
+    assert (reordered.lower, reordered.upper) == (serial.lower, serial.upper)
+    np.testing.assert_array_equal(reordered.vector, serial.vector)
+
+
+def test_a_warm_start_in_an_invariant_subspace_is_restarted(monkeypatch):
+    # 12 x 84 (stride 3, replicate, uneven padding): the modulated frequency vector lay in
+    # an invariant subspace of M^T M without the top vector, Lanczos stopped after 3
+    # products on the exact Ritz value 2.849 (sigma_3), and the bracket [2.849, 6.98] was
+    # 59% wide around the norm 3.166
+    monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+    w = np.random.default_rng(0).standard_normal((2, 2, 2, 3))
+    conv = dict(padding=((2, 0), (0, 1)), padding_mode="replicate", stride=3)
+    exact = dense_norm(w, (2, 7, 6), **conv)
+    b = conv_spectral_norm_bounds(w, (2, 7, 6), rtol=1e-9, **conv)
+    assert_bracket(b, w, (2, 7, 6), exact, **conv)
+    assert b.converged and "random" in b.method["lower"]
+
+
+class TestWeightDtypes:
+    """Every rounding allowance is for float64: other weights are converted first."""
+
+    @pytest.mark.parametrize("dense", [True, False])
+    @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int8, np.complex64])
+    def test_bracket_of_the_weight_as_given(self, dtype, dense, monkeypatch):
+        # float32 weights formed a float32 Gram matrix under a float64 allowance: the
+        # upper bound fell 1.4e-7 below the lower one (internal error) or below the norm
+        if not dense:
+            monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)  # the embedding + Lanczos path
+        rng = np.random.default_rng(32)
+        w = rng.standard_normal((3, 2, 3, 3)) * (50 if dtype == np.int8 else 1)
+        if dtype == np.complex64:
+            w = w + 1j * rng.standard_normal(w.shape)
+        w = w.astype(dtype)
+        exact64 = w.astype(np.complex128 if dtype == np.complex64 else np.float64)
+        exact = dense_norm(exact64, (2, 9, 8), padding=1)
+        b = conv_spectral_norm_bounds(w, (2, 9, 8), padding=1, rtol=1e-8)
+        assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+        assert b.vector.dtype.itemsize >= 8
+
+    @pytest.mark.parametrize("k", [-600, 0, 600])
+    def test_linear_norm_by_lanczos_of_tiny_and_huge_weights(self, k, monkeypatch):
+        # ARPACK's products of 2**-600 entries underflowed: "starting vector is zero"
+        monkeypatch.setattr(sb, "DENSE_ENTRIES", 10)  # the svds path on a small matrix
+        a = np.random.default_rng(1).standard_normal((30, 20))
+        exact = np.ldexp(np.linalg.svd(a, compute_uv=False)[0], k)
+        assert linear_spectral_norm(np.ldexp(a, k)) == pytest.approx(exact, rel=1e-10, abs=0)
+
+    def test_linear_norm_in_float64(self):
+        w = np.random.default_rng(5).standard_normal((40, 30)).astype(np.float32)
+        exact = np.linalg.svd(w.astype(np.float64), compute_uv=False)[0]
+        assert linear_spectral_norm(w) == pytest.approx(exact, rel=1e-14)
+
+
 class TestArguments:
     @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
     def test_non_finite_weights_are_refused(self, bad):
@@ -194,6 +351,12 @@ class TestArguments:
             conv_spectral_norm_bounds([1.0, 2.0], (5,), max_bytes=-1)
         with pytest.raises(TypeError, match="seed must be an int"):
             conv_spectral_norm_bounds([1.0, 2.0], (5,), seed=1.5)
+
+    @pytest.mark.parametrize("conv", [dict(), dict(padding=1), dict(padding=2)])
+    def test_an_empty_matrix_is_refused(self, conv):
+        # an input with an empty axis: 0 x 0 or 2 x 0; before, an IndexError from inside
+        with pytest.raises(ValueError, match=r"needs a non-empty matrix, got input_shape=\(1, 0\)"):
+            conv_spectral_norm_bounds(np.ones((1, 1, 3)), (1, 0), **conv)
 
     def test_over_budget_is_refused_with_advice(self):
         with pytest.raises(ValueError, match="over max_bytes=10,000; use a smaller input"):

@@ -47,6 +47,20 @@ class TestThreads:
         with threadpool_limits(2), pytest.raises(KeyError, match="block"):
             parallel_blocks(8, fail)
 
+    @pytest.mark.parametrize("n_workers", [1, 2])
+    def test_the_first_blocks_exception_is_raised(self, n_workers):
+        # Block 0 fails late, block 1 at once: the exception raised was the one that came
+        # first in time at two workers, block 0's serially.
+        import time
+
+        def fail(start, stop):
+            if start == 0:
+                time.sleep(0.05)
+            raise KeyError(f"block {start}")
+
+        with pytest.raises(KeyError, match="block 0"):
+            threads.map_blocks(fail, [(0, 1), (1, 2)], n_workers=n_workers)
+
     @pytest.mark.parametrize("by_runs", [False, True])
     @pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
     def test_csr_built_in_channel_blocks_equals_the_serial_build(self, rng, monkeypatch, mode,
@@ -94,6 +108,21 @@ class TestThreads:
         # Each block is a BLAS product over the same inner dimension: a BLAS may pick
         # another micro-kernel for a narrow block, so equal up to the sum's rounding.
         np.testing.assert_allclose(got, a @ b, rtol=1e-13, atol=1e-13)
+
+    @pytest.mark.parametrize("shape", [(1, 7, 300, 3), (2, 3, 257, 5), (1, 64, 576, 257),
+                                       (1, 256, 2304, 31)])
+    def test_matmul_is_bit_identical_at_one_and_two_threads(self, rng, monkeypatch, shape):
+        # Blocks were one per worker: 257 columns in one product at one thread, in 128 +
+        # 129 at two, and OpenBLAS's kernels for other widths differ in the last bits.
+        g, m, k, n = shape
+        a, b = rng.standard_normal((g, m, k)), rng.standard_normal((g, k, n))
+        monkeypatch.setattr(threads, "BLOCK_GEMM", m * k * g * max(1, n // 3))
+        with threadpool_limits(1):
+            one = threads.parallel_matmul(a, b)
+        with threadpool_limits(2):
+            two = threads.parallel_matmul(a, b)
+        assert one.tobytes() == two.tobytes()
+        np.testing.assert_allclose(one, a @ b, rtol=1e-12, atol=1e-12)
 
     def test_a_small_matmul_is_one_block(self, monkeypatch):
         calls = []
