@@ -222,6 +222,17 @@ class TestExtremeMagnitudes:
         b = conv_spectral_norm_bounds(w, shape, **conv)
         assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
 
+    def test_taps_that_only_read_padding_on_the_embedding_path(self, monkeypatch):
+        # stride 2, dilation 2, padding 1 on a 1 x 5 input: every tap of the 1 x 2 kernel
+        # reads padding, M = 0; the certificate had no tau > lower = 0 to try, and the
+        # bracket stayed [0, 3.3] (the circular embedding of the nonzero kernel)
+        monkeypatch.setattr(sb, "DENSE_ENTRIES", 0)
+        w = np.random.default_rng(3).standard_normal((2, 2, 1, 2))
+        conv = dict(stride=2, padding=1, dilation=2)
+        assert dense_norm(w, (2, 1, 5), **conv) == 0
+        b = conv_spectral_norm_bounds(w, (2, 1, 5), **conv)
+        assert (b.lower, b.upper, b.converged) == (0.0, 0.0, True)
+
     def test_a_norm_beyond_float64_is_refused(self):
         with pytest.raises(ValueError, match="norm of this layer may exceed the float64 range"):
             conv_spectral_norm_bounds(np.full((1, 1, 3), 1e308), (1, 7))
