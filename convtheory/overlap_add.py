@@ -35,6 +35,7 @@ import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .fftconv import FFTConv, fft_sizes
+from .geometry import output_shape
 from .spec import ConvSpec
 from .threads import fft_workers
 
@@ -96,8 +97,9 @@ def overlap_add_sizes(spec: ConvSpec) -> tuple:
     padded, full = fft_sizes(spec)
     overhead = _BLOCK_OVERHEAD.get(spec.ndim, _BLOCK_OVERHEAD_ND)
     sizes = []
-    for p, f, extent in zip(padded, full, spec.geometry.extent):
-        needed = p - extent + 1  # valid positions of the correlation on the padded axis
+    # Valid positions of the correlation on the padded grid (the geometry core's rule).
+    valid = output_shape(padded, spec.geometry.kernel_size, dilation=spec.dilation)
+    for f, extent, needed in zip(full, spec.geometry.extent, valid):
         best = min(_candidates(extent, f),
                    key=lambda n: (_block_cost(n, extent, needed, overhead), n))
         sizes.append(min(best, f))
