@@ -142,7 +142,7 @@ def overlap(repeats, rng):
         ops = {m: conv_operator(w, shape, padding="same", method=m) for m in methods}
         # auto runs the method it picks: its ratio is that method's time over the best's,
         # read from the same turns (as in auto_grid), not from a fourth, noisier series.
-        chosen = conv_operator(w, shape, padding="same").method
+        auto = conv_operator(w, shape, padding="same")
         y = rng.standard_normal(ops["fft"].shape[0])
         name = f"{'x'.join(map(str, kshape))} on {'x'.join(map(str, shape))}"
         for side, v, peer in (("matvec", x.ravel(), lambda: scipy.signal.oaconvolve(x, wf, "same")),
@@ -154,6 +154,7 @@ def overlap(repeats, rng):
             cells = " ".join(f"{m} {1e3 * median(t[m]):7.1f} ms ({ratio_stats(t[m], ref)[0]:4.2f}x)"
                              for m in ops)
             best = min(ops, key=lambda m: median(t[m]))
+            chosen = auto.method if side == "matvec" else auto.adjoint_method
             r, lo, hi = ratio_stats(t[chosen], t[best])
             worst = max(worst, r)
             print(f"{name + ' ' + side:28} oaconvolve {1e3 * median(ref):7.1f} ms | {cells} | "
@@ -184,7 +185,7 @@ def auto_grid(repeats, rng):
         w = rng.standard_normal((c_out, c_in, k, k))
         ops = {m: conv_operator(w, (c_in, n, n), method=m, **kw)
                for m in ("direct", "fft", "overlap_add")}
-        chosen = conv_operator(w, (c_in, n, n), method="auto", **kw).method
+        auto = conv_operator(w, (c_in, n, n), method="auto", **kw)
         x = rng.standard_normal(ops["direct"].shape[1])
         y = rng.standard_normal(ops["direct"].shape[0])
         for side in ("matvec", "rmatvec"):
@@ -192,6 +193,8 @@ def auto_grid(repeats, rng):
             t = dict(zip(ops, interleaved([lambda m=m: getattr(ops[m], side)(v) for m in ops],
                                           repeats)))
             best = min(t, key=lambda m: median(t[m]))
+            # auto's forward and adjoint may take different paths: the one of this side.
+            chosen = auto.method if side == "matvec" else auto.adjoint_method
             r, lo, hi = ratio_stats(t[chosen], t[best])
             worst = max(worst, r)
             name = f"{c_out}x{c_in} k{k} n{n} {kw} {side}"

@@ -5,8 +5,10 @@ Three paths compute every conv (see :mod:`convtheory.operators`): ``direct``
 (spectra of the input's size for a circular "same" conv with stride 1, else
 of the whole padded input) and ``overlap_add`` (spectra of short blocks of
 the padded input, :mod:`convtheory.overlap_add`).  :func:`method_costs`
-estimates the seconds of each from the geometry and the sizes; the forward
-and the adjoint of a path cost the same, so one choice serves both.
+estimates the seconds of each from the geometry and the sizes, for the
+forward pass or for the adjoint.  The two differ on the direct path only:
+col2im adds into the input where im2col copied out of it.  So ``"auto"``
+chooses the adjoint's path on its own.
 """
 
 from __future__ import annotations
@@ -29,10 +31,21 @@ def _fft_eligible(spec: ConvSpec) -> bool:
 #: both paths (benchmarks/bench_operator.py) on one core of an AMD EPYC.
 _NS_PER_FLOP = 0.1      # a multiply-add in a GEMM (BLAS near its peak)
 _NS_PER_COPY = 1.2      # an element written by the gather and read back by the GEMM
+# col2im reads each element and adds it into the input: measured 2.4-2.7x a
+# gather's element (16->16 3x3 on 64^2, 64->64 3x3 on 32^2, 8->8 7x7 stride 2 on
+# 64^2).
+_SCATTER_FACTOR = 2.5
+# One channel pair per group (single channel, depthwise) is a shift-and-add: one
+# multiply-add per tap and output, no gather and no GEMM.  Its adjoint scatters,
+# 1.4x slower (kernels 3-31 on 256^2).
+_NS_PER_TAP = 0.75
+_NS_PER_TAP_ADJOINT = 1.05
 _NS_PER_FFT = 0.45      # one element * log2(length) of a real transform
 _NS_PER_MIX = 3.0       # a complex multiply-add per frequency and channel pair (a
                         # batched matrix-vector product: far from BLAS's peak)
-_NS_PER_CALL = 20_000   # per-call overhead of a path (planning, temporaries)
+# Per-call overhead of each path (planning, temporaries), measured on convs of
+# 8 to 64 samples: overlap-add cuts and reassembles blocks.
+_NS_PER_CALL = {"direct": 20_000, "fft": 25_000, "overlap_add": 45_000}
 # Overlap-add's transform work per unit, relative to one full transform's
 # (_NS_PER_FFT), by the number of spatial axes: fitted to timings against the
 # full FFT of single-channel "same" convs (1-D: 2^18-2^19 samples, kernels
@@ -43,12 +56,16 @@ _NS_PER_CALL = 20_000   # per-call overhead of a path (planning, temporaries)
 _OA_FACTOR = {1: 0.8, 2: 1.5, 3: 1.3}
 
 
-def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
+def method_costs(spec: ConvSpec, batch: int = 1, *, adjoint: bool = False) -> dict:
     """The cost model of ``conv_operator(method="auto")``: estimated seconds per path.
 
     * ``"direct"``: the gather writes ``C_in * prod(k) * prod(o)`` elements
       per vector and the GEMM does ``C_out * C_in/g * prod(k) * prod(o)``
-      multiply-adds; the adjoint is the transposed GEMM and col2im, the same.
+      multiply-adds.  The adjoint (``adjoint=True``) is the transposed GEMM
+      and col2im, whose scatter-add costs 2.5 times a gathered element, as
+      measured.  One channel pair per group is a shift-and-add instead:
+      ``C_in * prod(k) * prod(o)`` multiply-adds, 1.4 times dearer in the
+      adjoint.
     * ``"fft"``: a real transform of ``C_in + C_out`` channels over ``L``
       (``prod(L) * log2(prod(L))`` each; ``L = n`` for a circular "same"
       conv with stride 1, else the padded input rounded up by
@@ -68,7 +85,7 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
       15x15 and 31x31 kernels (and 1.2-1.4x faster than
       ``scipy.signal.oaconvolve``), so ``"auto"`` keeps the full FFT there.
 
-    ``"auto"`` takes the cheapest.  The constants are nanoseconds per unit
+    ``"auto"`` takes the cheapest, for the forward and for the adjoint apart.  The constants are nanoseconds per unit
     fitted on one core; only their ratios matter, and the choice is within
     1.5x of the faster path on the benchmarked geometries (kernels 1 to 31,
     every boundary mode, strides and dilations, 1 to 64 channels, and the
@@ -92,11 +109,24 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
     >>> long = method_costs(ConvSpec((101,), (2**18,), padding="same"))
     >>> min(long, key=long.get)
     'overlap_add'
+
+    A strided 7x7 conv of 8 channels gathers fast but scatters slowly: the
+    forward stays direct, the adjoint goes to the FFT.
+
+    >>> strided = ConvSpec((8, 8, 7, 7), (8, 64, 64), padding=3, stride=2)
+    >>> forward, adjoint = method_costs(strided), method_costs(strided, adjoint=True)
+    >>> min(forward, key=forward.get), min(adjoint, key=adjoint.get)
+    ('direct', 'fft')
     """
     k = math.prod(spec.kernel_size)
     p = math.prod(spec.output_spatial)
     pairs = spec.out_channels * spec.in_channels_per_group
-    direct = batch * (_NS_PER_COPY * spec.in_channels * k * p + _NS_PER_FLOP * pairs * k * p)
+    if spec.out_channels_per_group == spec.in_channels_per_group == 1:
+        tap = _NS_PER_TAP_ADJOINT if adjoint else _NS_PER_TAP
+        direct = batch * tap * spec.in_channels * k * p
+    else:
+        copy = _NS_PER_COPY * (_SCATTER_FACTOR if adjoint else 1.0)
+        direct = batch * (copy * spec.in_channels * k * p + _NS_PER_FLOP * pairs * k * p)
     if _fft_eligible(spec):
         size = math.prod(spec.input_spatial)
     else:
@@ -106,8 +136,8 @@ def method_costs(spec: ConvSpec, batch: int = 1) -> dict:
     fft = batch * (_NS_PER_FFT * channels * size * math.log2(max(size, 2))
                    + _NS_PER_MIX * pairs * freqs)
     oa = batch * _overlap_add_units(spec, channels, pairs)
-    return {"direct": (direct + _NS_PER_CALL) * 1e-9, "fft": (fft + _NS_PER_CALL) * 1e-9,
-            "overlap_add": (oa + _NS_PER_CALL) * 1e-9}
+    units = {"direct": direct, "fft": fft, "overlap_add": oa}
+    return {m: (units[m] + _NS_PER_CALL[m]) * 1e-9 for m in units}
 
 
 def _overlap_add_units(spec: ConvSpec, channels: int, pairs: int) -> float:
@@ -123,9 +153,9 @@ def _overlap_add_units(spec: ConvSpec, channels: int, pairs: int) -> float:
                      + _NS_PER_MIX * pairs * freqs)
 
 
-def _cheapest(spec: ConvSpec) -> str:
+def _cheapest(spec: ConvSpec, adjoint: bool = False) -> str:
     """The path ``method="auto"`` takes: the cheapest by :func:`method_costs`."""
     if min(spec.input_spatial) == 0:  # an empty input has nothing to transform
         return "direct"
-    costs = method_costs(spec)
+    costs = method_costs(spec, adjoint=adjoint)
     return min(("direct", "fft", "overlap_add"), key=costs.get)

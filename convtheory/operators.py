@@ -111,7 +111,11 @@ class ConvOperator(LinearOperator):
     Attributes
     ----------
     spec : ConvSpec
-    method : {"direct", "fft"}
+    method : {"direct", "fft", "overlap_add"}
+        The forward pass's path.
+    adjoint_method : {"direct", "fft", "overlap_add"}
+        The adjoint's path (``method`` unless ``conv_operator(method="auto")``
+        chose otherwise).
     weight : ndarray
 
     Examples
@@ -124,7 +128,7 @@ class ConvOperator(LinearOperator):
     """
 
     def __init__(self, weight: np.ndarray, spec: ConvSpec, method: str, *,
-                 max_bytes: int = DEFAULT_MAX_BYTES):
+                 adjoint_method: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
         spec = as_instance(spec, ConvSpec, "spec")
         max_bytes = as_max_bytes(max_bytes)
         weight = as_instance(weight, np.ndarray, "weight")
@@ -132,12 +136,15 @@ class ConvOperator(LinearOperator):
             raise ValueError(f"weight must be a numeric array of shape spec.weight_shape="
                              f"{spec.weight_shape}, got shape {weight.shape} and dtype "
                              f"{weight.dtype}; conv_operator(...) converts any weight")
-        if method not in METHODS[1:]:
-            raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
+        adjoint_method = method if adjoint_method is None else adjoint_method
+        for name, value in (("method", method), ("adjoint_method", adjoint_method)):
+            if value not in METHODS[1:]:
+                raise ValueError(f"{name} must be one of {METHODS[1:]}, got {name}={value!r}")
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
         self.method = method
+        self.adjoint_method = adjoint_method
         self.weight = weight
         self.max_bytes = max_bytes
         g, c_out_g, c_in_g = spec.groups, spec.out_channels_per_group, spec.in_channels_per_group
@@ -145,25 +152,35 @@ class ConvOperator(LinearOperator):
         self._w = weight.reshape(g, c_out_g, c_in_g, -1)
         self._n_in = int(np.prod(spec.input_spatial))
         self._n_out = int(np.prod(spec.output_spatial))
-        self._padded_fft = None
-        if method == "direct":
-            self._init_direct()
-        elif method == "overlap_add":
-            self._padded_fft = OverlapAddConv(spec, self._w)
-            self._real = self._padded_fft.real
-        elif _fft_eligible(spec):
-            self._init_fft()
-        else:
-            self._padded_fft = FFTConv(spec, self._w)
-            self._real = self._padded_fft.real
+        self._real = not np.iscomplexobj(weight)
+        # Each path's precomputed state (im2col tables, kernel spectra), built when a
+        # side first needs it: the forward and the adjoint may take different paths.
+        self._paths = {}
+        for m in dict.fromkeys((method, adjoint_method)):
+            self._path(m)
+
+    def _path(self, method: str):
+        """The state of ``method``'s path, built on first use."""
+        if method not in self._paths:
+            if method == "direct":
+                self._init_direct()
+                self._paths[method] = self._im2col
+            elif method == "overlap_add":
+                self._paths[method] = OverlapAddConv(self.spec, self._w)
+            elif _fft_eligible(self.spec):
+                self._paths[method] = self._init_fft()
+            else:
+                self._paths[method] = FFTConv(self.spec, self._w)
+        return self._paths[method]
 
     # ---- direct path ----------------------------------------------------
     def _init_direct(self):
         # im2col and col2im with slice copies where the tap tables are affine;
         # the buffer is reused between calls of the same batch size (a third
         # faster than a fresh one), so calls from several threads take turns.
-        self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
-        self._lock = threading.Lock()
+        if not hasattr(self, "_im2col"):
+            self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
+            self._lock = threading.Lock()
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -227,18 +244,17 @@ class ConvOperator(LinearOperator):
         np.add.at(h, (Ellipsis, st.cols[first]), self._w[..., st.kernel[first]])
         h = h.reshape(h.shape[:3] + spec.input_spatial)
         axes = tuple(range(3, 3 + spec.ndim))
-        self._real = not np.iscomplexobj(h)
         if self._real:
             # sum_m h[m] x[o+m]  <->  conj(rfft(h)) * rfft(x) for real h.
             hf = np.conj(scipy.fft.rfftn(h, axes=axes))
         else:
             hf = scipy.fft.ifftn(h, axes=axes) * self._n_in
         # (groups, F, C_out/g, C_in/g): a small matrix per frequency, for batched matmul.
-        self._hf = np.ascontiguousarray(hf.reshape(g, c_out_g, c_in_g, -1).transpose(0, 3, 1, 2))
+        return np.ascontiguousarray(hf.reshape(g, c_out_g, c_in_g, -1).transpose(0, 3, 1, 2))
 
-    def _fft_apply(self, X: np.ndarray, adjoint: bool) -> np.ndarray:
+    def _fft_apply(self, hf: np.ndarray, X: np.ndarray, adjoint: bool) -> np.ndarray:
         spec = self.spec
-        g, f = self._hf.shape[:2]
+        g, f = hf.shape[:2]
         c_from = spec.out_channels if adjoint else spec.in_channels
         b = X.shape[1]
         shape = spec.input_spatial
@@ -246,9 +262,12 @@ class ConvOperator(LinearOperator):
         xs = X.reshape((c_from,) + shape + (b,))
         transform = scipy.fft.rfftn if self._real else scipy.fft.fftn
         xf = transform(xs, axes=axes).reshape(g, -1, f, b).transpose(0, 2, 1, 3)  # (g, F, C/g, B)
-        hf = np.conj(self._hf).transpose(0, 1, 3, 2) if adjoint else self._hf
         with gemm_threads(g * f, 0):  # one small product per frequency: one BLAS thread
-            yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
+            if adjoint:
+                # hf^H x as conj(x^H hf)^T: conjugates the (small) vectors, not the spectrum.
+                yf = np.conj(np.conj(xf).transpose(0, 1, 3, 2) @ hf).transpose(0, 3, 1, 2)
+            else:
+                yf = (hf @ xf).transpose(0, 2, 1, 3)  # (g, C/g, F, B)
         c_to = spec.in_channels if adjoint else spec.out_channels
         yf = yf.reshape((c_to,) + _xf_shape(shape, self._real) + (b,))
         if self._real:
@@ -257,12 +276,11 @@ class ConvOperator(LinearOperator):
             y = scipy.fft.ifftn(yf, axes=axes)
         return y.reshape(-1, b)
 
-    def _padded_apply(self, X: np.ndarray, adjoint: bool) -> np.ndarray:
+    def _padded_apply(self, fc: FFTConv, X: np.ndarray, adjoint: bool) -> np.ndarray:
         spec = self.spec
         b = X.shape[1]
         shape = spec.output_shape if adjoint else spec.input_shape
         x = X.reshape((shape[0], -1, b)).transpose(2, 0, 1).reshape((b,) + shape)
-        fc = self._padded_fft
         y = fc.adjoint(x) if adjoint else fc.forward(x)
         return y.reshape(b, -1).T
 
@@ -275,27 +293,28 @@ class ConvOperator(LinearOperator):
 
     def _apply(self, X, adjoint: bool):
         X = self._prepare(X)
-        if self.method == "direct" or not np.all(np.isfinite(X)):
+        method = self.adjoint_method if adjoint else self.method
+        if method == "direct" or not np.all(np.isfinite(X)):
             # An FFT spreads one NaN or inf to every output; the direct path keeps it to the
             # outputs that read it, as the matrix does.
-            if not hasattr(self, "_im2col"):
-                self._init_direct()
+            self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
-        if self._padded_fft is not None:
-            Y = self._padded_apply(X, adjoint)
+        path = self._path(method)
+        if isinstance(path, FFTConv):
+            Y = self._padded_apply(path, X, adjoint)
         else:
             # The thread limit in force (threadpoolctl), for transforms large enough to gain.
             with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
                 if self._real and np.iscomplexobj(X):
                     # The real FFT path drops imaginary parts; a real operator is applied to each.
-                    Y = self._fft_apply(X.real, adjoint) + 1j * self._fft_apply(X.imag, adjoint)
+                    Y = (self._fft_apply(path, X.real, adjoint)
+                         + 1j * self._fft_apply(path, X.imag, adjoint))
                 else:
-                    Y = self._fft_apply(X, adjoint)
+                    Y = self._fft_apply(path, X, adjoint)
         if not np.all(np.isfinite(Y)):
             # Finite inputs whose spectra overflowed: the transform spread that inf or NaN
             # over outputs the matrix keeps finite; the direct path overflows only where it must.
-            if not hasattr(self, "_im2col"):
-                self._init_direct()
+            self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         return Y
 
@@ -316,8 +335,10 @@ class ConvOperator(LinearOperator):
 
     def __repr__(self):
         s = self.spec
+        adjoint = "" if self.adjoint_method == self.method else \
+            f" adjoint_method={self.adjoint_method!r}"
         return (f"<{self.shape[0]}x{self.shape[1]} ConvOperator weight={s.weight_shape} "
-                f"input={s.input_shape} method={self.method!r} dtype={self.dtype}>")
+                f"input={s.input_shape} method={self.method!r}{adjoint} dtype={self.dtype}>")
 
 
 def _xf_shape(shape: tuple, real: bool) -> tuple:
@@ -371,7 +392,9 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         ``scipy.signal.oaconvolve`` does, for every boundary mode, stride and
         dilation): cheaper than one transform of a long input with a
         mid-sized kernel.  ``"auto"`` takes the path that the cost model of
-        :func:`method_costs` says is cheapest.
+        :func:`method_costs` says is cheapest, for the forward pass and for
+        the adjoint apart (``A.method``, ``A.adjoint_method``); when the two
+        paths' buffers together exceed ``max_bytes``, the forward's serves both.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
@@ -395,8 +418,10 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     :class:`~convtheory.im2col.Im2col`) after the transposed weight
     contraction, or, with one channel pair per group, as a broadcasted
     scatter-add of each tap's block; ``"fft"`` with the conjugate transposed
-    kernel spectrum.  ``"auto"`` chooses for the adjoint what it chose for the
-    forward (both cost the same in :func:`method_costs`).
+    kernel spectrum.  The direct adjoint's scatter-add costs more than the
+    forward's gather, so ``"auto"`` may send the adjoint to the FFT while the
+    forward stays direct (a strided 7x7 conv of 8 channels on 64x64, for
+    example); both sides are the same linear map, to rounding.
 
     An FFT spreads one NaN or inf over every output.  So an input that is
     not finite, or whose transform overflows (finite values near the top of
@@ -417,6 +442,14 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     >>> from convtheory.checks import dot_test   # the adjoint is exact
     >>> bool(dot_test(A))
     True
+
+    The forward and the adjoint may take different paths:
+
+    >>> S = conv_operator(rng.standard_normal((8, 8, 7, 7)), (8, 64, 64), padding=3, stride=2)
+    >>> S.method, S.adjoint_method
+    ('direct', 'fft')
+    >>> bool(dot_test(S))
+    True
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got method={method!r}")
@@ -425,12 +458,19 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     if w.dtype == object:
         raise TypeError("conv_operator needs numeric weights; use conv_matrix for sympy weights")
     max_bytes = as_max_bytes(max_bytes)
-    if method == "auto":
-        method = _cheapest(spec)
     itemsize = np.result_type(w.dtype, np.float32).itemsize
+    adjoint_method = method
+    if method == "auto":
+        method, adjoint_method = _cheapest(spec), _cheapest(spec, adjoint=True)
+        both = (estimate_operator_bytes(spec, method, itemsize=itemsize)
+                + estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize))
+        if adjoint_method != method and both > max_bytes:
+            adjoint_method = method  # two paths' buffers do not fit: one serves both
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
+    if adjoint_method != method:
+        needed += estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize)
     check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "
                  f"{spec.weight_shape} on input {spec.input_shape}",
                  "use a smaller input (e.g. crop it to the region of interest), or pass a "
                  "larger max_bytes")
-    return ConvOperator(w, spec, method, max_bytes=int(max_bytes))
+    return ConvOperator(w, spec, method, adjoint_method=adjoint_method, max_bytes=int(max_bytes))

@@ -11,12 +11,18 @@ few hundred points, round to ~1e-15 relative; 1e-12 leaves room and still
 catches any wrong tap, which is an O(1) error).
 """
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+
 from convtheory import ConvSpec, conv_matrix, conv_operator
+from convtheory.fftconv import FFTConv
+from convtheory.operators import ConvOperator, estimate_operator_bytes
+from convtheory.weights import conv_arguments
 from convtheory.geometry import padded_source_indices
 from convtheory.operators import _fft_eligible, method_costs
 from convtheory.overlap_add import OverlapAddConv
@@ -32,7 +38,7 @@ def _path(op) -> str:
         return "shift-add" if w.shape[1] == w.shape[2] == 1 else "gemm"
     if op.method == "overlap_add":
         return "overlap-add"
-    return "fft-wrap" if op._padded_fft is None else "fft-padded"
+    return "fft-padded" if isinstance(op._paths["fft"], FFTConv) else "fft-wrap"
 
 
 def _assert_matches(w, input_shape, method, rng, **kw):
@@ -126,6 +132,58 @@ class TestEveryPath:
             return  # kernel larger than the padded input, or reflect pad >= input
         w = rng.standard_normal((c_out, c_in // groups) + k)
         _assert_matches(w, (c_in,) + n, method, rng, **kw)
+
+
+class TestAdjointPath:
+    """The adjoint may take another path than the forward; every pairing is the matrix."""
+
+    @pytest.mark.parametrize("forward, adjoint", [
+        (f, a) for f in ("direct", "fft", "overlap_add") for a in ("direct", "fft", "overlap_add")
+        if f != a])
+    @pytest.mark.parametrize("weight_shape, input_shape, kw", GEOMETRIES)
+    def test_every_pairing_is_the_matrix(self, rng, forward, adjoint, weight_shape,
+                                          input_shape, kw):
+        w = rng.standard_normal(weight_shape)
+        mode = "reflect" if kw.get("padding") == 1 else "zeros"
+        M = conv_matrix(w, input_shape, padding_mode=mode, **kw)
+        taps, spec = conv_arguments(w, input_shape, padding_mode=mode, **kw)
+        A = ConvOperator(taps, spec, forward, adjoint_method=adjoint)
+        assert (A.method, A.adjoint_method) == (forward, adjoint)
+        x, y = rng.standard_normal(M.shape[1]), rng.standard_normal(M.shape[0])
+        for got, want in ((A @ x, M @ x), (A.H @ y, M.T @ y), (A.rmatvec(y), M.T @ y),
+                          (A.H.H @ x, M @ x)):
+            assert np.abs(got - want).max() <= RTOL * np.abs(want).max()
+
+    def test_auto_sends_the_strided_adjoint_to_the_fft(self, rng):
+        w = rng.standard_normal((8, 8, 7, 7))
+        A = _assert_matches(w, (8, 64, 64), "auto", rng, padding=3, stride=2)
+        assert (A.method, A.adjoint_method) == ("direct", "fft")
+        assert "adjoint_method='fft'" in repr(A)
+        B = pickle.loads(pickle.dumps(A))
+        y = rng.standard_normal(A.shape[0])
+        np.testing.assert_array_equal(B.H @ y, A.H @ y)
+
+    def test_two_paths_over_budget_share_one(self, rng):
+        w = rng.standard_normal((8, 8, 7, 7))
+        spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
+        direct = estimate_operator_bytes(spec, "direct")
+        A = conv_operator(w, (8, 64, 64), padding=3, stride=2, max_bytes=direct + 1)
+        assert A.method == A.adjoint_method == "direct"
+
+    @pytest.mark.parametrize("bad", ["fast", None, "auto"])
+    def test_adjoint_method_is_checked(self, bad):
+        spec = ConvSpec((1, 1, 3), (1, 8))
+        if bad is None:  # None means: the forward's path
+            assert ConvOperator(np.ones((1, 1, 3)), spec, "fft").adjoint_method == "fft"
+            return
+        with pytest.raises(ValueError, match=r"adjoint_method must be one of \('direct', "
+                                             rf"'fft', 'overlap_add'\), got adjoint_method='{bad}'"):
+            ConvOperator(np.ones((1, 1, 3)), spec, "fft", adjoint_method=bad)
+
+    def test_forward_cost_is_not_the_adjoint_cost(self):
+        strided = ConvSpec((8, 8, 7, 7), (8, 64, 64), padding=3, stride=2)
+        f, a = method_costs(strided), method_costs(strided, adjoint=True)
+        assert a["direct"] > f["direct"] and a["fft"] == f["fft"]
 
 
 class TestCostModel:
