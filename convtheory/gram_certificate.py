@@ -79,20 +79,22 @@ def small_gram(M: scipy.sparse.spmatrix):
     wide = rows < cols
     Mh = M.conj().T if np.iscomplexobj(M.data) else M.T
     G = (M @ Mh) if wide else (Mh @ M)
-    A = abs(M)
-    row_sums = np.asarray(A.sum(axis=1)).ravel()
-    col_sums = np.asarray(A.sum(axis=0)).ravel()
+    # |M|'s row and column sums and Frobenius norm, read off the CSR arrays (as a sparse
+    # |M| they cost as much as the product itself on a small layer).
+    a = np.abs(M.data)
     per_row = np.diff(M.indptr)
+    row_sums = np.add.reduceat(a, M.indptr[:-1][per_row > 0]) if a.size else a
+    col_sums = np.bincount(M.indices, weights=a, minlength=cols)
     per_col = np.bincount(M.indices, minlength=cols)
     terms = int((per_row if wide else per_col).max(initial=0))
-    abs_norm2 = min(float(np.sum(A.data ** 2)),
+    abs_norm2 = min(float(np.dot(a, a)),
                     float(row_sums.max(initial=0.0)) * float(col_sums.max(initial=0.0)))
     form_error = gamma(terms) * abs_norm2 * (1 + 2 * gamma(max(rows, cols) + 1))  # rounded sums
     # a product that underflows errs by up to _ETA whatever its size (Higham eq. 3.13 assumes
     # none does): n x n entries of at most ``terms`` such errors each.  No product of
     # entries of at least 2**-511 underflows (and a sum that lands below the normal range
     # is exact), so a Gram matrix of such entries, or of zeros, needs no allowance.
-    nonzero = A.data[A.data > 0]
+    nonzero = a[a > 0]
     if nonzero.size and float(nonzero.min()) < 2.0 ** -511:
         form_error += 2 * max(rows, cols) * terms * _ETA
     return G.tocsr(), wide, form_error
