@@ -23,6 +23,16 @@ def rng():
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not importable")
 
+# The reference for spectral norms: the dense SVD of conv_matrix.  It is itself
+# rounded, so a proven bound may sit a few ulps on the wrong side of it, never more.
+ROUNDING = 1e-12
+
+
+def dense_norm(w, shape, **conv):
+    """The largest singular value of ``conv_matrix(w, shape, **conv)`` by numpy's dense SVD."""
+    from convtheory import conv_matrix
+    return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)[0]
+
 
 def pytest_collection_modifyitems(config, items):
     """Skip the tests marked ``torch`` where torch is not importable, and only those."""

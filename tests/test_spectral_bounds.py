@@ -12,15 +12,8 @@ from convtheory.spectral_bounds import (
     reshaped_spectral_norm,
 )
 
-from .conftest import requires_torch, torch
+from .conftest import ROUNDING, dense_norm, requires_torch, torch
 
-# The dense SVD that serves as the reference is itself rounded: a proven bound
-# may sit a few ulps on the wrong side of it, never more.
-ROUNDING = 1e-12
-
-
-def dense_norm(w, shape, **conv):
-    return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)[0]
 
 
 def assert_bracket(b, w, shape, exact, **conv):

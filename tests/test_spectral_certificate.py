@@ -19,13 +19,8 @@ from convtheory.gram_certificate import (
     small_gram,
 )
 
-# The reference SVD is itself rounded: a proven bound may sit a few ulps on the
-# wrong side of it, never more.
-ROUNDING = 1e-12
+from .conftest import ROUNDING, dense_norm
 
-
-def dense_norm(w, shape, **conv):
-    return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)[0]
 
 
 LAYERS = [  # (weight shape, input shape, conv): every geometry the certificate serves
