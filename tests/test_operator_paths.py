@@ -163,6 +163,25 @@ class TestAdjointPath:
         y = rng.standard_normal(A.shape[0])
         np.testing.assert_array_equal(B.H @ y, A.H @ y)
 
+    def test_threads_share_the_lazily_built_direct_path(self, rng):
+        # A NaN sends an FFT operator to the direct path, built on first use: two
+        # threads arriving at once must share one buffer, and both get the matrix's NaNs.
+        from concurrent.futures import ThreadPoolExecutor
+        w = rng.standard_normal((3, 3, 5, 5))
+        M = conv_matrix(w, (3, 24, 24), padding=2)
+        for _ in range(5):
+            A = conv_operator(w, (3, 24, 24), padding=2, method="fft")
+            xs = [rng.standard_normal(M.shape[1]) for _ in range(8)]
+            for x in xs:
+                x[rng.integers(M.shape[1])] = np.nan
+            with ThreadPoolExecutor(4) as pool:
+                got = list(pool.map(lambda v: A.H @ (A @ v), xs))
+            for x, y in zip(xs, got):
+                want = M.T @ (M @ x)
+                np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+                keep = ~np.isnan(want)
+                assert np.abs(y[keep] - want[keep]).max() <= RTOL * np.abs(want[keep]).max()
+
     def test_two_paths_over_budget_share_one(self, rng):
         w = rng.standard_normal((8, 8, 7, 7))
         spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
