@@ -73,7 +73,6 @@ class StructureBreach:
                 f"found {self.found!r} ({self.reason}{detail})")
 
 
-
 # --------------------------------------------------------------------------
 # Matrix access shared by the recognisers
 # --------------------------------------------------------------------------
