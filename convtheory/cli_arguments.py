@@ -17,6 +17,8 @@ from fractions import Fraction
 
 from .geometry import PADDING_MODES
 
+__all__ = ["EXIT_NOT_CONFIRMED", "EXIT_OK", "EXIT_USAGE", "MAX_SYMBOLS", "UsageError"]
+
 EXIT_OK, EXIT_NOT_CONFIRMED, EXIT_USAGE = 0, 1, 2
 
 #: Largest magnitude of a number on the command line: the geometry is int64.

@@ -1,13 +1,10 @@
 """Polyphase decomposition of a strided axis: the geometry core's multirate tables.
 
-A stride-``s`` conv reads position ``o*s + c`` for output ``o``; writing
-``c = s*u + p`` with ``0 <= p < s`` makes it a stride-1 conv of the
-polyphase component ``p`` (the inputs ``x[s*j + p]``) shifted by ``u``
-(Vaidyanathan, *Multirate Systems and Filter Banks*, 1993, ch. 4).
-:func:`polyphase_split` gives ``(p, u)`` for any positions (the tap tables'
-columns, say); :func:`polyphase_grids` gives the grids on which every
-component of a circular conv has the same size.  Both belong to the
-geometry core, like :mod:`convtheory.geometry`, which re-exports them.
+A stride-``s`` conv is a sum of stride-1 convs, one per polyphase component
+of its input (:func:`polyphase_split` gives each position's component and
+shift); :func:`polyphase_grids` gives the grids on which the components of a
+circular conv all have the same size.  Both belong to the geometry core, like
+:mod:`convtheory.geometry`, which re-exports them.
 """
 
 from __future__ import annotations
