@@ -13,49 +13,59 @@ import importlib
 import os
 import sys
 
+from .cli_arguments import (
+    EXIT_NOT_CONFIRMED,
+    EXIT_OK,
+    UsageError,
+    _format_argument,
+    _out_argument,
+    _prepare_out,
+    _shape,
+)
+
 __all__ = ["add_parser"]
 
 #: Largest deviation under a lattice shift still counted as exact equivariance (float64).
 EQUIVARIANCE_TOLERANCE = 1e-9
 
 
-def _load(text: str, weights, usage):
+def _load(text: str, weights):
     """The model named on the command line, with its weights loaded."""
     if text.endswith(".onnx"):
         if not os.path.isfile(text):
-            raise usage(f"convtheory analyze: error: MODEL {text!r} is not a file")
+            raise UsageError(f"convtheory analyze: error: MODEL {text!r} is not a file")
         if weights is not None:
-            raise usage("convtheory analyze: error: --weights applies to a torch model, not to "
+            raise UsageError("convtheory analyze: error: --weights applies to a torch model, not to "
                         f"the ONNX file {text!r} (its weights are inside it)")
         return text
     module_name, sep, attr = text.partition(":")
     if not sep or not module_name or not attr:
-        raise usage(f"convtheory analyze: error: MODEL must be an .onnx file or "
+        raise UsageError(f"convtheory analyze: error: MODEL must be an .onnx file or "
                     f"package.module:factory, got {text!r}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise usage(f"convtheory analyze: error: cannot import {module_name!r} for MODEL "
+        raise UsageError(f"convtheory analyze: error: cannot import {module_name!r} for MODEL "
                     f"{text!r}: {exc}") from None
     factory = getattr(module, attr, None)
     if not callable(factory):
-        raise usage(f"convtheory analyze: error: {module_name!r} has no callable {attr!r} "
+        raise UsageError(f"convtheory analyze: error: {module_name!r} has no callable {attr!r} "
                     f"(MODEL {text!r})")
     model = factory()
     if weights is not None:
         try:
             import torch
         except ImportError:
-            raise usage("convtheory analyze: error: --weights needs torch: pip install "
+            raise UsageError("convtheory analyze: error: --weights needs torch: pip install "
                         "convtheory[torch]") from None
         if not hasattr(model, "load_state_dict"):
-            raise usage(f"convtheory analyze: error: --weights needs a torch module, but "
+            raise UsageError(f"convtheory analyze: error: --weights needs a torch module, but "
                         f"{text!r} returned a {type(model).__name__}")
         try:
             model.load_state_dict(torch.load(weights, weights_only=True))
         except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise usage(f"convtheory analyze: error: cannot load --weights {weights!r}: "
+            raise UsageError(f"convtheory analyze: error: cannot load --weights {weights!r}: "
                         f"{first}") from None
         model.eval()
     return model
@@ -81,26 +91,22 @@ def _progress():
     return update
 
 
-def _cmd_analyze(args, usage):
+def _cmd_analyze(args):
     from .network.analysis import analyze_network
-    from .report.output import OutputError, prepare_output
 
     if len(args.input) < 2:
-        raise usage(f"convtheory analyze: error: --input must be CxHxW (channels, then at least "
+        raise UsageError(f"convtheory analyze: error: --input must be CxHxW (channels, then at least "
                     f"one spatial size), got {'x'.join(map(str, args.input))}")
-    try:
-        prepare_output(args.out)
-    except OutputError as exc:
-        raise usage(f"convtheory analyze: error: {exc}") from None
-    model = _load(args.model, args.weights, usage)
+    _prepare_out(args.out, "analyze")
+    model = _load(args.model, args.weights)
     try:
         analysis = analyze_network(model, args.input, progress=_progress())
     except (ValueError, TypeError, ImportError, TimeoutError) as exc:
-        raise usage(f"convtheory analyze: error: {exc}") from None
+        raise UsageError(f"convtheory analyze: error: {exc}") from None
     try:
         written = analysis.write(args.out, args.format)
     except OSError as exc:
-        raise usage(f"convtheory analyze: error: cannot write the report to --out "
+        raise UsageError(f"convtheory analyze: error: cannot write the report to --out "
                     f"{args.out!r}: {exc.strerror or exc}") from None
     fmt = lambda v: "-" if v is None else "x".join(str(x) for x in v)  # noqa: E731
     print(f"{len(analysis.layers)} layers; receptive field {fmt(analysis.receptive_field)}, "
@@ -114,23 +120,20 @@ def _cmd_analyze(args, usage):
     if deviation is not None and not deviation <= EQUIVARIANCE_TOLERANCE:
         print(f"NOT CONFIRMED: a shift by {fmt(analysis.equivariant_shifts)} moved the outputs "
               f"off the border by up to {deviation:.3g} (relative), not exactly")
-        return 1
-    return 0
+        return EXIT_NOT_CONFIRMED
+    return EXIT_OK
 
 
-def add_parser(command, usage, shape, formats, directory) -> None:
-    """Register ``analyze`` through the CLI's ``command`` helper and argument types."""
+def add_parser(command) -> None:
+    """Register ``analyze`` through the CLI's ``command`` helper."""
     p = command("analyze", "analyse a network layer by layer and write the report (md, html, json)",
-                "convtheory analyze model.onnx --input 3x224x224 --out analysis/",
-                lambda args: _cmd_analyze(args, usage))
+                "convtheory analyze model.onnx --input 3x224x224 --out analysis/", _cmd_analyze)
     p.add_argument("model", metavar="MODEL",
                    help="an .onnx file, or package.module:factory returning a torch model")
-    p.add_argument("--input", type=shape, required=True, metavar="CxHxW",
+    p.add_argument("--input", type=_shape, required=True, metavar="CxHxW",
                    help="input shape without the batch, e.g. 3x224x224")
-    p.add_argument("--out", default="analysis", type=directory, metavar="DIR",
-                   help="output directory (default: analysis/)")
-    p.add_argument("--format", type=formats, default=("md", "html", "json"), metavar="FORMATS",
-                   help="comma-separated subset of md,html,json (default: all three)")
+    _out_argument(p, "analysis")
+    _format_argument(p)
     p.add_argument("--weights", metavar="FILE", default=None,
                    help="a state-dict file to load into the torch model (torch.load, "
                         "weights_only=True)")

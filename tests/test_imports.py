@@ -107,12 +107,14 @@ def test_import_graph_finds_a_cycle():
 
 def test_views_do_not_import_the_checks():
     # The ground floor (geometry, taps, verdict) and the views sit below the checks.
-    below = ["convtheory.verdict", "convtheory.geometry", "convtheory.taps", "convtheory.matrices",
+    below = ["convtheory.verdict", "convtheory.geometry", "convtheory.geometry_polyphase",
+             "convtheory.taps", "convtheory.matrices",
              "convtheory.operators", "convtheory.im2col", "convtheory.flat_gather",
              "convtheory.graph",
              "convtheory.receptive_field", "convtheory.receptive_field_layers",
              "convtheory.receptive_field_closed", "convtheory.receptive_field_exact",
-             "convtheory.structure", "convtheory.nn.gradcheck"]
+             "convtheory.structure", "convtheory.structure_breach", "convtheory.toeplitz",
+             "convtheory.kernel_recovery", "convtheory.nn.gradcheck"]
     G = _import_graph()
     for name in below:
         reached = nx.descendants(G, name)
@@ -249,3 +251,61 @@ def test_the_version_is_one_string_in_pyproject_and_the_package():
     declared = re.search(r'^version\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
     assert declared is not None, "pyproject.toml declares no version"
     assert convtheory.__version__ == __version__ == declared.group(1)
+
+
+
+#: (where a name was defined, where it is defined now, names): a split module re-exports what it
+#: held, so that every import path that users and the other modules wrote keeps working.
+MOVED = [
+    ("convtheory.structure", "convtheory.structure_breach", ["BREACH_REASONS", "StructureBreach"]),
+    ("convtheory.structure", "convtheory.toeplitz", ["is_circulant", "is_toeplitz"]),
+    ("convtheory.structure", "convtheory.kernel_recovery", ["KernelRecovery", "recover_kernel"]),
+    ("convtheory.testing.equivariance", "convtheory.testing.error_map",
+     ["DEFAULT_MAX_BYTES", "EquivarianceShapeError", "equivariance_error", "estimate_bytes"]),
+    ("convtheory.testing.equivariance", "convtheory.testing.receptive_fields",
+     ["DEFAULT_MAX_CALLS", "receptive_field_map"]),
+    ("convtheory.testing", "convtheory.testing.error_map", ["equivariance_error"]),
+    ("convtheory.testing", "convtheory.testing.receptive_fields", ["receptive_field_map"]),
+    ("convtheory.geometry", "convtheory.geometry_polyphase", ["polyphase_grids", "polyphase_split"]),
+]
+
+#: The public names (``__all__``) of the split modules before the split: ``import *`` is unchanged.
+PUBLIC = {
+    "convtheory.structure": ["BREACH_REASONS", "KernelRecovery", "StructureBreach",
+                             "is_circulant", "is_toeplitz", "recover_kernel"],
+    "convtheory.testing.equivariance": [
+        "ReceptiveFieldMap", "assert_invariant", "assert_rotation_equivariant",
+        "assert_translation_equivariant", "equivariance_error", "estimate_bytes",
+        "receptive_field_map"],
+    "convtheory.geometry": ["MAX_AXIS_TAPS", "MAX_INT", "PADDING_MODES", "PADDING_STRINGS",
+                            "INPUT_DEPENDENT_PADDING", "axis_taps", "kernel_extent",
+                            "output_shape", "polyphase_grids", "polyphase_split", "padding_form",
+                            "resolve_padding"],
+    "convtheory.cli": ["main"],
+}
+
+
+def test_split_modules_keep_their_import_paths():
+    import importlib
+
+    for old, new, names in MOVED:
+        before, after = importlib.import_module(old), importlib.import_module(new)
+        for name in names:
+            assert getattr(before, name) is getattr(after, name), f"{old}.{name} is not {new}.{name}"
+
+
+def test_split_modules_keep_their_public_names():
+    import importlib
+
+    for name, public in PUBLIC.items():
+        module = importlib.import_module(name)
+        assert sorted(module.__all__) == sorted(public), name
+        assert all(getattr(module, n, None) is not None for n in public), name
+
+
+def test_the_console_script_and_python_m_share_main():
+    from convtheory import __main__, cli
+
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'convtheory = "convtheory.cli:main"' in text
+    assert __main__.main is cli.main

@@ -26,8 +26,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-CORE = {"convtheory/geometry.py", "convtheory/spec.py", "convtheory/transposed_spec.py",
-        "convtheory/pool_spec.py"}
+#: The geometry core: the tap tables and lengths (geometry.py), the polyphase split of a strided
+#: axis (geometry_polyphase.py, re-exported by geometry.py), and the specs that bind them.
+CORE = {"convtheory/geometry.py", "convtheory/geometry_polyphase.py", "convtheory/spec.py",
+        "convtheory/transposed_spec.py", "convtheory/pool_spec.py"}
 
 #: (module, function): an independent oracle, and why it may do the arithmetic itself.
 ALLOWED = {

@@ -37,20 +37,20 @@ True
 shift (1, 0) -> output shift (1, 0) fails at output (0, 5)
 """
 
+from ..receptive_field_map import ReceptiveFieldMap
 from .equivariance import (
-    ReceptiveFieldMap,
     assert_invariant,
     assert_rotation_equivariant,
     assert_translation_equivariant,
-    equivariance_error,
-    receptive_field_map,
 )
+from .error_map import equivariance_error
 from .failures import (
     ConvolutionAssertionError,
     ConvtheoryAssertionError,
     EquivarianceAssertionError,
 )
 from .probing import DEFAULT_MAX_PROBES, NotLinearError, assert_is_convolution, probe_matrix
+from .receptive_fields import receptive_field_map
 
 __all__ = [
     "DEFAULT_MAX_PROBES",

@@ -2,19 +2,20 @@
 
 The claim ``f(T_in x) == T_out f(x)`` is tested on random inputs: the error
 map ``|f(T_in x) - T_out f(x)|`` per sample and output position
-(:func:`equivariance_error`) is compared with ``atol + rtol * |T_out f(x)|``.
+(:func:`~convtheory.testing.error_map.equivariance_error`) is compared with
+``atol + rtol * |T_out f(x)|``.
 Shifts are cyclic (:func:`~convtheory.transforms.cyclic_shift`); with
 ``mode="interior"`` only the outputs whose receptive field stays inside the
 input, before and after the shift, are compared, which is the honest question
 for zero, reflect or replicate padding.  Receptive fields are read off a
 :class:`~convtheory.spec.ConvSpec`'s tap tables, or inferred from the
-black box by probing it with impulses (:func:`receptive_field_map`).
+black box by probing it with impulses
+(:func:`~convtheory.testing.receptive_fields.receptive_field_map`).
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import numbers
 from dataclasses import dataclass
 
@@ -22,11 +23,24 @@ import numpy as np
 
 from ..receptive_field_map import ReceptiveFieldMap
 from ..spec import ConvSpec
-from ..validation import MAX_SAMPLES, as_count, as_tolerance, check_budget
-from ..validation import as_int as _as_int, as_shape as _as_shape
 from ..transforms import cyclic_shift, flip, rot90
-from ..verdict import as_compared
+from ..validation import as_int as _as_int, as_shape as _as_shape
+# The error map, the budget and the impulse probing are their own modules; their public names
+# (and EquivarianceShapeError, DEFAULT_MAX_CALLS) stay importable from here as well.
+from .error_map import (
+    DEFAULT_MAX_BYTES,
+    EquivarianceShapeError,
+    _check_budget,
+    _check_tolerances,
+    _errors,
+    _inputs,
+    _resolve_seed,
+    _spatial_ndim,
+    equivariance_error,
+    estimate_bytes,
+)
 from .failures import EquivarianceAssertionError
+from .receptive_fields import DEFAULT_MAX_CALLS, receptive_field_map
 
 __all__ = [
     "ReceptiveFieldMap",
@@ -41,260 +55,8 @@ __all__ = [
 MODES = ("circular", "interior")
 DEFAULT_ATOL = 1e-9
 DEFAULT_RTOL = 1e-7
-#: Default memory budget of the assertions (2 GiB, as :func:`~convtheory.conv_matrix`).
-DEFAULT_MAX_BYTES = 2 * 1024**3
-#: Default ceiling on the calls :func:`receptive_field_map` makes (two per spatial position).
-DEFAULT_MAX_CALLS = 2**15
 
 
-def estimate_bytes(input_shape, samples: int = 3) -> int:
-    """Bytes an assertion holds for ``samples`` float64 inputs of ``input_shape``.
-
-    The inputs, and per sample the error and reference maps, assuming
-    ``f``'s output is no larger than its input; plus one transformed input
-    and one output in flight.
-
-    Examples
-    --------
-    >>> estimate_bytes((8, 8), samples=3) == 8 * 64 * (3 * 3 + 2)
-    True
-    """
-    n = math.prod(_as_shape(input_shape, "input_shape"))
-    return 8 * n * (3 * samples + 2)
-
-
-def _check_budget(name, input_shape, samples, max_bytes) -> None:
-    """Refuse, before drawing a single input, work over ``max_bytes``."""
-    check_budget(estimate_bytes(input_shape, samples), max_bytes,
-                 f"{name} with {samples} sample(s) of input_shape={tuple(input_shape)}",
-                 "equivariance shows at any size a few receptive fields wide: use a smaller "
-                 "input_shape, fewer samples, or pass a larger max_bytes")
-
-
-# --------------------------------------------------------------------------
-# Receptive fields
-# --------------------------------------------------------------------------
-
-
-def receptive_field_map(f, input_shape, *, ndim: int | None = None, seed: int = 0,
-                        max_calls: int = DEFAULT_MAX_CALLS,
-                        max_bytes: int = DEFAULT_MAX_BYTES) -> ReceptiveFieldMap:
-    """Infer the receptive fields of a black box by probing it with impulses.
-
-    Each input position (all leading batch and channel entries at once) is
-    pushed up, then down, by a large amount, and the output positions that
-    move are its dependents.  Costs ``2 * prod(spatial input)`` calls of
-    ``f``; pass :meth:`ReceptiveFieldMap.from_spec` instead when the geometry is
-    known.
-
-    Parameters
-    ----------
-    f : callable
-        ``ndarray -> ndarray``; the trailing ``ndim`` axes of input and
-        output are spatial.
-    input_shape : tuple of int
-    ndim : int, optional
-        Number of trailing spatial axes; default 1 for a 1-D input, else 2.
-    seed : int
-        Seed of the random base point.
-    max_calls : int
-        Refuse, before calling ``f``, when ``2 * prod(spatial input)``
-        exceeds this (default :data:`DEFAULT_MAX_CALLS`).
-    max_bytes : int
-        Refuse, before calling ``f``, when :func:`estimate_bytes` of one
-        sample exceeds this (default :data:`DEFAULT_MAX_BYTES`).
-
-    Returns
-    -------
-    ReceptiveFieldMap
-        ``clean`` marks the outputs whose box has the most common extent on
-        every axis (the unclipped footprint; border outputs are clipped,
-        folded or wrapped).  This needs an image larger than twice the
-        border.
-
-    Examples
-    --------
-    >>> from scipy.ndimage import correlate1d
-    >>> rf = receptive_field_map(lambda x: correlate1d(x, [1.0, 2, 3], mode="constant"), (6,))
-    >>> rf.lo[:, 0].tolist(), rf.hi[:, 0].tolist()
-    ([0, 0, 1, 2, 3, 4], [1, 2, 3, 4, 5, 5])
-    >>> rf.clean.tolist()
-    [False, True, True, True, True, False]
-    """
-    input_shape = _as_shape(input_shape, "input_shape")
-    d = _spatial_ndim(ndim, input_shape)
-    spatial = input_shape[-d:]
-    calls = 2 * math.prod(spatial)
-    if calls > _as_int(max_calls, "max_calls"):
-        raise ValueError(
-            f"receptive_field_map would call f {calls:,} times (twice per spatial position of "
-            f"{spatial}), over max_calls={max_calls:,}; probe a smaller input_shape, pass the "
-            f"geometry (ReceptiveFieldMap.from_spec(spec)), or raise max_calls"
-        )
-    _check_budget("receptive_field_map", input_shape, 1, max_bytes)
-    rng = np.random.default_rng(seed)
-    x0 = rng.standard_normal(input_shape)
-    y0 = _finite(f(x0), "f(x)")
-    if y0.ndim < d:
-        raise ValueError(f"f(x).shape={y0.shape} has fewer than ndim={d} spatial axes")
-    out_spatial = y0.shape[-d:]
-    big = 100.0 * (1.0 + np.abs(x0).max())
-    lo = np.full(out_spatial + (d,), np.iinfo(np.int64).max, dtype=np.int64)
-    hi = np.full(out_spatial + (d,), -1, dtype=np.int64)
-    for j in np.ndindex(*spatial):
-        moved = np.zeros(out_spatial, dtype=bool)
-        for sign in (1.0, -1.0):
-            x = x0.copy()
-            x[(Ellipsis,) + j] += sign * big
-            y = _finite(f(x), f"f(x + impulse at {j})")
-            if y.shape != y0.shape:
-                raise ValueError(f"f(x + impulse at {j}).shape={y.shape} differs from "
-                                 f"f(x).shape={y0.shape}")
-            delta = np.abs(y - y0).reshape((-1,) + out_spatial).max(axis=0)
-            # Relative to this impulse's largest response: FFT-based callables leave ~1e-16 noise.
-            moved |= delta > 1e-9 * delta.max() if delta.max() > 0 else False
-        lo[moved] = np.minimum(lo[moved], j)
-        hi[moved] = np.maximum(hi[moved], j)
-    empty = hi[..., 0] < 0
-    lo[empty] = -1
-    extent = np.where(empty[..., None], 0, hi - lo + 1)
-    clean = ~empty
-    for axis in range(d):
-        values, counts = np.unique(extent[..., axis][~empty], return_counts=True)
-        if len(values):
-            clean &= extent[..., axis] == values[np.argmax(counts)]
-    return ReceptiveFieldMap(lo, hi, clean, spatial)
-
-
-# --------------------------------------------------------------------------
-# The error map
-# --------------------------------------------------------------------------
-def _spatial_ndim(ndim, input_shape) -> int:
-    if ndim is None:
-        return 1 if len(input_shape) == 1 else 2
-    d = _as_int(ndim, "ndim")
-    if not 1 <= d <= len(input_shape):
-        raise ValueError(f"ndim must be between 1 and len(input_shape)={len(input_shape)}, "
-                         f"got ndim={d}")
-    return d
-
-
-def _check_tolerances(atol, rtol, samples) -> int:
-    as_tolerance(atol, "atol")
-    as_tolerance(rtol, "rtol")
-    return as_count(samples, "samples", maximum=MAX_SAMPLES)
-
-
-def _resolve_seed(seed) -> int:
-    if seed is None:
-        # A fresh seed, reported on failure so that the failure can be replayed.
-        return int(np.random.SeedSequence().entropy % 2**32)
-    return _as_int(seed, "seed")
-
-
-def _inputs(input_shape, samples: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((samples,) + tuple(input_shape))
-
-
-def _finite(value, what: str) -> np.ndarray:
-    """A numeric output with only finite entries: NaN would hide where an impulse arrives."""
-    out = as_compared(value, what)
-    if not np.all(np.isfinite(out)):
-        at = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
-        raise ValueError(f"{what} holds {out[at]} at {at}; a receptive field is read from finite "
-                         f"responses only")
-    return out
-
-
-def _errors(f, transform_in, transform_out, xs):
-    """Absolute error and reference ``T_out f(x)``, stacked over samples."""
-    errs, refs = [], []
-    for x in xs:
-        expected = as_compared(transform_out(as_compared(f(x), "f(x)")), "transform_out(f(x))")
-        got = as_compared(f(transform_in(x)), "f(transform_in(x))")
-        if got.shape != expected.shape:
-            raise EquivarianceShapeError(
-                f"f(T_in x).shape={got.shape} differs from T_out(f(x)).shape={expected.shape}; "
-                f"the transforms do not match f's output"
-            )
-        with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: NaN, and it fails
-            errs.append(np.abs(got - expected))
-        refs.append(np.abs(expected))
-    return np.stack(errs), np.stack(refs)
-
-
-class EquivarianceShapeError(ValueError):
-    """The transformed output does not even have the shape of the output.
-
-    A ``ValueError``: the transforms given do not fit ``f``, so there is no
-    claim to test (a stride-2 map compared with an unstrided output shift).
-
-    Examples
-    --------
-    >>> try:
-    ...     equivariance_error(lambda x: x[::2], np.flip, lambda y: y[:2], (6,))
-    ... except EquivarianceShapeError as err:
-    ...     print(err)
-    f(T_in x).shape=(3,) differs from T_out(f(x)).shape=(2,); the transforms do not match f's output
-    """
-
-
-def equivariance_error(f, transform_in, transform_out, input_shape, *, samples: int = 3,
-                       seed: int = 0, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
-    r"""The error map ``|f(T_in x) - T_out f(x)|`` per sample and output position.
-
-    Parameters
-    ----------
-    f : callable
-        ``ndarray -> ndarray``.
-    transform_in, transform_out : callable
-        Act on inputs and on outputs; ``transform_out=transform_in`` asks
-        for equivariance, ``transform_out=lambda y: y`` for invariance.
-    input_shape : tuple of int
-        Shape of one input of ``f``, batch and channel axes included where
-        ``f`` expects them.
-    samples : int
-        Number of standard normal inputs.
-    seed : int
-        Seed of ``numpy.random.default_rng``; the same seed gives the same
-        inputs, so a failure replays.
-    max_bytes : int
-        Refuse, before drawing any input, when :func:`estimate_bytes`
-        exceeds this (default :data:`DEFAULT_MAX_BYTES`, 2 GiB).
-
-    Returns
-    -------
-    err : (samples, \*f(x).shape) ndarray
-        Zero everywhere exactly when ``f`` commutes with the transforms on
-        these inputs.  ``err.max(axis=0)`` is the map to plot.
-
-    Examples
-    --------
-    A zero-padded correlation commutes with a cyclic shift except where the
-    receptive field crosses the border:
-
-    >>> from scipy.ndimage import correlate1d
-    >>> from convtheory.transforms import cyclic_shift
-    >>> f = lambda x: correlate1d(x, [1.0, -1.0, 2.0], mode="constant")
-    >>> shift = lambda x: cyclic_shift(x, 1)
-    >>> err = equivariance_error(f, shift, shift, (8,))
-    >>> (err.max(axis=0) > 1e-12).astype(int).tolist()
-    [1, 1, 0, 0, 0, 0, 0, 1]
-    """
-    input_shape = _as_shape(input_shape, "input_shape")
-    samples = _check_tolerances(0.0, 0.0, samples)
-    for name, t in (("f", f), ("transform_in", transform_in), ("transform_out", transform_out)):
-        if not callable(t):
-            raise TypeError(f"{name} must be callable, got {type(t).__name__}")
-    _check_budget("equivariance_error", input_shape, samples, max_bytes)
-    xs = _inputs(input_shape, samples, _resolve_seed(seed))
-    err, _ = _errors(f, transform_in, transform_out, xs)
-    return err
-
-
-# --------------------------------------------------------------------------
-# The assertions
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Case:
     name: str
