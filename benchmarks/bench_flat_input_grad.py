@@ -13,7 +13,7 @@ For each configuration, the gradient of the input from the output gradient
 
 The ratio is correlation / scatter-add (below 1: the correlation is faster).
 The layer takes the correlation where ``C_out <= C_in`` per group and a column
-of the output gradient has at least ``functional.CORRELATE_BYTES`` (inside the
+of the output gradient has at least ``convtheory.nn.conv_plan.CORRELATE_BYTES`` (inside the
 layer the scatter-add shares the weight gradient's loop, which this script
 does not show).  Both answers are checked against each other before timing.
 """

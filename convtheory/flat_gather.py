@@ -42,7 +42,7 @@ gradient is exact whenever it comes out finite, and the input gradient is
 exact for a finite weight (``0 * w`` is zero).  With an infinite input, a
 spill column may give ``0 * inf = nan`` in the weight gradient where the true
 sum is finite; :meth:`FlatGather.keep` marks the true outputs' columns, and the
-layer sums again without the spill in that case (see :mod:`convtheory.nn.functional`).
+layer sums again without the spill in that case (see :mod:`convtheory.nn.conv_plan`).
 """
 
 from __future__ import annotations

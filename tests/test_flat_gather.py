@@ -14,6 +14,7 @@ import convtheory.flat_gather as flat_module
 from convtheory.flat_gather import FlatGather
 from convtheory.im2col import Im2col
 import convtheory.nn as cnn
+from convtheory.nn import conv_plan
 from convtheory.nn import functional as F
 from convtheory.spec import ConvSpec
 
@@ -248,9 +249,9 @@ def _im2col_backward(spec, g, x, w):
                          ids=["scatter-add", "correlation", "3d-correlation"])
 def test_a_nan_in_the_gradient_propagates(geometry, blocks, monkeypatch):
     """A nan of the output gradient reaches exactly the input gradient entries it touches."""
-    monkeypatch.setattr(F, "CORRELATE_BYTES", 0)  # the correlation wherever C_out <= C_in
+    monkeypatch.setattr(conv_plan, "CORRELATE_BYTES", 0)  # the correlation wherever C_out <= C_in
     spec, x, w, b, g, conv = _spec_and_data(geometry, "zeros", "float64", seed=6)
-    assert F._correlate(spec, g.dtype) == (geometry is not GEOMETRIES[2])
+    assert conv_plan._correlate(spec, g.dtype) == (geometry is not GEOMETRIES[2])
     g[(0, 0) + (0,) * spec.ndim] = np.nan
     gx, gw, gb = CONV[spec.ndim][1](g, x, w, b, **conv)
     ref_gx, _ = _im2col_backward(spec, g, x, w)
@@ -270,7 +271,7 @@ DENSE = [(g, i) for g, i in zip(GEOMETRIES, IDS) if g[0][1] > 1 or g[0][0] > g[2
 def test_the_input_gradient_as_a_correlation(geometry, mode, blocks, monkeypatch):
     """grad_padded, grad_gather, w_flipped @ cols and grad_input give M^T g to 1e-12,
     for every geometry (the layer takes this path only where C_out <= C_in)."""
-    monkeypatch.setattr(F, "CORRELATE_BYTES", 0)  # whatever the channel count
+    monkeypatch.setattr(conv_plan, "CORRELATE_BYTES", 0)  # whatever the channel count
     spec, x, w, b, g, conv = _spec_and_data(geometry, mode, "float64", seed=7)
     flat = FlatGather(spec)
     n, groups = x.shape[0], spec.groups
@@ -300,7 +301,7 @@ def test_the_layer_correlates_from_enough_channels(dtype, correlate):
     (scatter-add); both against the float64 matrix."""
     w_shape, x_shape, conv = (16, 16, 3, 3, 2), (2, 16, 4, 5, 3), dict(padding=1)
     spec, x, w, b, g, conv = _spec_and_data((w_shape, x_shape, conv), "zeros", dtype, seed=8)
-    assert F._correlate(spec, np.dtype(dtype)) == correlate
+    assert conv_plan._correlate(spec, np.dtype(dtype)) == correlate
     plan = F.ConvPlan(spec)
     plan.forward(x, w, b)
     got = plan.backward(g, w)
