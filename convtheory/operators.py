@@ -394,7 +394,9 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         mid-sized kernel.  ``"auto"`` takes the path that the cost model of
         :func:`method_costs` says is cheapest, for the forward pass and for
         the adjoint apart (``A.method``, ``A.adjoint_method``); when the two
-        paths' buffers together exceed ``max_bytes``, the forward's serves both.
+        paths' buffers together exceed ``max_bytes``, or the weights are in single
+        precision (whose kernel spectra the FFT paths round to 1e-7), the
+        forward's serves both.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
@@ -466,6 +468,11 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
                 + estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize))
         if adjoint_method != method and both > max_bytes:
             adjoint_method = method  # two paths' buffers do not fit: one serves both
+        if np.finfo(np.result_type(w.dtype, np.float32)).bits < 64:
+            # The FFT paths keep the kernel's spectrum in the weight's precision (1e-7 off
+            # in single precision), the direct path the weights themselves: split, A.H
+            # would be the adjoint of another operator than A, to float64 vectors.
+            adjoint_method = method
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     if adjoint_method != method:
         needed += estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize)

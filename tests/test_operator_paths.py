@@ -163,6 +163,22 @@ class TestAdjointPath:
         y = rng.standard_normal(A.shape[0])
         np.testing.assert_array_equal(B.H @ y, A.H @ y)
 
+    @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+    def test_single_precision_weights_keep_one_path(self, rng, dtype):
+        # The FFT paths hold the kernel's spectrum in the weight's precision (about 1e-7
+        # relative in single precision), the direct path applies the weights themselves.
+        # Split between them, A.H would be the adjoint of another operator than A, and
+        # float64 vectors would see it: the dot test fails at 1.6e-7.
+        w = rng.standard_normal((8, 8, 7, 7)).astype(dtype)
+        A = conv_operator(w, (8, 64, 64), padding=3, stride=2)
+        assert A.method == A.adjoint_method
+        x, y = rng.standard_normal(A.shape[1]), rng.standard_normal(A.shape[0])
+        lhs, rhs = np.vdot(y, A @ x), np.vdot(A.H @ y, x)
+        assert abs(lhs - rhs) <= 1e-12 * abs(lhs)
+        # float64 weights of the same geometry still take two paths.
+        assert conv_operator(w.astype(np.complex128 if dtype == np.complex64 else np.float64),
+                             (8, 64, 64), padding=3, stride=2).adjoint_method == "fft"
+
     def test_two_paths_over_budget_share_one(self, rng):
         w = rng.standard_normal((8, 8, 7, 7))
         spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
