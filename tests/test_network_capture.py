@@ -483,6 +483,15 @@ def test_missing_onnx_file(tmp_path):
         capture(str(tmp_path / "absent.onnx"))
 
 
+@requires_onnx
+def test_unreadable_onnx_file(tmp_path):
+    # protobuf's DecodeError is no ValueError: it escaped the CLI as a traceback (exit 1).
+    (tmp_path / "corrupt.onnx").write_text("not a protobuf\n")
+    with pytest.raises(ValueError, match=r"model='.*corrupt.onnx': cannot read the ONNX file "
+                                         r"\(DecodeError: "):
+        capture(str(tmp_path / "corrupt.onnx"))
+
+
 @requires_torch
 @pytest.mark.torch
 def test_torch_model_that_does_not_run_prints_no_traceback(capsys):
