@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import sys
 
 __all__ = ["add_parser"]
@@ -32,16 +33,25 @@ def _load(text: str, weights, usage):
     if not sep or not module_name or not attr:
         raise usage(f"convtheory analyze: error: MODEL must be an .onnx file or "
                     f"package.module:factory, got {text!r}")
+    # The user's module and factory are the user's code: whatever they raise is a usage
+    # error (exit code 2, one line), not a traceback that exits 1 (a claim not confirmed).
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise usage(f"convtheory analyze: error: cannot import {module_name!r} for MODEL "
                     f"{text!r}: {exc}") from None
+    except Exception as exc:
+        raise usage(f"convtheory analyze: error: cannot import {module_name!r} for MODEL "
+                    f"{text!r}: {_one_line(exc)}") from None
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise usage(f"convtheory analyze: error: {module_name!r} has no callable {attr!r} "
                     f"(MODEL {text!r})")
-    model = factory()
+    try:
+        model = factory()
+    except Exception as exc:
+        raise usage(f"convtheory analyze: error: MODEL {text!r}: {module_name}.{attr}() raised "
+                    f"{_one_line(exc)}") from None
     if weights is not None:
         try:
             import torch
@@ -53,12 +63,23 @@ def _load(text: str, weights, usage):
                         f"{text!r} returned a {type(model).__name__}")
         try:
             model.load_state_dict(torch.load(weights, weights_only=True))
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except Exception as exc:  # not a file, not a state dict (UnpicklingError), not this model's
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            if isinstance(exc, pickle.UnpicklingError):  # torch's advice is weights_only=False
+                detail = ("not a state dict that torch.load(weights_only=True) can read "
+                          f"({type(exc).__name__})")
+            if len(detail) > 400:  # torch lists every key of a large model
+                detail = detail[:400] + " ..."
             raise usage(f"convtheory analyze: error: cannot load --weights {weights!r}: "
-                        f"{first}") from None
+                        f"{detail}") from None
         model.eval()
     return model
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (a SyntaxError's names its file and line)."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _progress():
