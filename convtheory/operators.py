@@ -153,6 +153,7 @@ class ConvOperator(LinearOperator):
         self._n_in = int(np.prod(spec.input_spatial))
         self._n_out = int(np.prod(spec.output_spatial))
         self._real = not np.iscomplexobj(weight)
+        self._lock = threading.Lock()
         # Each path's precomputed state (im2col tables, kernel spectra), built when a
         # side first needs it: the forward and the adjoint may take different paths.
         self._paths = {}
@@ -178,9 +179,12 @@ class ConvOperator(LinearOperator):
         # im2col and col2im with slice copies where the tap tables are affine;
         # the buffer is reused between calls of the same batch size (a third
         # faster than a fresh one), so calls from several threads take turns.
-        if not hasattr(self, "_im2col"):
-            self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
-            self._lock = threading.Lock()
+        # An FFT operator builds it on its first non-finite input, perhaps in two threads
+        # at once: under the lock, so that they share one buffer and take turns with it.
+        if "_im2col" not in self.__dict__:
+            with self._lock:
+                if "_im2col" not in self.__dict__:
+                    self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -189,8 +193,7 @@ class ConvOperator(LinearOperator):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if "_im2col" in state:
-            self._lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def _direct(self, X: np.ndarray) -> np.ndarray:
         g, c_out_g, c_in_g, k = self._w.shape

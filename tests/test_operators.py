@@ -240,3 +240,43 @@ class TestSharedBuffer:
         B = pickle.loads(pickle.dumps(A))
         np.testing.assert_allclose(B @ xs[0], M @ xs[0], rtol=0, atol=1e-10)
         np.testing.assert_allclose(B.H @ ys[0], M.T @ ys[0], rtol=0, atol=1e-10)
+
+    def test_the_direct_path_is_built_once_when_two_threads_first_need_it(self, rng, monkeypatch):
+        # An FFT operator builds its direct path on the first non-finite input.  Two threads
+        # arriving together each built one and replaced the other's lock: two buffers (twice
+        # the budget), and a window in which both threads gathered into one of them.
+        import threading
+        import time
+
+        import convtheory.operators as operators
+
+        built = []
+
+        class SlowIm2col(operators.Im2col):
+            def __init__(self, *args, **kwargs):
+                built.append(self)
+                time.sleep(0.05)  # both threads are past the check before either is done
+                super().__init__(*args, **kwargs)
+
+        monkeypatch.setattr(operators, "Im2col", SlowIm2col)
+        w = rng.standard_normal((4, 4, 3, 3))
+        M = conv_matrix(w, (4, 10, 10), padding=1)
+        A = conv_operator(w, (4, 10, 10), padding=1, method="fft")
+        xs = rng.standard_normal((2, M.shape[1]))
+        xs[:, 0] = np.nan
+        barrier, ys = threading.Barrier(2), [None, None]
+
+        def apply(i):
+            barrier.wait()
+            ys[i] = A @ xs[i]
+
+        threads = [threading.Thread(target=apply, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(built) == 1
+        for x, y in zip(xs, ys):
+            want = M @ x
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+            np.testing.assert_allclose(y[~np.isnan(y)], want[~np.isnan(want)], rtol=0, atol=1e-12)
