@@ -223,6 +223,21 @@ class TestCostModel:
         costs = method_costs(spec)
         assert set(costs) == {"direct", "fft", "overlap_add"} and all(c > 0 for c in costs.values())
 
+    @pytest.mark.parametrize("kw, error, match", [
+        (dict(adjoint="no"), TypeError, r"adjoint must be True or False, got 'no' of type str"),
+        (dict(adjoint=None), TypeError, r"adjoint must be True or False, got None"),
+        (dict(batch=-3), ValueError, r"batch must be >= 1, got batch=-3"),
+        (dict(batch=0), ValueError, r"batch must be >= 1, got batch=0"),
+        (dict(batch=2.5), TypeError, r"batch must be an integer, got 2.5 of type float"),
+    ])
+    def test_bad_arguments_are_refused(self, kw, error, match):
+        # A truthy string would have priced the adjoint; a negative batch, negative seconds.
+        spec = ConvSpec((8, 8, 7, 7), (8, 64, 64), padding=3, stride=2)
+        with pytest.raises(error, match=match):
+            method_costs(spec, **kw)
+        with pytest.raises(TypeError, match=r"spec must be a ConvSpec, got '3x3' of type str"):
+            method_costs("3x3")
+
     def test_batch_scales_the_costs(self):
         spec = ConvSpec((3, 3), (256, 256), padding=1)
         one, ten = method_costs(spec), method_costs(spec, batch=10)
