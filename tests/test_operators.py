@@ -280,3 +280,36 @@ class TestSharedBuffer:
             want = M @ x
             np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
             np.testing.assert_allclose(y[~np.isnan(y)], want[~np.isnan(want)], rtol=0, atol=1e-12)
+
+
+class TestColumnsBudget:
+    """A product on an FFT path holds the spectra of all its columns: checked, as im2col is."""
+
+    def test_the_fft_adjoint_of_many_columns_is_refused_before_allocating(self, rng):
+        # method="auto" sends this adjoint to the FFT; 100 columns took 121 MiB under a
+        # budget of 23.5 MiB that refused the forward product of the same columns.
+        w = rng.standard_normal((8, 8, 7, 7))
+        spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
+        budget = estimate_operator_bytes(spec, "direct") + estimate_operator_bytes(spec, "fft")
+        A = conv_operator(w, (8, 64, 64), padding=3, stride=2, max_bytes=budget)
+        assert (A.method, A.adjoint_method) == ("direct", "fft")
+        Y = rng.standard_normal((A.shape[0], 100))
+        with pytest.raises(ValueError, match=r"the adjoint product on the 'fft' path of 100 "
+                                             r"columns \(weight \(8, 8, 7, 7\), input \(8, 64, 64\)\) "
+                                             r"would need about .* MiB, over max_bytes=24,657,920 "
+                                             r"\(23.5 MiB\); apply it to fewer columns at a time"):
+            A.H @ Y
+        M = conv_matrix(w, (8, 64, 64), padding=3, stride=2)
+        np.testing.assert_allclose(A.H @ Y[:, :2], M.T @ Y[:, :2], rtol=0,
+                                   atol=1e-12 * np.abs(M.T @ Y[:, :2]).max())
+
+    @pytest.mark.parametrize("method", ["fft", "overlap_add"])
+    def test_every_fft_path_checks_its_columns(self, rng, method):
+        w = rng.standard_normal((2, 2, 5))
+        spec = ConvSpec(w.shape, (2, 300), padding=2)
+        A = conv_operator(w, (2, 300), padding=2, method=method,
+                          max_bytes=estimate_operator_bytes(spec, method))
+        with pytest.raises(ValueError, match=rf"the forward product on the '{method}' path of "
+                                             r"50 columns"):
+            A @ rng.standard_normal((A.shape[1], 50))
+        A @ rng.standard_normal(A.shape[1])  # one column fits: the budget counted it
