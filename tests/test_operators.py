@@ -295,9 +295,10 @@ class TestColumnsBudget:
         assert (A.method, A.adjoint_method) == ("direct", "fft")
         Y = rng.standard_normal((A.shape[0], 100))
         with pytest.raises(ValueError, match=r"the adjoint product on the 'fft' path of 100 "
-                                             r"columns \(weight \(8, 8, 7, 7\), input \(8, 64, 64\)\) "
-                                             r"would need about .* MiB, over max_bytes=24,657,920 "
-                                             r"\(23.5 MiB\); apply it to fewer columns at a time"):
+                                             r"columns \(weight \(8, 8, 7, 7\), input "
+                                             r"\(8, 64, 64\)\) would need about .* MiB, over "
+                                             r"max_bytes=24,657,920 \(23.5 MiB\); apply it to "
+                                             r"fewer columns at a time"):
             A.H @ Y
         M = conv_matrix(w, (8, 64, 64), padding=3, stride=2)
         np.testing.assert_allclose(A.H @ Y[:, :2], M.T @ Y[:, :2], rtol=0,
