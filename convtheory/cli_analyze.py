@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import sys
 
 from .cli_arguments import (
@@ -36,39 +37,59 @@ def _load(text: str, weights):
             raise UsageError(f"convtheory analyze: error: MODEL {text!r} is not a file")
         if weights is not None:
             raise UsageError("convtheory analyze: error: --weights applies to a torch model, not to "
-                        f"the ONNX file {text!r} (its weights are inside it)")
+                             f"the ONNX file {text!r} (its weights are inside it)")
         return text
     module_name, sep, attr = text.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"convtheory analyze: error: MODEL must be an .onnx file or "
-                    f"package.module:factory, got {text!r}")
+                         f"package.module:factory, got {text!r}")
+    # The user's module and factory are the user's code: whatever they raise is a usage
+    # error (exit code 2, one line), not a traceback that exits 1 (a claim not confirmed).
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"convtheory analyze: error: cannot import {module_name!r} for MODEL "
-                    f"{text!r}: {exc}") from None
+                         f"{text!r}: {exc}") from None
+    except Exception as exc:
+        raise UsageError(f"convtheory analyze: error: cannot import {module_name!r} for MODEL "
+                         f"{text!r}: {_one_line(exc)}") from None
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise UsageError(f"convtheory analyze: error: {module_name!r} has no callable {attr!r} "
-                    f"(MODEL {text!r})")
-    model = factory()
+                         f"(MODEL {text!r})")
+    try:
+        model = factory()
+    except Exception as exc:
+        raise UsageError(f"convtheory analyze: error: MODEL {text!r}: {module_name}.{attr}() raised "
+                         f"{_one_line(exc)}") from None
     if weights is not None:
         try:
             import torch
         except ImportError:
             raise UsageError("convtheory analyze: error: --weights needs torch: pip install "
-                        "convtheory[torch]") from None
+                             "convtheory[torch]") from None
         if not hasattr(model, "load_state_dict"):
             raise UsageError(f"convtheory analyze: error: --weights needs a torch module, but "
-                        f"{text!r} returned a {type(model).__name__}")
+                             f"{text!r} returned a {type(model).__name__}")
         try:
             model.load_state_dict(torch.load(weights, weights_only=True))
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except Exception as exc:  # not a file, not a state dict (UnpicklingError), not this model's
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            if isinstance(exc, pickle.UnpicklingError):  # torch's advice is weights_only=False
+                detail = ("not a state dict that torch.load(weights_only=True) can read "
+                          f"({type(exc).__name__})")
+            if len(detail) > 400:  # torch lists every key of a large model
+                detail = detail[:400] + " ..."
             raise UsageError(f"convtheory analyze: error: cannot load --weights {weights!r}: "
-                        f"{first}") from None
+                             f"{detail}") from None
         model.eval()
     return model
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (a SyntaxError's names its file and line)."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _progress():
@@ -96,7 +117,7 @@ def _cmd_analyze(args):
 
     if len(args.input) < 2:
         raise UsageError(f"convtheory analyze: error: --input must be CxHxW (channels, then at least "
-                    f"one spatial size), got {'x'.join(map(str, args.input))}")
+                         f"one spatial size), got {'x'.join(map(str, args.input))}")
     _prepare_out(args.out, "analyze")
     model = _load(args.model, args.weights)
     try:
@@ -107,7 +128,7 @@ def _cmd_analyze(args):
         written = analysis.write(args.out, args.format)
     except OSError as exc:
         raise UsageError(f"convtheory analyze: error: cannot write the report to --out "
-                    f"{args.out!r}: {exc.strerror or exc}") from None
+                         f"{args.out!r}: {exc.strerror or exc}") from None
     fmt = lambda v: "-" if v is None else "x".join(str(x) for x in v)  # noqa: E731
     print(f"{len(analysis.layers)} layers; receptive field {fmt(analysis.receptive_field)}, "
           f"jump {fmt(analysis.jump)}, equivariant under shifts by multiples of "

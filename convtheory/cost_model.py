@@ -18,6 +18,7 @@ import math
 from .fftconv import fft_sizes
 from .overlap_add import overlap_add_sizes
 from .spec import ConvSpec
+from .validation import as_bool, as_instance, as_int
 
 __all__ = ["method_costs"]
 
@@ -91,6 +92,14 @@ def method_costs(spec: ConvSpec, batch: int = 1, *, adjoint: bool = False) -> di
     every boundary mode, strides and dilations, 1 to 64 channels, and the
     overlap-add cases above).
 
+    Raises
+    ------
+    TypeError
+        If ``spec`` is not a ConvSpec, ``batch`` not an integer or
+        ``adjoint`` not True or False.
+    ValueError
+        If ``batch < 1``.
+
     Examples
     --------
     A 31x31 kernel on 512x512 is far cheaper by FFT; a 3x3 kernel is not:
@@ -118,6 +127,9 @@ def method_costs(spec: ConvSpec, batch: int = 1, *, adjoint: bool = False) -> di
     >>> min(forward, key=forward.get), min(adjoint, key=adjoint.get)
     ('direct', 'fft')
     """
+    spec = as_instance(spec, ConvSpec, "spec")
+    batch = as_int(batch, "batch", minimum=1)
+    adjoint = as_bool(adjoint, "adjoint")
     k = math.prod(spec.kernel_size)
     p = math.prod(spec.output_spatial)
     pairs = spec.out_channels * spec.in_channels_per_group

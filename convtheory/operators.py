@@ -72,20 +72,27 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     itemsize = as_itemsize(itemsize)
     if method not in METHODS[1:]:
         raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
+    kept, per_vector = _operator_bytes(spec, method, itemsize)
+    return kept + per_vector
+
+
+def _operator_bytes(spec: ConvSpec, method: str, itemsize: int) -> tuple[int, int]:
+    """``(kept, per_vector)``: the bytes of :func:`estimate_operator_bytes` the operator keeps
+    (tables, kernel spectra) and those each column of a product allocates."""
     n_in = math.prod(spec.input_spatial)
     n_out = math.prod(spec.output_spatial)
     vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
     if method == "direct":
         cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
         if spec.padding_mode == "zeros" or n_in == 0:  # gathered straight from the input
-            return 2 * cols + vectors
+            return 0, 2 * cols + vectors
         padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
-        return 2 * cols + vectors + padded
+        return 0, 2 * cols + vectors + padded
+    pairs = spec.out_channels * spec.in_channels_per_group
     if method == "overlap_add":
         # The kernel at the block size L and its spectrum, twice; the padded input on
         # the blocks' span; the segments (m * prod(L) per channel) with their spectra.
         padded, sizes = overlap_add_sizes(spec)
-        pairs = spec.out_channels * spec.in_channels_per_group
         size = math.prod(sizes)
         blocks, span = 1, 1
         for p, n, extent in zip(padded, sizes, spec.geometry.extent):
@@ -93,16 +100,14 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
             m = max(1, -(-(p - extent + 1) // step))
             blocks, span = blocks * m, span * ((m - 1) * step + n)
         segments = (spec.in_channels + spec.out_channels) * blocks * size
-        return (pairs * size * (itemsize + 2 * 16) + 3 * segments * 16
-                + 2 * spec.in_channels * span * 16 + 2 * vectors)
+        return (pairs * size * (itemsize + 2 * 16),
+                3 * segments * 16 + 2 * spec.in_channels * span * 16 + 2 * vectors)
     if not _fft_eligible(spec):
-        pairs = spec.out_channels * spec.in_channels_per_group
         size = math.prod(fft_sizes(spec)[1])
-        return (pairs * size * (itemsize + 2 * 16)
-                + 3 * (spec.in_channels + spec.out_channels) * size * 16 + 2 * vectors)
-    pairs = spec.out_channels * spec.in_channels_per_group
+        return (pairs * size * (itemsize + 2 * 16),
+                3 * (spec.in_channels + spec.out_channels) * size * 16 + 2 * vectors)
     taps = 48 * (count_taps(spec) // max(pairs, 1))  # indptr, cols, kernel, rows, entries
-    return taps + pairs * n_in * (itemsize + 2 * 16) + 2 * vectors
+    return taps + pairs * n_in * (itemsize + 2 * 16), 2 * vectors
 
 
 class ConvOperator(LinearOperator):
@@ -153,7 +158,8 @@ class ConvOperator(LinearOperator):
         self._n_in = int(np.prod(spec.input_spatial))
         self._n_out = int(np.prod(spec.output_spatial))
         self._real = not np.iscomplexobj(weight)
-        self._lock = threading.Lock()  # the direct path's buffer is shared between calls
+        self._lock = threading.Lock()
+        self._bytes = {}  # method -> (kept, per column), for the products' budget
         # Each path's precomputed state (im2col tables, kernel spectra), built when a
         # side first needs it: the forward and the adjoint may take different paths.
         self._paths = {}
@@ -179,11 +185,12 @@ class ConvOperator(LinearOperator):
         # im2col and col2im with slice copies where the tap tables are affine;
         # the buffer is reused between calls of the same batch size (a third
         # faster than a fresh one), so calls from several threads take turns.
-        # Built under the lock: the direct path may first be needed by two threads at once
-        # (a non-finite input on an FFT operator), and they must share one buffer and lock.
-        with self._lock:
-            if not hasattr(self, "_im2col"):
-                self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
+        # An FFT operator builds it on its first non-finite input, perhaps in two threads
+        # at once: under the lock, so that they share one buffer and take turns with it.
+        if "_im2col" not in self.__dict__:
+            with self._lock:
+                if "_im2col" not in self.__dict__:
+                    self._im2col = Im2col(self.spec, max_bytes=self.max_bytes)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -302,6 +309,7 @@ class ConvOperator(LinearOperator):
             self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         path = self._path(method)
+        self._check_columns(method, X.shape[1], adjoint)
         if isinstance(path, FFTConv):
             Y = self._padded_apply(path, X, adjoint)
         else:
@@ -319,6 +327,17 @@ class ConvOperator(LinearOperator):
             self._init_direct()
             return self._direct_adjoint(X) if adjoint else self._direct(X)
         return Y
+
+    def _check_columns(self, method: str, b: int, adjoint: bool):
+        # The spectra of all b columns are in memory at once (im2col checks its own buffer).
+        if method not in self._bytes:
+            self._bytes[method] = _operator_bytes(self.spec, method, self.dtype.itemsize)
+        kept, per_vector = self._bytes[method]
+        s = self.spec
+        check_budget(kept + b * per_vector, self.max_bytes,
+                     f"the {'adjoint' if adjoint else 'forward'} product on the {method!r} path "
+                     f"of {b} columns (weight {s.weight_shape}, input {s.input_shape})",
+                     "apply it to fewer columns at a time, or pass a larger max_bytes")
 
     def _matmat(self, X):
         return self._apply(X, adjoint=False)
@@ -396,13 +415,16 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         mid-sized kernel.  ``"auto"`` takes the path that the cost model of
         :func:`method_costs` says is cheapest, for the forward pass and for
         the adjoint apart (``A.method``, ``A.adjoint_method``); when the two
-        paths' buffers together exceed ``max_bytes``, the forward's serves both.
+        paths' buffers together exceed ``max_bytes``, or the weights are in single
+        precision (whose kernel spectra the FFT paths round to 1e-7), the
+        forward's serves both.
     max_bytes : int
         Refuse, before allocating anything, an operator whose buffers
         (:func:`estimate_operator_bytes`) exceed this (default
         :data:`~convtheory.matrices.DEFAULT_MAX_BYTES`, 2 GiB).  A ``matmat``
-        whose im2col buffer would exceed it is refused too, with the advice to
-        apply it to fewer columns at a time.
+        whose im2col buffer, or whose columns' spectra on an FFT path, would
+        exceed it is refused too, with the advice to apply it to fewer columns
+        at a time.
 
     Returns
     -------
@@ -468,6 +490,11 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
                 + estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize))
         if adjoint_method != method and both > max_bytes:
             adjoint_method = method  # two paths' buffers do not fit: one serves both
+        if np.finfo(np.result_type(w.dtype, np.float32)).bits < 64:
+            # The FFT paths keep the kernel's spectrum in the weight's precision (1e-7 off
+            # in single precision), the direct path the weights themselves: split, A.H
+            # would be the adjoint of another operator than A, to float64 vectors.
+            adjoint_method = method
     needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     if adjoint_method != method:
         needed += estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize)

@@ -343,6 +343,59 @@ def test_cli_errors_are_one_line_and_exit_2(args, message, tmp_path):
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+_USER_MODULE = """
+import torch
+
+def small():
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1))
+
+def other():
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 2, 5))
+
+def raises():
+    raise RuntimeError("factory exploded")
+
+def needs_an_argument(n):
+    return small()
+"""
+
+
+@pytest.mark.parametrize("model, extra, message", [
+    ("usermodels:raises", [], "MODEL 'usermodels:raises': usermodels.raises() raised "
+                              "RuntimeError: factory exploded"),
+    ("usermodels:needs_an_argument", [], "MODEL 'usermodels:needs_an_argument': "
+                                         "usermodels.needs_an_argument() raised TypeError"),
+    ("brokenmodule:small", [], "cannot import 'brokenmodule' for MODEL 'brokenmodule:small': "
+                               "ValueError: broken at import"),
+    ("syntaxmodule:small", [], "cannot import 'syntaxmodule' for MODEL 'syntaxmodule:small': "
+                               "SyntaxError"),
+    ("usermodels:small", ["--weights", "notweights.pt"], "cannot load --weights "
+     "'notweights.pt': not a state dict that torch.load(weights_only=True) can read"),
+    ("usermodels:small", ["--weights", "other.pt"], "size mismatch for 0.weight"),
+    ("corrupt.onnx", [], "cannot read the ONNX file"),
+])
+def test_cli_user_code_and_file_errors_are_one_line_and_exit_2(model, extra, message, tmp_path):
+    """A factory that raises or a file that does not load is a usage error (exit code 2,
+    one line), never a traceback with exit code 1, which means: a claim not confirmed."""
+    if model != "corrupt.onnx" and torch is None:
+        pytest.skip("torch is not importable")
+    (tmp_path / "usermodels.py").write_text(_USER_MODULE)
+    (tmp_path / "brokenmodule.py").write_text("raise ValueError('broken at import')\n")
+    (tmp_path / "syntaxmodule.py").write_text("def small(:\n")
+    (tmp_path / "notweights.pt").write_text("not a state dict\n")
+    (tmp_path / "corrupt.onnx").write_text("not a protobuf\n")
+    if torch is not None:
+        torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 5)).state_dict(),
+                   tmp_path / "other.pt")
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT, os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-m", "convtheory", "analyze", model, "--input", "3x8x8",
+                        "--out", str(tmp_path / "out"), *extra], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=600)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 @requires_torch
 def test_pnet_exact_norms_equal_the_svd_of_the_matrix_probed_from_torch():
     """Independent of convtheory's builders: the matrix is read off torch's conv, column by column."""

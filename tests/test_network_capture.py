@@ -483,6 +483,27 @@ def test_missing_onnx_file(tmp_path):
         capture(str(tmp_path / "absent.onnx"))
 
 
+@requires_onnx
+def test_unreadable_onnx_file(tmp_path):
+    # protobuf's DecodeError is no ValueError: it escaped the CLI as a traceback (exit 1).
+    (tmp_path / "corrupt.onnx").write_text("not a protobuf\n")
+    with pytest.raises(ValueError, match=r"model='.*corrupt.onnx': cannot read the ONNX file "
+                                         r"\(DecodeError: "):
+        capture(str(tmp_path / "corrupt.onnx"))
+
+
+@requires_torch
+@pytest.mark.torch
+def test_torch_model_that_does_not_run_prints_no_traceback(capsys):
+    # torch.fx's ShapeProp prints the model's traceback to stderr before it re-raises;
+    # the ValueError already names the cause, and the CLI promises one line, no traceback.
+    with pytest.raises(ValueError, match=r"the model does not run on input_shape=\(2, 8, 8\)"):
+        capture(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)), (2, 8, 8))
+    assert capsys.readouterr().err == ""
+    capture(torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.ReLU()), (2, 8, 8))
+    assert capsys.readouterr().err == ""
+
+
 @requires_torch
 @pytest.mark.torch
 def test_torch_model_that_does_not_run_or_trace():

@@ -182,6 +182,22 @@ class TestAdjointPath:
                 keep = ~np.isnan(want)
                 assert np.abs(y[keep] - want[keep]).max() <= RTOL * np.abs(want[keep]).max()
 
+    @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+    def test_single_precision_weights_keep_one_path(self, rng, dtype):
+        # The FFT paths hold the kernel's spectrum in the weight's precision (about 1e-7
+        # relative in single precision), the direct path applies the weights themselves.
+        # Split between them, A.H would be the adjoint of another operator than A, and
+        # float64 vectors would see it: the dot test fails at 1.6e-7.
+        w = rng.standard_normal((8, 8, 7, 7)).astype(dtype)
+        A = conv_operator(w, (8, 64, 64), padding=3, stride=2)
+        assert A.method == A.adjoint_method
+        x, y = rng.standard_normal(A.shape[1]), rng.standard_normal(A.shape[0])
+        lhs, rhs = np.vdot(y, A @ x), np.vdot(A.H @ y, x)
+        assert abs(lhs - rhs) <= 1e-12 * abs(lhs)
+        # float64 weights of the same geometry still take two paths.
+        assert conv_operator(w.astype(np.complex128 if dtype == np.complex64 else np.float64),
+                             (8, 64, 64), padding=3, stride=2).adjoint_method == "fft"
+
     def test_two_paths_over_budget_share_one(self, rng):
         w = rng.standard_normal((8, 8, 7, 7))
         spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
@@ -225,6 +241,21 @@ class TestCostModel:
         assert _fft_eligible(spec)
         costs = method_costs(spec)
         assert set(costs) == {"direct", "fft", "overlap_add"} and all(c > 0 for c in costs.values())
+
+    @pytest.mark.parametrize("kw, error, match", [
+        (dict(adjoint="no"), TypeError, r"adjoint must be True or False, got 'no' of type str"),
+        (dict(adjoint=None), TypeError, r"adjoint must be True or False, got None"),
+        (dict(batch=-3), ValueError, r"batch must be >= 1, got batch=-3"),
+        (dict(batch=0), ValueError, r"batch must be >= 1, got batch=0"),
+        (dict(batch=2.5), TypeError, r"batch must be an integer, got 2.5 of type float"),
+    ])
+    def test_bad_arguments_are_refused(self, kw, error, match):
+        # A truthy string would have priced the adjoint; a negative batch, negative seconds.
+        spec = ConvSpec((8, 8, 7, 7), (8, 64, 64), padding=3, stride=2)
+        with pytest.raises(error, match=match):
+            method_costs(spec, **kw)
+        with pytest.raises(TypeError, match=r"spec must be a ConvSpec, got '3x3' of type str"):
+            method_costs("3x3")
 
     def test_batch_scales_the_costs(self):
         spec = ConvSpec((3, 3), (256, 256), padding=1)

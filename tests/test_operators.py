@@ -240,3 +240,77 @@ class TestSharedBuffer:
         B = pickle.loads(pickle.dumps(A))
         np.testing.assert_allclose(B @ xs[0], M @ xs[0], rtol=0, atol=1e-10)
         np.testing.assert_allclose(B.H @ ys[0], M.T @ ys[0], rtol=0, atol=1e-10)
+
+    def test_the_direct_path_is_built_once_when_two_threads_first_need_it(self, rng, monkeypatch):
+        # An FFT operator builds its direct path on the first non-finite input.  Two threads
+        # arriving together each built one and replaced the other's lock: two buffers (twice
+        # the budget), and a window in which both threads gathered into one of them.
+        import threading
+        import time
+
+        import convtheory.operators as operators
+
+        built = []
+
+        class SlowIm2col(operators.Im2col):
+            def __init__(self, *args, **kwargs):
+                built.append(self)
+                time.sleep(0.05)  # both threads are past the check before either is done
+                super().__init__(*args, **kwargs)
+
+        monkeypatch.setattr(operators, "Im2col", SlowIm2col)
+        w = rng.standard_normal((4, 4, 3, 3))
+        M = conv_matrix(w, (4, 10, 10), padding=1)
+        A = conv_operator(w, (4, 10, 10), padding=1, method="fft")
+        xs = rng.standard_normal((2, M.shape[1]))
+        xs[:, 0] = np.nan
+        barrier, ys = threading.Barrier(2), [None, None]
+
+        def apply(i):
+            barrier.wait()
+            ys[i] = A @ xs[i]
+
+        threads = [threading.Thread(target=apply, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(built) == 1
+        for x, y in zip(xs, ys):
+            want = M @ x
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
+            np.testing.assert_allclose(y[~np.isnan(y)], want[~np.isnan(want)], rtol=0, atol=1e-12)
+
+
+class TestColumnsBudget:
+    """A product on an FFT path holds the spectra of all its columns: checked, as im2col is."""
+
+    def test_the_fft_adjoint_of_many_columns_is_refused_before_allocating(self, rng):
+        # method="auto" sends this adjoint to the FFT; 100 columns took 121 MiB under a
+        # budget of 23.5 MiB that refused the forward product of the same columns.
+        w = rng.standard_normal((8, 8, 7, 7))
+        spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
+        budget = estimate_operator_bytes(spec, "direct") + estimate_operator_bytes(spec, "fft")
+        A = conv_operator(w, (8, 64, 64), padding=3, stride=2, max_bytes=budget)
+        assert (A.method, A.adjoint_method) == ("direct", "fft")
+        Y = rng.standard_normal((A.shape[0], 100))
+        with pytest.raises(ValueError, match=r"the adjoint product on the 'fft' path of 100 "
+                                             r"columns \(weight \(8, 8, 7, 7\), input "
+                                             r"\(8, 64, 64\)\) would need about .* MiB, over "
+                                             r"max_bytes=24,657,920 \(23.5 MiB\); apply it to "
+                                             r"fewer columns at a time"):
+            A.H @ Y
+        M = conv_matrix(w, (8, 64, 64), padding=3, stride=2)
+        np.testing.assert_allclose(A.H @ Y[:, :2], M.T @ Y[:, :2], rtol=0,
+                                   atol=1e-12 * np.abs(M.T @ Y[:, :2]).max())
+
+    @pytest.mark.parametrize("method", ["fft", "overlap_add"])
+    def test_every_fft_path_checks_its_columns(self, rng, method):
+        w = rng.standard_normal((2, 2, 5))
+        spec = ConvSpec(w.shape, (2, 300), padding=2)
+        A = conv_operator(w, (2, 300), padding=2, method=method,
+                          max_bytes=estimate_operator_bytes(spec, method))
+        with pytest.raises(ValueError, match=rf"the forward product on the '{method}' path of "
+                                             r"50 columns"):
+            A @ rng.standard_normal((A.shape[1], 50))
+        A @ rng.standard_normal(A.shape[1])  # one column fits: the budget counted it

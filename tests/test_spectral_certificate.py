@@ -157,6 +157,18 @@ def test_dense_path_uses_the_certificate_above_the_eigh_size():
     assert b.relative_width < 1e-9
 
 
+def test_dense_path_falls_back_to_the_eigensolver_below_the_certificate_width():
+    # The Cholesky certificate's rounding shift is about n^2 eps of tau^2 (1.5e-11
+    # relative here, Gram 432): for a tighter rtol only LAPACK's eigenvalue (4 n eps
+    # wide) can close the bracket, and the dense path must not stop short of it.
+    w = np.random.default_rng(12).standard_normal((10, 3, 3, 3))
+    b = conv_spectral_norm_bounds(w, (3, 12, 12), rtol=1e-11)
+    exact = dense_norm(w, (3, 12, 12))
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert b.converged and b.relative_width <= 1e-11
+    assert "eigenvalue" in b.method["upper"]
+
+
 def test_polyphase_split_and_grids():
     c = np.arange(-7, 8)
     for s in (1, 2, 3):

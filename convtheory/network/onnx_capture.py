@@ -307,7 +307,11 @@ def capture_onnx(model, input_shape=None) -> NetworkGraph:
     if isinstance(model, (str, os.PathLike)):
         if not os.path.exists(model):
             raise ValueError(f"model={os.fspath(model)!r}: no such ONNX file")
-        model = onnx.load(os.fspath(model))
+        try:
+            model = onnx.load(os.fspath(model))
+        except Exception as exc:  # protobuf's DecodeError, an unreadable file, ...
+            raise ValueError(f"model={os.fspath(model)!r}: cannot read the ONNX file "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
     inits = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
     if len(inputs) != 1:

@@ -12,7 +12,10 @@ traced through, which is how residual additions become ``add`` nodes.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import operator
+import sys
 
 import numpy as np
 
@@ -292,9 +295,13 @@ def capture_torch(model, input_shape) -> NetworkGraph:
     was_training = model.training
     model.eval()
     gm.eval()
+    said = io.StringIO()
     try:
-        with torch.no_grad():
+        # ShapeProp prints the model's traceback to stderr before it re-raises: kept
+        # aside, and passed on only if the model ran (anything the model itself said).
+        with torch.no_grad(), contextlib.redirect_stderr(said):
             ShapeProp(gm).propagate(torch.zeros((1,) + b.input_shape, dtype=dtype))
+        sys.stderr.write(said.getvalue())
     except Exception as err:
         # ShapeProp wraps the model's own error; that one says what is wrong.
         cause = err.__cause__ or err
