@@ -4,6 +4,7 @@ against gradient support, equivariance measured on the model, the report and the
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -336,11 +337,55 @@ def test_cli_writes_the_report(tmp_path):
     (["tests.network_models:pnet_graph_48", "--input", "48"], "must be CxHxW"),
     pytest.param(["tests.network_models:pnet_graph_48", "--input", "3x48x48", "--weights",
                   "w.pt"], "--weights needs a torch module", marks=requires_torch),
+    # 100 TB of input: refused before torch is asked for it
+    pytest.param(["tests.network_models:pnet", "--input", "99999999999x16x16"],
+                 r"capture of the model on input_shape=\(99999999999, 16, 16\) would need about "
+                 r"186.3 TiB, over max_bytes", marks=requires_torch),
 ])
 def test_cli_errors_are_one_line_and_exit_2(args, message, tmp_path):
     r = _cli(*args, "--out", str(tmp_path / "out"))
     assert r.returncode == 2
-    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (message in r.stderr or re.search(message, r.stderr)) \
+        and len(r.stderr.strip().splitlines()) == 1
+
+
+class TestMemoryBudget:
+    """Nothing of a model's or input's size is allocated before it is weighed against max_bytes."""
+
+    @requires_torch
+    def test_an_input_over_the_budget_is_refused_before_the_model_runs(self):
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))
+        with pytest.raises(ValueError, match=r"capture of the model on input_shape=\(3, 64, 64\) "
+                                             r"would need about 96\.0 KiB, over max_bytes=50,000"):
+            analyze_network(model, (3, 64, 64), max_bytes=50_000)
+
+    def test_an_nn_input_over_the_budget_is_refused(self):
+        from convtheory import nn as cnn
+        with pytest.raises(ValueError, match=r"capture of the model on input_shape=\(1, 200, 200\)"):
+            capture(cnn.Conv2d(1, 2, 3, seed=0), (1, 200, 200), max_bytes=100_000)
+
+    @requires_torch
+    def test_activations_over_the_budget_are_weighed_on_fake_tensors(self):
+        # The input (96 KiB in float64) fits 1 MB; the conv's and the ReLU's outputs, alive
+        # at once (1 MiB each in float32), do not, and they are never allocated: the shapes
+        # come from fake tensors.
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.ReLU())
+        with pytest.raises(ValueError, match=r"running the model once on input_shape=\(3, 64, 64\) "
+                                             r"\(its layers' outputs\) would need about 2\.0 MiB"):
+            capture(model, (3, 64, 64), max_bytes=1_000_000)
+        assert capture(model, (3, 64, 64), max_bytes=3_000_000).outputs  # within it: captured
+
+    @requires_torch
+    def test_the_equivariance_measurement_is_weighed(self):
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3))
+        with pytest.raises(ValueError, match=r"the equivariance measurement on input_shape="
+                                             r"\(1, 32, 32\) \(every layer's output, for two "
+                                             r"shifted inputs\) would need about .*pass "
+                                             r"equivariance=False"):
+            analyze_network(model, (1, 32, 32), spectra=False, max_bytes=50_000)
+        a = analyze_network(model, (1, 32, 32), spectra=False, equivariance=False,
+                            max_bytes=50_000)
+        assert [layer.kind for layer in a.layers] == ["conv"]
 
 
 _USER_MODULE = """

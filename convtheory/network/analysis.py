@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..validation import as_max_bytes, as_real
+from ..validation import as_max_bytes, as_real, check_budget
 from ..matrices import DEFAULT_MAX_BYTES
 from ..verdict import json_finite
 from .capture import _is_torch_module
@@ -37,7 +37,7 @@ __all__ = ["LayerAnalysis", "NetworkAnalysis", "analyze_network"]
 _WEIGHTED = ("conv", "conv_transpose", "linear")
 
 
-def _capture(model, input_shape) -> NetworkGraph:
+def _capture(model, input_shape, max_bytes: int) -> NetworkGraph:
     """The model as a NetworkGraph: a graph is used as is; torch, ONNX and nn go through capture."""
     if isinstance(model, NetworkGraph):
         if input_shape is not None and tuple(input_shape) != tuple(model.input_shape):
@@ -52,7 +52,7 @@ def _capture(model, input_shape) -> NetworkGraph:
         raise TypeError(f"model must be a NetworkGraph in this installation (the capture of "
                         f"torch, ONNX and convtheory.nn models is not available), got "
                         f"{type(model).__name__}") from None
-    return capture(model, tuple(input_shape))
+    return capture(model, tuple(input_shape), max_bytes=max_bytes)
 
 
 def _norm_bounds(weight, spec, max_bytes):
@@ -288,7 +288,11 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     max_seconds : float, optional
         Refuse (TimeoutError) to start another layer's norm after this long.
     max_bytes : int
-        Memory budget of each layer's operator and norm computation.
+        Memory budget of the capture (the input, and for a large input the
+        model's activations, weighed first), of each layer's operator and
+        norm computation, and of the equivariance measurement (which keeps
+        every layer's output for two inputs); over it, ValueError with advice
+        before anything of that size is allocated.
     seed : int
         Seed of the random inputs of the equivariance measurement.
     progress : callable, optional
@@ -321,7 +325,7 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     if max_seconds is not None:
         max_seconds = as_real(max_seconds, "max_seconds", minimum=0, exclusive_minimum=True)
     start = time.perf_counter()
-    graph = _capture(model_or_graph, input_shape)
+    graph = _capture(model_or_graph, input_shape, max_bytes)
     folded = _fold(graph)
     weights = _folded_weights(graph, folded)
     geometry = propagate(graph)
@@ -389,6 +393,13 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
         folded=folded, lipschitz_constants=consts)
     if equivariance:
         from .equivariance import measure
+
+        # Two crops run side by side, every layer's output kept, plus the model's own run.
+        kept = 8 * sum(int(np.prod(node.output_shape, dtype=object)) for node in graph)
+        check_budget(3 * kept, max_bytes, f"the equivariance measurement on input_shape="
+                     f"{tuple(graph.input_shape)} (every layer's output, for two shifted "
+                     f"inputs)", "pass equivariance=False, use a smaller input_shape, or "
+                     "pass a larger max_bytes")
 
         eq, consistency = measure(model_or_graph, graph, geometry, weights, period, seed,
                                   _model_forward(model_or_graph, graph))

@@ -12,6 +12,8 @@ import os
 import numpy as np
 
 from ..geometry import _as_shape, resolve_padding
+from ..matrices import DEFAULT_MAX_BYTES
+from ..validation import as_max_bytes, check_budget
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 
 __all__ = ["NN_LAYERS", "capture"]
@@ -33,7 +35,7 @@ def _is_onnx(model) -> bool:
     return type(model).__name__ == "ModelProto" and type(model).__module__.startswith("onnx")
 
 
-def capture(model, input_shape=None) -> NetworkGraph:
+def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkGraph:
     """Capture ``model`` as a :class:`NetworkGraph`, with the shapes its framework computes.
 
     Parameters
@@ -49,6 +51,11 @@ def capture(model, input_shape=None) -> NetworkGraph:
     input_shape : tuple of int
         ``(C, n1, ..., nd)`` without the batch.  Required except for an ONNX
         model whose input shape is static (given, it replaces the model's).
+    max_bytes : int
+        Refuse, before running the model, an input of more than this many
+        bytes in float64; a torch model whose input is over a thousandth of
+        it is first run on fake tensors (nothing allocated), and refused if
+        its layers' outputs together would exceed it.
 
     Returns
     -------
@@ -66,8 +73,9 @@ def capture(model, input_shape=None) -> NetworkGraph:
     TypeError
         For a model of another kind.
     ValueError
-        For a bad ``input_shape``, a model that does not run on it, or one
-        torch.fx cannot trace.
+        For a bad ``input_shape``, a model that does not run on it, one
+        torch.fx cannot trace, or an input (or a torch model's activations)
+        over ``max_bytes``.
     ImportError
         When the model's framework is not installed (names the extra).
 
@@ -98,15 +106,16 @@ def capture(model, input_shape=None) -> NetworkGraph:
     >>> g["0"].attrs["padding"], g.outputs
     (((1, 1), (1, 1)), ('4',))
     """
+    max_bytes = as_max_bytes(max_bytes)
     if _is_torch_module(model):
         from .torch_capture import capture_torch
-        return capture_torch(model, _shape(input_shape))
-    if _is_onnx(model):
+        return capture_torch(model, _input_within(input_shape, max_bytes), max_bytes)
+    if _is_onnx(model):  # shape inference only: nothing of the input's size is allocated
         from .onnx_capture import capture_onnx
         return capture_onnx(model, None if input_shape is None else _shape(input_shape))
     from ..nn.module import Module
     if isinstance(model, Module):
-        return _capture_nn(model, _shape(input_shape))
+        return _capture_nn(model, _input_within(input_shape, max_bytes))
     raise TypeError(f"model must be a torch.nn.Module, a path to an .onnx file, an "
                     f"onnx.ModelProto or a convtheory.nn module, got {type(model).__name__}")
 
@@ -115,6 +124,15 @@ def _shape(input_shape):
     if input_shape is None:
         raise ValueError("input_shape is required: (C, n1, ..., nd) without the batch")
     return _as_shape(input_shape, "input_shape")
+
+
+def _input_within(input_shape, max_bytes: int) -> tuple:
+    """``input_shape``, checked, once its float64 array is known to fit ``max_bytes``."""
+    shape = _shape(input_shape)
+    check_budget(8 * int(np.prod(shape, dtype=object)), max_bytes,
+                 f"capture of the model on input_shape={shape}",
+                 "use a smaller input_shape, or pass a larger max_bytes")
+    return shape
 
 
 def _capture_nn(model, input_shape) -> NetworkGraph:

@@ -20,6 +20,8 @@ import sys
 import numpy as np
 
 from ..geometry import resolve_padding
+from ..matrices import DEFAULT_MAX_BYTES
+from ..validation import check_budget
 from .activations import activation_lipschitz
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 
@@ -277,7 +279,40 @@ def _check_supported(b, gm):
             raise b.unsupported(n, f"{n.op} {n.target}", "parameters must belong to modules")
 
 
-def capture_torch(model, input_shape) -> NetworkGraph:
+def _fake_activation_bytes(gm, input_shape, dtype):
+    """Peak bytes of the nodes' outputs alive at once, from shapes propagated on fake tensors, or None.
+
+    Nothing of the input's size is allocated (``FakeTensorMode``, torch's
+    shape-only tensors).  It is a private torch API, so any failure (an op
+    it cannot propagate, another torch version) gives None, not an error.
+    """
+    torch = _torch()
+    from torch.fx.passes.shape_prop import ShapeProp
+    try:
+        from torch._subclasses.fake_tensor import FakeTensorMode
+        mode = FakeTensorMode(allow_non_fake_inputs=True)
+        with mode:
+            x = torch.empty((1,) + tuple(input_shape), dtype=dtype)
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(gm, fake_mode=mode).propagate(x)
+    except Exception:  # noqa: BLE001 - the estimate is optional; the real run reports errors
+        return None
+    # The peak of the outputs alive at once: torch.fx's interpreter frees each after its
+    # last user has run.
+    nodes = list(gm.graph.nodes)
+    last = {n: max((nodes.index(u) for u in n.users), default=i) for i, n in enumerate(nodes)}
+    live, peak = {}, 0
+    for i, n in enumerate(nodes):
+        meta = n.meta.get("tensor_meta")
+        if hasattr(meta, "shape") and hasattr(meta, "dtype"):
+            live[n] = int(meta.shape.numel()) * meta.dtype.itemsize
+        peak = max(peak, sum(live.values()))
+        for m in [m for m in live if last[m] <= i]:
+            del live[m]
+    return peak
+
+
+def capture_torch(model, input_shape, max_bytes: int = DEFAULT_MAX_BYTES) -> NetworkGraph:
     """Trace ``model`` with torch.fx and translate its nodes (see :func:`capture`)."""
     torch = _torch()
     from torch.fx.passes.shape_prop import ShapeProp
@@ -295,6 +330,17 @@ def capture_torch(model, input_shape) -> NetworkGraph:
     was_training = model.training
     model.eval()
     gm.eval()
+    if 1000 * 8 * int(np.prod(b.input_shape, dtype=object)) > max_bytes:
+        # A large input: the layers' outputs may be far larger; weigh them before the run.
+        try:
+            needed = _fake_activation_bytes(gm, b.input_shape, dtype)
+        finally:
+            model.train(was_training)
+        if needed is not None:
+            check_budget(needed, max_bytes, f"running the model once on input_shape="
+                         f"{b.input_shape} (its layers' outputs)",
+                         "use a smaller input_shape, or pass a larger max_bytes")
+        model.eval()
     said = io.StringIO()
     try:
         # ShapeProp prints the model's traceback to stderr before it re-raises: kept
