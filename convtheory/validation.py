@@ -51,6 +51,7 @@ __all__ = [
     "MAX_SAMPLES",
     "as_bool",
     "as_callable",
+    "as_choice",
     "as_count",
     "as_dtype",
     "as_instance",
@@ -240,6 +241,30 @@ def as_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r} of type {_kind(value)}")
     return bool(value)
+
+
+def as_choice(value, name: str, allowed: tuple) -> str:
+    """Validate an option given by name: one of the strings ``allowed``.
+
+    Examples
+    --------
+    >>> as_choice("fft", "method", ("direct", "fft"))
+    'fft'
+    >>> as_choice(1, "method", ("direct", "fft"))
+    Traceback (most recent call last):
+    ...
+    TypeError: method must be a string, one of ('direct', 'fft'), got 1 of type int
+    >>> as_choice("fast", "method", ("direct", "fft"))
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of ('direct', 'fft'), got method='fast'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {tuple(allowed)}, got {value!r} of "
+                        f"type {_kind(value)}")
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {name}={value!r}")
+    return str(value)
 
 
 def as_callable(value, name: str):
