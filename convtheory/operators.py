@@ -37,7 +37,7 @@ from .overlap_add import OverlapAddConv, overlap_add_sizes
 from .spec import ConvSpec
 from .taps import count_taps, spatial_taps
 from .threads import fft_workers, gemm_threads, parallel_matmul
-from .validation import as_instance, as_itemsize, as_max_bytes, check_budget
+from .validation import as_choice, as_instance, as_itemsize, as_max_bytes, check_budget
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes", "method_costs"]
@@ -70,8 +70,7 @@ def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize:
     """
     spec = as_instance(spec, ConvSpec, "spec")
     itemsize = as_itemsize(itemsize)
-    if method not in METHODS[1:]:
-        raise ValueError(f"method must be one of {METHODS[1:]}, got method={method!r}")
+    method = as_choice(method, "method", METHODS[1:])
     kept, per_vector = _operator_bytes(spec, method, itemsize)
     return kept + per_vector
 
@@ -142,9 +141,8 @@ class ConvOperator(LinearOperator):
                              f"{spec.weight_shape}, got shape {weight.shape} and dtype "
                              f"{weight.dtype}; conv_operator(...) converts any weight")
         adjoint_method = method if adjoint_method is None else adjoint_method
-        for name, value in (("method", method), ("adjoint_method", adjoint_method)):
-            if value not in METHODS[1:]:
-                raise ValueError(f"{name} must be one of {METHODS[1:]}, got {name}={value!r}")
+        method = as_choice(method, "method", METHODS[1:])
+        adjoint_method = as_choice(adjoint_method, "adjoint_method", METHODS[1:])
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec
@@ -306,8 +304,7 @@ class ConvOperator(LinearOperator):
         if method == "direct" or not np.all(np.isfinite(X)):
             # An FFT spreads one NaN or inf to every output; the direct path keeps it to the
             # outputs that read it, as the matrix does.
-            self._init_direct()
-            return self._direct_adjoint(X) if adjoint else self._direct(X)
+            return self._direct_apply(X, adjoint)
         path = self._path(method)
         self._check_columns(method, X.shape[1], adjoint)
         if isinstance(path, FFTConv):
@@ -324,9 +321,15 @@ class ConvOperator(LinearOperator):
         if not np.all(np.isfinite(Y)):
             # Finite inputs whose spectra overflowed: the transform spread that inf or NaN
             # over outputs the matrix keeps finite; the direct path overflows only where it must.
-            self._init_direct()
-            return self._direct_adjoint(X) if adjoint else self._direct(X)
+            return self._direct_apply(X, adjoint)
         return Y
+
+    def _direct_apply(self, X, adjoint: bool):
+        self._init_direct()
+        # inf - inf and 0 * inf give NaN, and huge sums overflow, exactly where the matrix's
+        # product does; like ``conv_matrix(...) @ x``, without numpy's RuntimeWarning.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return self._direct_adjoint(X) if adjoint else self._direct(X)
 
     def _check_columns(self, method: str, b: int, adjoint: bool):
         # The spectra of all b columns are in memory at once (im2col checks its own buffer).
@@ -451,7 +454,11 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     not finite, or whose transform overflows (finite values near the top of
     the float64 range), is applied on the direct path whatever ``method``
     says: an inf or NaN reaches exactly the outputs that the matrix gives it
-    (a zero weight in the window included: ``0 * nan`` is NaN).
+    (a zero weight in the window included: ``0 * nan`` is NaN).  Where a
+    boundary mode reads one input through two taps (reflect, symmetric,
+    replicate), the matrix holds the sum of their weights and this path
+    applies them one by one, so an inf there may come out NaN (``inf - inf``)
+    where the matrix gives inf; the same outputs are non-finite either way.
 
     Examples
     --------
@@ -475,8 +482,7 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     >>> bool(dot_test(S))
     True
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got method={method!r}")
+    method = as_choice(method, "method", METHODS)
     w, spec = conv_arguments(weight, input_shape, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode, flip=flip)
     if w.dtype == object:

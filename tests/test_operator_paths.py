@@ -198,6 +198,25 @@ class TestAdjointPath:
         assert conv_operator(w.astype(np.complex128 if dtype == np.complex64 else np.float64),
                              (8, 64, 64), padding=3, stride=2).adjoint_method == "fft"
 
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("method", ["direct", "fft", "overlap_add", "auto"])
+    def test_infinities_reach_the_matrix_outputs_without_warnings(self, rng, mode, method):
+        # pytest turns warnings into errors here: numpy's "invalid value" must not escape
+        # where the matrix's own product is silent.  inf and -inf read through folded taps
+        # may give NaN where the matrix's summed entry gives inf: non-finite either way.
+        w = rng.standard_normal((2, 2, 3, 3))
+        A = conv_operator(w, (2, 8, 8), padding=1, padding_mode=mode, method=method)
+        M = conv_matrix(w, (2, 8, 8), padding=1, padding_mode=mode)
+        for _ in range(10):
+            x = rng.standard_normal(M.shape[1])
+            x[rng.choice(M.shape[1], 3, replace=False)] = [np.inf, -np.inf, np.nan]
+            y = rng.standard_normal(M.shape[0])
+            y[rng.choice(M.shape[0], 2, replace=False)] = [np.inf, -np.inf]
+            np.testing.assert_array_equal(np.isfinite(A @ x), np.isfinite(M @ x))
+            np.testing.assert_array_equal(np.isfinite(A.H @ y), np.isfinite(M.T @ y))
+            keep = np.isfinite(M @ x)
+            assert np.abs((A @ x)[keep] - (M @ x)[keep]).max() <= RTOL * np.abs(M @ x)[keep].max()
+
     def test_two_paths_over_budget_share_one(self, rng):
         w = rng.standard_normal((8, 8, 7, 7))
         spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
@@ -214,6 +233,15 @@ class TestAdjointPath:
         with pytest.raises(ValueError, match=r"adjoint_method must be one of \('direct', "
                                              rf"'fft', 'overlap_add'\), got adjoint_method='{bad}'"):
             ConvOperator(np.ones((1, 1, 3)), spec, "fft", adjoint_method=bad)
+
+    @pytest.mark.parametrize("bad", [1, np.nan, b"fft"])
+    def test_a_method_that_is_not_a_string_is_a_type_error(self, bad):
+        spec = ConvSpec((1, 1, 3), (1, 8))
+        with pytest.raises(TypeError, match=r"adjoint_method must be a string, one of "
+                                            r"\('direct', 'fft', 'overlap_add'\), got "):
+            ConvOperator(np.ones((1, 1, 3)), spec, "fft", adjoint_method=bad)
+        with pytest.raises(TypeError, match=r"method must be a string, one of \('auto', "):
+            conv_operator(np.ones(3), (8,), method=bad)
 
     def test_forward_cost_is_not_the_adjoint_cost(self):
         strided = ConvSpec((8, 8, 7, 7), (8, 64, 64), padding=3, stride=2)
