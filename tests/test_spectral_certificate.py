@@ -157,6 +157,17 @@ def test_dense_path_uses_the_certificate_above_the_eigh_size():
     assert b.relative_width < 1e-9
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_dense_path_at_the_default_rtol_is_exact_to_rounding(seed):
+    # Above 400 unknowns the dense path is ARPACK plus one Cholesky: its Ritz value must be
+    # close enough for the certificate at 1e-12, not only for the looser rtol / 2.
+    w = np.random.default_rng(seed).standard_normal((10, 3, 3, 3))
+    b = conv_spectral_norm_bounds(w, (3, 12, 12))
+    exact = dense_norm(w, (3, 12, 12))
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert b.relative_width < 1e-10 and "Cholesky" in b.method["upper"]
+
+
 def test_dense_path_falls_back_to_the_eigensolver_below_the_certificate_width():
     # The Cholesky certificate's rounding shift is about n^2 eps of tau^2 (1.5e-11
     # relative here, Gram 432): for a tighter rtol only LAPACK's eigenvalue (4 n eps
