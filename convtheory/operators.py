@@ -301,10 +301,13 @@ class ConvOperator(LinearOperator):
     def _apply(self, X, adjoint: bool):
         X = self._prepare(X)
         method = self.adjoint_method if adjoint else self.method
-        if method == "direct" or not np.all(np.isfinite(X)):
+        if method == "direct":
+            return self._direct_apply(X, adjoint)
+        if not np.all(np.isfinite(X)):
             # An FFT spreads one NaN or inf to every output; the direct path keeps it to the
             # outputs that read it, as the matrix does.
-            return self._direct_apply(X, adjoint)
+            return self._direct_apply(X, adjoint, why="it holds NaN or inf",
+                                      advice="replace the non-finite values")
         path = self._path(method)
         self._check_columns(method, X.shape[1], adjoint)
         if isinstance(path, FFTConv):
@@ -321,15 +324,25 @@ class ConvOperator(LinearOperator):
         if not np.all(np.isfinite(Y)):
             # Finite inputs whose spectra overflowed: the transform spread that inf or NaN
             # over outputs the matrix keeps finite; the direct path overflows only where it must.
-            return self._direct_apply(X, adjoint)
+            return self._direct_apply(X, adjoint, why="its transform overflowed",
+                                      advice="scale the input down")
         return Y
 
-    def _direct_apply(self, X, adjoint: bool):
-        self._init_direct()
-        # inf - inf and 0 * inf give NaN, and huge sums overflow, exactly where the matrix's
-        # product does; like ``conv_matrix(...) @ x``, without numpy's RuntimeWarning.
-        with np.errstate(invalid="ignore", over="ignore"):
-            return self._direct_adjoint(X) if adjoint else self._direct(X)
+    def _direct_apply(self, X, adjoint: bool, why: str = "", advice: str = ""):
+        """The direct path; ``why`` says why an FFT operator takes it (its budget may not fit)."""
+        try:
+            self._init_direct()
+            # inf - inf and 0 * inf give NaN, and huge sums overflow, exactly where the matrix's
+            # product does; like ``conv_matrix(...) @ x``, without numpy's RuntimeWarning.
+            with np.errstate(invalid="ignore", over="ignore"):
+                return self._direct_adjoint(X) if adjoint else self._direct(X)
+        except ValueError as err:
+            if not why or "max_bytes" not in str(err):
+                raise
+            raise ValueError(
+                f"this {self.method!r} operator applies an input on its direct path when "
+                f"{why} (an FFT would spread it to every output), and that path is over "
+                f"budget: {err}; or pass a larger max_bytes, or {advice}") from None
 
     def _check_columns(self, method: str, b: int, adjoint: bool):
         # The spectra of all b columns are in memory at once (im2col checks its own buffer).

@@ -217,6 +217,19 @@ class TestAdjointPath:
             keep = np.isfinite(M @ x)
             assert np.abs((A @ x)[keep] - (M @ x)[keep]).max() <= RTOL * np.abs(M @ x)[keep].max()
 
+    def test_a_nan_on_an_fft_operator_over_the_direct_budget_says_why(self):
+        A = conv_operator(np.ones((4, 4, 15, 15)), (4, 128, 128), padding="same",
+                          max_bytes=2**25)
+        assert A.method == "fft"
+        x = np.ones(A.shape[1])
+        x[7] = np.nan
+        with pytest.raises(ValueError, match=r"this 'fft' operator applies an input on its direct "
+                                             r"path when it holds NaN or inf .* over budget: im2col "
+                                             r".* or pass a larger max_bytes, or replace the "
+                                             r"non-finite values"):
+            A @ x
+        assert np.isfinite(A @ np.ones(A.shape[1])).all()  # a finite input stays on the FFT
+
     def test_two_paths_over_budget_share_one(self, rng):
         w = rng.standard_normal((8, 8, 7, 7))
         spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
