@@ -8,7 +8,9 @@ the padded input, :mod:`convtheory.overlap_add`).  :func:`method_costs`
 estimates the seconds of each from the geometry and the sizes, for the
 forward pass or for the adjoint.  The two differ on the direct path only:
 col2im adds into the input where im2col copied out of it.  So ``"auto"``
-chooses the adjoint's path on its own.
+chooses the adjoint's path on its own.  :func:`estimate_operator_bytes`
+estimates the memory of each path, which ``conv_operator`` checks against
+its budget before building anything.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from __future__ import annotations
 import math
 
 from .fftconv import fft_sizes
-from .overlap_add import overlap_add_sizes
+from .overlap_add import overlap_add_blocks
 from .spec import ConvSpec
-from .validation import as_bool, as_instance, as_int
+from .taps import count_taps
+from .validation import as_bool, as_choice, as_instance, as_int, as_itemsize
 
-__all__ = ["method_costs"]
+__all__ = ["PATHS", "estimate_operator_bytes", "method_costs"]
+
+#: The paths that compute a conv (``conv_operator``'s explicit methods).
+PATHS = ("direct", "fft", "overlap_add")
 
 
 def _fft_eligible(spec: ConvSpec) -> bool:
@@ -154,10 +160,8 @@ def method_costs(spec: ConvSpec, batch: int = 1, *, adjoint: bool = False) -> di
 
 def _overlap_add_units(spec: ConvSpec, channels: int, pairs: int) -> float:
     """Nanoseconds of one overlap-add pass (see :func:`method_costs`)."""
-    padded, sizes = overlap_add_sizes(spec)
-    blocks = 1
-    for p, n, extent in zip(padded, sizes, spec.geometry.extent):
-        blocks *= max(1, -(-(p - extent + 1) // (n - extent + 1)))
+    sizes, per_axis, _ = overlap_add_blocks(spec)
+    blocks = math.prod(per_axis)
     size = math.prod(sizes)
     freqs = size // 2 + 1
     factor = _OA_FACTOR.get(spec.ndim, max(_OA_FACTOR.values()))
@@ -165,9 +169,68 @@ def _overlap_add_units(spec: ConvSpec, channels: int, pairs: int) -> float:
                      + _NS_PER_MIX * pairs * freqs)
 
 
+def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize: int = 8) -> int:
+    """Upper bound on the bytes :func:`conv_operator` keeps or allocates for one vector.
+
+    ``"direct"``: the im2col buffer ``(C_in, prod(k), prod(o))`` and the
+    transposed product of the adjoint, which has the same size, plus the
+    input and output vectors, and the padded input for a boundary mode other
+    than zeros.  ``"fft"`` (circular,
+    stride 1, same size): the taps of one channel pair, the kernel's circular
+    embedding ``(C_out, C_in/groups, prod(n))`` and its complex transform,
+    stored twice while it is reordered.  ``"fft"`` (any other geometry): the
+    kernel's embedding in the transform size ``L`` (the padded input rounded
+    up by ``next_fast_len``) and its transform, twice, plus the transforms of
+    the input and output channels.  A ``matmat`` with ``b`` columns needs about
+    ``b`` times the per-vector part.
+
+    Examples
+    --------
+    Two im2col buffers of 64 * 9 * 56**2 float64 and two vectors of 64 * 56**2:
+
+    >>> spec = ConvSpec((64, 64, 3, 3), (64, 56, 56), padding=1)
+    >>> estimate_operator_bytes(spec) == 8 * (2 * 64 * 9 * 56**2 + 2 * 64 * 56**2)
+    True
+    """
+    spec = as_instance(spec, ConvSpec, "spec")
+    itemsize = as_itemsize(itemsize)
+    method = as_choice(method, "method", PATHS)
+    kept, per_vector = _operator_bytes(spec, method, itemsize)
+    return kept + per_vector
+
+
+def _operator_bytes(spec: ConvSpec, method: str, itemsize: int) -> tuple[int, int]:
+    """``(kept, per_vector)``: the bytes of :func:`estimate_operator_bytes` the operator keeps
+    (tables, kernel spectra) and those each column of a product allocates."""
+    n_in = math.prod(spec.input_spatial)
+    n_out = math.prod(spec.output_spatial)
+    vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
+    if method == "direct":
+        cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
+        if spec.padding_mode == "zeros" or n_in == 0:  # gathered straight from the input
+            return 0, 2 * cols + vectors
+        padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
+        return 0, 2 * cols + vectors + padded
+    pairs = spec.out_channels * spec.in_channels_per_group
+    if method == "overlap_add":
+        # The kernel at the block size L and its spectrum, twice; the padded input on
+        # the blocks' span; the segments (m * prod(L) per channel) with their spectra.
+        sizes, per_axis, spans = overlap_add_blocks(spec)
+        size, blocks, span = math.prod(sizes), math.prod(per_axis), math.prod(spans)
+        segments = (spec.in_channels + spec.out_channels) * blocks * size
+        return (pairs * size * (itemsize + 2 * 16),
+                3 * segments * 16 + 2 * spec.in_channels * span * 16 + 2 * vectors)
+    if not _fft_eligible(spec):
+        size = math.prod(fft_sizes(spec)[1])
+        return (pairs * size * (itemsize + 2 * 16),
+                3 * (spec.in_channels + spec.out_channels) * size * 16 + 2 * vectors)
+    taps = 48 * (count_taps(spec) // max(pairs, 1))  # indptr, cols, kernel, rows, entries
+    return taps + pairs * n_in * (itemsize + 2 * 16), 2 * vectors
+
+
 def _cheapest(spec: ConvSpec, adjoint: bool = False) -> str:
     """The path ``method="auto"`` takes: the cheapest by :func:`method_costs`."""
     if min(spec.input_spatial) == 0:  # an empty input has nothing to transform
         return "direct"
     costs = method_costs(spec, adjoint=adjoint)
-    return min(("direct", "fft", "overlap_add"), key=costs.get)
+    return min(PATHS, key=costs.get)

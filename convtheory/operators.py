@@ -22,91 +22,27 @@ Two paths, both derived from the taps:
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
 import scipy.fft
 from scipy.sparse.linalg import LinearOperator
 
-from .cost_model import _cheapest, _fft_eligible, method_costs
-from .fftconv import FFTConv, fft_sizes
+from .cost_model import (PATHS, _cheapest, _fft_eligible, _operator_bytes,
+                         estimate_operator_bytes, method_costs)
+from .fftconv import FFTConv
 from .im2col import Im2col
 from .matrices import DEFAULT_MAX_BYTES
-from .overlap_add import OverlapAddConv, overlap_add_sizes
+from .overlap_add import OverlapAddConv
 from .spec import ConvSpec
-from .taps import count_taps, spatial_taps
+from .taps import spatial_taps
 from .threads import fft_workers, gemm_threads, parallel_matmul
-from .validation import as_choice, as_instance, as_itemsize, as_max_bytes, check_budget
+from .validation import as_choice, as_instance, as_max_bytes, check_budget
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes", "method_costs"]
 
-METHODS = ("auto", "direct", "fft", "overlap_add")
-
-
-def estimate_operator_bytes(spec: ConvSpec, method: str = "direct", *, itemsize: int = 8) -> int:
-    """Upper bound on the bytes :func:`conv_operator` keeps or allocates for one vector.
-
-    ``"direct"``: the im2col buffer ``(C_in, prod(k), prod(o))`` and the
-    transposed product of the adjoint, which has the same size, plus the
-    input and output vectors, and the padded input for a boundary mode other
-    than zeros.  ``"fft"`` (circular,
-    stride 1, same size): the taps of one channel pair, the kernel's circular
-    embedding ``(C_out, C_in/groups, prod(n))`` and its complex transform,
-    stored twice while it is reordered.  ``"fft"`` (any other geometry): the
-    kernel's embedding in the transform size ``L`` (the padded input rounded
-    up by ``next_fast_len``) and its transform, twice, plus the transforms of
-    the input and output channels.  A ``matmat`` with ``b`` columns needs about
-    ``b`` times the per-vector part.
-
-    Examples
-    --------
-    Two im2col buffers of 64 * 9 * 56**2 float64 and two vectors of 64 * 56**2:
-
-    >>> spec = ConvSpec((64, 64, 3, 3), (64, 56, 56), padding=1)
-    >>> estimate_operator_bytes(spec) == 8 * (2 * 64 * 9 * 56**2 + 2 * 64 * 56**2)
-    True
-    """
-    spec = as_instance(spec, ConvSpec, "spec")
-    itemsize = as_itemsize(itemsize)
-    method = as_choice(method, "method", METHODS[1:])
-    kept, per_vector = _operator_bytes(spec, method, itemsize)
-    return kept + per_vector
-
-
-def _operator_bytes(spec: ConvSpec, method: str, itemsize: int) -> tuple[int, int]:
-    """``(kept, per_vector)``: the bytes of :func:`estimate_operator_bytes` the operator keeps
-    (tables, kernel spectra) and those each column of a product allocates."""
-    n_in = math.prod(spec.input_spatial)
-    n_out = math.prod(spec.output_spatial)
-    vectors = (spec.in_channels * n_in + spec.out_channels * n_out) * max(itemsize, 8)
-    if method == "direct":
-        cols = spec.in_channels * math.prod(spec.kernel_size) * n_out * itemsize
-        if spec.padding_mode == "zeros" or n_in == 0:  # gathered straight from the input
-            return 0, 2 * cols + vectors
-        padded = spec.in_channels * math.prod(fft_sizes(spec)[0]) * itemsize
-        return 0, 2 * cols + vectors + padded
-    pairs = spec.out_channels * spec.in_channels_per_group
-    if method == "overlap_add":
-        # The kernel at the block size L and its spectrum, twice; the padded input on
-        # the blocks' span; the segments (m * prod(L) per channel) with their spectra.
-        padded, sizes = overlap_add_sizes(spec)
-        size = math.prod(sizes)
-        blocks, span = 1, 1
-        for p, n, extent in zip(padded, sizes, spec.geometry.extent):
-            step = n - extent + 1
-            m = max(1, -(-(p - extent + 1) // step))
-            blocks, span = blocks * m, span * ((m - 1) * step + n)
-        segments = (spec.in_channels + spec.out_channels) * blocks * size
-        return (pairs * size * (itemsize + 2 * 16),
-                3 * segments * 16 + 2 * spec.in_channels * span * 16 + 2 * vectors)
-    if not _fft_eligible(spec):
-        size = math.prod(fft_sizes(spec)[1])
-        return (pairs * size * (itemsize + 2 * 16),
-                3 * (spec.in_channels + spec.out_channels) * size * 16 + 2 * vectors)
-    taps = 48 * (count_taps(spec) // max(pairs, 1))  # indptr, cols, kernel, rows, entries
-    return taps + pairs * n_in * (itemsize + 2 * 16), 2 * vectors
+METHODS = ("auto",) + PATHS
 
 
 class ConvOperator(LinearOperator):
@@ -141,8 +77,8 @@ class ConvOperator(LinearOperator):
                              f"{spec.weight_shape}, got shape {weight.shape} and dtype "
                              f"{weight.dtype}; conv_operator(...) converts any weight")
         adjoint_method = method if adjoint_method is None else adjoint_method
-        method = as_choice(method, "method", METHODS[1:])
-        adjoint_method = as_choice(adjoint_method, "adjoint_method", METHODS[1:])
+        method = as_choice(method, "method", PATHS)
+        adjoint_method = as_choice(adjoint_method, "adjoint_method", PATHS)
         dtype = np.result_type(weight.dtype, np.float32)
         super().__init__(dtype=dtype, shape=spec.matrix_shape)
         self.spec = spec

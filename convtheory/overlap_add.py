@@ -39,7 +39,7 @@ from .geometry import output_shape
 from .spec import ConvSpec
 from .threads import fft_workers
 
-__all__ = ["OverlapAddConv", "overlap_add_sizes"]
+__all__ = ["OverlapAddConv", "overlap_add_blocks", "overlap_add_sizes"]
 
 
 # Per-sample cost of a block beyond its transform's log, in units of log2: the
@@ -104,6 +104,32 @@ def overlap_add_sizes(spec: ConvSpec) -> tuple:
                    key=lambda n: (_block_cost(n, extent, needed, overhead), n))
         sizes.append(min(best, f))
     return padded, tuple(sizes)
+
+
+def overlap_add_blocks(spec: ConvSpec) -> tuple:
+    """``(L, blocks, span)`` per axis, for estimates: the blocks that cover every valid position.
+
+    With ``V`` valid positions of the correlation on the padded grid and
+    blocks of ``L`` samples that keep ``L - E + 1`` outputs each, ``blocks =
+    ceil(V / (L - E + 1))`` and the blocks read ``span = (blocks - 1) (L - E +
+    1) + L`` samples.  A strided conv reads fewer positions, so
+    :class:`OverlapAddConv` may need fewer blocks than this.
+
+    Examples
+    --------
+    2**18 samples, 31 taps: blocks of 180 keep 150 outputs each, and 1748 of
+    them cover the 2**18 valid positions of the padded signal.
+
+    >>> sizes, blocks, span = overlap_add_blocks(ConvSpec((31,), (2**18,), padding="same"))
+    >>> sizes, blocks, 1747 * 150 < 2**18 <= blocks[0] * 150, span[0] >= 2**18 + 30
+    ((180,), (1748,), True, True)
+    """
+    padded, sizes = overlap_add_sizes(spec)
+    valid = output_shape(padded, spec.geometry.kernel_size, dilation=spec.dilation)
+    step = [n - e + 1 for n, e in zip(sizes, spec.geometry.extent)]
+    blocks = tuple(max(1, -(-v // b)) for v, b in zip(valid, step))
+    span = tuple((m - 1) * b + n for m, b, n in zip(blocks, step, sizes))
+    return sizes, blocks, span
 
 
 class OverlapAddConv(FFTConv):
