@@ -376,6 +376,21 @@ class TestMemoryBudget:
         assert capture(model, (3, 64, 64), max_bytes=3_000_000).outputs  # within it: captured
 
     @requires_torch
+    @pytest.mark.parametrize("shape, max_bytes", [((1, 8, 8), 10**9), ((1, 200, 200), 400_000)])
+    def test_each_submodule_keeps_its_training_flag(self, shape, max_bytes):
+        # A model in training with its BatchNorm frozen in eval (fine-tuning): capture runs
+        # it in eval mode and gives every module back the flag it had, captured or refused.
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                                    torch.nn.ReLU())
+        model.train()
+        model[1].eval()
+        try:
+            capture(model, shape, max_bytes=max_bytes)
+        except ValueError as err:
+            assert "running the model once" in str(err)
+        assert [m.training for m in model.modules()] == [True, True, False, True]
+
+    @requires_torch
     def test_the_equivariance_measurement_is_weighed(self):
         model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3))
         with pytest.raises(ValueError, match=r"the equivariance measurement on input_shape="

@@ -327,7 +327,14 @@ def capture_torch(model, input_shape, max_bytes: int = DEFAULT_MAX_BYTES) -> Net
     _check_supported(b, gm)  # before running: an unknown op is named even if it cannot run
     params = next(iter(model.parameters()), None)
     dtype = params.dtype if params is not None else torch.float32
-    was_training = model.training
+    # Each module's own flag, restored after the run: a model in training may hold modules
+    # frozen in eval (a fine-tuned network's BatchNorm), which model.train() would flip.
+    modes = [(m, m.training) for m in model.modules()]
+
+    def restore():
+        for m, training in modes:
+            m.training = training
+
     model.eval()
     gm.eval()
     if 1000 * 8 * int(np.prod(b.input_shape, dtype=object)) > max_bytes:
@@ -335,7 +342,7 @@ def capture_torch(model, input_shape, max_bytes: int = DEFAULT_MAX_BYTES) -> Net
         try:
             needed = _fake_activation_bytes(gm, b.input_shape, dtype)
         finally:
-            model.train(was_training)
+            restore()
         if needed is not None:
             check_budget(needed, max_bytes, f"running the model once on input_shape="
                          f"{b.input_shape} (its layers' outputs)",
@@ -354,7 +361,7 @@ def capture_torch(model, input_shape, max_bytes: int = DEFAULT_MAX_BYTES) -> Net
         raise ValueError(f"the model does not run on input_shape={b.input_shape} "
                          f"({type(cause).__name__}: {cause})") from None
     finally:
-        model.train(was_training)
+        restore()
     outputs = []
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
