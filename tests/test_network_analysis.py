@@ -391,6 +391,15 @@ class TestMemoryBudget:
         assert [m.training for m in model.modules()] == [True, True, False, True]
 
     @requires_torch
+    def test_the_models_output_is_weighed_once(self):
+        # The input (16 KiB in float32) and the conv's output (1 MiB) are all the run holds;
+        # the graph's output node returns that same tensor and adds nothing.
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 64, 3, padding=1))
+        assert capture(model, (1, 64, 64), max_bytes=1_100_000).outputs
+        with pytest.raises(ValueError, match=r"\(its layers' outputs\) would need about 1\.0 MiB"):
+            capture(model, (1, 64, 64), max_bytes=1_000_000)
+
+    @requires_torch
     def test_the_equivariance_measurement_is_weighed(self):
         model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3))
         with pytest.raises(ValueError, match=r"the equivariance measurement on input_shape="

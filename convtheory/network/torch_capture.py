@@ -304,7 +304,8 @@ def _fake_activation_bytes(gm, input_shape, dtype):
     live, peak = {}, 0
     for i, n in enumerate(nodes):
         meta = n.meta.get("tensor_meta")
-        if hasattr(meta, "shape") and hasattr(meta, "dtype"):
+        # The output node returns its argument's tensor, not a copy of it.
+        if n.op != "output" and hasattr(meta, "shape") and hasattr(meta, "dtype"):
             live[n] = int(meta.shape.numel()) * meta.dtype.itemsize
         peak = max(peak, sum(live.values()))
         for m in [m for m in live if last[m] <= i]:
