@@ -391,6 +391,22 @@ class TestMemoryBudget:
         assert [m.training for m in model.modules()] == [True, True, False, True]
 
     @requires_torch
+    @pytest.mark.parametrize("layer", [
+        # A 4x4 input (128 B in float64) whose one layer's output is 9001 x 9001 (309 MiB):
+        # a stride, a padding or an adaptive pool's output size grows a small input without
+        # bound, so no ratio of the input to max_bytes says the run is small.
+        "ConvTranspose2d(1, 1, 1, stride=3000)",  # 9001 x 9001
+        "Conv2d(1, 1, 1, padding=4500)",  # 9004 x 9004
+        "AdaptiveAvgPool2d(9000)",
+    ])
+    def test_a_small_input_whose_outputs_grow_is_weighed_before_the_run(self, layer):
+        model = torch.nn.Sequential(eval("torch.nn." + layer))
+        with pytest.raises(ValueError, match=r"running the model once on input_shape=\(1, 4, 4\) "
+                                             r"\(its layers' outputs\) would need about 30\d\.\d MiB, "
+                                             r"over max_bytes=10,000,000"):
+            capture(model, (1, 4, 4), max_bytes=10_000_000)
+
+    @requires_torch
     def test_the_models_output_is_weighed_once(self):
         # The input (16 KiB in float32) and the conv's output (1 MiB) are all the run holds;
         # the graph's output node returns that same tensor and adds nothing.

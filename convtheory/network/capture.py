@@ -53,9 +53,9 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
         model whose input shape is static (given, it replaces the model's).
     max_bytes : int
         Refuse, before running the model, an input of more than this many
-        bytes in float64; a torch model whose input is over a thousandth of
-        it is first run on fake tensors (nothing allocated), and refused if
-        its layers' outputs together would exceed it.
+        bytes in float64; a torch model is first run on fake tensors
+        (nothing allocated), and refused if its layers' outputs alive at
+        once would exceed it.
 
     Returns
     -------

@@ -338,17 +338,17 @@ def capture_torch(model, input_shape, max_bytes: int = DEFAULT_MAX_BYTES) -> Net
 
     model.eval()
     gm.eval()
-    if 1000 * 8 * int(np.prod(b.input_shape, dtype=object)) > max_bytes:
-        # A large input: the layers' outputs may be far larger; weigh them before the run.
-        try:
-            needed = _fake_activation_bytes(gm, b.input_shape, dtype)
-        finally:
-            restore()
-        if needed is not None:
-            check_budget(needed, max_bytes, f"running the model once on input_shape="
-                         f"{b.input_shape} (its layers' outputs)",
-                         "use a smaller input_shape, or pass a larger max_bytes")
-        model.eval()
+    # The layers' outputs, weighed before the run whatever the input's size: a stride, a
+    # padding or an adaptive pool's output size grows even a 4x4 input without bound.
+    try:
+        needed = _fake_activation_bytes(gm, b.input_shape, dtype)
+    finally:
+        restore()
+    if needed is not None:
+        check_budget(needed, max_bytes, f"running the model once on input_shape="
+                     f"{b.input_shape} (its layers' outputs)",
+                     "use a smaller input_shape, or pass a larger max_bytes")
+    model.eval()
     said = io.StringIO()
     try:
         # ShapeProp prints the model's traceback to stderr before it re-raises: kept
