@@ -415,6 +415,44 @@ class TestMemoryBudget:
         with pytest.raises(ValueError, match=r"\(its layers' outputs\) would need about 1\.0 MiB"):
             capture(model, (1, 64, 64), max_bytes=1_000_000)
 
+    def test_an_nn_layer_whose_output_grows_is_weighed_before_it_runs(self):
+        # A 4x4 input (128 B) padded to 6004 x 6004: the run took 825 MiB under a 10 MB budget.
+        from convtheory import nn as cnn
+        with pytest.raises(ValueError, match=r"running layer 1 \(Conv2d\) on input shape "
+                                             r"\(1, 4, 4\) would need about 1\.3 GiB, over "
+                                             r"max_bytes=10,000,000 \(9\.5 MiB\); use a smaller "
+                                             r"input_shape, or pass a larger max_bytes"):
+            capture(cnn.Sequential(cnn.ReLU(), cnn.Conv2d(1, 1, 1, padding=3000, seed=0)),
+                    (1, 4, 4), max_bytes=10_000_000)
+        assert capture(cnn.Conv2d(1, 1, 1, padding=30, seed=0), (1, 4, 4),
+                       max_bytes=10_000_000).outputs
+
+    @pytest.mark.parametrize("make, shape", [
+        (lambda nn: nn.Conv2d(3, 8, 3, padding=1, seed=0), (3, 128, 128)),
+        (lambda nn: nn.Conv2d(4, 8, 5, stride=2, dilation=2, padding=3, groups=2, seed=0),
+         (4, 131, 129)),
+        (lambda nn: nn.Conv1d(2, 5, 7, padding=6, seed=0), (2, 20000)),
+        (lambda nn: nn.Conv3d(2, 3, 3, padding=1, seed=0), (2, 30, 30, 30)),
+        (lambda nn: nn.Conv2d(16, 16, 3, padding=1, groups=16, seed=0), (16, 128, 128)),
+        (lambda nn: nn.Conv2d(2, 64, 1, seed=0), (2, 128, 128)),
+        (lambda nn: nn.Conv2d(3, 4, 3, padding=2, padding_mode="reflect", seed=0), (3, 120, 120)),
+        (lambda nn: nn.Conv2d(1, 1, 1, padding=500, seed=0), (1, 4, 4)),
+        (lambda nn: nn.Conv2d(3, 8, 3, seed=0, backend="matrix"), (3, 64, 64)),
+        (lambda nn: nn.Conv1d(2, 5, 7, padding=6, stride=2, seed=0, backend="matrix"), (2, 20000)),
+    ])
+    def test_the_nn_layers_estimate_bounds_what_its_run_allocates(self, make, shape):
+        import tracemalloc
+        from convtheory import nn as cnn
+        from convtheory.network.capture import _conv_run_bytes
+        layer, x = make(cnn), np.zeros((1,) + shape)
+        tracemalloc.start()
+        try:
+            layer(x)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak + x.nbytes <= _conv_run_bytes(layer, x)
+
     @requires_torch
     def test_the_equivariance_measurement_is_weighed(self):
         model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3))

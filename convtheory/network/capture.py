@@ -55,7 +55,8 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
         Refuse, before running the model, an input of more than this many
         bytes in float64; a torch model is first run on fake tensors
         (nothing allocated), and refused if its layers' outputs alive at
-        once would exceed it.
+        once would exceed it; a convtheory.nn convolution's run is weighed
+        before it runs.
 
     Returns
     -------
@@ -115,7 +116,7 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
         return capture_onnx(model, None if input_shape is None else _shape(input_shape))
     from ..nn.module import Module
     if isinstance(model, Module):
-        return _capture_nn(model, _input_within(input_shape, max_bytes))
+        return _capture_nn(model, _input_within(input_shape, max_bytes), max_bytes)
     raise TypeError(f"model must be a torch.nn.Module, a path to an .onnx file, an "
                     f"onnx.ModelProto or a convtheory.nn module, got {type(model).__name__}")
 
@@ -135,7 +136,7 @@ def _input_within(input_shape, max_bytes: int) -> tuple:
     return shape
 
 
-def _capture_nn(model, input_shape) -> NetworkGraph:
+def _capture_nn(model, input_shape, max_bytes: int) -> NetworkGraph:
     from ..nn.layers import Sequential
     layers = list(model) if isinstance(model, Sequential) else [model]
     x = np.zeros((1,) + input_shape)
@@ -145,6 +146,13 @@ def _capture_nn(model, input_shape) -> NetworkGraph:
         name = str(i)
         if cls not in NN_LAYERS or isinstance(layer, Sequential):
             raise UnsupportedOperatorError(name, cls, NN_LAYERS)
+        try:
+            needed = _conv_run_bytes(layer, x) if cls.startswith("Conv") else 0
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"layer {name} ({cls}) does not run on input shape "
+                             f"{x.shape[1:]}: {err}") from None
+        check_budget(needed, max_bytes, f"running layer {name} ({cls}) on input shape "
+                     f"{x.shape[1:]}", "use a smaller input_shape, or pass a larger max_bytes")
         try:
             y = layer(x)
         except (TypeError, ValueError) as err:
@@ -157,6 +165,27 @@ def _capture_nn(model, input_shape) -> NetworkGraph:
         nodes.append(Node(name, kind, (previous,), (x.shape[1:],), y.shape[1:], attrs))
         x, previous = y, name
     return NetworkGraph(tuple(nodes), input_shape, (previous,), "convtheory")
+
+
+def _conv_run_bytes(layer, x) -> int:
+    """Bytes a convtheory.nn convolution's run on ``x`` holds at most, in float64.
+
+    Its padding and its output channels grow even a small input without
+    bound.  The run holds the input, its padded copy, the product and the
+    output, and at most im2col's columns (``C_in * prod(kernel)`` rows, one
+    column per output position) with their int64 gather indices, or the
+    ``matrix`` backend's sparse matrix (its entries and indices, and their
+    construction); measured with tracemalloc, it is an upper bound from a
+    few hundred KiB on.
+    """
+    spec = layer.spec(x.shape[1:])
+    size = lambda shape: int(np.prod(shape, dtype=object))  # noqa: E731 - no int64 overflow
+    padded = spec.in_channels * size([n + lo + hi for n, (lo, hi)
+                                      in zip(spec.input_shape[1:], spec.padding)])
+    columns = size(spec.weight_shape[1:]) * spec.groups * size(spec.output_shape[1:])
+    if layer.backend == "matrix":  # the sparse matrix instead: one entry per tap and out channel
+        columns *= 2 * spec.out_channels // spec.groups
+    return 8 * (x.size + padded + 2 * size(spec.output_shape)) + 16 * columns
 
 
 def _nn_node(layer, cls):
