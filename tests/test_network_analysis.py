@@ -454,11 +454,51 @@ class TestMemoryBudget:
         assert peak + x.nbytes <= _conv_run_bytes(layer, x)
 
     @requires_torch
+    @pytest.mark.parametrize("make, shape", [
+        # im2col's columns are 9x a layer's output: the outputs alone were weighed at 12.6
+        # MB here, and the measurement took 48 MB
+        (lambda nn: nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.Conv2d(64, 64, 3, padding=1)),
+         (64, 64, 64)),
+        # an adjoint on the FFT path: auto's operator builds its spectra too
+        (lambda nn: nn.Sequential(nn.Conv1d(2, 32, 15, padding=7), nn.AvgPool1d(4),
+                                  nn.Conv1d(32, 8, 9, dilation=3)), (2, 4096)),
+        (lambda nn: nn.Sequential(nn.Conv2d(4, 8, 3, padding=1),
+                                  nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1),
+                                  nn.Softmax(dim=1)), (4, 48, 48)),
+        (lambda nn: nn.Sequential(nn.Conv3d(2, 8, 3, padding=1), nn.BatchNorm3d(8), nn.SiLU(),
+                                  nn.Conv3d(8, 8, 3, padding=1, padding_mode="circular")),
+         (2, 16, 16, 16)),
+        (lambda nn: nn.Sequential(nn.Conv2d(3, 16, 5, stride=2, padding=2), nn.ReLU(),
+                                  nn.MaxPool2d(3, 2, 1), nn.Conv2d(16, 8, 21, padding=10),
+                                  nn.GELU()), (3, 96, 96)),
+    ])
+    def test_the_equivariance_estimate_bounds_what_the_measurement_allocates(
+            self, make, shape, monkeypatch):
+        import tracemalloc
+        from convtheory.network import equivariance
+        torch.manual_seed(0)
+        model, measured = make(torch.nn).eval(), {}
+
+        def traced(model, graph, *args):
+            tracemalloc.start()
+            try:
+                result = measure(model, graph, *args)
+                measured["peak"] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            measured["estimate"] = equivariance.measurement_bytes(graph)
+            return result
+        monkeypatch.setattr(equivariance, "measure", traced)
+        analyze_network(model, shape, spectra=False)
+        assert 0 < measured["peak"] <= measured["estimate"]
+
+    @requires_torch
     def test_the_equivariance_measurement_is_weighed(self):
         model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3))
         with pytest.raises(ValueError, match=r"the equivariance measurement on input_shape="
                                              r"\(1, 32, 32\) \(every layer's output, for two "
-                                             r"shifted inputs\) would need about .*pass "
+                                             r"shifted inputs, and the widest layer's work\) "
+                                             r"would need about .*pass "
                                              r"equivariance=False"):
             analyze_network(model, (1, 32, 32), spectra=False, max_bytes=50_000)
         a = analyze_network(model, (1, 32, 32), spectra=False, equivariance=False,

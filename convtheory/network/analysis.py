@@ -288,10 +288,11 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
     max_seconds : float, optional
         Refuse (TimeoutError) to start another layer's norm after this long.
     max_bytes : int
-        Memory budget of the capture (the input, and for a large input the
-        model's activations, weighed first), of each layer's operator and
-        norm computation, and of the equivariance measurement (which keeps
-        every layer's output for two inputs); over it, ValueError with advice
+        Memory budget of the capture (the input and the model's
+        activations, weighed first), of each layer's operator and norm
+        computation, and of the equivariance measurement (which keeps every
+        layer's output for two inputs, and builds each layer's operator in
+        turn); over it, ValueError with advice
         before anything of that size is allocated.
     seed : int
         Seed of the random inputs of the equivariance measurement.
@@ -392,14 +393,12 @@ def analyze_network(model_or_graph, input_shape=None, *, spectra: bool = True,
         circular_norms=circ, border_masks=masks,
         folded=folded, lipschitz_constants=consts)
     if equivariance:
-        from .equivariance import measure
+        from .equivariance import measure, measurement_bytes
 
-        # Two crops run side by side, every layer's output kept, plus the model's own run.
-        kept = 8 * sum(int(np.prod(node.output_shape, dtype=object)) for node in graph)
-        check_budget(3 * kept, max_bytes, f"the equivariance measurement on input_shape="
-                     f"{tuple(graph.input_shape)} (every layer's output, for two shifted "
-                     f"inputs)", "pass equivariance=False, use a smaller input_shape, or "
-                     "pass a larger max_bytes")
+        check_budget(measurement_bytes(graph), max_bytes, f"the equivariance measurement on "
+                     f"input_shape={tuple(graph.input_shape)} (every layer's output, for two "
+                     f"shifted inputs, and the widest layer's work)", "pass equivariance=False, "
+                     "use a smaller input_shape, or pass a larger max_bytes")
 
         eq, consistency = measure(model_or_graph, graph, geometry, weights, period, seed,
                                   _model_forward(model_or_graph, graph))

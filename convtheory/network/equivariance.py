@@ -17,9 +17,37 @@ from fractions import Fraction
 
 import numpy as np
 
-from .layers import forward
+from ..cost_model import _cheapest, estimate_operator_bytes
+from .layers import forward, node_spec
 
 __all__ = ["measure"]
+
+
+def measurement_bytes(graph) -> int:
+    """Upper bound on the bytes :func:`measure` allocates in numpy for ``graph``.
+
+    The forward of the second crop runs while the first's outputs are kept
+    (every node's output, twice), next to the model's own outputs and the
+    crops; the widest node adds its workspace: its operator's
+    (:func:`~convtheory.cost_model.estimate_operator_bytes`), a pool's
+    windows, an activation's temporaries.
+    """
+    size = lambda shape: int(np.prod(shape, dtype=object))  # noqa: E731 - no int64 overflow
+    kept = 8 * sum(size(node.output_shape) for node in graph)
+    work = 0
+    for node in graph:
+        work = max(work, 4 * 8 * size(node.output_shape))
+        spec = node_spec(node)
+        if spec is not None:
+            # A conv's or an average pool's operator builds the paths method="auto" takes
+            # for its forward and its adjoint, as conv_operator weighs them; a transposed
+            # conv's is the direct path; a max pool's windows are im2col's columns.
+            auto = node.kind in ("conv", "avg_pool", "adaptive_avg_pool")
+            paths = {_cheapest(spec), _cheapest(spec, adjoint=True)} if auto else {"direct"}
+            work = max(work, sum(estimate_operator_bytes(spec, m) for m in paths))
+    # The crops: a larger image and two crops of it, kept while the next pair is cut.
+    crops = 6 * 8 * size(graph.input_shape)
+    return 3 * kept + crops + work
 
 
 def _crops(rng, shape, axis, t):
