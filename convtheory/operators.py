@@ -342,6 +342,21 @@ class _AdjointConv(LinearOperator):
         return self.op
 
 
+def _auto_path(spec: ConvSpec, adjoint: bool, max_bytes: int, itemsize: int) -> str:
+    """The path ``method="auto"`` takes: the cheapest by :func:`method_costs` among those
+    whose buffers fit ``max_bytes``; if none does, the one that needs least (refused after,
+    with the least any path needs)."""
+    best = _cheapest(spec, adjoint)
+    need = {m: estimate_operator_bytes(spec, m, itemsize=itemsize) for m in PATHS}
+    if need[best] <= max_bytes:
+        return best
+    fits = [m for m in PATHS if need[m] <= max_bytes]
+    if not fits:
+        return min(PATHS, key=need.get)
+    costs = method_costs(spec, adjoint=adjoint)
+    return min(fits, key=costs.get)
+
+
 def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
                   padding_mode="zeros", flip=False, method="auto",
                   max_bytes=DEFAULT_MAX_BYTES) -> ConvOperator:
@@ -366,7 +381,8 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
         dilation): cheaper than one transform of a long input with a
         mid-sized kernel.  ``"auto"`` takes the path that the cost model of
         :func:`method_costs` says is cheapest, for the forward pass and for
-        the adjoint apart (``A.method``, ``A.adjoint_method``); when the two
+        the adjoint apart (``A.method``, ``A.adjoint_method``), among the
+        paths whose buffers fit ``max_bytes``; when the two
         paths' buffers together exceed ``max_bytes``, or the weights are in single
         precision (whose kernel spectra the FFT paths round to 1e-7), the
         forward's serves both.
@@ -440,7 +456,8 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     itemsize = np.result_type(w.dtype, np.float32).itemsize
     adjoint_method = method
     if method == "auto":
-        method, adjoint_method = _cheapest(spec), _cheapest(spec, adjoint=True)
+        method = _auto_path(spec, False, max_bytes, itemsize)
+        adjoint_method = _auto_path(spec, True, max_bytes, itemsize)
         both = (estimate_operator_bytes(spec, method, itemsize=itemsize)
                 + estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize))
         if adjoint_method != method and both > max_bytes:

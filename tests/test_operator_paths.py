@@ -163,6 +163,23 @@ class TestAdjointPath:
         y = rng.standard_normal(A.shape[0])
         np.testing.assert_array_equal(B.H @ y, A.H @ y)
 
+    def test_auto_takes_a_path_within_the_budget(self, rng):
+        # The cheapest path by time (im2col, 1.0 MiB) is over 800 kB; the FFT's (702 KiB)
+        # and overlap-add's fit: auto refused, advising a smaller input, an operator that
+        # method='fft' builds.
+        w = rng.standard_normal((1, 1, 15))
+        assert conv_operator(w, (1, 4096), padding=7).method == "direct"
+        A = conv_operator(w, (1, 4096), padding=7, max_bytes=800_000)
+        assert A.method in ("fft", "overlap_add") and A.adjoint_method in ("fft", "overlap_add")
+        M = conv_matrix(w, (1, 4096), padding=7)
+        x = rng.standard_normal(M.shape[1])
+        assert np.abs(A @ x - M @ x).max() <= RTOL * np.abs(M @ x).max()
+        # No path fits: refused with the least any path needs (the FFT's), not im2col's.
+        with pytest.raises(ValueError, match=r"conv_operator\(method='fft'\) with weight "
+                                             r"\(1, 1, 15\) on input \(1, 4096\) would need "
+                                             r"about 701\.8 KiB, over max_bytes=500,000"):
+            conv_operator(w, (1, 4096), padding=7, max_bytes=500_000)
+
     def test_threads_share_the_lazily_built_direct_path(self, rng):
         # A NaN sends an FFT operator to the direct path, built on first use: two
         # threads arriving at once must share one buffer, and both get the matrix's NaNs.
