@@ -246,17 +246,21 @@ class ConvOperator(LinearOperator):
                                       advice="replace the non-finite values")
         path = self._path(method)
         self._check_columns(method, X.shape[1], adjoint)
-        if isinstance(path, FFTConv):
-            Y = self._padded_apply(path, X, adjoint)
-        else:
-            # The thread limit in force (threadpoolctl), for transforms large enough to gain.
-            with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
-                if self._real and np.iscomplexobj(X):
-                    # The real FFT path drops imaginary parts; a real operator is applied to each.
-                    Y = (self._fft_apply(path, X.real, adjoint)
-                         + 1j * self._fft_apply(path, X.imag, adjoint))
-                else:
-                    Y = self._fft_apply(path, X, adjoint)
+        # Spectra of finite inputs may overflow in their product: the result is checked
+        # below and taken again on the direct path, so numpy's RuntimeWarning says nothing.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if isinstance(path, FFTConv):
+                Y = self._padded_apply(path, X, adjoint)
+            else:
+                # The thread limit in force (threadpoolctl), for transforms large enough to gain.
+                with scipy.fft.set_workers(fft_workers(X.shape[1] * self.shape[1])):
+                    if self._real and np.iscomplexobj(X):
+                        # The real FFT path drops imaginary parts; a real operator is applied
+                        # to each.
+                        Y = (self._fft_apply(path, X.real, adjoint)
+                             + 1j * self._fft_apply(path, X.imag, adjoint))
+                    else:
+                        Y = self._fft_apply(path, X, adjoint)
         if not np.all(np.isfinite(Y)):
             # Finite inputs whose spectra overflowed: the transform spread that inf or NaN
             # over outputs the matrix keeps finite; the direct path overflows only where it must.

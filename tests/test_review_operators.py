@@ -54,3 +54,39 @@ def test_transform_overflow_from_finite_input_stays_local(method, conv):
         np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
         finite = np.isfinite(expected)
         np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap_add"])
+@pytest.mark.parametrize("weight_shape, input_shape, conv", [
+    ((1, 1, 3), (1, 40), dict(padding=1)),
+    ((3, 2, 5), (2, 40), dict(padding=2)),
+    ((2, 2, 3, 3), (2, 16, 16), dict(padding=1, padding_mode="circular")),
+])
+def test_transform_overflow_gives_no_warning(method, weight_shape, input_shape, conv):
+    # Outside any errstate (warnings are errors here): the spectra's product overflowed
+    # with numpy's RuntimeWarning before the result was seen to be non-finite and taken
+    # again on the direct path, so under -W error the operator raised instead of answering.
+    w = np.random.default_rng(0).standard_normal(weight_shape)
+    M = conv_matrix(w, input_shape, **conv)
+    op = conv_operator(w, input_shape, method=method, **conv)
+    for A, n in ((M, M.shape[1]), (M.T, M.shape[0])):
+        x = np.full(n, 1e300)
+        x[4] = 1e308
+        got = op.matvec(x) if A is M else op.rmatvec(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = A @ x
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12)
+
+
+def test_transform_overflow_over_the_direct_budget_says_why():
+    A = conv_operator(np.ones((4, 4, 15, 15)), (4, 128, 128), padding="same", max_bytes=2**25)
+    assert A.method == "fft"
+    x = np.full(A.shape[1], 1e307)  # finite; its spectrum's DC term is 6.6e311
+    with pytest.raises(ValueError, match=r"this 'fft' operator applies an input on its direct "
+                                         r"path when its transform overflowed .* over budget: "
+                                         r"im2col .* or pass a larger max_bytes, or scale the "
+                                         r"input down"):
+        A @ x
