@@ -13,6 +13,7 @@ import numpy as np
 
 from ..geometry import _as_shape, resolve_padding
 from ..matrices import DEFAULT_MAX_BYTES
+from ..padded import Padder
 from ..validation import as_max_bytes, check_budget
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 
@@ -180,8 +181,7 @@ def _conv_run_bytes(layer, x) -> int:
     """
     spec = layer.spec(x.shape[1:])
     size = lambda shape: int(np.prod(shape, dtype=object))  # noqa: E731 - no int64 overflow
-    padded = spec.in_channels * size([n + lo + hi for n, (lo, hi)
-                                      in zip(spec.input_shape[1:], spec.padding)])
+    padded = spec.in_channels * size(Padder(spec).padded_spatial)
     columns = size(spec.weight_shape[1:]) * spec.groups * size(spec.output_shape[1:])
     if layer.backend == "matrix":  # the sparse matrix instead: one entry per tap and out channel
         columns *= 2 * spec.out_channels // spec.groups
