@@ -300,7 +300,8 @@ def _fake_activation_bytes(gm, input_shape, dtype):
     # The peak of the outputs alive at once: torch.fx's interpreter frees each after its
     # last user has run.
     nodes = list(gm.graph.nodes)
-    last = {n: max((nodes.index(u) for u in n.users), default=i) for i, n in enumerate(nodes)}
+    position = {n: i for i, n in enumerate(nodes)}
+    last = {n: max((position[u] for u in n.users), default=i) for i, n in enumerate(nodes)}
     live, peak = {}, 0
     for i, n in enumerate(nodes):
         meta = n.meta.get("tensor_meta")
