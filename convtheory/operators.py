@@ -279,8 +279,12 @@ class ConvOperator(LinearOperator):
         except ValueError as err:
             if not why or "max_bytes" not in str(err):
                 raise
+            # The side that fell back: an auto operator's adjoint may take the FFT while
+            # its forward is direct.
+            who = (f"this operator's {self.adjoint_method!r} adjoint" if adjoint
+                   else f"this {self.method!r} operator")
             raise ValueError(
-                f"this {self.method!r} operator applies an input on its direct path when "
+                f"{who} applies an input on its direct path when "
                 f"{why} (an FFT would spread it to every output), and that path is over "
                 f"budget: {err}; or pass a larger max_bytes, or {advice}") from None
 

@@ -247,6 +247,19 @@ class TestAdjointPath:
             A @ x
         assert np.isfinite(A @ np.ones(A.shape[1])).all()  # a finite input stays on the FFT
 
+    def test_a_nan_on_an_fft_adjoint_over_the_direct_budget_names_the_adjoint(self, rng):
+        # auto: the forward is direct, the adjoint on the FFT; the adjoint's fallback was
+        # called "this 'direct' operator", which never takes an FFT.
+        A = conv_operator(rng.standard_normal((8, 8, 7, 7)), (8, 64, 64), padding=3, stride=2,
+                          max_bytes=60_000_000)
+        assert (A.method, A.adjoint_method) == ("direct", "fft")
+        Y = np.ones((A.shape[0], 40))
+        Y[3, 0] = np.nan
+        with pytest.raises(ValueError, match=r"^this operator's 'fft' adjoint applies an input on "
+                                             r"its direct path when it holds NaN or inf .* over "
+                                             r"budget: im2col of a batch of 40 inputs"):
+            A.H @ Y
+
     def test_two_paths_over_budget_share_one(self, rng):
         w = rng.standard_normal((8, 8, 7, 7))
         spec = ConvSpec(w.shape, (8, 64, 64), padding=3, stride=2)
