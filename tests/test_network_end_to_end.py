@@ -69,6 +69,21 @@ def test_the_onnx_export_gives_the_same_analysis(pnet):
         1e-6 * ours.lipschitz_upper_bound
 
 
+def test_output_padding_positions_are_border_and_feed_the_next_layer():
+    # output_padding adds a last position that no input reaches (the bias alone). Its
+    # geometry stopped one short (152 border flags for 153 outputs), so a ceil-mode pool
+    # whose last window reads that position raised IndexError in analyze_network.
+    from convtheory.network import capture
+    from convtheory.network.shapes import propagate
+    net = torch.nn.Sequential(torch.nn.ConvTranspose1d(4, 2, 5, stride=3, output_padding=1),
+                              torch.nn.MaxPool1d(4, ceil_mode=True)).eval()
+    g = capture(net, (4, 50))
+    border = propagate(g)[g.nodes[0].name].border[0]
+    assert border.shape == (153,) and border[-1] and not border[75]
+    a = analyze_network(net, (4, 50), spectra=False)
+    assert [x.output_shape for x in a.layers] == [(2, 153), (2, 39)]
+
+
 def test_a_transposed_conv_with_output_padding_is_torch_s_map():
     # output_padding adds outputs past the conv it transposes; the operator must keep them.
     torch.manual_seed(0)

@@ -107,9 +107,13 @@ def _conv_axis(spec, axis, table, rf, jump, period, border):
             _lcm(period, jump * spec.stride[axis]), pads | inner)
 
 
-def _transpose_axis(spec, axis, table, rf, jump, period, border):
-    """The transposed conv reads its input through the forward conv's table, backwards."""
-    n_out, s = spec.input_spatial[axis], spec.stride[axis]
+def _transpose_axis(spec, axis, table, rf, jump, period, border, n_out):
+    """The transposed conv reads its input through the forward conv's table, backwards.
+
+    ``n_out`` is the node's output length: ``output_padding`` adds positions past
+    the forward conv's input that no input reaches (the bias alone), so border ones.
+    """
+    s = spec.stride[axis]
     rows = np.broadcast_to(np.arange(table.shape[0])[:, None], table.shape)
     hit = table >= 0
     count = np.bincount(table[hit], minlength=n_out)
@@ -172,16 +176,19 @@ def propagate(graph: NetworkGraph) -> dict:
         if kind in ("conv", "max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool",
                     "conv_transpose"):
             spec = node_spec(node)
-            step = _transpose_axis if kind == "conv_transpose" else _conv_axis
             tables = [_axis_table(spec, a) for a in range(d)]
-            axes = [step(spec, a, tables[a], Fraction(first.rf[a]), first.jump[a],
-                         first.period[a], first.border[a]) for a in range(d)]
+            n_out = node.output_shape[1:]
+            axes = [_transpose_axis(spec, a, tables[a], Fraction(first.rf[a]), first.jump[a],
+                                    first.period[a], first.border[a], n_out[a])
+                    if kind == "conv_transpose" else
+                    _conv_axis(spec, a, tables[a], Fraction(first.rf[a]), first.jump[a],
+                               first.period[a], first.border[a]) for a in range(d)]
             geo[node.name] = NodeGeometry(tuple(_int(a[0]) for a in axes),
                                           tuple(Fraction(a[1]) for a in axes),
                                           tuple(a[2] for a in axes), tuple(a[3] for a in axes))
             prev = reach[node.inputs[0]]
             reach[node.name] = [
-                _reach_back(t, spec.input_spatial[a], prev[a]) if kind == "conv_transpose"
+                _reach_back(t, n_out[a], prev[a]) if kind == "conv_transpose"
                 else _reach_through(t, prev[a]) for a, t in enumerate(tables)]
         elif kind in ("add", "concat"):
             geo[node.name] = NodeGeometry(
