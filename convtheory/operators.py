@@ -355,9 +355,12 @@ def _auto_path(spec: ConvSpec, adjoint: bool, max_bytes: int, itemsize: int) -> 
     whose buffers fit ``max_bytes``; if none does, the one that needs least (refused after,
     with the least any path needs)."""
     best = _cheapest(spec, adjoint)
-    need = {m: estimate_operator_bytes(spec, m, itemsize=itemsize) for m in PATHS}
-    if need[best] <= max_bytes:
+    if min(spec.input_spatial) == 0:  # an empty input: only the direct path applies
         return best
+    need = {best: estimate_operator_bytes(spec, best, itemsize=itemsize)}
+    if need[best] <= max_bytes:  # the others are estimated only when the cheapest does not fit
+        return best
+    need.update({m: estimate_operator_bytes(spec, m, itemsize=itemsize) for m in PATHS})
     fits = [m for m in PATHS if need[m] <= max_bytes]
     if not fits:
         return min(PATHS, key=need.get)
