@@ -7,6 +7,7 @@ framework lazily (``pip install convtheory[torch]`` / ``convtheory[onnx]``).
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -131,7 +132,7 @@ def _shape(input_shape):
 def _input_within(input_shape, max_bytes: int) -> tuple:
     """``input_shape``, checked, once its float64 array is known to fit ``max_bytes``."""
     shape = _shape(input_shape)
-    check_budget(8 * int(np.prod(shape, dtype=object)), max_bytes,
+    check_budget(8 * math.prod(shape), max_bytes,
                  f"capture of the model on input_shape={shape}",
                  "use a smaller input_shape, or pass a larger max_bytes")
     return shape
@@ -180,12 +181,11 @@ def _conv_run_bytes(layer, x) -> int:
     few hundred KiB on.
     """
     spec = layer.spec(x.shape[1:])
-    size = lambda shape: int(np.prod(shape, dtype=object))  # noqa: E731 - no int64 overflow
-    padded = spec.in_channels * size(Padder(spec).padded_spatial)
-    columns = size(spec.weight_shape[1:]) * spec.groups * size(spec.output_shape[1:])
+    padded = spec.in_channels * math.prod(Padder(spec).padded_spatial)
+    columns = math.prod(spec.weight_shape[1:]) * spec.groups * math.prod(spec.output_shape[1:])
     if layer.backend == "matrix":  # the sparse matrix instead: one entry per tap and out channel
         columns *= 2 * spec.out_channels // spec.groups
-    return 8 * (x.size + padded + 2 * size(spec.output_shape)) + 16 * columns
+    return 8 * (x.size + padded + 2 * math.prod(spec.output_shape)) + 16 * columns
 
 
 def _nn_node(layer, cls):

@@ -13,6 +13,7 @@ subsampling aliases.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -32,11 +33,10 @@ def measurement_bytes(graph) -> int:
     (:func:`~convtheory.cost_model.estimate_operator_bytes`), a pool's
     windows, an activation's temporaries.
     """
-    size = lambda shape: int(np.prod(shape, dtype=object))  # noqa: E731 - no int64 overflow
-    kept = 8 * sum(size(node.output_shape) for node in graph)
+    kept = 8 * sum(math.prod(node.output_shape) for node in graph)
     work = 0
     for node in graph:
-        work = max(work, 4 * 8 * size(node.output_shape))
+        work = max(work, 4 * 8 * math.prod(node.output_shape))
         spec = node_spec(node)
         if spec is not None:
             # A conv's or an average pool's operator builds the paths method="auto" takes
@@ -46,7 +46,7 @@ def measurement_bytes(graph) -> int:
             paths = {_cheapest(spec), _cheapest(spec, adjoint=True)} if auto else {"direct"}
             work = max(work, sum(estimate_operator_bytes(spec, m) for m in paths))
     # The crops: a larger image and two crops of it, kept while the next pair is cut.
-    crops = 6 * 8 * size(graph.input_shape)
+    crops = 6 * 8 * math.prod(graph.input_shape)
     return 3 * kept + crops + work
 
 
