@@ -302,15 +302,17 @@ def _fake_activation_bytes(gm, input_shape, dtype):
     nodes = list(gm.graph.nodes)
     position = {n: i for i, n in enumerate(nodes)}
     last = {n: max((position[u] for u in n.users), default=i) for i, n in enumerate(nodes)}
-    live, peak = {}, 0
+    freed_at = {}  # position -> the bytes whose last user runs there
+    alive = peak = 0
     for i, n in enumerate(nodes):
         meta = n.meta.get("tensor_meta")
         # The output node returns its argument's tensor, not a copy of it.
         if n.op != "output" and hasattr(meta, "shape") and hasattr(meta, "dtype"):
-            live[n] = int(meta.shape.numel()) * meta.dtype.itemsize
-        peak = max(peak, sum(live.values()))
-        for m in [m for m in live if last[m] <= i]:
-            del live[m]
+            size = int(meta.shape.numel()) * meta.dtype.itemsize
+            alive += size
+            freed_at[last[n]] = freed_at.get(last[n], 0) + size
+        peak = max(peak, alive)
+        alive -= freed_at.pop(i, 0)
     return peak
 
 
@@ -339,29 +341,26 @@ def capture_torch(model, input_shape, max_bytes: int = DEFAULT_MAX_BYTES) -> Net
 
     model.eval()
     gm.eval()
-    # The layers' outputs, weighed before the run whatever the input's size: a stride, a
-    # padding or an adaptive pool's output size grows even a 4x4 input without bound.
-    try:
-        needed = _fake_activation_bytes(gm, b.input_shape, dtype)
-    finally:
-        restore()
-    if needed is not None:
-        check_budget(needed, max_bytes, f"running the model once on input_shape="
-                     f"{b.input_shape} (its layers' outputs)",
-                     "use a smaller input_shape, or pass a larger max_bytes")
-    model.eval()
     said = io.StringIO()
     try:
-        # ShapeProp prints the model's traceback to stderr before it re-raises: kept
-        # aside, and passed on only if the model ran (anything the model itself said).
-        with torch.no_grad(), contextlib.redirect_stderr(said):
-            ShapeProp(gm).propagate(torch.zeros((1,) + b.input_shape, dtype=dtype))
-        sys.stderr.write(said.getvalue())
-    except Exception as err:
-        # ShapeProp wraps the model's own error; that one says what is wrong.
-        cause = err.__cause__ or err
-        raise ValueError(f"the model does not run on input_shape={b.input_shape} "
-                         f"({type(cause).__name__}: {cause})") from None
+        # The layers' outputs, weighed before the run whatever the input's size: a stride, a
+        # padding or an adaptive pool's output size grows even a 4x4 input without bound.
+        needed = _fake_activation_bytes(gm, b.input_shape, dtype)
+        if needed is not None:
+            check_budget(needed, max_bytes, f"running the model once on input_shape="
+                         f"{b.input_shape} (its layers' outputs)",
+                         "use a smaller input_shape, or pass a larger max_bytes")
+        try:
+            # ShapeProp prints the model's traceback to stderr before it re-raises: kept
+            # aside, and passed on only if the model ran (anything the model itself said).
+            with torch.no_grad(), contextlib.redirect_stderr(said):
+                ShapeProp(gm).propagate(torch.zeros((1,) + b.input_shape, dtype=dtype))
+            sys.stderr.write(said.getvalue())
+        except Exception as err:
+            # ShapeProp wraps the model's own error; that one says what is wrong.
+            cause = err.__cause__ or err
+            raise ValueError(f"the model does not run on input_shape={b.input_shape} "
+                             f"({type(cause).__name__}: {cause})") from None
     finally:
         restore()
     outputs = []
