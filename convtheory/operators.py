@@ -469,18 +469,17 @@ def conv_operator(weight, input_shape, *, stride=1, padding=0, dilation=1, group
     if method == "auto":
         method = _auto_path(spec, False, max_bytes, itemsize)
         adjoint_method = _auto_path(spec, True, max_bytes, itemsize)
-        both = (estimate_operator_bytes(spec, method, itemsize=itemsize)
-                + estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize))
-        if adjoint_method != method and both > max_bytes:
-            adjoint_method = method  # two paths' buffers do not fit: one serves both
         if np.finfo(np.result_type(w.dtype, np.float32)).bits < 64:
             # The FFT paths keep the kernel's spectrum in the weight's precision (1e-7 off
             # in single precision), the direct path the weights themselves: split, A.H
             # would be the adjoint of another operator than A, to float64 vectors.
             adjoint_method = method
-    needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
-    if adjoint_method != method:
-        needed += estimate_operator_bytes(spec, adjoint_method, itemsize=itemsize)
+    needed = sum(estimate_operator_bytes(spec, m, itemsize=itemsize)
+                 for m in {method, adjoint_method})
+    if adjoint_method != method and needed > max_bytes:
+        # Two paths' buffers do not fit: the forward's serves both.
+        adjoint_method = method
+        needed = estimate_operator_bytes(spec, method, itemsize=itemsize)
     check_budget(needed, max_bytes, f"conv_operator(method={method!r}) with weight "
                  f"{spec.weight_shape} on input {spec.input_shape}",
                  "use a smaller input (e.g. crop it to the region of interest), or pass a "
