@@ -180,26 +180,6 @@ class TestAdjointPath:
                                              r"about 701\.8 KiB, over max_bytes=500,000"):
             conv_operator(w, (1, 4096), padding=7, max_bytes=500_000)
 
-    def test_threads_share_the_lazily_built_direct_path(self, rng):
-        # A NaN sends an FFT operator to the direct path, built on first use: two
-        # threads arriving at once must share one buffer, and both get the matrix's NaNs.
-        from concurrent.futures import ThreadPoolExecutor
-        w = rng.standard_normal((3, 3, 5, 5))
-        M = conv_matrix(w, (3, 24, 24), padding=2)
-        for _ in range(5):
-            A = conv_operator(w, (3, 24, 24), padding=2, method="fft")
-            xs = [rng.standard_normal(M.shape[1]) for _ in range(8)]
-            for x in xs:
-                x[rng.integers(M.shape[1])] = np.nan
-            with ThreadPoolExecutor(4) as pool:
-                got = list(pool.map(lambda v: A.H @ (A @ v), xs))
-            for x, y in zip(xs, got):
-                want = M.T @ (M @ x)
-                np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
-                keep = ~np.isnan(want)
-                assert np.abs(y[keep] - want[keep]).max() <= RTOL * np.abs(want[keep]).max()
-
-    @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
     def test_single_precision_weights_keep_one_path(self, rng, dtype):
         # The FFT paths hold the kernel's spectrum in the weight's precision (about 1e-7
         # relative in single precision), the direct path applies the weights themselves.
