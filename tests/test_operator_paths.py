@@ -180,6 +180,7 @@ class TestAdjointPath:
                                              r"about 701\.8 KiB, over max_bytes=500,000"):
             conv_operator(w, (1, 4096), padding=7, max_bytes=500_000)
 
+    @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
     def test_single_precision_weights_keep_one_path(self, rng, dtype):
         # The FFT paths hold the kernel's spectrum in the weight's precision (about 1e-7
         # relative in single precision), the direct path applies the weights themselves.
