@@ -12,8 +12,8 @@ For each configuration, the gradient of the input from the output gradient
   with the flipped weight per block (:meth:`FlatGather.grad_gather`).
 
 The ratio is correlation / scatter-add (below 1: the correlation is faster).
-The layer takes the correlation where ``C_out <= C_in`` per group and a column
-of the output gradient has at least ``convtheory.nn.conv_plan.CORRELATE_BYTES`` (inside the
+The layer takes the correlation where ``C_out <= C_in`` per group and the kernel
+has at least ``convtheory.nn.conv_plan.CORRELATE_TAPS`` taps (inside the
 layer the scatter-add shares the weight gradient's loop, which this script
 does not show).  Both answers are checked against each other before timing.
 """

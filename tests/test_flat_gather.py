@@ -249,9 +249,9 @@ def _im2col_backward(spec, g, x, w):
                          ids=["scatter-add", "correlation", "3d-correlation"])
 def test_a_nan_in_the_gradient_propagates(geometry, blocks, monkeypatch):
     """A nan of the output gradient reaches exactly the input gradient entries it touches."""
-    monkeypatch.setattr(conv_plan, "CORRELATE_BYTES", 0)  # the correlation wherever C_out <= C_in
+    monkeypatch.setattr(conv_plan, "CORRELATE_TAPS", 0)  # the correlation wherever C_out <= C_in
     spec, x, w, b, g, conv = _spec_and_data(geometry, "zeros", "float64", seed=6)
-    assert conv_plan._correlate(spec, g.dtype) == (geometry is not GEOMETRIES[2])
+    assert conv_plan._correlate(spec) == (geometry is not GEOMETRIES[2])
     g[(0, 0) + (0,) * spec.ndim] = np.nan
     gx, gw, gb = CONV[spec.ndim][1](g, x, w, b, **conv)
     ref_gx, _ = _im2col_backward(spec, g, x, w)
@@ -271,7 +271,7 @@ DENSE = [(g, i) for g, i in zip(GEOMETRIES, IDS) if g[0][1] > 1 or g[0][0] > g[2
 def test_the_input_gradient_as_a_correlation(geometry, mode, blocks, monkeypatch):
     """grad_padded, grad_gather, w_flipped @ cols and grad_input give M^T g to 1e-12,
     for every geometry (the layer takes this path only where C_out <= C_in)."""
-    monkeypatch.setattr(conv_plan, "CORRELATE_BYTES", 0)  # whatever the channel count
+    monkeypatch.setattr(conv_plan, "CORRELATE_TAPS", 0)  # whatever the kernel
     spec, x, w, b, g, conv = _spec_and_data(geometry, mode, "float64", seed=7)
     flat = FlatGather(spec)
     n, groups = x.shape[0], spec.groups
@@ -295,13 +295,16 @@ def test_the_input_gradient_as_a_correlation(geometry, mode, blocks, monkeypatch
     assert ("grad_margin" in plan._flat._buffers) == (cpo <= cpi)
 
 
-@pytest.mark.parametrize("dtype, correlate", [("float64", True), ("float32", False)])
-def test_the_layer_correlates_from_enough_channels(dtype, correlate):
-    """16 -> 16 channels: 128 bytes a column in float64 (correlation), 64 in float32
-    (scatter-add); both against the float64 matrix."""
-    w_shape, x_shape, conv = (16, 16, 3, 3, 2), (2, 16, 4, 5, 3), dict(padding=1)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("w_shape, correlate", [((6, 6, 3, 3, 3), True), ((6, 6, 3, 3, 2), False),
+                                                ((6, 5, 3, 3, 3), False)],
+                         ids=["27-taps", "18-taps", "more-outputs"])
+def test_the_layer_correlates_from_enough_taps(dtype, w_shape, correlate):
+    """A 3x3x3 kernel and C_out <= C_in: the correlation; fewer taps or more outputs than
+    inputs: the scatter-add.  Both against the float64 matrix."""
+    x_shape, conv = (2, w_shape[1], 4, 5, 3), dict(padding=1)
     spec, x, w, b, g, conv = _spec_and_data((w_shape, x_shape, conv), "zeros", dtype, seed=8)
-    assert conv_plan._correlate(spec, np.dtype(dtype)) == correlate
+    assert conv_plan._correlate(spec) == correlate
     plan = F.ConvPlan(spec)
     plan.forward(x, w, b)
     got = plan.backward(g, w)
@@ -358,3 +361,16 @@ def test_a_huge_buffer_is_refused_before_allocating():
     flat = FlatGather(ConvSpec((1, 2, 3, 3), (2, 5, 5), padding=1), max_bytes=1000)
     with pytest.raises(ValueError, match="padded buffer"):
         flat.pad(np.zeros((100, 2, 5, 5)))
+
+
+def test_short_rows_restores_numpy_buffer_size():
+    """The scatter's short-row buffer is numpy's only inside the block, also after an error."""
+    before = np.getbufsize()
+    with flat_module.short_rows():
+        assert np.getbufsize() == flat_module.ROW_BUFFER != before
+    assert np.getbufsize() == before
+    with pytest.raises(RuntimeError, match="inside"):
+        with flat_module.short_rows(64):
+            assert np.getbufsize() == 64
+            raise RuntimeError("inside")
+    assert np.getbufsize() == before

@@ -10,7 +10,7 @@ Two backends compute the same map:
   cropped, and the columns are gathered and multiplied block by block (about
   4 MiB each), so they stay in the cache; the backward pass gathers them again
   rather than keeping ``prod(k)`` copies of the input.  With ``C_out <= C_in``
-  and enough channels (:data:`CORRELATE_BYTES`) the input gradient is a flat
+  and a kernel of :data:`CORRELATE_TAPS` taps or more the input gradient is a flat
   gather too: of the output gradient, multiplied by the flipped weight,
   instead of the scatter-add of ``w^T g``.  One channel pair per
   group (depthwise) needs no columns: a shift-and-add of the runs, one BLAS
@@ -39,7 +39,7 @@ from ..threads import blas_threads, gemm_threads
 from ..validation import as_instance
 from ._backend import BACKENDS, _cached
 
-__all__ = ["CORRELATE_BYTES", "ConvPlan"]
+__all__ = ["CORRELATE_TAPS", "ConvPlan"]
 
 _TAPS: OrderedDict = OrderedDict()
 
@@ -254,7 +254,7 @@ class ConvPlan:
         # weight (after the loop: its gather copies C_out * prod(k) rows per column) or the
         # scatter-add of the columns (C_in * prod(k) rows, each an add: dearer than a copy).
         # With an infinite weight only the scatter-add can skip the spill (inf * 0 there).
-        scatter = input_grad and (not finite_weight or not _correlate(spec, grad_output.dtype))
+        scatter = input_grad and (not finite_weight or not _correlate(spec))
         gxp = flat.buffer("grad_padded", xp.shape, grad_output.dtype) if scatter else None
         if scatter:
             gxp.fill(0)
@@ -315,19 +315,21 @@ class ConvPlan:
         return flat.grad_input(gx.reshape(spec.in_channels, n, span))
 
 
-#: Bytes of one column of the output gradient per group (C_out / groups entries) from
-#: which the input gradient is a correlation rather than a scatter-add, when also
-#: C_out <= C_in per group.  Measured on the layer's backward pass, one thread
-#: (benchmarks/bench_flat_input_grad.py compares the two paths alone): float32, the
-#: correlation 7% faster at 32 -> 32 channels, 2% at 3-D 16 -> 16, 4-6% slower at 2-D
-#: 16 -> 16, 11% at 8 -> 8; float64, 13-26% faster at 16 and 32 channels, 2% slower at 8.
-CORRELATE_BYTES = 128
+#: Taps of the kernel from which the input gradient is a correlation rather than a
+#: scatter-add, when also C_out <= C_in per group.  The scatter-add pays one add per tap
+#: and input channel of each column; the correlation one copy per tap and output channel,
+#: plus two passes over the volume (the margin and the crop).  Measured on the layer's
+#: forward and backward pass, one thread, with the scatter's adds on numpy's short-row
+#: buffer (``flat_gather.short_rows``): 3x3x3 kernels, the correlation 2-6% faster
+#: (float32 and float64, 8, 16 and 32 channels); 3x3 and shorter, the scatter-add 0-7%
+#: faster in all but float64 at 32 -> 32 channels (the correlation 8% faster).
+CORRELATE_TAPS = 27
 
 
-def _correlate(spec: ConvSpec, dtype) -> bool:
+def _correlate(spec: ConvSpec) -> bool:
     """Whether the flat path takes the input gradient as a correlation (see above)."""
-    cpo = spec.out_channels_per_group
-    return cpo <= spec.in_channels_per_group and cpo * np.dtype(dtype).itemsize >= CORRELATE_BYTES
+    k_vol = int(np.prod(spec.kernel_size))
+    return spec.out_channels_per_group <= spec.in_channels_per_group and k_vol >= CORRELATE_TAPS
 
 
 def _columns(flat, block) -> slice:
