@@ -48,7 +48,6 @@ layer sums again without the spill in that case (see :mod:`convtheory.nn.conv_pl
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -57,6 +56,7 @@ from scipy.linalg import get_blas_funcs
 from .matrices import DEFAULT_MAX_BYTES
 from .padded import Padder
 from .spec import ConvSpec
+from .ufunc_buffer import short_rows
 from .validation import as_instance, as_max_bytes, check_budget
 
 __all__ = ["BLOCK_BYTES", "FlatGather"]
@@ -65,25 +65,6 @@ __all__ = ["BLOCK_BYTES", "FlatGather"]
 #: gather that writes it and the products that read it, large enough that the
 #: per-block Python overhead (one copy per tap, a few products) stays small.
 BLOCK_BYTES = 1 << 22
-
-#: numpy's ufunc buffer, in elements, while :meth:`FlatGather.scatter` adds: with the
-#: default (8192), numpy 2 copies rows shorter than the buffer through it, and an add of
-#: 16 x 1086 float32 took 7.7 us where 16 x 2172 took 4.2.
-ROW_BUFFER = 2048
-
-
-@contextmanager
-def short_rows(size: int = None):
-    """numpy's ufunc buffer set to ``size`` (default :data:`ROW_BUFFER`) elements inside.
-
-    ``numpy.setbufsize`` is per context (thread), so other threads are not touched.
-    """
-    old = np.setbufsize(ROW_BUFFER if size is None else size)
-    try:
-        yield
-    finally:
-        np.setbufsize(old)
-
 
 #: Extra elements at the end of each row of a block's buffer: with rows of a power of
 #: two bytes (1024 positions of a Conv1d, say), every row of ``cols`` maps to the same

@@ -361,16 +361,3 @@ def test_a_huge_buffer_is_refused_before_allocating():
     flat = FlatGather(ConvSpec((1, 2, 3, 3), (2, 5, 5), padding=1), max_bytes=1000)
     with pytest.raises(ValueError, match="padded buffer"):
         flat.pad(np.zeros((100, 2, 5, 5)))
-
-
-def test_short_rows_restores_numpy_buffer_size():
-    """The scatter's short-row buffer is numpy's only inside the block, also after an error."""
-    before = np.getbufsize()
-    with flat_module.short_rows():
-        assert np.getbufsize() == flat_module.ROW_BUFFER != before
-    assert np.getbufsize() == before
-    with pytest.raises(RuntimeError, match="inside"):
-        with flat_module.short_rows(64):
-            assert np.getbufsize() == 64
-            raise RuntimeError("inside")
-    assert np.getbufsize() == before

@@ -36,6 +36,7 @@ from ..matrices import conv_matrix
 from ..spec import ConvSpec
 from ..taps import conv_taps
 from ..threads import blas_threads, gemm_threads
+from ..ufunc_buffer import short_rows
 from ..validation import as_instance
 from ._backend import BACKENDS, _cached
 
@@ -95,6 +96,8 @@ class ConvPlan:
             self._buffers[name] = buf
         return buf
 
+    # The crops, pads and bias adds run over short strided rows (ufunc_buffer).
+    @short_rows()
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         """``y = conv(x, weight) + bias`` for a batch ``x`` of shape ``(N,) + spec.input_shape``."""
         spec = self.spec
@@ -130,6 +133,7 @@ class ConvPlan:
         self._saved = cols
         return out
 
+    @short_rows()
     def backward(self, grad_output: np.ndarray, weight: np.ndarray, *, input_grad: bool = True):
         """Gradients ``(grad_input, grad_weight, grad_bias)`` of the last ``forward``.
 
