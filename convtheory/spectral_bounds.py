@@ -39,7 +39,7 @@ import scipy.sparse.linalg
 
 from . import circular_bound as _circ
 from .gram_certificate import (CERTIFICATE_FLOPS, banded_cost, banded_flops, block_size,
-                               certify_banded, certify_dense, pixel_major, small_gram,
+                               certify_banded, certify_dense, pixel_major, small_gram, workspace,
                                top_eigenpair)
 from .lanczos import MAX_LANCZOS_MATVECS, top_eigenvector
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix
@@ -180,7 +180,10 @@ def _dense_bounds(w, spec, rtol):
     """``(x, upper, M, how)`` from the dense Gram matrix of ``M = conv_matrix(w, spec)``."""
     M = conv_matrix(w, spec)
     Gs, wide, form_error = small_gram(M)
-    G = Gs.toarray()
+    # A kept buffer (gram_certificate.workspace): fresh pages cost as much as the Cholesky.
+    G = workspace("gram", Gs.shape, Gs.dtype)
+    G.fill(0)
+    Gs.toarray(out=G)
     n = G.shape[0]
     upper = None
     if n > _EIGH_MAX and not np.iscomplexobj(G):

@@ -211,3 +211,33 @@ def test_transposed_conv_bracket_around_the_dense_svd(conv, embedding_path):
     assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
     assert (b.upper - b.lower) / b.upper <= 1e-4
     assert "Cholesky certificate" in b.method
+
+
+def test_workspace_is_kept_per_thread_and_only_when_small(monkeypatch):
+    """The dense path's kept buffers: one per name and thread, none above WORKSPACE_BYTES."""
+    import threading
+
+    from convtheory import gram_certificate as gc
+    mine = gc.workspace("test", (4, 4))
+    assert gc.workspace("test", (4, 4)) is mine
+    theirs = []
+    worker = threading.Thread(target=lambda: theirs.append(gc.workspace("test", (4, 4))))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine and gc.workspace("test", (4, 4)) is mine
+    monkeypatch.setattr(gc, "WORKSPACE_BYTES", 64)
+    assert gc.workspace("big", (4, 4)) is not gc.workspace("big", (4, 4))
+
+
+def test_a_kept_gram_buffer_gives_the_same_bracket_twice():
+    """The second call reuses the first one's buffers (filled with its Gram matrix and
+    factor) and must give the same bracket: nothing of the first call leaks into it."""
+    rng = np.random.default_rng(3)
+    w1, w2 = rng.standard_normal((2, 10, 3, 3, 3))
+    first = conv_spectral_norm_bounds(w1, (3, 12, 12), rtol=1e-8)
+    second = conv_spectral_norm_bounds(w2, (3, 12, 12), rtol=1e-8)
+    again = conv_spectral_norm_bounds(w1, (3, 12, 12), rtol=1e-8)
+    assert (first.lower, first.upper) == (again.lower, again.upper)
+    for b, w in ((first, w1), (second, w2)):
+        exact = np.linalg.svd(conv_matrix(w, (3, 12, 12)).toarray(), compute_uv=False)[0]
+        assert b.lower <= exact * (1 + 1e-13) and exact <= b.upper * (1 + 1e-13)
