@@ -24,6 +24,7 @@ fails: the factorisation breaks down and no bound is returned.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -33,6 +34,7 @@ import scipy.linalg.lapack
 import scipy.sparse
 
 from .spec import ConvSpec
+from .taps import spatial_taps
 from .threads import blas_threads
 
 __all__ = []  # private to convtheory.spectral_bounds
@@ -108,10 +110,20 @@ def small_gram(M: scipy.sparse.spmatrix):
     only those) and ``|| |M| ||_2^2 <= min(||M||_F^2, ||M||_1 ||M||_inf)``.
     """
     M = scipy.sparse.csr_matrix(M)
-    rows, cols = M.shape
-    wide = rows < cols
+    wide, form_error = gram_rounding(M)
     Mh = M.conj().T if np.iscomplexobj(M.data) else M.T
     G = (M @ Mh) if wide else (Mh @ M)
+    return G.tocsr(), wide, form_error
+
+
+def gram_rounding(M: scipy.sparse.csr_matrix):
+    """``(wide, form_error)`` of :func:`small_gram`, for any summation order of its products.
+
+    Higham's bound holds whatever the order of the sums, so it also serves the
+    Gram matrix that :func:`tied_gram` sums another way.
+    """
+    rows, cols = M.shape
+    wide = rows < cols
     # |M|'s row and column sums and Frobenius norm, read off the CSR arrays (as a sparse
     # |M| they cost as much as the product itself on a small layer).
     a = np.abs(M.data)
@@ -130,7 +142,94 @@ def small_gram(M: scipy.sparse.spmatrix):
     nonzero = a[a > 0]
     if nonzero.size and float(nonzero.min()) < 2.0 ** -511:
         form_error += 2 * max(rows, cols) * terms * _ETA
-    return G.tocsr(), wide, form_error
+    return wide, form_error
+
+
+#: Most products :func:`tied_gram` adds up: 16 bytes of pattern each, kept for the last
+#: four geometries, and 8 of values (4 + 2 MiB at most); above, the sparse product is used.
+TIED_PRODUCTS = 1 << 18
+
+
+def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray | None:
+    """``M^T M`` of a real conv, dense in ``out``, from its tied weights; None if ``M`` is wide.
+
+    Every output channel of a group reads the same inputs at output position
+    ``p``, through the same kernel positions, so
+    ``M^T M = sum_p E_p^T K_g E_p`` with ``K_g = W_g^T W_g`` (``W_g`` the group's
+    weight as ``(C_out/groups, C_in/groups * prod(k))``) and ``E_p`` placing
+    kernel position ``a`` of input channel ``c`` at column ``(c, input read by
+    p through a)``.  The small products ``K_g`` come first and the taps only
+    add them up, along a pattern kept per geometry: for P-Net's 1000 x 432
+    first layer 0.2 ms, against 1.5 ms for the sparse product and its dense
+    copy.  The same products are summed as in the sparse product, in another
+    order (:func:`gram_rounding` bounds both).  Boundary modes that fold or
+    wrap taps onto one input add them, as the matrix does.
+
+    Returns None, for the sparse product to serve, when ``M`` is wide (its
+    Gram matrix is ``M M^T``), the weight complex, or the pattern over
+    :data:`TIED_PRODUCTS`.
+
+    Parameters
+    ----------
+    weight : ndarray, real, shape ``spec.weight_shape``
+    spec : ConvSpec
+    out : ndarray, float64, shape ``(cols, cols)``
+        Overwritten (a kept buffer, see :func:`workspace`).
+
+    Examples
+    --------
+    >>> from convtheory import conv_matrix
+    >>> w = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
+    >>> spec = ConvSpec(w.shape, (2, 5, 5), padding=1, padding_mode="reflect")
+    >>> M = conv_matrix(w, spec)
+    >>> G = tied_gram(w, spec, np.empty((50, 50)))
+    >>> bool(np.allclose(G, (M.T @ M).toarray(), rtol=0, atol=1e-12))
+    True
+    """
+    rows, cols = spec.matrix_shape
+    if rows < cols or np.iscomplexobj(weight):
+        return None
+    pattern = _tied_pattern(spec)
+    if pattern is None:
+        return None
+    index, k_index = pattern
+    groups, cpi, cpo = spec.groups, spec.in_channels_per_group, spec.out_channels_per_group
+    # K[g, (ci, a), (cj, b)] = sum over the group's outputs o of w[o, ci, a] w[o, cj, b]
+    W = np.asarray(weight, dtype=np.float64).reshape(groups, cpo, -1)
+    K = np.matmul(W.transpose(0, 2, 1), W)
+    values = np.take(K.reshape(-1), k_index, out=workspace("tied_values", k_index.shape))
+    out.fill(0)
+    np.add.at(out.reshape(-1), index, values)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _tied_pattern(spec: ConvSpec):
+    """``(index, k_index)`` of :func:`tied_gram`: for every product it adds, its flat
+    position in the ``(cols, cols)`` Gram matrix and in ``K``; None over
+    :data:`TIED_PRODUCTS`."""
+    st = spatial_taps(spec)
+    per_output = np.diff(st.indptr)
+    groups, cpi = spec.groups, spec.in_channels_per_group
+    if int(np.sum(per_output ** 2)) * cpi * cpi * groups > TIED_PRODUCTS:
+        return None
+    n_out = len(per_output)
+    k_vol = int(np.prod(spec.kernel_size))
+    n_in = int(np.prod(spec.input_spatial))
+    cols = spec.matrix_shape[1]
+    # reads[p, a]: the input position output p reads through kernel position a (-1: padding)
+    reads = np.full((n_out, k_vol), -1, dtype=np.int64)
+    reads[np.repeat(np.arange(n_out), per_output), st.kernel] = st.cols
+    p, a, b = np.nonzero((reads[:, :, None] >= 0) & (reads[:, None, :] >= 0))
+    # Column (c, s) of M is c * n_in + s, with c = g * cpi + ci; K is (g, ci, a, cj, b).
+    g = np.arange(groups)[:, None, None, None]
+    ci = np.arange(cpi)[None, :, None, None]
+    cj = np.arange(cpi)[None, None, :, None]
+    row = (g * cpi + ci) * n_in + reads[p, a]
+    col = (g * cpi + cj) * n_in + reads[p, b]
+    index = (row * cols + col).reshape(-1)
+    k_index = ((((g * cpi + ci) * k_vol + a) * cpi + cj) * k_vol + b).reshape(-1)
+    return index, k_index
 
 
 def _bound_from_factor(abs_norm2: float, terms: int, n: int, tau2: float,

@@ -39,8 +39,8 @@ import scipy.sparse.linalg
 
 from . import circular_bound as _circ
 from .gram_certificate import (CERTIFICATE_FLOPS, banded_cost, banded_flops, block_size,
-                               certify_banded, certify_dense, pixel_major, small_gram, workspace,
-                               top_eigenpair)
+                               certify_banded, certify_dense, gram_rounding, pixel_major,
+                               small_gram, tied_gram, top_eigenpair, workspace)
 from .lanczos import MAX_LANCZOS_MATVECS, top_eigenvector
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix
 from .operators import _fft_eligible, conv_operator, estimate_operator_bytes
@@ -179,11 +179,16 @@ def _check_args(rtol, max_seconds, max_bytes):
 def _dense_bounds(w, spec, rtol):
     """``(x, upper, M, how)`` from the dense Gram matrix of ``M = conv_matrix(w, spec)``."""
     M = conv_matrix(w, spec)
-    Gs, wide, form_error = small_gram(M)
-    # A kept buffer (gram_certificate.workspace): fresh pages cost as much as the Cholesky.
-    G = workspace("gram", Gs.shape, Gs.dtype)
-    G.fill(0)
-    Gs.toarray(out=G)
+    rows, cols = M.shape
+    # Kept buffers (gram_certificate.workspace): fresh pages cost as much as the Cholesky.
+    G = None if rows < cols else tied_gram(w, spec, workspace("gram", (cols, cols)))
+    if G is None:
+        Gs, wide, form_error = small_gram(M)
+        G = workspace("gram", Gs.shape, Gs.dtype)
+        G.fill(0)
+        Gs.toarray(out=G)
+    else:
+        wide, form_error = gram_rounding(scipy.sparse.csr_matrix(M))
     n = G.shape[0]
     upper = None
     if n > _EIGH_MAX and not np.iscomplexobj(G):

@@ -17,6 +17,7 @@ from convtheory.gram_certificate import (
     certify_dense,
     pixel_major,
     small_gram,
+    tied_gram,
 )
 
 from .conftest import ROUNDING, dense_norm
@@ -241,3 +242,57 @@ def test_a_kept_gram_buffer_gives_the_same_bracket_twice():
     for b, w in ((first, w1), (second, w2)):
         exact = np.linalg.svd(conv_matrix(w, (3, 12, 12)).toarray(), compute_uv=False)[0]
         assert b.lower <= exact * (1 + 1e-13) and exact <= b.upper * (1 + 1e-13)
+
+
+TIED_CASES = [
+    ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode=mode))
+    for mode in ("zeros", "reflect", "replicate", "circular", "symmetric")
+] + [
+    ((6, 2, 3, 3), (4, 7, 7), dict(padding=2, dilation=2, groups=2)),
+    ((6, 1, 3, 3), (6, 6, 6), dict(padding=1, groups=6)),
+    ((3, 2, 5), (2, 11), dict(padding=2)),
+    ((3, 2, 3, 3, 3), (2, 4, 5, 4), dict(padding=1)),
+    ((8, 2, 3, 3), (2, 9, 9), dict(stride=2, padding=1)),   # tall although strided
+    ((10, 3, 3, 3), (3, 12, 12), {}),                      # P-Net's first layer
+]
+
+
+@pytest.mark.parametrize("wshape, shape, conv", TIED_CASES)
+def test_tied_gram_is_the_sparse_gram(wshape, shape, conv):
+    """M^T M summed from K_g = W_g^T W_g along the taps equals the sparse product, entry
+    for entry (the same products in another order), for every boundary mode and groups."""
+    w = np.random.default_rng(4).standard_normal(wshape)
+    spec = ConvSpec(wshape, shape, **conv)
+    M = conv_matrix(w, spec)
+    rows, cols = M.shape
+    assert rows >= cols
+    G = tied_gram(w, spec, np.full((cols, cols), np.nan))  # every entry is written
+    reference = (M.T @ M).toarray()
+    np.testing.assert_allclose(G, reference, rtol=0, atol=1e-13 * np.abs(reference).max())
+
+
+def test_tied_gram_declines_what_it_cannot_sum(monkeypatch):
+    """A wide matrix (M M^T is the smaller Gram), a complex weight and a pattern over
+    TIED_PRODUCTS go to the sparse product."""
+    from convtheory import gram_certificate as gc
+    w = np.ones((8, 3, 3, 3))
+    wide = ConvSpec(w.shape, (3, 6, 6), stride=2)
+    assert wide.matrix_shape[0] < wide.matrix_shape[1]
+    assert tied_gram(w, wide, np.empty((108, 108))) is None
+    tall = ConvSpec((2, 1, 3), (1, 6), padding=1)
+    assert tied_gram(np.ones((2, 1, 3)) * 1j, tall, np.empty((6, 6))) is None
+    monkeypatch.setattr(gc, "TIED_PRODUCTS", 10)
+    gc._tied_pattern.cache_clear()
+    try:
+        assert tied_gram(np.ones((2, 1, 3)), tall, np.empty((6, 6))) is None
+    finally:
+        gc._tied_pattern.cache_clear()
+
+
+def test_a_wrong_weight_order_fails_the_tied_gram():
+    """The reference comparison can fail: K from the kernel flipped is another Gram matrix."""
+    w = np.random.default_rng(5).standard_normal((4, 2, 3, 3))
+    spec = ConvSpec(w.shape, (2, 6, 6), padding=1)
+    M = conv_matrix(w, spec)
+    wrong = tied_gram(np.ascontiguousarray(w[..., ::-1, ::-1]), spec, np.empty((72, 72)))
+    assert not np.allclose(wrong, (M.T @ M).toarray(), rtol=0, atol=1e-8)
