@@ -162,12 +162,17 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     add them up, along a pattern kept per geometry: for P-Net's 1000 x 432
     first layer 0.2 ms, against 1.5 ms for the sparse product and its dense
     copy.  The same products are summed as in the sparse product, in another
-    order (:func:`gram_rounding` bounds both).  Boundary modes that fold or
-    wrap taps onto one input add them, as the matrix does.
+    order (:func:`gram_rounding` bounds both).  That holds only where every
+    entry of ``M`` is one weight: where a boundary mode folds two taps of one
+    output onto one input (reflect, replicate, symmetric; circular with a
+    kernel wider than the input), the matrix entry is their sum, the sparse
+    product multiplies those sums, and ``w_a w_b + w_a' w_b`` rounds with
+    cancellation that ``(w_a + w_a') w_b`` has not (a folded sum near 0 came
+    out as a Gram matrix of exact 0 below a nonzero norm).
 
     Returns None, for the sparse product to serve, when ``M`` is wide (its
-    Gram matrix is ``M M^T``), the weight complex, or the pattern over
-    :data:`TIED_PRODUCTS`.
+    Gram matrix is ``M M^T``), the weight complex, taps fold, or the pattern
+    over :data:`TIED_PRODUCTS`.
 
     Parameters
     ----------
@@ -180,10 +185,12 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     --------
     >>> from convtheory import conv_matrix
     >>> w = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
-    >>> spec = ConvSpec(w.shape, (2, 5, 5), padding=1, padding_mode="reflect")
+    >>> spec = ConvSpec(w.shape, (2, 5, 5), padding=1, padding_mode="circular")
     >>> M = conv_matrix(w, spec)
     >>> G = tied_gram(w, spec, np.empty((50, 50)))
     >>> bool(np.allclose(G, (M.T @ M).toarray(), rtol=0, atol=1e-12))
+    True
+    >>> tied_gram(w, spec.replace(padding_mode="reflect"), np.empty((50, 50))) is None
     True
     """
     rows, cols = spec.matrix_shape
@@ -206,9 +213,11 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
 @functools.lru_cache(maxsize=4)
 def _tied_pattern(spec: ConvSpec):
     """``(index, k_index)`` of :func:`tied_gram`: for every product it adds, its flat
-    position in the ``(cols, cols)`` Gram matrix and in ``K``; None over
-    :data:`TIED_PRODUCTS`."""
+    position in the ``(cols, cols)`` Gram matrix and in ``K``; None where taps fold
+    onto one input or over :data:`TIED_PRODUCTS`."""
     st = spatial_taps(spec)
+    if st.n_entries != st.n_taps:  # folded taps: the matrix's entries are sums (see above)
+        return None
     per_output = np.diff(st.indptr)
     groups, cpi = spec.groups, spec.in_channels_per_group
     if int(np.sum(per_output ** 2)) * cpi * cpi * groups > TIED_PRODUCTS:

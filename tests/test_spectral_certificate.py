@@ -246,8 +246,11 @@ def test_a_kept_gram_buffer_gives_the_same_bracket_twice():
 
 TIED_CASES = [
     ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode=mode))
-    for mode in ("zeros", "reflect", "replicate", "circular", "symmetric")
+    for mode in ("zeros", "circular")
 ] + [
+    # a boundary mode that reads each input once per output: reflect of one sample before
+    ((4, 2, 2, 2), (2, 5, 6), dict(padding=((1, 0), (1, 0)), padding_mode="reflect")),
+    ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode="circular", flip=True)),
     ((6, 2, 3, 3), (4, 7, 7), dict(padding=2, dilation=2, groups=2)),
     ((6, 1, 3, 3), (6, 6, 6), dict(padding=1, groups=6)),
     ((3, 2, 5), (2, 11), dict(padding=2)),
@@ -296,3 +299,35 @@ def test_a_wrong_weight_order_fails_the_tied_gram():
     M = conv_matrix(w, spec)
     wrong = tied_gram(np.ascontiguousarray(w[..., ::-1, ::-1]), spec, np.empty((72, 72)))
     assert not np.allclose(wrong, (M.T @ M).toarray(), rtol=0, atol=1e-8)
+
+
+FOLDED_CASES = [  # two taps of one output read one input: the matrix entry is their sum
+    ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode=mode))
+    for mode in ("reflect", "replicate", "symmetric")
+] + [
+    ((4, 2, 3, 3), (2, 2, 2), dict(padding=1, padding_mode="circular")),  # kernel wider than input
+    ((3, 1, 3), (1, 1), dict(padding=1, padding_mode="replicate")),          # a size-1 axis
+]
+
+
+@pytest.mark.parametrize("wshape, shape, conv", FOLDED_CASES)
+def test_tied_gram_declines_folded_taps(wshape, shape, conv):
+    """Where taps fold, M's entries are sums of weights and the Gram matrix must multiply
+    those sums: the sparse product serves (tied_gram returns None)."""
+    spec = ConvSpec(wshape, shape, **conv)
+    rows, cols = spec.matrix_shape
+    assert rows >= cols
+    assert tied_gram(np.ones(wshape), spec, np.empty((cols, cols))) is None
+
+
+@pytest.mark.parametrize("mode", ["replicate", "reflect", "symmetric", "circular"])
+def test_a_folded_sum_near_zero_stays_inside_the_bracket(mode):
+    """Two taps folded onto the one input of a size-1 axis, with weights that nearly cancel:
+    both entries of M are w0 + w1, tiny but not 0.  Summing the products w_a w_b of the
+    tied weights instead gave a Gram matrix of exactly 0, an upper bound below the lower one."""
+    w = np.array([[[0.33950947157970146, -0.33950947157946454]]])
+    exact = dense_norm(w, (1, 1), padding=1, padding_mode=mode)
+    assert exact > 1e-13
+    b = conv_spectral_norm_bounds(w, (1, 1), padding=1, padding_mode=mode)
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert b.relative_width <= 1e-4
