@@ -331,3 +331,37 @@ def test_a_folded_sum_near_zero_stays_inside_the_bracket(mode):
     b = conv_spectral_norm_bounds(w, (1, 1), padding=1, padding_mode=mode)
     assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
     assert b.relative_width <= 1e-4
+
+
+@pytest.mark.parametrize("wshape, shape, conv, tied", [
+    ((1, 1, 512), (1, 8), dict(padding=511), True),            # 8 of 512 taps inside, at most
+    ((1, 1, 101, 101), (1, 1, 1), dict(padding=50), False),    # K alone would be 830 MB
+])
+def test_a_kernel_wider_than_the_input_costs_its_taps_not_its_size(wshape, shape, conv, tied):
+    """The tied sum's memory follows the products it adds: its pattern is built from the
+    taps that land inside the input (not from a mask over every pair of kernel positions,
+    135 MB here), and where K = W^T W alone is over TIED_PRODUCTS the sparse product serves
+    (it took 790 MB for a 1 x 1 matrix).  Peaks measured with tracemalloc, which numpy
+    reports its arrays to."""
+    import tracemalloc
+
+    from convtheory import gram_certificate as gc
+    w = np.random.default_rng(6).standard_normal(wshape)
+    spec = ConvSpec(wshape, shape, **conv)
+    cols = spec.matrix_shape[1]
+    gc._tied_pattern.cache_clear()
+    tracemalloc.start()
+    try:
+        b = conv_spectral_norm_bounds(w, shape, **conv)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20
+    exact = dense_norm(w, shape, **conv)
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    G = tied_gram(w, spec, np.full((cols, cols), np.nan))
+    assert (G is not None) == tied
+    if tied:
+        M = conv_matrix(w, spec)
+        reference = (M.T @ M).toarray()
+        np.testing.assert_allclose(G, reference, rtol=0, atol=1e-13 * np.abs(reference).max())
