@@ -179,8 +179,13 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     ----------
     weight : ndarray, real, shape ``spec.weight_shape``
     spec : ConvSpec
-    out : ndarray, float64, shape ``(cols, cols)``
+    out : ndarray, float64, C-contiguous, shape ``(cols, cols)``
         Overwritten (a kept buffer, see :func:`workspace`).
+
+    Raises
+    ------
+    ValueError
+        ``out`` of another shape or dtype, not C-contiguous, or read-only.
 
     Examples
     --------
@@ -195,6 +200,15 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     True
     """
     rows, cols = spec.matrix_shape
+    # The products are added into out's flat view: a Fortran-ordered out would flatten to a
+    # copy (and come back zero), a float32 one would round the sums outside the allowance.
+    if not (isinstance(out, np.ndarray) and out.shape == (cols, cols)
+            and out.dtype == np.float64 and out.flags.c_contiguous and out.flags.writeable):
+        got = (f"a {type(out).__name__}" if not isinstance(out, np.ndarray) else
+               f"shape {out.shape}, dtype {out.dtype}, C-contiguous {out.flags.c_contiguous}, "
+               f"writeable {out.flags.writeable}")
+        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape "
+                         f"{(cols, cols)}, got {got}")
     if rows < cols or np.iscomplexobj(weight):
         return None
     pattern = _tied_pattern(spec)

@@ -365,3 +365,26 @@ def test_a_kernel_wider_than_the_input_costs_its_taps_not_its_size(wshape, shape
         M = conv_matrix(w, spec)
         reference = (M.T @ M).toarray()
         np.testing.assert_allclose(G, reference, rtol=0, atol=1e-13 * np.abs(reference).max())
+
+
+def _read_only(a):
+    a.setflags(write=False)
+    return a
+
+
+@pytest.mark.parametrize("out, match", [
+    (np.empty((50, 50), order="F"), r"got shape \(50, 50\), dtype float64, C-contiguous False"),
+    (np.empty((50, 50), np.float32), r"got shape \(50, 50\), dtype float32"),
+    (np.empty(2500), r"got shape \(2500,\)"),
+    (_read_only(np.empty((50, 50))), r"writeable False"),
+    ([[0.0] * 50] * 50, r"got a list"),
+])
+def test_tied_gram_refuses_an_out_it_cannot_sum_into(out, match):
+    """The products are added into out's flat view: a Fortran-ordered out flattened to a
+    copy and came back all zero (a Gram matrix of 0), a float32 one rounded the sums
+    outside the allowance.  Both are refused, naming out."""
+    w = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
+    spec = ConvSpec(w.shape, (2, 5, 5), padding=1)
+    with pytest.raises(ValueError, match=r"out must be a writeable C-contiguous float64 "
+                                         r"array of shape \(50, 50\), " + ".*" + match):
+        tied_gram(w, spec, out)
