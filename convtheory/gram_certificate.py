@@ -165,8 +165,8 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     copy.  The same products are summed as in the sparse product, in another
     order (:func:`gram_rounding` bounds both).  That holds only where every
     entry of ``M`` is one weight: where a boundary mode folds two taps of one
-    output onto one input (reflect, replicate, symmetric; circular with a
-    kernel wider than the input), the matrix entry is their sum, the sparse
+    output onto one input (reflect, replicate, symmetric; circular where the
+    dilated kernel is wider than the input), the matrix entry is their sum, the sparse
     product multiplies those sums, and ``w_a w_b + w_a' w_b`` rounds with
     cancellation that ``(w_a + w_a') w_b`` has not (a folded sum near 0 came
     out as a Gram matrix of exact 0 below a nonzero norm).

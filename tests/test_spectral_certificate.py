@@ -307,6 +307,7 @@ FOLDED_CASES = [  # two taps of one output read one input: the matrix entry is t
 ] + [
     ((4, 2, 3, 3), (2, 2, 2), dict(padding=1, padding_mode="circular")),  # kernel wider than input
     ((3, 1, 3), (1, 1), dict(padding=1, padding_mode="replicate")),          # a size-1 axis
+    ((2, 1, 3), (1, 4), dict(padding=2, dilation=2, padding_mode="circular")),  # wraps: extent 5
 ]
 
 
