@@ -145,8 +145,9 @@ def gram_rounding(M: scipy.sparse.csr_matrix):
     return wide, form_error
 
 
-#: Most products :func:`tied_gram` adds up: 16 bytes of pattern each, kept for the last
-#: four geometries, and 8 of values (4 + 2 MiB at most); above, the sparse product is used.
+#: Most products :func:`tied_gram` adds up, and most entries of its ``K``: 16 bytes of
+#: pattern each, kept for the last four geometries, and 8 of values (4 + 2 MiB at most per
+#: geometry, and 2 MiB of ``K``); above, the sparse product is used.
 TIED_PRODUCTS = 1 << 18
 
 
@@ -162,31 +163,52 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     add them up, along a pattern kept per geometry: for P-Net's 1000 x 432
     first layer 0.2 ms, against 1.5 ms for the sparse product and its dense
     copy.  The same products are summed as in the sparse product, in another
-    order (:func:`gram_rounding` bounds both).  Boundary modes that fold or
-    wrap taps onto one input add them, as the matrix does.
+    order (:func:`gram_rounding` bounds both).  That holds only where every
+    entry of ``M`` is one weight: where a boundary mode folds two taps of one
+    output onto one input (reflect, replicate, symmetric; circular where the
+    dilated kernel is wider than the input), the matrix entry is their sum, the sparse
+    product multiplies those sums, and ``w_a w_b + w_a' w_b`` rounds with
+    cancellation that ``(w_a + w_a') w_b`` has not (a folded sum near 0 came
+    out as a Gram matrix of exact 0 below a nonzero norm).
 
     Returns None, for the sparse product to serve, when ``M`` is wide (its
-    Gram matrix is ``M M^T``), the weight complex, or the pattern over
-    :data:`TIED_PRODUCTS`.
+    Gram matrix is ``M M^T``), the weight complex, taps fold, or the pattern
+    or ``K`` over :data:`TIED_PRODUCTS`.
 
     Parameters
     ----------
     weight : ndarray, real, shape ``spec.weight_shape``
     spec : ConvSpec
-    out : ndarray, float64, shape ``(cols, cols)``
+    out : ndarray, float64, C-contiguous, shape ``(cols, cols)``
         Overwritten (a kept buffer, see :func:`workspace`).
+
+    Raises
+    ------
+    ValueError
+        ``out`` of another shape or dtype, not C-contiguous, or read-only.
 
     Examples
     --------
     >>> from convtheory import conv_matrix
     >>> w = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
-    >>> spec = ConvSpec(w.shape, (2, 5, 5), padding=1, padding_mode="reflect")
+    >>> spec = ConvSpec(w.shape, (2, 5, 5), padding=1, padding_mode="circular")
     >>> M = conv_matrix(w, spec)
     >>> G = tied_gram(w, spec, np.empty((50, 50)))
     >>> bool(np.allclose(G, (M.T @ M).toarray(), rtol=0, atol=1e-12))
     True
+    >>> tied_gram(w, spec.replace(padding_mode="reflect"), np.empty((50, 50))) is None
+    True
     """
     rows, cols = spec.matrix_shape
+    # The products are added into out's flat view: a Fortran-ordered out would flatten to a
+    # copy (and come back zero), a float32 one would round the sums outside the allowance.
+    if not (isinstance(out, np.ndarray) and out.shape == (cols, cols)
+            and out.dtype == np.float64 and out.flags.c_contiguous and out.flags.writeable):
+        got = (f"a {type(out).__name__}" if not isinstance(out, np.ndarray) else
+               f"shape {out.shape}, dtype {out.dtype}, C-contiguous {out.flags.c_contiguous}, "
+               f"writeable {out.flags.writeable}")
+        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape "
+                         f"{(cols, cols)}, got {got}")
     if rows < cols or np.iscomplexobj(weight):
         return None
     pattern = _tied_pattern(spec)
@@ -206,27 +228,35 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
 @functools.lru_cache(maxsize=4)
 def _tied_pattern(spec: ConvSpec):
     """``(index, k_index)`` of :func:`tied_gram`: for every product it adds, its flat
-    position in the ``(cols, cols)`` Gram matrix and in ``K``; None over
-    :data:`TIED_PRODUCTS`."""
+    position in the ``(cols, cols)`` Gram matrix and in ``K``; None where taps fold
+    onto one input, or the products or ``K``'s entries are over :data:`TIED_PRODUCTS`."""
     st = spatial_taps(spec)
+    if st.n_entries != st.n_taps:  # folded taps: the matrix's entries are sums (see above)
+        return None
     per_output = np.diff(st.indptr)
     groups, cpi = spec.groups, spec.in_channels_per_group
-    if int(np.sum(per_output ** 2)) * cpi * cpi * groups > TIED_PRODUCTS:
-        return None
-    n_out = len(per_output)
     k_vol = int(np.prod(spec.kernel_size))
+    # K has groups * (cpi * prod(k))^2 entries: no more than the products where some output
+    # sees the whole kernel, far more where none does (a kernel wider than the input).
+    if max(int(np.sum(per_output ** 2)), k_vol * k_vol) * cpi * cpi * groups > TIED_PRODUCTS:
+        return None
     n_in = int(np.prod(spec.input_spatial))
     cols = spec.matrix_shape[1]
-    # reads[p, a]: the input position output p reads through kernel position a (-1: padding)
-    reads = np.full((n_out, k_vol), -1, dtype=np.int64)
-    reads[np.repeat(np.arange(n_out), per_output), st.kernel] = st.cols
-    p, a, b = np.nonzero((reads[:, :, None] >= 0) & (reads[:, None, :] >= 0))
+    # Every pair (first, second) of taps of one output, enumerated from the CSR taps: as
+    # many as the products counted above (a mask over (outputs, prod(k), prod(k)) takes
+    # that many bytes however few taps land inside the input).
+    reps = np.repeat(per_output, per_output)  # pairs that each tap starts
+    first = np.repeat(np.arange(st.n_taps), reps)
+    starts = np.cumsum(reps) - reps
+    second = np.repeat(np.repeat(st.indptr[:-1], per_output), reps) \
+        + np.arange(first.size) - np.repeat(starts, reps)
+    a, b = st.kernel[first], st.kernel[second]
     # Column (c, s) of M is c * n_in + s, with c = g * cpi + ci; K is (g, ci, a, cj, b).
     g = np.arange(groups)[:, None, None, None]
     ci = np.arange(cpi)[None, :, None, None]
     cj = np.arange(cpi)[None, None, :, None]
-    row = (g * cpi + ci) * n_in + reads[p, a]
-    col = (g * cpi + cj) * n_in + reads[p, b]
+    row = (g * cpi + ci) * n_in + st.cols[first]
+    col = (g * cpi + cj) * n_in + st.cols[second]
     index = (row * cols + col).reshape(-1)
     k_index = ((((g * cpi + ci) * k_vol + a) * cpi + cj) * k_vol + b).reshape(-1)
     return index, k_index

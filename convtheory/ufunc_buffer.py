@@ -28,6 +28,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .validation import as_int
+
 __all__ = ["ROW_BUFFER", "short_rows"]
 
 #: Elements of numpy's ufunc buffer inside :func:`short_rows` (numpy's default is 8192).
@@ -42,8 +44,33 @@ def short_rows(size: int | None = None):
     ----------
     size : int, optional
         A positive multiple of 16, as ``numpy.setbufsize`` requires.
+
+    Raises
+    ------
+    TypeError
+        ``size`` not an integer (nor None).
+    ValueError
+        ``size`` not a positive multiple of 16, or over numpy's largest buffer.
+
+    Examples
+    --------
+    >>> with short_rows(64):
+    ...     np.getbufsize()
+    64
+    >>> with short_rows(100):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be a positive multiple of 16 (numpy.setbufsize), got size=100
     """
-    old = np.setbufsize(ROW_BUFFER if size is None else size)
+    size = ROW_BUFFER if size is None else as_int(size, "size")
+    if size < 16 or size % 16:
+        raise ValueError(f"size must be a positive multiple of 16 (numpy.setbufsize), "
+                         f"got size={size}")
+    try:
+        old = np.setbufsize(size)
+    except ValueError as error:  # numpy's own upper limit
+        raise ValueError(f"size={size:,} is over numpy's largest ufunc buffer: {error}") from None
     try:
         yield
     finally:

@@ -246,8 +246,11 @@ def test_a_kept_gram_buffer_gives_the_same_bracket_twice():
 
 TIED_CASES = [
     ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode=mode))
-    for mode in ("zeros", "reflect", "replicate", "circular", "symmetric")
+    for mode in ("zeros", "circular")
 ] + [
+    # a boundary mode that reads each input once per output: reflect of one sample before
+    ((4, 2, 2, 2), (2, 5, 6), dict(padding=((1, 0), (1, 0)), padding_mode="reflect")),
+    ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode="circular", flip=True)),
     ((6, 2, 3, 3), (4, 7, 7), dict(padding=2, dilation=2, groups=2)),
     ((6, 1, 3, 3), (6, 6, 6), dict(padding=1, groups=6)),
     ((3, 2, 5), (2, 11), dict(padding=2)),
@@ -296,3 +299,93 @@ def test_a_wrong_weight_order_fails_the_tied_gram():
     M = conv_matrix(w, spec)
     wrong = tied_gram(np.ascontiguousarray(w[..., ::-1, ::-1]), spec, np.empty((72, 72)))
     assert not np.allclose(wrong, (M.T @ M).toarray(), rtol=0, atol=1e-8)
+
+
+FOLDED_CASES = [  # two taps of one output read one input: the matrix entry is their sum
+    ((4, 2, 3, 3), (2, 5, 6), dict(padding=1, padding_mode=mode))
+    for mode in ("reflect", "replicate", "symmetric")
+] + [
+    ((4, 2, 3, 3), (2, 2, 2), dict(padding=1, padding_mode="circular")),  # kernel wider than input
+    ((3, 1, 3), (1, 1), dict(padding=1, padding_mode="replicate")),          # a size-1 axis
+    ((2, 1, 3), (1, 4), dict(padding=2, dilation=2, padding_mode="circular")),  # wraps: extent 5
+]
+
+
+@pytest.mark.parametrize("wshape, shape, conv", FOLDED_CASES)
+def test_tied_gram_declines_folded_taps(wshape, shape, conv):
+    """Where taps fold, M's entries are sums of weights and the Gram matrix must multiply
+    those sums: the sparse product serves (tied_gram returns None)."""
+    spec = ConvSpec(wshape, shape, **conv)
+    rows, cols = spec.matrix_shape
+    assert rows >= cols
+    assert tied_gram(np.ones(wshape), spec, np.empty((cols, cols))) is None
+
+
+@pytest.mark.parametrize("mode", ["replicate", "reflect", "symmetric", "circular"])
+def test_a_folded_sum_near_zero_stays_inside_the_bracket(mode):
+    """Two taps folded onto the one input of a size-1 axis, with weights that nearly cancel:
+    both entries of M are w0 + w1, tiny but not 0.  Summing the products w_a w_b of the
+    tied weights instead gave a Gram matrix of exactly 0, an upper bound below the lower one."""
+    w = np.array([[[0.33950947157970146, -0.33950947157946454]]])
+    exact = dense_norm(w, (1, 1), padding=1, padding_mode=mode)
+    assert exact > 1e-13
+    b = conv_spectral_norm_bounds(w, (1, 1), padding=1, padding_mode=mode)
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    assert b.relative_width <= 1e-4
+
+
+@pytest.mark.parametrize("wshape, shape, conv, tied", [
+    ((1, 1, 512), (1, 8), dict(padding=511), True),            # 8 of 512 taps inside, at most
+    ((1, 1, 101, 101), (1, 1, 1), dict(padding=50), False),    # K alone would be 830 MB
+])
+def test_a_kernel_wider_than_the_input_costs_its_taps_not_its_size(wshape, shape, conv, tied):
+    """The tied sum's memory follows the products it adds: its pattern is built from the
+    taps that land inside the input (not from a mask over every pair of kernel positions,
+    135 MB here), and where K = W^T W alone is over TIED_PRODUCTS the sparse product serves
+    (it took 790 MB for a 1 x 1 matrix).  Peaks measured with tracemalloc, which numpy
+    reports its arrays to."""
+    import tracemalloc
+
+    from convtheory import gram_certificate as gc
+    w = np.random.default_rng(6).standard_normal(wshape)
+    spec = ConvSpec(wshape, shape, **conv)
+    cols = spec.matrix_shape[1]
+    gc._tied_pattern.cache_clear()
+    tracemalloc.start()
+    try:
+        b = conv_spectral_norm_bounds(w, shape, **conv)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20
+    exact = dense_norm(w, shape, **conv)
+    assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
+    G = tied_gram(w, spec, np.full((cols, cols), np.nan))
+    assert (G is not None) == tied
+    if tied:
+        M = conv_matrix(w, spec)
+        reference = (M.T @ M).toarray()
+        np.testing.assert_allclose(G, reference, rtol=0, atol=1e-13 * np.abs(reference).max())
+
+
+def _read_only(a):
+    a.setflags(write=False)
+    return a
+
+
+@pytest.mark.parametrize("out, match", [
+    (np.empty((50, 50), order="F"), r"got shape \(50, 50\), dtype float64, C-contiguous False"),
+    (np.empty((50, 50), np.float32), r"got shape \(50, 50\), dtype float32"),
+    (np.empty(2500), r"got shape \(2500,\)"),
+    (_read_only(np.empty((50, 50))), r"writeable False"),
+    ([[0.0] * 50] * 50, r"got a list"),
+])
+def test_tied_gram_refuses_an_out_it_cannot_sum_into(out, match):
+    """The products are added into out's flat view: a Fortran-ordered out flattened to a
+    copy and came back all zero (a Gram matrix of 0), a float32 one rounded the sums
+    outside the allowance.  Both are refused, naming out."""
+    w = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
+    spec = ConvSpec(w.shape, (2, 5, 5), padding=1)
+    with pytest.raises(ValueError, match=r"out must be a writeable C-contiguous float64 "
+                                         r"array of shape \(50, 50\), " + ".*" + match):
+        tied_gram(w, spec, out)

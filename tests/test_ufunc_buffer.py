@@ -51,3 +51,22 @@ def test_the_conv_plan_leaves_the_callers_buffer_as_it_was():
     assert np.getbufsize() == before
     plan.backward(np.ones_like(y), w)
     assert np.getbufsize() == before
+
+
+@pytest.mark.parametrize("size, error, match", [
+    ("64", TypeError, r"size must be an integer, got '64' of type str"),
+    (True, TypeError, r"size must be an integer, got True of type bool"),
+    (64.0, TypeError, r"size must be an integer, got 64.0 of type float"),
+    (100, ValueError, r"size must be a positive multiple of 16 \(numpy.setbufsize\), got size=100"),
+    (0, ValueError, r"size must be a positive multiple of 16 .* got size=0"),
+    (-16, ValueError, r"size must be a positive multiple of 16 .* got size=-16"),
+    (10**9, ValueError, r"size=1,000,000,000 is over numpy's largest ufunc buffer"),
+])
+def test_a_bad_size_is_refused_naming_it_and_changes_nothing(size, error, match):
+    """A bad size raises before numpy's buffer is touched (numpy's own messages named
+    neither the argument nor, for a string, the problem: "'<' not supported")."""
+    before = np.getbufsize()
+    with pytest.raises(error, match=match):
+        with ufunc_buffer.short_rows(size):
+            pass
+    assert np.getbufsize() == before

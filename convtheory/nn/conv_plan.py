@@ -324,7 +324,7 @@ class ConvPlan:
 #: and input channel of each column; the correlation one copy per tap and output channel,
 #: plus two passes over the volume (the margin and the crop).  Measured on the layer's
 #: forward and backward pass, one thread, with the scatter's adds on numpy's short-row
-#: buffer (``flat_gather.short_rows``): 3x3x3 kernels, the correlation 2-6% faster
+#: buffer (``ufunc_buffer.short_rows``): 3x3x3 kernels, the correlation 2-6% faster
 #: (float32 and float64, 8, 16 and 32 channels); 3x3 and shorter, the scatter-add 0-7%
 #: faster in all but float64 at 32 -> 32 channels (the correlation 8% faster).
 CORRELATE_TAPS = 27
