@@ -45,7 +45,7 @@ _ETA = np.finfo(np.float64).smallest_subnormal
 CERTIFICATE_FLOPS = 1e11
 
 #: Largest array :func:`workspace` keeps (bytes); larger ones are allocated each time.
-WORKSPACE_BYTES = 1 << 24
+WORKSPACE_BYTES = 1 << 22
 
 _WORK = threading.local()
 

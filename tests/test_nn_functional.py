@@ -268,3 +268,36 @@ def test_max_pool_padding_never_wins():
 def test_pool_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+NONFINITE_GEOMETRIES = [
+    ((1, 1, 3), (1, 4), dict(padding=1)),                                 # the border, stride 1
+    ((2, 3, 3, 3), (3, 5, 6), dict(padding=2, stride=2, dilation=2)),    # strided (im2col)
+    ((4, 2, 3, 3), (4, 6, 6), dict(padding=1, groups=2)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("backend", F.BACKENDS)
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("w_shape, x_shape, conv", NONFINITE_GEOMETRIES)
+def test_a_nonfinite_gradient_at_the_border_spreads_as_in_torch(w_shape, x_shape, conv, value,
+                                                                backend):
+    """A nan or inf of the output gradient at an output that reads zero padding: torch sums
+    g * 0 there, so the weights read through the padding get nan.  Both backends give
+    torch's nan pattern for every gradient, without a numpy warning."""
+    from convtheory.nn.conv_plan import ConvPlan
+    from convtheory.spec import ConvSpec
+    spec = ConvSpec(w_shape, x_shape, **conv)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2,) + x_shape), rng.standard_normal(w_shape)
+    g = rng.standard_normal((2,) + spec.output_shape)
+    g[(0, 0) + (0,) * spec.ndim] = value
+    plan = ConvPlan(spec, backend)
+    plan.forward(x, w)
+    got = plan.backward(g, w)
+    _, *expected = torch_conv(x, w, np.zeros(w_shape[0]), g, **conv)
+    for a, r in zip(got, expected):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(r))
+        np.testing.assert_allclose(np.nan_to_num(a), np.nan_to_num(r), rtol=1e-12, atol=1e-12)
+    assert np.isnan(got[1]).any()  # the case is one where the padding matters

@@ -34,7 +34,7 @@ from ..flat_gather import SKEW, FlatGather
 from ..im2col import Im2col
 from ..matrices import conv_matrix
 from ..spec import ConvSpec
-from ..taps import conv_taps
+from ..taps import conv_taps, spatial_taps
 from ..threads import blas_threads, gemm_threads
 from ..ufunc_buffer import short_rows
 from ..validation import as_instance
@@ -96,8 +96,12 @@ class ConvPlan:
             self._buffers[name] = buf
         return buf
 
-    # The crops, pads and bias adds run over short strided rows (ufunc_buffer).
+    # The crops, pads and bias adds run over short strided rows (ufunc_buffer).  A nan or
+    # inf propagates as in torch (inf * 0 = nan), silently: on the flat path the spill
+    # columns meet inputs that no true output meets, and a warning there would speak of
+    # values that are thrown away.
     @short_rows()
+    @np.errstate(invalid="ignore", over="ignore")
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         """``y = conv(x, weight) + bias`` for a batch ``x`` of shape ``(N,) + spec.input_shape``."""
         spec = self.spec
@@ -114,10 +118,7 @@ class ConvPlan:
                 out3 += bias[:, None]
             return out
         if self._flat is not None:
-            # The spill columns may meet an inf of the input that no true output
-            # meets: a warning there would speak of values that are thrown away.
-            with np.errstate(invalid="ignore", over="ignore"):
-                return self._forward_flat(x, weight, bias, out)
+            return self._forward_flat(x, weight, bias, out)
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
         cols = self._gather(x).reshape(g, ck, n * self.n_out)
@@ -134,6 +135,7 @@ class ConvPlan:
         return out
 
     @short_rows()
+    @np.errstate(invalid="ignore", over="ignore")
     def backward(self, grad_output: np.ndarray, weight: np.ndarray, *, input_grad: bool = True):
         """Gradients ``(grad_input, grad_weight, grad_bias)`` of the last ``forward``.
 
@@ -154,10 +156,12 @@ class ConvPlan:
             # A tied weight's gradient is the sum over its taps of g[row] * x[col].
             per_tap = np.einsum("nt,nt->t", G[:, taps.rows], X[:, taps.cols])
             grad_weight = np.bincount(taps.kernel, weights=per_tap, minlength=spec.n_weights)
-            return grad_input, grad_weight.reshape(spec.weight_shape).astype(weight.dtype), grad_bias
+            grad_weight = grad_weight.reshape(spec.weight_shape).astype(weight.dtype)
+            if not np.isfinite(G).all():
+                _padding_products(spec, G, grad_weight)
+            return grad_input, grad_weight, grad_bias
         if isinstance(self._saved, tuple) and self._saved[0] == "flat":
-            with np.errstate(invalid="ignore", over="ignore"):  # as in the forward pass
-                return self._backward_flat(grad_output, weight, grad_bias, input_grad)
+            return self._backward_flat(grad_output, weight, grad_bias, input_grad)
         cols = self._saved
         g = spec.groups
         ck = spec.in_channels_per_group * self.k_vol
@@ -334,6 +338,22 @@ def _correlate(spec: ConvSpec) -> bool:
     """Whether the flat path takes the input gradient as a correlation (see above)."""
     k_vol = int(np.prod(spec.kernel_size))
     return spec.out_channels_per_group <= spec.in_channels_per_group and k_vol >= CORRELATE_TAPS
+
+
+def _padding_products(spec: ConvSpec, G: np.ndarray, grad_weight: np.ndarray) -> None:
+    """The products with zero padding that ``M`` has no entry for, where they are not zero.
+
+    torch (and the im2col path) sums ``g * 0`` over the padded positions as well:
+    a nan or inf of the output gradient there makes the weight's gradient nan,
+    which the matrix's missing entries would skip.  Sets those weights to nan.
+    """
+    n_out = int(np.prod(spec.output_spatial))
+    st = spatial_taps(spec)
+    present = np.zeros((n_out, int(np.prod(spec.kernel_size))), dtype=bool)
+    present[np.repeat(np.arange(n_out), np.diff(st.indptr)), st.kernel] = True
+    o, p = np.divmod(np.nonzero(~np.isfinite(G).all(axis=0))[0], n_out)
+    row, a = np.nonzero(~present[p])       # kernel positions output p reads from padding
+    grad_weight.reshape(spec.out_channels, spec.in_channels_per_group, -1)[o[row], :, a] = np.nan
 
 
 def _columns(flat, block) -> slice:
