@@ -127,12 +127,23 @@ _SAFE_EXPONENT = 256
 _ETA = np.finfo(np.float64).smallest_subnormal
 
 
-def _power_of_two_scale(w: np.ndarray):
+def power_of_two_scale(w: np.ndarray):
     """``(w * 2**-e, e, lost)``: ``w`` scaled exactly into a safe range (``e = 0`` if it is).
 
+    A Gram matrix squares the entries, so they are kept where their squares
+    neither overflow nor underflow (magnitudes within ``2**±_SAFE_EXPONENT``).
     The scaling is exact unless an entry falls below the normal range;
     ``lost`` then says so: what was rounded off is at most ``2**-1074`` per
     entry (in the scaled units), and the caller bounds the norm of its operator.
+    :mod:`convtheory.network.norms` scales its dense layers the same way.
+
+    Examples
+    --------
+    >>> w, e, lost = power_of_two_scale(np.array([3.0e300, -1.0]))
+    >>> bool(0.5 <= np.abs(w).max() < 1), lost, bool(np.array_equal(np.ldexp(w, e), [3.0e300, -1.0]))
+    (True, False, True)
+    >>> power_of_two_scale(np.array([0.5, 2.0]))[1:]
+    (0, False)
     """
     parts = [w.real, w.imag] if np.iscomplexobj(w) else [w]
     peak = max((float(np.max(np.abs(p))) if p.size else 0.0) for p in parts)
@@ -337,7 +348,7 @@ def conv_spectral_norm_bounds(weight, input_shape, *, stride=1, padding=0, dilat
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got seed={seed!r}")
     deadline = None if max_seconds is None else start + float(max_seconds)
-    w, exponent, lossy = _power_of_two_scale(w)
+    w, exponent, lossy = power_of_two_scale(w)
     rows, cols = spec.matrix_shape
     if rows == 0 or cols == 0:  # as linear_spectral_norm: no vector attains a norm there
         raise ValueError(f"conv_spectral_norm_bounds needs a non-empty matrix, got "
@@ -455,7 +466,7 @@ def linear_spectral_norm(weight, *, tol: float = 0.0) -> float:
         return float(np.linalg.svd(w, compute_uv=False)[0])
     # ARPACK's products underflow or overflow with entries far from 1 (it fails with "starting
     # vector is zero"); LAPACK's SVD above scales by itself.  Exact but for subnormals.
-    w, e, _ = _power_of_two_scale(w)
+    w, e, _ = power_of_two_scale(w)
     v0 = np.random.default_rng(20190506).standard_normal(min(w.shape))
     value = float(svds(w, k=1, tol=tol, v0=v0, return_singular_vectors=False)[0])
     try:

@@ -19,7 +19,7 @@ from ..circular_bound import circular_conv_norm
 from ..gram_certificate import top_eigenpair
 from ..spec import ConvSpec
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
-from ..spectral_bounds import _power_of_two_scale, conv_spectral_norm_bounds
+from ..spectral_bounds import power_of_two_scale, conv_spectral_norm_bounds
 from ..threads import blas_threads
 
 __all__ = ["NormBracket", "circular_norm", "layer_norm_bounds", "reshaped_norm"]
@@ -104,7 +104,7 @@ def _top_singular_value(A: np.ndarray) -> float:
     One GEMM and one eigvalsh instead of a full SVD (a 512 x 4608 weight is
     about 20 times faster), accurate to a few ulps relative for the top value.
     """
-    A, e, _ = _power_of_two_scale(A)  # the Gram matrix squares the entries: keep them near 1
+    A, e, _ = power_of_two_scale(A)  # the Gram matrix squares the entries: keep them near 1
     G = A @ A.T if A.shape[0] <= A.shape[1] else A.T @ A
     with blas_threads(1):
         return _scale_back(math.sqrt(max(top_eigenpair(G)[0], 0.0)), e)
@@ -130,7 +130,7 @@ def circular_norm(weight, spec: ConvSpec, *, max_bytes=DEFAULT_MAX_BYTES) -> flo
     if 16 * spec.out_channels * spec.in_channels_per_group * int(np.prod(spec.input_spatial)) > max_bytes:
         return None
     pads = tuple((t // 2, t - t // 2) for t in total)
-    w, e, _ = _power_of_two_scale(np.asarray(weight, dtype=np.float64))
+    w, e, _ = power_of_two_scale(np.asarray(weight, dtype=np.float64))
     circ = ConvSpec(w.shape, spec.input_shape, padding=pads, dilation=spec.dilation,
                     groups=spec.groups, padding_mode="circular")
     # only the top singular value: one Gram eigvalsh per frequency, not a full SVD
