@@ -215,7 +215,7 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
     if pattern is None:
         return None
     index, k_index = pattern
-    groups, cpi, cpo = spec.groups, spec.in_channels_per_group, spec.out_channels_per_group
+    groups, cpo = spec.groups, spec.out_channels_per_group
     # K[g, (ci, a), (cj, b)] = sum over the group's outputs o of w[o, ci, a] w[o, cj, b]
     W = np.asarray(weight, dtype=np.float64).reshape(groups, cpo, -1)
     K = np.matmul(W.transpose(0, 2, 1), W)
@@ -339,7 +339,6 @@ def certify_banded(G: scipy.sparse.spmatrix, tau2: float, order: np.ndarray) -> 
     """
     if not (math.isfinite(tau2) and tau2 > 0) or np.iscomplexobj(G.data):
         return None
-    n = G.shape[0]
     P = G.tocsr()[order][:, order].tocsr()
     if not np.all(np.isfinite(P.data)):
         return None

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .geometry import _as_shape
 from .transposed_spec import ConvTransposeSpec
 from .taps import conv_taps, count_taps, spatial_taps
 from .validation import as_int

@@ -27,8 +27,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from .geometry import _as_shape
-from .matrices import DEFAULT_MAX_BYTES
-from .validation import as_int, check_budget
+from .validation import as_int
 from .pool_spec import avg_pool_divisors, blur_pool_padding, pool_spec
 from .spec import ConvSpec
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes

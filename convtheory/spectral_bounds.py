@@ -44,7 +44,6 @@ from .gram_certificate import (CERTIFICATE_FLOPS, banded_cost, banded_flops, blo
 from .lanczos import MAX_LANCZOS_MATVECS, top_eigenvector
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix
 from .operators import _fft_eligible, conv_operator, estimate_operator_bytes
-from .spec import ConvSpec
 from .weights import conv_arguments
 
 __all__ = [

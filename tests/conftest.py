@@ -1,6 +1,9 @@
 """Shared fixtures.  PyTorch is a test reference only, never a runtime dependency."""
 
 import os
+import tracemalloc
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -32,6 +35,22 @@ def dense_norm(w, shape, **conv):
     """The largest singular value of ``conv_matrix(w, shape, **conv)`` by numpy's dense SVD."""
     from convtheory import conv_matrix
     return np.linalg.svd(conv_matrix(w, shape, **conv).toarray(), compute_uv=False)[0]
+
+
+@contextmanager
+def traced_peak():
+    """tracemalloc around the block; ``.bytes`` is its peak, read before tracing stops.
+
+    numpy reports its arrays to tracemalloc, so this is the peak of what the block
+    allocated (the estimates it is compared with are upper bounds of it).
+    """
+    peak = SimpleNamespace(bytes=None)
+    tracemalloc.start()
+    try:
+        yield peak
+        peak.bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from convtheory.figures.transposed import zero_insertion_figure

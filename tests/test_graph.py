@@ -1,5 +1,3 @@
-import tracemalloc
-
 import networkx as nx
 import numpy as np
 import pytest
@@ -8,7 +6,7 @@ import sympy
 from convtheory import ConvSpec, conv_matrix, conv_taps, kernel_symbols
 from convtheory.graph import DEFAULT_MAX_EDGES, conv_graph, dense_graph, graph_metrics
 
-from .conftest import requires_torch
+from .conftest import requires_torch, traced_peak
 
 # (weight shape, input shape, conv options): every boundary mode, stride,
 # dilation, groups, flip, 1-D to 3-D, and folds where the taps coincide.
@@ -238,14 +236,10 @@ class TestErrors:
     def test_huge_input_refused_from_the_count_alone(self):
         # 10^12 outputs: the guard counts taps from the axis tables (tens of MB)
         # and refuses before any tap, node or edge exists.
-        tracemalloc.start()
-        try:
+        with traced_peak() as peak:
             with pytest.raises(ValueError, match=r"conv_graph would build 8,999,964,000,036 edges"):
                 conv_graph(np.ones((3, 3)), (10**6, 10**6))
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert peak < 256 * 2**20
+        assert peak.bytes < 256 * 2**20
 
     def test_dense_too_many_edges(self):
         with pytest.raises(ValueError, match=r"dense_graph would build 16,777,216 edges, "

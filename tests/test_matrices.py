@@ -4,6 +4,8 @@ import sympy
 
 from convtheory import conv_matrix, kernel_symbols
 
+from .conftest import traced_peak
+
 
 class TestTextbook:
     def test_4x4_input_3x3_kernel(self):
@@ -92,19 +94,13 @@ class TestBudget:
     def test_default_budget_refuses_an_imagenet_layer_before_allocating(self):
         # 64->64, 3x3 on 224x224 is 1.8 G nonzeros (~21 GiB): refused at once,
         # naming the size and the way out, having allocated next to nothing.
-        import tracemalloc
-
-        tracemalloc.start()
-        try:
+        with traced_peak() as peak:
             with pytest.raises(ValueError, match=(
                     r"conv_matrix of a 3,211,264 x 3,211,264 matrix would need about 22.7 GiB, "
                     r"over max_bytes=2,147,483,648 \(2.0 GiB\); use conv_operator\(\.\.\.\) for a "
                     r"matrix-free operator, or pass a larger max_bytes")):
                 conv_matrix(np.ones((64, 64, 3, 3)), (64, 224, 224), padding=1)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert peak < 50 * 2**20
+        assert peak.bytes < 50 * 2**20
 
     def test_budget_is_the_documented_default_and_can_be_raised(self):
         from convtheory import DEFAULT_MAX_BYTES, ConvSpec, estimate_matrix_bytes
@@ -126,23 +122,17 @@ class TestBudget:
     def test_estimate_bounds_the_peak_of_a_cold_build(self, weight_shape, input_shape, kw):
         # The refusal is only honest if the estimate is an upper bound on what
         # a first build (taps not yet cached) really allocates.
-        import tracemalloc
-
         from convtheory import ConvSpec, estimate_matrix_bytes, matrices, taps
 
         spec = ConvSpec(weight_shape, input_shape, **kw)
         for cached in (taps.spatial_taps, taps.channel_layout, matrices._row_runs):
             cached.cache_clear()
         w = np.ones(weight_shape)
-        tracemalloc.start()
-        try:
+        with traced_peak() as peak:
             M = conv_matrix(w, input_shape, **kw)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
         own = M.data.nbytes + M.indices.nbytes + M.indptr.nbytes
         estimate = estimate_matrix_bytes(spec)
-        assert own <= peak <= estimate
+        assert own <= peak.bytes <= estimate
         assert estimate < 16 * own  # an upper bound, not a refusal of everything
 
     def test_max_bytes_kind(self):

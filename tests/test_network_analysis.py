@@ -20,7 +20,7 @@ from convtheory.network.graph import INPUT, NetworkGraph, Node, UnsupportedOpera
 from convtheory.network.layers import forward, node_operator
 from convtheory.network.shapes import propagate
 from convtheory.network import capture
-from .conftest import requires_torch, torch
+from .conftest import requires_torch, torch, traced_peak
 
 try:
     from . import network_models as models
@@ -441,17 +441,12 @@ class TestMemoryBudget:
         (lambda nn: nn.Conv1d(2, 5, 7, padding=6, stride=2, seed=0, backend="matrix"), (2, 20000)),
     ])
     def test_the_nn_layers_estimate_bounds_what_its_run_allocates(self, make, shape):
-        import tracemalloc
         from convtheory import nn as cnn
         from convtheory.network.capture import _conv_run_bytes
         layer, x = make(cnn), np.zeros((1,) + shape)
-        tracemalloc.start()
-        try:
+        with traced_peak() as peak:
             layer(x)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert peak + x.nbytes <= _conv_run_bytes(layer, x)
+        assert peak.bytes + x.nbytes <= _conv_run_bytes(layer, x)
 
     @requires_torch
     @pytest.mark.parametrize("make, shape", [
@@ -474,18 +469,14 @@ class TestMemoryBudget:
     ])
     def test_the_equivariance_estimate_bounds_what_the_measurement_allocates(
             self, make, shape, monkeypatch):
-        import tracemalloc
         from convtheory.network import equivariance
         torch.manual_seed(0)
         model, measured = make(torch.nn).eval(), {}
 
         def traced(model, graph, *args):
-            tracemalloc.start()
-            try:
+            with traced_peak() as peak:
                 result = measure(model, graph, *args)
-                measured["peak"] = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
+            measured["peak"] = peak.bytes
             measured["estimate"] = equivariance.measurement_bytes(graph)
             return result
         monkeypatch.setattr(equivariance, "measure", traced)

@@ -8,6 +8,8 @@ from scipy.sparse.linalg import LinearOperator
 
 from convtheory import ConvSpec, conv_matrix, conv_operator, dot_test, estimate_operator_bytes, kernel_symbols
 
+from .conftest import traced_peak
+
 ATOL = 1e-11  # float64 sums of <= 100 O(1) products
 
 
@@ -161,20 +163,16 @@ class TestBudget:
     @pytest.mark.parametrize("weight_shape, input_shape", [((101,), (20000,)),
                                                             ((2, 3, 15, 15), (3, 300, 200))])
     def test_overlap_add_estimate_bounds_its_peak(self, weight_shape, input_shape):
-        import tracemalloc
         rng = np.random.default_rng(31)
         w = rng.standard_normal(weight_shape)
         spec = ConvSpec(weight_shape, input_shape, padding="same")
         x = rng.standard_normal(spec.matrix_shape[1])
         y = rng.standard_normal(spec.matrix_shape[0])
         A = conv_operator(w, input_shape, padding="same", method="overlap_add")
-        tracemalloc.start()  # the applications (the spec's tap tables are not the operator's)
-        try:
+        # the applications (the spec's tap tables are not the operator's)
+        with traced_peak() as peak:
             A @ x, A.H @ y
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert peak <= estimate_operator_bytes(spec, "overlap_add")
+        assert peak.bytes <= estimate_operator_bytes(spec, "overlap_add")
 
     def test_a_matmat_too_wide_for_the_budget(self):
         A = conv_operator(np.ones((1, 1, 3)), (1, 100), max_bytes=10**4)

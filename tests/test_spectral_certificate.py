@@ -20,7 +20,7 @@ from convtheory.gram_certificate import (
     tied_gram,
 )
 
-from .conftest import ROUNDING, dense_norm
+from .conftest import ROUNDING, dense_norm, traced_peak
 
 
 
@@ -344,20 +344,15 @@ def test_a_kernel_wider_than_the_input_costs_its_taps_not_its_size(wshape, shape
     135 MB here), and where K = W^T W alone is over TIED_PRODUCTS the sparse product serves
     (it took 790 MB for a 1 x 1 matrix).  Peaks measured with tracemalloc, which numpy
     reports its arrays to."""
-    import tracemalloc
 
     from convtheory import gram_certificate as gc
     w = np.random.default_rng(6).standard_normal(wshape)
     spec = ConvSpec(wshape, shape, **conv)
     cols = spec.matrix_shape[1]
     gc._tied_pattern.cache_clear()
-    tracemalloc.start()
-    try:
+    with traced_peak() as peak:
         b = conv_spectral_norm_bounds(w, shape, **conv)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 32 * 2**20
+    assert peak.bytes < 32 * 2**20
     exact = dense_norm(w, shape, **conv)
     assert b.lower <= exact * (1 + ROUNDING) and exact <= b.upper * (1 + ROUNDING)
     G = tied_gram(w, spec, np.full((cols, cols), np.nan))

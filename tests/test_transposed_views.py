@@ -8,7 +8,7 @@ import pytest
 
 from convtheory import (ConvTransposeSpec, conv_graph, conv_matrix, conv_transpose_matrix,
                         receptive_field)
-from convtheory.nn import Conv1d, ConvTranspose1d, ConvTranspose2d
+from convtheory.nn import Conv1d, ConvTranspose1d
 from tests.conftest import requires_torch, torch
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convtheory import avg_pool_matrix, conv_transpose_matrix
+from convtheory import avg_pool_matrix
 from convtheory.checks import (check_avg_pool_is_conv, check_shift_consistency,
                                check_transposed_arithmetic)
 

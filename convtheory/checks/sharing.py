@@ -15,7 +15,6 @@ import sympy
 
 from ..matrices import DEFAULT_MAX_BYTES, conv_matrix
 from ..taps import conv_taps, count_taps
-from ..matrices import conv_matrix
 from ..validation import as_max_bytes, as_tolerance, check_budget
 from ..verdict import Verdict, exceeds, worst_entry
 from ..weights import conv_arguments, is_symbolic, kernel_symbols

@@ -194,7 +194,7 @@ def photo_composition(ctx) -> Verdict:
         f"brings the stack's effective kernel to {TOL:g} (Adam's error at its step cap is "
         f"reported beside it)",
         lbfgs.effective_error <= TOL, "numeric",
-        f"4 crops of the bundled photographs; factors up to scale and order",
+        "4 crops of the bundled photographs; factors up to scale and order",
         {"condition_number_5x5": lbfgs.condition_number,
          "lbfgs": {"iterations": lbfgs.steps, "effective_error": lbfgs.effective_error},
          "adam": {"steps": adam.steps, "effective_error": adam.effective_error,

@@ -10,7 +10,6 @@ with ``s - 1`` zeros inserted and ``d(k - 1) - p`` of padding
 
 from __future__ import annotations
 
-import numpy as np
 import sympy
 
 from ... import checks
