@@ -625,3 +625,144 @@ def test_missing_framework_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
     with pytest.raises(ImportError, match=r"needs onnx: pip install convtheory\[onnx\]"):
         capture(str(tmp_path / "model.onnx"))
+
+
+# --------------------------------------------------------------------------
+# An ONNX Pad before a Conv is the conv's padding
+# --------------------------------------------------------------------------
+def _pad_conv_model(mode, pads, conv_pads=(0, 0, 0, 0), value=None, extra=None):
+    """float64 x (1, 2, 6, 7) -> Pad(mode, pads [, value]) -> Conv(w 3 x 2 x 3 x 2) [-> extra]."""
+    rng = np.random.default_rng(7)
+    w, b = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b"),
+             numpy_helper.from_array(np.array(pads, dtype=np.int64), "pads")]
+    pad_inputs = ["x", "pads"]
+    if value is not None:
+        inits.append(numpy_helper.from_array(np.array(value, dtype=np.float64), "value"))
+        pad_inputs.append("value")
+    nodes = [helper.make_node("Pad", pad_inputs, ["p"], mode=mode, name="pad"),
+             helper.make_node("Conv", ["p", "w", "b"], ["y"], pads=list(conv_pads), name="conv")]
+    out = "y"
+    if extra is not None:
+        nodes.append(helper.make_node(extra, ["p"], ["z"], name="other"))
+        out = "z"
+    proto = helper.make_model(helper.make_graph(
+        nodes, "padconv", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 2, 6, 7])],
+        [helper.make_tensor_value_info(out, TensorProto.DOUBLE, None)], inits),
+        opset_imports=[helper.make_opsetid("", 18)])
+    return proto, w, b
+
+
+@requires_onnx
+@pytest.mark.parametrize("mode, padding_mode", [("reflect", "reflect"), ("edge", "replicate"),
+                                                ("wrap", "circular"), ("constant", "zeros")])
+def test_an_onnx_pad_into_a_conv_is_its_padding(mode, padding_mode):
+    """Uneven pads of every Pad mode: the captured conv's operator reproduces ONNX's own
+    Pad + Conv (the reference evaluator, float64) to 1e-12."""
+    from convtheory.network import analyze_network
+    pads = [0, 0, 1, 2, 0, 0, 2, 1]  # begins then ends over (N, C, H, W)
+    proto, w, b = _pad_conv_model(mode, pads)
+    graph = capture(proto)
+    (conv,) = graph.nodes
+    assert conv.kind == "conv" and conv.inputs == (INPUT,) and conv.input_shapes == ((2, 6, 7),)
+    assert conv.attrs["padding"] == ((1, 2), (2, 1)) and conv.attrs["padding_mode"] == padding_mode
+    x = np.random.default_rng(8).standard_normal((1, 2, 6, 7))
+    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
+    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
+    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
+    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+
+
+@requires_onnx
+def test_a_zero_pad_adds_to_the_convs_own_pads():
+    proto, _, _ = _pad_conv_model("constant", [0, 0, 1, 0, 0, 0, 0, 2], conv_pads=(1, 1, 1, 1),
+                                  value=0.0)
+    assert capture(proto).nodes[0].attrs["padding"] == ((2, 1), (1, 3))
+
+
+@requires_onnx
+@pytest.mark.parametrize("kwargs, why", [
+    (dict(mode="reflect", pads=[0, 0, 1, 1, 0, 0, 1, 1], extra="Relu"),
+     r"its output feeds \['Conv', 'Relu'\], not one Conv alone"),
+    (dict(mode="constant", pads=[0, 0, 1, 1, 0, 0, 1, 1], value=1.0),
+     r"a constant value of 1\.0 \(only 0 is a conv's padding\)"),
+    (dict(mode="reflect", pads=[0, 1, 1, 1, 0, 0, 1, 1]),
+     r"pads \[0, 1, 1, 1, 0, 0, 1, 1\] that are not on the spatial axes"),
+    (dict(mode="edge", pads=[0, 0, -1, 1, 0, 0, 1, 1]), r"negative pads"),
+])
+def test_a_pad_that_is_not_a_convs_padding_is_refused_by_name(kwargs, why):
+    proto, _, _ = _pad_conv_model(**kwargs)
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node 'pad' is a 'Pad\(mode=\w+\)'.*only a Pad into a Conv, got "
+                             + why):
+        capture(proto)
+
+
+@requires_onnx
+def test_a_reflect_pad_before_a_zero_padded_conv_is_refused():
+    proto, _, _ = _pad_conv_model("reflect", [0, 0, 1, 1, 0, 0, 1, 1], conv_pads=(1, 1, 1, 1))
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node 'conv' is a 'Conv'.*zero pads \(\(1, 1\), \(1, 1\)\) of its "
+                             r"own after a reflect Pad"):
+        capture(proto)
+
+
+@requires_torch
+@requires_onnx
+@pytest.mark.torch
+@pytest.mark.parametrize("padding_mode", ["reflect", "replicate"])
+# torch's exporter says it cannot fold the slices of its own pads computation (it folds them
+# only partly); the capture folds what is left.
+@pytest.mark.filterwarnings("ignore:Constant folding - Only steps=1:UserWarning")
+def test_reflect_and_replicate_convs_round_trip_through_onnx(padding_mode):
+    """torch exports them as a Pad (its pads computed by constant subgraphs) and a Conv:
+    the capture equals the torch model's, node for node."""
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1, padding_mode=padding_mode), torch.nn.ReLU(),
+        torch.nn.Conv2d(4, 2, (3, 5), stride=2, padding=(1, 2), padding_mode=padding_mode)).eval()
+    ours = capture(model, (3, 9, 10))
+    theirs = capture(export(model, (3, 9, 10)))
+    assert_same_graph(ours, theirs)
+    assert [n.attrs["padding_mode"] for n in theirs if n.kind == "conv"] == [padding_mode] * 2
+
+
+@requires_torch
+@requires_onnx
+@pytest.mark.torch
+def test_a_circular_conv_exported_as_slices_is_refused_by_name():
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"))
+    with pytest.raises(UnsupportedOperatorError, match=r"node '/0/Slice' is a 'Slice'"):
+        capture(export(model.eval(), (2, 6, 6)))
+
+
+@requires_onnx
+def test_constant_shape_arithmetic_is_folded_and_only_that():
+    """A Pad's pads computed from constants (Concat, Cast) are read as numbers, and a
+    weight scaled by a constant (Mul) is the product; a Squeeze with the old axes
+    attribute (which the reference evaluator ignores) is not folded but refused by name."""
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((2, 1, 3, 3))
+    lo = numpy_helper.from_array(np.array([0, 0, 1, 2], np.int32), "lo")
+    hi = numpy_helper.from_array(np.array([0, 0, 2, 1], np.int32), "hi")
+    nodes = [helper.make_node("Concat", ["lo", "hi"], ["p32"], axis=0),
+             helper.make_node("Cast", ["p32"], ["pads"], to=TensorProto.INT64),
+             helper.make_node("Mul", ["w0", "two"], ["w"]),
+             helper.make_node("Pad", ["x", "pads"], ["p"], mode="edge", name="pad"),
+             helper.make_node("Conv", ["p", "w"], ["y"], name="conv")]
+    proto = helper.make_model(helper.make_graph(
+        nodes, "folded", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [lo, hi, numpy_helper.from_array(w, "w0"), numpy_helper.from_array(np.array(2.0), "two")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    (conv,) = capture(proto).nodes
+    assert conv.attrs["padding"] == ((1, 2), (2, 1)) and conv.attrs["padding_mode"] == "replicate"
+    assert np.array_equal(conv.attrs["weight"], 2.0 * w)
+    squeeze = helper.make_model(helper.make_graph(
+        [helper.make_node("Squeeze", ["c"], ["s"], axes=[0]),
+         helper.make_node("Add", ["x", "s"], ["y"], name="add")], "sq",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(np.zeros((1, 1, 4)), "c")]),
+        opset_imports=[helper.make_opsetid("", 11)])
+    with pytest.raises(UnsupportedOperatorError, match=r"is a 'Squeeze'"):
+        capture(squeeze)

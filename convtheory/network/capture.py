@@ -92,7 +92,8 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
     Hardswish, Hardsigmoid, Hardtanh, Softplus, each with its Lipschitz
     constant (:mod:`.activations`); Dropout and Identity; residual additions
     and channel concatenation; flatten/view/reshape to ``(N, -1)``;
-    ``Linear``/``Gemm``/``MatMul`` (+ ``Add``).  The exact lists are
+    ``Linear``/``Gemm``/``MatMul`` (+ ``Add``); an ONNX ``Pad`` into a
+    ``Conv`` as its padding (any mode).  The exact lists are
     :data:`.torch_capture.SUPPORTED_MODULES`,
     :data:`.torch_capture.SUPPORTED_FUNCTIONS` and
     :data:`.onnx_capture.SUPPORTED_OPS`.

@@ -8,6 +8,16 @@ e1, e2, ...]`` become per-axis ``(lo, hi)`` pairs, ``auto_pad`` is resolved
 with the input size, ``Gemm``/``MatMul`` weights become ``(out, in)``.
 A ``MatMul`` by a constant followed by an ``Add`` of a constant is one
 ``linear`` node, as a ``Gemm`` is.
+
+A node of shape arithmetic (``Concat``, ``Reshape``, ``Slice``, ``Cast``, ...)
+whose inputs are all constants is evaluated at capture by ONNX's reference
+implementation (``onnx.reference``), and its outputs become constants:
+exporters compute a ``Pad``'s pads by such small subgraphs.  A ``Pad`` that feeds a ``Conv`` alone is the
+conv's padding: ``constant`` (zero) padding adds to the conv's pads,
+``reflect``, ``edge`` and ``wrap`` are the ``reflect``, ``replicate`` and
+``circular`` padding modes (PyTorch exports ``padding_mode="reflect"`` and
+``"replicate"`` so; its ``"circular"`` is a ``Slice`` and ``Concat`` of the
+activation, which is refused by name).
 """
 
 from __future__ import annotations
@@ -26,7 +36,10 @@ __all__ = ["SUPPORTED_OPS", "capture_onnx"]
 SUPPORTED_OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
                  "GlobalMaxPool", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid",
                  "Tanh", "Softmax", "Add", "Concat", "Flatten", "Gemm", "MatMul", "Reshape",
-                 "Dropout", "Identity", "Constant", "Clip", "Elu", "HardSwish", "Softplus")
+                 "Dropout", "Identity", "Constant", "Clip", "Elu", "HardSwish", "Softplus",
+                 "Pad (into a Conv)")
+#: ONNX ``Pad`` modes and the padding modes they are (ONNX operator docs, Pad).
+_PAD_MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 _ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax",
          "LeakyRelu": "leaky_relu", "PRelu": "prelu", "Elu": "elu", "HardSwish": "hardswish",
          "Softplus": "softplus", "Clip": "clip"}
@@ -155,6 +168,11 @@ def _translate(r, node, label):
                                            "only tensor-valued constants")
         r.consts[node.output[0]] = numpy_helper.to_array(a["value"])
         return
+    if op == "Pad":
+        return _pad(r, node, label, a)
+    padded = r.pads.get(x) if op == "Conv" else None
+    if padded is not None:  # the Pad before this conv is its padding (see _pad)
+        x = padded[0]
     if op in ("Conv", "ConvTranspose", "MaxPool", "AveragePool"):
         in_shape = r.shape(x, node, label)
         ndim = len(in_shape) - 1
@@ -180,6 +198,9 @@ def _translate(r, node, label):
                      groups=int(a.get("group", 1)))
         if op == "Conv":
             attrs["padding_mode"] = "zeros"
+            if padded is not None:
+                attrs["padding"], attrs["padding_mode"] = _conv_after_pad(
+                    pads, padded[1], padded[2], node, label)
             return r.emit(node, label, "conv", [x], attrs)
         attrs["output_padding"] = tuple(a.get("output_padding", (0,) * ndim))
         return r.emit(node, label, "conv_transpose", [x], attrs)
@@ -282,6 +303,96 @@ def _translate(r, node, label):
     raise UnsupportedOperatorError(label, op, SUPPORTED_OPS)
 
 
+def _pad(r, node, label, a):
+    """Record a ``Pad`` that feeds one ``Conv`` as that conv's padding; refuse any other."""
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    rank = len(r.shape(node.input[0], node, label)) + 1
+    if len(node.input) > 1 and node.input[1]:  # opset >= 11: the pads are an input
+        pads = r.const(node.input[1])
+        if pads is None:
+            raise UnsupportedOperatorError(label, "Pad", SUPPORTED_OPS,
+                                           "its pads are not constants")
+    else:
+        pads = a.get("pads")
+    pads = [int(p) for p in np.ravel(pads)]
+    value = r.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    after = r.consumers.get(node.output[0], [])
+    why = None
+    if mode not in _PAD_MODES:
+        why = f"mode={mode!r} (supported: {', '.join(_PAD_MODES)})"
+    elif len(node.input) > 3 and node.input[3]:
+        why = "an axes input"
+    elif len(pads) != 2 * rank or any(pads[i] or pads[i + rank] for i in (0, 1)):
+        why = f"pads {pads} that are not on the spatial axes of an (N, C, ...) tensor alone"
+    elif any(p < 0 for p in pads):
+        why = f"negative pads {pads} (a crop)"
+    elif value is not None and np.any(np.asarray(value) != 0):
+        why = f"a constant value of {float(np.ravel(value)[0])!r} (only 0 is a conv's padding)"
+    elif len(after) != 1 or after[0].op_type != "Conv" or after[0].input[0] != node.output[0]:
+        why = f"its output feeds {[n.op_type for n in after]}, not one Conv alone"
+    if why:
+        raise UnsupportedOperatorError(label, f"Pad(mode={mode})", SUPPORTED_OPS,
+                                       f"only a Pad into a Conv, got {why}")
+    pairs = tuple((pads[i], pads[i + rank]) for i in range(2, rank))
+    r.pads[node.output[0]] = (node.input[0], pairs, _PAD_MODES[mode])
+
+
+def _conv_after_pad(conv_pads, pad_pairs, mode, node, label):
+    """``(padding, padding_mode)`` of a Conv whose input a Pad of ``pad_pairs`` made."""
+    if mode == "zeros":
+        return tuple((a + c, b + d) for (a, b), (c, d) in zip(pad_pairs, conv_pads)), mode
+    if any(lo or hi for lo, hi in conv_pads):
+        raise UnsupportedOperatorError(label, "Conv", SUPPORTED_OPS,
+                                       f"zero pads {conv_pads} of its own after a {mode} Pad")
+    return pad_pairs, mode
+
+
+#: Operators of shape arithmetic that capture evaluates when their inputs are constants, with
+#: the fewest inputs of the form whose semantics the reference implementation follows in
+#: every opset (Slice's and Reshape's older forms took attributes; Squeeze and Unsqueeze
+#: are left out: the reference ignores their older ``axes`` attribute).
+_FOLDED = {"ConstantOfShape": 1, "Concat": 1, "Reshape": 2, "Cast": 1, "Transpose": 1,
+           "Slice": 3, "Gather": 2, "Add": 2, "Sub": 2, "Mul": 2, "Div": 2, "Neg": 1,
+           "Range": 3, "Identity": 1}
+
+
+def _fold_constants(model):
+    """``model`` with every node of :data:`_FOLDED` whose inputs are all constants evaluated
+    (ONNX's reference implementation) and replaced by initializers of its outputs, so that
+    shape inference sees, say, a ``Pad``'s pads as numbers."""
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+    consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    # The model's own opsets: an operator's inputs and attributes change between them.
+    opsets = {imp.domain: imp.version for imp in model.opset_import}
+    kept, folded = [], {}
+    for node in model.graph.node:
+        inputs = [t for t in node.input if t]
+        if node.op_type == "Constant" or (node.op_type in _FOLDED and len(inputs) >= _FOLDED[
+                node.op_type] and all(t in consts for t in inputs)):
+            try:
+                outputs = ReferenceEvaluator(node, opsets=opsets).run(
+                    None, {t: consts[t] for t in inputs})
+            except Exception:  # an op the reference cannot evaluate: _translate names it
+                outputs = None
+            if outputs is not None:
+                consts.update(zip(node.output, outputs))
+                if node.op_type != "Constant":  # the reader reads Constant nodes itself
+                    folded.update(zip(node.output, outputs))
+                    continue
+        kept.append(node)
+    if not folded:
+        return model
+    used = {t for node in kept for t in node.input} | {o.name for o in model.graph.output}
+    model = type(model).FromString(model.SerializeToString())
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), name)
+                                   for name, v in folded.items() if name in used)
+    return model
+
+
 def _clip(r, node, label, a):
     """Clip(0, 6) is PyTorch's ReLU6, Clip(0, +inf) a ReLU; any clip is 1-Lipschitz."""
     bounds = []
@@ -326,9 +437,10 @@ def capture_onnx(model, input_shape=None) -> NetworkGraph:
         del model.graph.value_info[:]
         for o in model.graph.output:  # the old output shapes would contradict the new ones
             o.type.tensor_type.ClearField("shape")
-    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    model = onnx.shape_inference.infer_shapes(_fold_constants(model), strict_mode=True)
     r = _Reader(onnx, model)
     r.fused = set()
+    r.pads = {}  # a Pad's output -> (its input, spatial (lo, hi) pairs, padding mode)
     name = inputs[0].name
     if name not in r.shapes:
         raise ValueError(f"the ONNX input {name!r} has no static shape; pass input_shape")
