@@ -766,3 +766,36 @@ def test_constant_shape_arithmetic_is_folded_and_only_that():
         opset_imports=[helper.make_opsetid("", 11)])
     with pytest.raises(UnsupportedOperatorError, match=r"is a 'Squeeze'"):
         capture(squeeze)
+
+
+@requires_onnx
+@pytest.mark.parametrize("opset", [2, 10])
+def test_a_pad_with_the_old_value_attribute_is_read(opset):
+    """Before opset 11 a Pad's pads and constant value are attributes: a value of 1.5 is not a
+    conv's zero padding and is refused; a value of 0 is the conv's padding, whose operator
+    reproduces ONNX's own Pad + Conv."""
+    from convtheory.network import analyze_network
+    rng = np.random.default_rng(11)
+    w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+
+    def proto(value):
+        nodes = [helper.make_node("Pad", ["x"], ["p"], mode="constant", pads=[0, 0, 1, 2, 0, 0, 2, 1],
+                                  value=value, name="pad"),
+                 helper.make_node("Conv", ["p", "w", "b"], ["y"], name="conv")]
+        return helper.make_model(helper.make_graph(
+            nodes, "oldpad", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 2, 5, 5])],
+            [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+            [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]),
+            opset_imports=[helper.make_opsetid("", opset)])
+
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node 'pad' is a 'Pad\(mode=constant\)'.*a constant value of 1\.5 "
+                             r"\(only 0 is a conv's padding\)"):
+        capture(proto(1.5))
+    graph = capture(proto(0.0))
+    assert graph.nodes[0].attrs["padding"] == ((1, 2), (2, 1))
+    x = rng.standard_normal((1, 2, 5, 5))
+    (expected,) = ReferenceEvaluator(proto(0.0)).run(None, {"x": x})
+    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
+    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
+    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)

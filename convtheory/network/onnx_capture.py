@@ -313,10 +313,10 @@ def _pad(r, node, label, a):
         if pads is None:
             raise UnsupportedOperatorError(label, "Pad", SUPPORTED_OPS,
                                            "its pads are not constants")
-    else:
-        pads = a.get("pads")
+        value = r.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    else:  # opset < 11: the pads and the constant value are attributes
+        pads, value = a.get("pads"), a.get("value")
     pads = [int(p) for p in np.ravel(pads)]
-    value = r.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
     after = r.consumers.get(node.output[0], [])
     why = None
     if mode not in _PAD_MODES:
