@@ -799,3 +799,29 @@ def test_a_pad_with_the_old_value_attribute_is_read(opset):
     (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
     got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
     assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+
+
+@requires_onnx
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER", "VALID"])
+def test_a_convs_auto_pad_after_a_pad_is_resolved_on_the_padded_input(auto_pad):
+    """ONNX resolves a Conv's auto_pad with the size of its input, which is the Pad's output:
+    with stride 2 the SAME padding of a 7 + 1 wide input differs from that of a 7 wide one."""
+    from convtheory.network import analyze_network
+    rng = np.random.default_rng(12)
+    w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], mode="constant", name="pad"),
+             helper.make_node("Conv", ["p", "w", "b"], ["y"], auto_pad=auto_pad, strides=[2, 2],
+                              name="conv")]
+    proto = helper.make_model(helper.make_graph(
+        nodes, "autopad", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 2, 7, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b"),
+         numpy_helper.from_array(np.array([0, 0, 1, 0, 0, 0, 0, 0], np.int64), "pads")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    graph = capture(proto)
+    x = rng.standard_normal((1, 2, 7, 6))
+    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
+    assert graph.nodes[0].output_shape == expected.shape[1:]
+    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
+    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
+    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)

@@ -186,8 +186,9 @@ def _translate(r, node, label):
                                                "ConvTranspose with output_shape or auto_pad")
             pads = _symmetric(_pads(a, ndim, in_shape[1:], kernel, stride, dilation), r,
                               node, label)
-        else:
-            pads = _pads(a, ndim, in_shape[1:], kernel, stride, dilation)
+        else:  # auto_pad is resolved on the Conv's own input: a Pad's output, if one made it
+            pads = _pads(a, ndim, r.shape(node.input[0], node, label)[1:], kernel, stride,
+                         dilation)
     if op in ("Conv", "ConvTranspose"):
         weight = r.const(node.input[1])
         bias = r.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
