@@ -825,3 +825,28 @@ def test_a_convs_auto_pad_after_a_pad_is_resolved_on_the_padded_input(auto_pad):
     (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
     got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
     assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+
+
+@requires_onnx
+def test_arithmetic_with_the_legacy_broadcast_is_not_folded():
+    """Before opset 7, Add/Sub/Mul/Div broadcast B from ``axis`` (``broadcast=1``), which the
+    reference evaluator ignores (it broadcasts from the last axis as numpy does): a weight
+    scaled per output channel at opset 6 would be scaled per column.  Such a node is refused
+    by name; at opset 7 the same scale, numpy-broadcast, is folded."""
+    rng = np.random.default_rng(13)
+    w0, scale = rng.standard_normal((3, 3, 3, 3)), np.array([1.0, 10.0, 100.0])
+
+    def proto(opset):
+        kw, s = (dict(broadcast=1, axis=0), scale) if opset < 7 else ({}, scale[:, None, None, None])
+        nodes = [helper.make_node("Mul", ["w0", "s"], ["w"], name="scale", **kw),
+                 helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
+        return helper.make_model(helper.make_graph(
+            nodes, "legacy", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 3, 5, 5])],
+            [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+            [numpy_helper.from_array(w0, "w0"), numpy_helper.from_array(s, "s")]),
+            opset_imports=[helper.make_opsetid("", opset)])
+
+    with pytest.raises(UnsupportedOperatorError, match=r"node 'scale' is a 'Mul'"):
+        capture(proto(6))
+    (conv,) = capture(proto(7)).nodes
+    assert np.array_equal(conv.attrs["weight"], w0 * scale[:, None, None, None])

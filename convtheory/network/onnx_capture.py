@@ -356,6 +356,9 @@ def _conv_after_pad(conv_pads, pad_pairs, mode, node, label):
 _FOLDED = {"ConstantOfShape": 1, "Concat": 1, "Reshape": 2, "Cast": 1, "Transpose": 1,
            "Slice": 3, "Gather": 2, "Add": 2, "Sub": 2, "Mul": 2, "Div": 2, "Neg": 1,
            "Range": 3, "Identity": 1}
+#: The opset from which a folded operator has only the form the reference implements: before
+#: opset 7, Add/Sub/Mul/Div broadcast B from an ``axis`` attribute, which the reference ignores.
+_FOLDED_SINCE = {"Add": 7, "Sub": 7, "Mul": 7, "Div": 7}
 
 
 def _fold_constants(model):
@@ -371,7 +374,8 @@ def _fold_constants(model):
     for node in model.graph.node:
         inputs = [t for t in node.input if t]
         if node.op_type == "Constant" or (node.op_type in _FOLDED and len(inputs) >= _FOLDED[
-                node.op_type] and all(t in consts for t in inputs)):
+                node.op_type] and all(t in consts for t in inputs) and opsets.get(
+                node.domain or "", 1) >= _FOLDED_SINCE.get(node.op_type, 1)):
             try:
                 outputs = ReferenceEvaluator(node, opsets=opsets).run(
                     None, {t: consts[t] for t in inputs})
