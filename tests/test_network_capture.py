@@ -850,3 +850,23 @@ def test_arithmetic_with_the_legacy_broadcast_is_not_folded():
         capture(proto(6))
     (conv,) = capture(proto(7)).nodes
     assert np.array_equal(conv.attrs["weight"], w0 * scale[:, None, None, None])
+
+
+@requires_onnx
+def test_a_pad_whose_constant_value_is_computed_is_refused():
+    """A constant_value computed from the activation (here its maximum) is not a conv's
+    zero padding: it is refused, not read as 0."""
+    w = np.random.default_rng(14).standard_normal((3, 1, 3, 3))
+    nodes = [helper.make_node("GlobalMaxPool", ["x"], ["g"], name="max"),
+             helper.make_node("Flatten", ["g"], ["v"], name="flat"),
+             helper.make_node("Pad", ["x", "pads", "v"], ["p"], mode="constant", name="pad"),
+             helper.make_node("Conv", ["p", "w"], ["y"], name="conv")]
+    proto = helper.make_model(helper.make_graph(
+        nodes, "maxpad", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(w, "w"),
+         numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node 'pad' is a 'Pad'.*its constant value is not a constant"):
+        capture(proto)

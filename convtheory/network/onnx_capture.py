@@ -314,7 +314,10 @@ def _pad(r, node, label, a):
         if pads is None:
             raise UnsupportedOperatorError(label, "Pad", SUPPORTED_OPS,
                                            "its pads are not constants")
-        value = r.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        value = r.const(node.input[2]) if len(node.input) > 2 and node.input[2] else 0.0
+        if value is None:
+            raise UnsupportedOperatorError(label, "Pad", SUPPORTED_OPS,
+                                           "its constant value is not a constant")
     else:  # opset < 11: the pads and the constant value are attributes
         pads, value = a.get("pads"), a.get("value")
     pads = [int(p) for p in np.ravel(pads)]
