@@ -870,3 +870,26 @@ def test_a_pad_whose_constant_value_is_computed_is_refused():
     with pytest.raises(UnsupportedOperatorError,
                        match=r"node 'pad' is a 'Pad'.*its constant value is not a constant"):
         capture(proto)
+
+
+@requires_onnx
+@pytest.mark.parametrize("op, inputs", [
+    ("ConstantOfShape", [np.array([400, 400], np.int64)]),
+    ("Range", [np.array(0.0), np.array(1.6e5), np.array(1.0)]),
+    ("Add", [np.zeros((400, 1)), np.zeros((1, 400))]),  # broadcast: 400 x 400 from 800
+])
+def test_a_folded_constant_over_max_bytes_is_refused_before_it_is_made(op, inputs):
+    """Evaluating constant shape arithmetic allocates its output: an estimate (8 bytes a
+    value) is checked against max_bytes first, as for a torch model's input."""
+    names = [f"c{i}" for i in range(len(inputs))]
+    nodes = [helper.make_node(op, names, ["big"], name="big"),
+             helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    proto = helper.make_model(helper.make_graph(
+        nodes, "big", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(v, n) for v, n in zip(inputs, names)]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(ValueError, match=rf"evaluating the constant node 'big' \({op}\) would "
+                                         r"need about .*pass a larger max_bytes"):
+        capture(proto, max_bytes=2**20)
+    assert [n.kind for n in capture(proto, max_bytes=2**21)] == ["activation"]

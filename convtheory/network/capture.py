@@ -58,7 +58,8 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
         bytes in float64; a torch model is first run on fake tensors
         (nothing allocated), and refused if its layers' outputs alive at
         once would exceed it; a convtheory.nn convolution's run is weighed
-        before it runs.
+        before it runs; an ONNX model's constant shape arithmetic is weighed
+        before it is evaluated.
 
     Returns
     -------
@@ -77,8 +78,8 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
         For a model of another kind.
     ValueError
         For a bad ``input_shape``, a model that does not run on it, one
-        torch.fx cannot trace, or an input (or a torch model's activations)
-        over ``max_bytes``.
+        torch.fx cannot trace, or an input (or a torch model's activations, or
+        an ONNX model's folded constants) over ``max_bytes``.
     ImportError
         When the model's framework is not installed (names the extra).
 
@@ -116,7 +117,8 @@ def capture(model, input_shape=None, *, max_bytes=DEFAULT_MAX_BYTES) -> NetworkG
         return capture_torch(model, _input_within(input_shape, max_bytes), max_bytes)
     if _is_onnx(model):  # shape inference only: nothing of the input's size is allocated
         from .onnx_capture import capture_onnx
-        return capture_onnx(model, None if input_shape is None else _shape(input_shape))
+        return capture_onnx(model, None if input_shape is None else _shape(input_shape),
+                            max_bytes)
     from ..nn.module import Module
     if isinstance(model, Module):
         return _capture_nn(model, _input_within(input_shape, max_bytes), max_bytes)

@@ -27,6 +27,8 @@ import os
 import numpy as np
 
 from ..geometry import resolve_padding
+from ..matrices import DEFAULT_MAX_BYTES
+from ..validation import check_budget
 from .activations import activation_lipschitz
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
 
@@ -364,10 +366,33 @@ _FOLDED = {"ConstantOfShape": 1, "Concat": 1, "Reshape": 2, "Cast": 1, "Transpos
 _FOLDED_SINCE = {"Add": 7, "Sub": 7, "Mul": 7, "Div": 7}
 
 
-def _fold_constants(model):
+def _folded_size(node, values):
+    """An upper bound on the number of values a folded ``node`` makes from ``values``."""
+    op, size = node.op_type, sum(int(np.size(v)) for v in values)
+    try:
+        if op == "ConstantOfShape":
+            return int(np.prod(values[0], dtype=object))
+        if op == "Range":
+            start, limit, delta = (float(np.ravel(v)[0]) for v in values[:3])
+            return max(int(np.ceil((limit - start) / delta)), 0) if delta else 0
+        if op in ("Add", "Sub", "Mul", "Div"):
+            return int(np.prod(np.broadcast_shapes(*(np.shape(v) for v in values)),
+                               dtype=object))
+        if op == "Gather":
+            data, indices = values[:2]
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+            return int(np.size(indices)) * int(np.size(data)) // max(
+                int(np.shape(data)[axis]), 1)
+    except (ValueError, IndexError, OverflowError, ZeroDivisionError):
+        return 0  # the reference raises too, and the node is left to be refused by name
+    return size  # the others rearrange or convert their inputs' values
+
+
+def _fold_constants(model, max_bytes):
     """``model`` with every node of :data:`_FOLDED` whose inputs are all constants evaluated
     (ONNX's reference implementation) and replaced by initializers of its outputs, so that
-    shape inference sees, say, a ``Pad``'s pads as numbers."""
+    shape inference sees, say, a ``Pad``'s pads as numbers.  Each output is estimated at 8
+    bytes a value and checked against ``max_bytes`` before it is made."""
     from onnx import numpy_helper
     from onnx.reference import ReferenceEvaluator
     consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
@@ -379,6 +404,10 @@ def _fold_constants(model):
         if node.op_type == "Constant" or (node.op_type in _FOLDED and len(inputs) >= _FOLDED[
                 node.op_type] and all(t in consts for t in inputs) and opsets.get(
                 node.domain or "", 1) >= _FOLDED_SINCE.get(node.op_type, 1)):
+            if node.op_type != "Constant":
+                check_budget(8 * _folded_size(node, [consts[t] for t in inputs]), max_bytes,
+                             f"evaluating the constant node {node.name!r} ({node.op_type})",
+                             "pass a larger max_bytes")
             try:
                 outputs = ReferenceEvaluator(node, opsets=opsets).run(
                     None, {t: consts[t] for t in inputs})
@@ -420,8 +449,9 @@ def _clip(r, node, label, a):
     return "hardtanh"
 
 
-def capture_onnx(model, input_shape=None) -> NetworkGraph:
-    """Read an ONNX model (a path or a ``ModelProto``; see :func:`capture`)."""
+def capture_onnx(model, input_shape=None, max_bytes=DEFAULT_MAX_BYTES) -> NetworkGraph:
+    """Read an ONNX model (a path or a ``ModelProto``; see :func:`capture`); constant
+    shape arithmetic is evaluated within ``max_bytes``."""
     onnx = _onnx()
     if isinstance(model, (str, os.PathLike)):
         if not os.path.exists(model):
@@ -445,7 +475,8 @@ def capture_onnx(model, input_shape=None) -> NetworkGraph:
         del model.graph.value_info[:]
         for o in model.graph.output:  # the old output shapes would contradict the new ones
             o.type.tensor_type.ClearField("shape")
-    model = onnx.shape_inference.infer_shapes(_fold_constants(model), strict_mode=True)
+    model = onnx.shape_inference.infer_shapes(_fold_constants(model, max_bytes),
+                                              strict_mode=True)
     r = _Reader(onnx, model)
     r.fused = set()
     r.pads = {}  # a Pad's output -> (its input, spatial (lo, hi) pairs, padding mode)
