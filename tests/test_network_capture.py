@@ -893,3 +893,25 @@ def test_a_folded_constant_over_max_bytes_is_refused_before_it_is_made(op, input
                                          r"need about .*pass a larger max_bytes"):
         capture(proto, max_bytes=2**20)
     assert [n.kind for n in capture(proto, max_bytes=2**21)] == ["activation"]
+
+
+@requires_onnx
+def test_unnamed_nodes_keep_their_labels_when_constants_are_folded():
+    """An unnamed node is labelled by its operator and its index in the model: folding the
+    nodes before it does not shift the label an error names."""
+    nodes = [helper.make_node("Concat", ["lo", "hi"], ["pads"], axis=0),
+             helper.make_node("Pad", ["x", "pads"], ["p"], mode="edge"),
+             helper.make_node("Conv", ["p", "w"], ["c"]),
+             helper.make_node("Sin", ["c"], ["y"])]
+    proto = helper.make_model(helper.make_graph(
+        nodes, "unnamed", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(np.array([0, 0, 1, 1], np.int64), "lo"),
+         numpy_helper.from_array(np.array([0, 0, 1, 1], np.int64), "hi"),
+         numpy_helper.from_array(np.ones((1, 1, 3, 3)), "w")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(UnsupportedOperatorError, match=r"node 'Sin_3' is a 'Sin'"):
+        capture(proto)
+    proto.graph.node.pop()
+    proto.graph.output[0].name = "c"
+    assert [n.name for n in capture(proto)] == ["Conv_2"]

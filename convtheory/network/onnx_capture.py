@@ -399,14 +399,15 @@ def _fold_constants(model, max_bytes):
     # The model's own opsets: an operator's inputs and attributes change between them.
     opsets = {imp.domain: imp.version for imp in model.opset_import}
     kept, folded = [], {}
-    for node in model.graph.node:
+    for i, node in enumerate(model.graph.node):
+        label = node.name or f"{node.op_type}_{i}"  # as capture_onnx labels it
         inputs = [t for t in node.input if t]
         if node.op_type == "Constant" or (node.op_type in _FOLDED and len(inputs) >= _FOLDED[
                 node.op_type] and all(t in consts for t in inputs) and opsets.get(
                 node.domain or "", 1) >= _FOLDED_SINCE.get(node.op_type, 1)):
             if node.op_type != "Constant":
                 check_budget(8 * _folded_size(node, [consts[t] for t in inputs]), max_bytes,
-                             f"evaluating the constant node {node.name!r} ({node.op_type})",
+                             f"evaluating the constant node {label!r} ({node.op_type})",
                              "pass a larger max_bytes")
             try:
                 outputs = ReferenceEvaluator(node, opsets=opsets).run(
@@ -418,13 +419,15 @@ def _fold_constants(model, max_bytes):
                 if node.op_type != "Constant":  # the reader reads Constant nodes itself
                     folded.update(zip(node.output, outputs))
                     continue
-        kept.append(node)
+        kept.append((label, node))
     if not folded:
         return model
-    used = {t for node in kept for t in node.input} | {o.name for o in model.graph.output}
+    used = {t for _, node in kept for t in node.input} | {o.name for o in model.graph.output}
     model = type(model).FromString(model.SerializeToString())
     del model.graph.node[:]
-    model.graph.node.extend(kept)
+    model.graph.node.extend(node for _, node in kept)
+    for (label, _), node in zip(kept, model.graph.node):  # unnamed nodes keep their labels
+        node.name = label
     model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), name)
                                    for name, v in folded.items() if name in used)
     return model
