@@ -915,3 +915,21 @@ def test_unnamed_nodes_keep_their_labels_when_constants_are_folded():
     proto.graph.node.pop()
     proto.graph.output[0].name = "c"
     assert [n.name for n in capture(proto)] == ["Conv_2"]
+
+
+@requires_onnx
+def test_a_pad_of_a_constant_is_refused_by_name():
+    """A Pad of a weight is not a conv's padding; the refusal says so (input_shape would not
+    help)."""
+    nodes = [helper.make_node("Pad", ["w", "pads"], ["wp"], mode="constant", name="pad"),
+             helper.make_node("Conv", ["x", "wp"], ["y"], name="conv")]
+    proto = helper.make_model(helper.make_graph(
+        nodes, "padw", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(np.ones((1, 1, 2, 2)), "w"),
+         numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 0, 0], np.int64), "pads")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node 'pad' is a 'Pad'.*only a Pad into a Conv, got a Pad of the "
+                             r"constant 'w'"):
+        capture(proto)

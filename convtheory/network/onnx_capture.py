@@ -310,6 +310,9 @@ def _pad(r, node, label, a):
     """Record a ``Pad`` that feeds one ``Conv`` as that conv's padding; refuse any other."""
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
+    if r.const(node.input[0]) is not None:  # a weight's Pad: shape inference gave it no shape
+        raise UnsupportedOperatorError(label, "Pad", SUPPORTED_OPS, f"only a Pad into a Conv, "
+                                       f"got a Pad of the constant {node.input[0]!r}")
     rank = len(r.shape(node.input[0], node, label)) + 1
     if len(node.input) > 1 and node.input[1]:  # opset >= 11: the pads are an input
         pads = r.const(node.input[1])
