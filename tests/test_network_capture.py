@@ -933,3 +933,18 @@ def test_a_pad_of_a_constant_is_refused_by_name():
                        match=r"node 'pad' is a 'Pad'.*only a Pad into a Conv, got a Pad of the "
                              r"constant 'w'"):
         capture(proto)
+
+
+@requires_onnx
+@pytest.mark.parametrize("mode", ["reflect", "edge", "wrap"])
+def test_a_constant_value_is_ignored_outside_constant_mode(mode):
+    """ONNX uses a Pad's constant_value in mode constant only: a reflect/edge/wrap Pad with a
+    value of 1.5 is still the conv's padding, equal to the reference evaluator's."""
+    from convtheory.network import analyze_network
+    proto, _, b = _pad_conv_model(mode, [0, 0, 1, 2, 0, 0, 2, 1], value=1.5)
+    graph = capture(proto)
+    x = np.random.default_rng(15).standard_normal((1, 2, 6, 7))
+    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
+    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
+    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
+    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)

@@ -336,7 +336,7 @@ def _pad(r, node, label, a):
         why = f"pads {pads} that are not on the spatial axes of an (N, C, ...) tensor alone"
     elif any(p < 0 for p in pads):
         why = f"negative pads {pads} (a crop)"
-    elif value is not None and np.any(np.asarray(value) != 0):
+    elif mode == "constant" and value is not None and np.any(np.asarray(value) != 0):
         why = f"a constant value of {float(np.ravel(value)[0])!r} (only 0 is a conv's padding)"
     elif len(after) != 1 or after[0].op_type != "Conv" or after[0].input[0] != node.output[0]:
         why = f"its output feeds {[n.op_type for n in after]}, not one Conv alone"
