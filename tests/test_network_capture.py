@@ -948,3 +948,23 @@ def test_a_constant_value_is_ignored_outside_constant_mode(mode):
     (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
     got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
     assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+
+
+@requires_torch
+@requires_onnx
+@pytest.mark.torch
+@pytest.mark.parametrize("padding_mode", ["reflect", "replicate"])
+@pytest.mark.filterwarnings("ignore:Constant folding - Only steps=1:UserWarning")
+def test_a_padded_conv_exported_without_constant_folding_round_trips(padding_mode):
+    """Without torch's constant folding the pads' subgraph starts from the Shape of a
+    constant, which is a constant too: the capture equals the torch model's."""
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=padding_mode)).eval()
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (torch.zeros(1, 2, 6, 7),), buffer, dynamo=False,
+                          do_constant_folding=False)
+    proto = onnx.load_from_string(buffer.getvalue())
+    assert "Shape" in {n.op_type for n in proto.graph.node}
+    assert_same_graph(capture(model, (2, 6, 7)), capture(proto))

@@ -363,7 +363,7 @@ def _conv_after_pad(conv_pads, pad_pairs, mode, node, label):
 #: are left out: the reference ignores their older ``axes`` attribute).
 _FOLDED = {"ConstantOfShape": 1, "Concat": 1, "Reshape": 2, "Cast": 1, "Transpose": 1,
            "Slice": 3, "Gather": 2, "Add": 2, "Sub": 2, "Mul": 2, "Div": 2, "Neg": 1,
-           "Range": 3, "Identity": 1}
+           "Range": 3, "Identity": 1, "Shape": 1}
 #: The opset from which a folded operator has only the form the reference implements: before
 #: opset 7, Add/Sub/Mul/Div broadcast B from an ``axis`` attribute, which the reference ignores.
 _FOLDED_SINCE = {"Add": 7, "Sub": 7, "Mul": 7, "Div": 7}
