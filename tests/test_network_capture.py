@@ -779,11 +779,12 @@ def test_a_pad_with_the_old_value_attribute_is_read(opset):
     w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
 
     def proto(value):
-        nodes = [helper.make_node("Pad", ["x"], ["p"], mode="constant", pads=[0, 0, 1, 2, 0, 0, 2, 1],
-                                  value=value, name="pad"),
+        nodes = [helper.make_node("Pad", ["x"], ["p"], mode="constant",
+                                  pads=[0, 0, 1, 2, 0, 0, 2, 1], value=value, name="pad"),
                  helper.make_node("Conv", ["p", "w", "b"], ["y"], name="conv")]
         return helper.make_model(helper.make_graph(
-            nodes, "oldpad", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 2, 5, 5])],
+            nodes, "oldpad",
+            [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 2, 5, 5])],
             [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
             [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]),
             opset_imports=[helper.make_opsetid("", opset)])
@@ -837,11 +838,13 @@ def test_arithmetic_with_the_legacy_broadcast_is_not_folded():
     w0, scale = rng.standard_normal((3, 3, 3, 3)), np.array([1.0, 10.0, 100.0])
 
     def proto(opset):
-        kw, s = (dict(broadcast=1, axis=0), scale) if opset < 7 else ({}, scale[:, None, None, None])
+        kw, s = ((dict(broadcast=1, axis=0), scale) if opset < 7
+                 else ({}, scale[:, None, None, None]))
         nodes = [helper.make_node("Mul", ["w0", "s"], ["w"], name="scale", **kw),
                  helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
         return helper.make_model(helper.make_graph(
-            nodes, "legacy", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 3, 5, 5])],
+            nodes, "legacy",
+            [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 3, 5, 5])],
             [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
             [numpy_helper.from_array(w0, "w0"), numpy_helper.from_array(s, "s")]),
             opset_imports=[helper.make_opsetid("", opset)])
