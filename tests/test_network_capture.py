@@ -971,3 +971,19 @@ def test_a_padded_conv_exported_without_constant_folding_round_trips(padding_mod
     proto = onnx.load_from_string(buffer.getvalue())
     assert "Shape" in {n.op_type for n in proto.graph.node}
     assert_same_graph(capture(model, (2, 6, 7)), capture(proto))
+
+
+@requires_onnx
+def test_a_fold_that_numpy_warns_about_is_the_same_under_any_warning_filter():
+    """A NaN cast to an integer warns in numpy: the fold happens all the same (pytest turns
+    warnings into errors here), and the captured model does not depend on the filters."""
+    from convtheory.network.onnx_fold import fold_constants
+    proto = helper.make_model(helper.make_graph(
+        [helper.make_node("Cast", ["c"], ["i"], to=TensorProto.INT64)], "cast",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1])],
+        [helper.make_tensor_value_info("i", TensorProto.INT64, None)],
+        [numpy_helper.from_array(np.array([np.nan, 1.0]), "c")]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    folded = fold_constants(proto)
+    assert [n.op_type for n in folded.graph.node] == []
+    assert "i" in {t.name for t in folded.graph.initializer}

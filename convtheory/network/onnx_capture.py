@@ -9,11 +9,10 @@ with the input size, ``Gemm``/``MatMul`` weights become ``(out, in)``.
 A ``MatMul`` by a constant followed by an ``Add`` of a constant is one
 ``linear`` node, as a ``Gemm`` is.
 
-A node of shape arithmetic (``Concat``, ``Reshape``, ``Slice``, ``Cast``, ...)
-whose inputs are all constants is evaluated at capture by ONNX's reference
-implementation (``onnx.reference``), and its outputs become constants:
-exporters compute a ``Pad``'s pads by such small subgraphs.  A ``Pad`` that feeds a ``Conv`` alone is the
-conv's padding: ``constant`` (zero) padding adds to the conv's pads,
+Shape arithmetic on constants is evaluated first
+(:mod:`convtheory.network.onnx_fold`): exporters compute a ``Pad``'s pads by
+such small subgraphs.  A ``Pad`` that feeds a ``Conv`` alone is the conv's
+padding: ``constant`` (zero) padding adds to the conv's pads,
 ``reflect``, ``edge`` and ``wrap`` are the ``reflect``, ``replicate`` and
 ``circular`` padding modes (PyTorch exports ``padding_mode="reflect"`` and
 ``"replicate"`` so; its ``"circular"`` is a ``Slice`` and ``Concat`` of the
@@ -28,9 +27,9 @@ import numpy as np
 
 from ..geometry import resolve_padding
 from ..matrices import DEFAULT_MAX_BYTES
-from ..validation import check_budget
 from .activations import activation_lipschitz
 from .graph import INPUT, NetworkGraph, Node, UnsupportedOperatorError
+from .onnx_fold import fold_constants
 
 __all__ = ["SUPPORTED_OPS", "capture_onnx"]
 
@@ -357,85 +356,6 @@ def _conv_after_pad(conv_pads, pad_pairs, mode, node, label):
     return pad_pairs, mode
 
 
-#: Operators of shape arithmetic that capture evaluates when their inputs are constants, with
-#: the fewest inputs of the form whose semantics the reference implementation follows in
-#: every opset (Slice's and Reshape's older forms took attributes; Squeeze and Unsqueeze
-#: are left out: the reference ignores their older ``axes`` attribute).
-_FOLDED = {"ConstantOfShape": 1, "Concat": 1, "Reshape": 2, "Cast": 1, "Transpose": 1,
-           "Slice": 3, "Gather": 2, "Add": 2, "Sub": 2, "Mul": 2, "Div": 2, "Neg": 1,
-           "Range": 3, "Identity": 1, "Shape": 1}
-#: The opset from which a folded operator has only the form the reference implements: before
-#: opset 7, Add/Sub/Mul/Div broadcast B from an ``axis`` attribute, which the reference ignores.
-_FOLDED_SINCE = {"Add": 7, "Sub": 7, "Mul": 7, "Div": 7}
-
-
-def _folded_size(node, values):
-    """An upper bound on the number of values a folded ``node`` makes from ``values``."""
-    op, size = node.op_type, sum(int(np.size(v)) for v in values)
-    try:
-        if op == "ConstantOfShape":
-            return int(np.prod(values[0], dtype=object))
-        if op == "Range":
-            start, limit, delta = (float(np.ravel(v)[0]) for v in values[:3])
-            return max(int(np.ceil((limit - start) / delta)), 0) if delta else 0
-        if op in ("Add", "Sub", "Mul", "Div"):
-            return int(np.prod(np.broadcast_shapes(*(np.shape(v) for v in values)),
-                               dtype=object))
-        if op == "Gather":
-            data, indices = values[:2]
-            axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-            return int(np.size(indices)) * int(np.size(data)) // max(
-                int(np.shape(data)[axis]), 1)
-    except (ValueError, IndexError, OverflowError, ZeroDivisionError):
-        return 0  # the reference raises too, and the node is left to be refused by name
-    return size  # the others rearrange or convert their inputs' values
-
-
-def _fold_constants(model, max_bytes):
-    """``model`` with every node of :data:`_FOLDED` whose inputs are all constants evaluated
-    (ONNX's reference implementation) and replaced by initializers of its outputs, so that
-    shape inference sees, say, a ``Pad``'s pads as numbers.  Each output is estimated at 8
-    bytes a value and checked against ``max_bytes`` before it is made."""
-    from onnx import numpy_helper
-    from onnx.reference import ReferenceEvaluator
-    consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    # The model's own opsets: an operator's inputs and attributes change between them.
-    opsets = {imp.domain: imp.version for imp in model.opset_import}
-    kept, folded = [], {}
-    for i, node in enumerate(model.graph.node):
-        label = node.name or f"{node.op_type}_{i}"  # as capture_onnx labels it
-        inputs = [t for t in node.input if t]
-        if node.op_type == "Constant" or (node.op_type in _FOLDED and len(inputs) >= _FOLDED[
-                node.op_type] and all(t in consts for t in inputs) and opsets.get(
-                node.domain or "", 1) >= _FOLDED_SINCE.get(node.op_type, 1)):
-            if node.op_type != "Constant":
-                check_budget(8 * _folded_size(node, [consts[t] for t in inputs]), max_bytes,
-                             f"evaluating the constant node {label!r} ({node.op_type})",
-                             "pass a larger max_bytes")
-            try:
-                outputs = ReferenceEvaluator(node, opsets=opsets).run(
-                    None, {t: consts[t] for t in inputs})
-            except Exception:  # an op the reference cannot evaluate: _translate names it
-                outputs = None
-            if outputs is not None:
-                consts.update(zip(node.output, outputs))
-                if node.op_type != "Constant":  # the reader reads Constant nodes itself
-                    folded.update(zip(node.output, outputs))
-                    continue
-        kept.append((label, node))
-    if not folded:
-        return model
-    used = {t for _, node in kept for t in node.input} | {o.name for o in model.graph.output}
-    model = type(model).FromString(model.SerializeToString())
-    del model.graph.node[:]
-    model.graph.node.extend(node for _, node in kept)
-    for (label, _), node in zip(kept, model.graph.node):  # unnamed nodes keep their labels
-        node.name = label
-    model.graph.initializer.extend(numpy_helper.from_array(np.asarray(v), name)
-                                   for name, v in folded.items() if name in used)
-    return model
-
-
 def _clip(r, node, label, a):
     """Clip(0, 6) is PyTorch's ReLU6, Clip(0, +inf) a ReLU; any clip is 1-Lipschitz."""
     bounds = []
@@ -481,7 +401,7 @@ def capture_onnx(model, input_shape=None, max_bytes=DEFAULT_MAX_BYTES) -> Networ
         del model.graph.value_info[:]
         for o in model.graph.output:  # the old output shapes would contradict the new ones
             o.type.tensor_type.ClearField("shape")
-    model = onnx.shape_inference.infer_shapes(_fold_constants(model, max_bytes),
+    model = onnx.shape_inference.infer_shapes(fold_constants(model, max_bytes),
                                               strict_mode=True)
     r = _Reader(onnx, model)
     r.fused = set()
