@@ -41,7 +41,7 @@ def models():
     return network_models
 
 
-def export(model, input_shape):
+def export(model, input_shape, **options):
     """``torch.onnx.export`` (TorchScript exporter) to a ModelProto; BatchNorm is kept.
 
     The legacy exporter warns that it is deprecated, and that PRESERVE with constant
@@ -54,7 +54,7 @@ def export(model, input_shape):
         warnings.filterwarnings("ignore", "It is recommended that constant folding be turned "
                                           "off", UserWarning)
         torch.onnx.export(model, (torch.zeros((1,) + input_shape),), buffer, dynamo=False,
-                          training=torch.onnx.TrainingMode.PRESERVE)
+                          training=torch.onnx.TrainingMode.PRESERVE, **options)
     return onnx.load_from_string(buffer.getvalue())
 
 
@@ -630,6 +630,17 @@ def test_missing_framework_names_the_extra(monkeypatch, tmp_path):
 # --------------------------------------------------------------------------
 # An ONNX Pad before a Conv is the conv's padding
 # --------------------------------------------------------------------------
+def assert_conv_is_the_reference(proto, graph, b, x):
+    """The captured single conv's operator plus its bias equals ONNX's own output for
+    ``x`` (the reference evaluator, float64) to 1e-12."""
+    from convtheory.network import analyze_network
+    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
+    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
+    assert graph.nodes[0].output_shape == expected.shape[1:]
+    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
+    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+
+
 def _pad_conv_model(mode, pads, conv_pads=(0, 0, 0, 0), value=None, extra=None):
     """float64 x (1, 2, 6, 7) -> Pad(mode, pads [, value]) -> Conv(w 3 x 2 x 3 x 2) [-> extra]."""
     rng = np.random.default_rng(7)
@@ -659,18 +670,14 @@ def _pad_conv_model(mode, pads, conv_pads=(0, 0, 0, 0), value=None, extra=None):
 def test_an_onnx_pad_into_a_conv_is_its_padding(mode, padding_mode):
     """Uneven pads of every Pad mode: the captured conv's operator reproduces ONNX's own
     Pad + Conv (the reference evaluator, float64) to 1e-12."""
-    from convtheory.network import analyze_network
     pads = [0, 0, 1, 2, 0, 0, 2, 1]  # begins then ends over (N, C, H, W)
     proto, w, b = _pad_conv_model(mode, pads)
     graph = capture(proto)
     (conv,) = graph.nodes
     assert conv.kind == "conv" and conv.inputs == (INPUT,) and conv.input_shapes == ((2, 6, 7),)
     assert conv.attrs["padding"] == ((1, 2), (2, 1)) and conv.attrs["padding_mode"] == padding_mode
-    x = np.random.default_rng(8).standard_normal((1, 2, 6, 7))
-    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
-    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
-    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
-    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+    assert_conv_is_the_reference(proto, graph, b, np.random.default_rng(8).standard_normal(
+        (1, 2, 6, 7)))
 
 
 @requires_onnx
@@ -711,18 +718,21 @@ def test_a_reflect_pad_before_a_zero_padded_conv_is_refused():
 @requires_onnx
 @pytest.mark.torch
 @pytest.mark.parametrize("padding_mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("folding", [True, False], ids=["torch-folds", "torch-does-not-fold"])
 # torch's exporter says it cannot fold the slices of its own pads computation (it folds them
 # only partly); the capture folds what is left.
 @pytest.mark.filterwarnings("ignore:Constant folding - Only steps=1:UserWarning")
-def test_reflect_and_replicate_convs_round_trip_through_onnx(padding_mode):
+def test_reflect_and_replicate_convs_round_trip_through_onnx(padding_mode, folding):
     """torch exports them as a Pad (its pads computed by constant subgraphs) and a Conv:
-    the capture equals the torch model's, node for node."""
+    the capture equals the torch model's, node for node.  Without torch's constant folding
+    the subgraph starts from the Shape of a constant, which is a constant too."""
     model = torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3, padding=1, padding_mode=padding_mode), torch.nn.ReLU(),
         torch.nn.Conv2d(4, 2, (3, 5), stride=2, padding=(1, 2), padding_mode=padding_mode)).eval()
-    ours = capture(model, (3, 9, 10))
-    theirs = capture(export(model, (3, 9, 10)))
-    assert_same_graph(ours, theirs)
+    proto = export(model, (3, 9, 10), do_constant_folding=folding)
+    assert ("Shape" in {n.op_type for n in proto.graph.node}) == (not folding)
+    theirs = capture(proto)
+    assert_same_graph(capture(model, (3, 9, 10)), theirs)
     assert [n.attrs["padding_mode"] for n in theirs if n.kind == "conv"] == [padding_mode] * 2
 
 
@@ -774,7 +784,6 @@ def test_a_pad_with_the_old_value_attribute_is_read(opset):
     """Before opset 11 a Pad's pads and constant value are attributes: a value of 1.5 is not a
     conv's zero padding and is refused; a value of 0 is the conv's padding, whose operator
     reproduces ONNX's own Pad + Conv."""
-    from convtheory.network import analyze_network
     rng = np.random.default_rng(11)
     w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
 
@@ -795,11 +804,7 @@ def test_a_pad_with_the_old_value_attribute_is_read(opset):
         capture(proto(1.5))
     graph = capture(proto(0.0))
     assert graph.nodes[0].attrs["padding"] == ((1, 2), (2, 1))
-    x = rng.standard_normal((1, 2, 5, 5))
-    (expected,) = ReferenceEvaluator(proto(0.0)).run(None, {"x": x})
-    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
-    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
-    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+    assert_conv_is_the_reference(proto(0.0), graph, b, rng.standard_normal((1, 2, 5, 5)))
 
 
 @requires_onnx
@@ -807,7 +812,6 @@ def test_a_pad_with_the_old_value_attribute_is_read(opset):
 def test_a_convs_auto_pad_after_a_pad_is_resolved_on_the_padded_input(auto_pad):
     """ONNX resolves a Conv's auto_pad with the size of its input, which is the Pad's output:
     with stride 2 the SAME padding of a 7 + 1 wide input differs from that of a 7 wide one."""
-    from convtheory.network import analyze_network
     rng = np.random.default_rng(12)
     w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
     nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], mode="constant", name="pad"),
@@ -820,12 +824,7 @@ def test_a_convs_auto_pad_after_a_pad_is_resolved_on_the_padded_input(auto_pad):
          numpy_helper.from_array(np.array([0, 0, 1, 0, 0, 0, 0, 0], np.int64), "pads")]),
         opset_imports=[helper.make_opsetid("", 18)])
     graph = capture(proto)
-    x = rng.standard_normal((1, 2, 7, 6))
-    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
-    assert graph.nodes[0].output_shape == expected.shape[1:]
-    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
-    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
-    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
+    assert_conv_is_the_reference(proto, graph, b, rng.standard_normal((1, 2, 7, 6)))
 
 
 @requires_onnx
@@ -943,34 +942,10 @@ def test_a_pad_of_a_constant_is_refused_by_name():
 def test_a_constant_value_is_ignored_outside_constant_mode(mode):
     """ONNX uses a Pad's constant_value in mode constant only: a reflect/edge/wrap Pad with a
     value of 1.5 is still the conv's padding, equal to the reference evaluator's."""
-    from convtheory.network import analyze_network
     proto, _, b = _pad_conv_model(mode, [0, 0, 1, 2, 0, 0, 2, 1], value=1.5)
     graph = capture(proto)
-    x = np.random.default_rng(15).standard_normal((1, 2, 6, 7))
-    (expected,) = ReferenceEvaluator(proto).run(None, {"x": x})
-    (layer,) = analyze_network(graph, spectra=False, equivariance=False).layers
-    got = (layer.operator() @ x.ravel()).reshape(expected.shape[1:]) + b[:, None, None]
-    assert np.allclose(got, expected[0], rtol=0, atol=1e-12)
-
-
-@requires_torch
-@requires_onnx
-@pytest.mark.torch
-@pytest.mark.parametrize("padding_mode", ["reflect", "replicate"])
-@pytest.mark.filterwarnings("ignore:Constant folding - Only steps=1:UserWarning")
-def test_a_padded_conv_exported_without_constant_folding_round_trips(padding_mode):
-    """Without torch's constant folding the pads' subgraph starts from the Shape of a
-    constant, which is a constant too: the capture equals the torch model's."""
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=padding_mode)).eval()
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (torch.zeros(1, 2, 6, 7),), buffer, dynamo=False,
-                          do_constant_folding=False)
-    proto = onnx.load_from_string(buffer.getvalue())
-    assert "Shape" in {n.op_type for n in proto.graph.node}
-    assert_same_graph(capture(model, (2, 6, 7)), capture(proto))
+    assert_conv_is_the_reference(proto, graph, b, np.random.default_rng(15).standard_normal(
+        (1, 2, 6, 7)))
 
 
 @requires_onnx
