@@ -962,3 +962,36 @@ def test_a_fold_that_numpy_warns_about_is_the_same_under_any_warning_filter():
     folded = fold_constants(proto)
     assert [n.op_type for n in folded.graph.node] == []
     assert "i" in {t.name for t in folded.graph.initializer}
+
+
+@requires_onnx
+def test_constants_of_every_numeric_form_are_read_in_float64():
+    """A bfloat16 initializer (raw bytes to numpy) and a Constant node's value_floats are
+    weights like any other: float64 in the graph, equal to their values; value_ints give
+    a Pad its pads; a string constant is refused by name."""
+    w = np.array([[[[0.5, -1.25], [2.0, 0.75]]]])
+    bias = [0.25, -0.5]
+    nodes = [helper.make_node("Constant", [], ["pads"], value_ints=[0, 0, 1, 0, 0, 0, 0, 1]),
+             helper.make_node("Constant", [], ["b"], value_floats=bias),
+             helper.make_node("Pad", ["x", "pads"], ["p"], mode="reflect", name="pad"),
+             helper.make_node("Conv", ["p", "w", "b"], ["y"], name="conv")]
+    w2 = np.concatenate([w, -w])  # 2 output channels
+    proto = helper.make_model(helper.make_graph(
+        nodes, "forms", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("w", TensorProto.BFLOAT16, w2.shape, w2.ravel().tolist())]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    (conv,) = capture(proto).nodes
+    assert conv.attrs["weight"].dtype == np.float64 and np.array_equal(conv.attrs["weight"], w2)
+    assert conv.attrs["bias"].dtype == np.float64 and conv.attrs["bias"].tolist() == bias
+    assert conv.attrs["padding"] == ((1, 0), (0, 1)) and conv.attrs["padding_mode"] == "reflect"
+    text = helper.make_model(helper.make_graph(
+        [helper.make_node("Constant", [], ["s"], value_string="a", name="text"),
+         helper.make_node("Relu", ["x"], ["y"])], "text",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]),
+        opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(UnsupportedOperatorError,
+                       match=r"node 'text' is a 'Constant'.*only numeric constants, got "
+                             r"\['value_string'\]"):
+        capture(text)

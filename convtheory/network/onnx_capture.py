@@ -56,6 +56,19 @@ def _onnx():
     return onnx
 
 
+def _const(a: np.ndarray) -> np.ndarray:
+    """A constant as the graph holds it: floating point in float64 (float16, and bfloat16
+    and float8, which numpy sees as raw bytes, included), integers as they are."""
+    if a.dtype.kind == "f" or a.dtype.name == "bfloat16" or a.dtype.name.startswith("float8"):
+        return np.asarray(a, dtype=np.float64)
+    return a
+
+
+#: The attributes a ``Constant`` node may hold its value in, and how to read each.
+_CONSTANT_FORMS = {"value_float": np.float64, "value_floats": np.float64,
+                   "value_int": np.int64, "value_ints": np.int64}
+
+
 def _dims(value_info):
     shape = value_info.type.tensor_type.shape
     if not value_info.type.tensor_type.HasField("shape"):
@@ -73,9 +86,7 @@ class _Reader:
         from onnx import helper, numpy_helper
         self.helper = helper
         graph = model.graph
-        self.consts = {t.name: numpy_helper.to_array(t).astype(np.float64)
-                       if numpy_helper.to_array(t).dtype.kind == "f"
-                       else numpy_helper.to_array(t) for t in graph.initializer}
+        self.consts = {t.name: _const(numpy_helper.to_array(t)) for t in graph.initializer}
         self.shapes = {}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             dims = _dims(vi)
@@ -164,10 +175,14 @@ def _translate(r, node, label):
     x = node.input[0] if node.input else None
     if op == "Constant":
         from onnx import numpy_helper
-        if "value" not in a:
+        if "value" in a:
+            r.consts[node.output[0]] = _const(numpy_helper.to_array(a["value"]))
+        elif len(a) == 1 and next(iter(a)) in _CONSTANT_FORMS:
+            (form, value), = a.items()
+            r.consts[node.output[0]] = np.asarray(value, dtype=_CONSTANT_FORMS[form])
+        else:
             raise UnsupportedOperatorError(label, "Constant", SUPPORTED_OPS,
-                                           "only tensor-valued constants")
-        r.consts[node.output[0]] = numpy_helper.to_array(a["value"])
+                                           f"only numeric constants, got {sorted(a)}")
         return
     if op == "Pad":
         return _pad(r, node, label, a)
@@ -265,8 +280,9 @@ def _translate(r, node, label):
         raise UnsupportedOperatorError(label, op, SUPPORTED_OPS,
                                        "an Add of a constant that does not follow a MatMul")
     if op == "Concat":
-        if a["axis"] % (len(r.shape(x, node, label)) + 1) != 1:
-            raise UnsupportedOperatorError(label, f"Concat(axis={a['axis']})", SUPPORTED_OPS,
+        axis = a.get("axis", 1)  # required from opset 4; before, 1 by default
+        if axis % (len(r.shape(x, node, label)) + 1) != 1:
+            raise UnsupportedOperatorError(label, f"Concat(axis={axis})", SUPPORTED_OPS,
                                            "only concatenation along channels (axis 1)")
         return r.emit(node, label, "concat", list(node.input), {"axis": 0})
     if op in ("Flatten", "Reshape"):
