@@ -34,7 +34,7 @@ import scipy.linalg.lapack
 import scipy.sparse
 
 from .spec import ConvSpec
-from .taps import spatial_taps
+from .taps import channel_layout
 from .threads import blas_threads
 
 __all__ = []  # private to convtheory.spectral_bounds
@@ -229,36 +229,36 @@ def tied_gram(weight: np.ndarray, spec: ConvSpec, out: np.ndarray) -> np.ndarray
 def _tied_pattern(spec: ConvSpec):
     """``(index, k_index)`` of :func:`tied_gram`: for every product it adds, its flat
     position in the ``(cols, cols)`` Gram matrix and in ``K``; None where taps fold
-    onto one input, or the products or ``K``'s entries are over :data:`TIED_PRODUCTS`."""
-    st = spatial_taps(spec)
-    if st.n_entries != st.n_taps:  # folded taps: the matrix's entries are sums (see above)
+    onto one input, or the products or ``K``'s entries are over :data:`TIED_PRODUCTS`.
+
+    Read from :func:`~convtheory.taps.channel_layout`, the CSR layout that every
+    output channel of group 0 shares: per output position, its taps' columns
+    ``(ci, s)`` and weights ``(ci, a)``; group ``g`` is that layout shifted by
+    ``g`` blocks of input channels and of ``K``.
+    """
+    lay = channel_layout(spec)
+    if len(lay.cols) != len(lay.tap_weight):  # folded taps: the entries are sums (see above)
         return None
-    per_output = np.diff(st.indptr)
-    groups, cpi = spec.groups, spec.in_channels_per_group
-    k_vol = int(np.prod(spec.kernel_size))
-    # K has groups * (cpi * prod(k))^2 entries: no more than the products where some output
-    # sees the whole kernel, far more where none does (a kernel wider than the input).
-    if max(int(np.sum(per_output ** 2)), k_vol * k_vol) * cpi * cpi * groups > TIED_PRODUCTS:
+    per_row = lay.row_nnz
+    width = spec.in_channels_per_group * int(np.prod(spec.kernel_size))  # K_g is width^2
+    # No more than the products where some output sees the whole kernel, K far more where
+    # none does (a kernel wider than the input).
+    if max(int(np.sum(per_row ** 2)), width * width) * spec.groups > TIED_PRODUCTS:
         return None
-    n_in = int(np.prod(spec.input_spatial))
     cols = spec.matrix_shape[1]
-    # Every pair (first, second) of taps of one output, enumerated from the CSR taps: as
-    # many as the products counted above (a mask over (outputs, prod(k), prod(k)) takes
-    # that many bytes however few taps land inside the input).
-    reps = np.repeat(per_output, per_output)  # pairs that each tap starts
-    first = np.repeat(np.arange(st.n_taps), reps)
-    starts = np.cumsum(reps) - reps
-    second = np.repeat(np.repeat(st.indptr[:-1], per_output), reps) \
-        + np.arange(first.size) - np.repeat(starts, reps)
-    a, b = st.kernel[first], st.kernel[second]
-    # Column (c, s) of M is c * n_in + s, with c = g * cpi + ci; K is (g, ci, a, cj, b).
-    g = np.arange(groups)[:, None, None, None]
-    ci = np.arange(cpi)[None, :, None, None]
-    cj = np.arange(cpi)[None, None, :, None]
-    row = (g * cpi + ci) * n_in + st.cols[first]
-    col = (g * cpi + cj) * n_in + st.cols[second]
-    index = (row * cols + col).reshape(-1)
-    k_index = ((((g * cpi + ci) * k_vol + a) * cpi + cj) * k_vol + b).reshape(-1)
+    tap_cols = lay.cols[lay.tap_entry]  # each tap's column (taps and entries may be ordered apart)
+    # Every pair (first, second) of taps of one output, enumerated from the CSR rows: as
+    # many as the products counted above.
+    starts = np.cumsum(per_row) - per_row
+    reps = np.repeat(per_row, per_row)  # pairs that each tap starts
+    first = np.repeat(np.arange(len(tap_cols)), reps)
+    second = np.repeat(np.repeat(starts, per_row), reps) + np.arange(first.size) \
+        - np.repeat(np.cumsum(reps) - reps, reps)
+    g = np.arange(spec.groups)[:, None]
+    shift = g * (cols // spec.groups)  # group g's columns: its block of input channels
+    index = ((tap_cols[first] + shift) * cols + tap_cols[second] + shift).reshape(-1)
+    k_index = (g * width * width + lay.tap_weight[first] * width
+               + lay.tap_weight[second]).reshape(-1)
     return index, k_index
 
 
