@@ -194,9 +194,7 @@ def _dense_bounds(w, spec, rtol):
     G = None if rows < cols else tied_gram(w, spec, workspace("gram", (cols, cols)))
     if G is None:
         Gs, wide, form_error = small_gram(M)
-        G = workspace("gram", Gs.shape, Gs.dtype)
-        G.fill(0)
-        Gs.toarray(out=G)
+        G = Gs.toarray(out=workspace("gram", Gs.shape, Gs.dtype))  # toarray zeroes out first
     else:
         wide, form_error = gram_rounding(scipy.sparse.csr_matrix(M))
     n = G.shape[0]

@@ -230,17 +230,22 @@ def test_workspace_is_kept_per_thread_and_only_when_small(monkeypatch):
     assert gc.workspace("big", (4, 4)) is not gc.workspace("big", (4, 4))
 
 
-def test_a_kept_gram_buffer_gives_the_same_bracket_twice():
+@pytest.mark.parametrize("conv", [{}, dict(stride=2)], ids=["tall-tied", "wide-sparse"])
+def test_a_kept_gram_buffer_gives_the_same_bracket_twice(conv):
     """The second call reuses the first one's buffers (filled with its Gram matrix and
-    factor) and must give the same bracket: nothing of the first call leaks into it."""
+    factor) and must give the same bracket: nothing of the first call leaks into it, on
+    the tied Gram matrix (tall) and on the sparse product's dense copy (wide)."""
     rng = np.random.default_rng(3)
     w1, w2 = rng.standard_normal((2, 10, 3, 3, 3))
-    first = conv_spectral_norm_bounds(w1, (3, 12, 12), rtol=1e-8)
-    second = conv_spectral_norm_bounds(w2, (3, 12, 12), rtol=1e-8)
-    again = conv_spectral_norm_bounds(w1, (3, 12, 12), rtol=1e-8)
+    if conv:
+        assert ConvSpec(w1.shape, (3, 12, 12), **conv).matrix_shape == (250, 432)  # wide
+    first = conv_spectral_norm_bounds(w1, (3, 12, 12), rtol=1e-8, **conv)
+    second = conv_spectral_norm_bounds(w2, (3, 12, 12), rtol=1e-8, **conv)
+    again = conv_spectral_norm_bounds(w1, (3, 12, 12), rtol=1e-8, **conv)
     assert (first.lower, first.upper) == (again.lower, again.upper)
     for b, w in ((first, w1), (second, w2)):
-        exact = np.linalg.svd(conv_matrix(w, (3, 12, 12)).toarray(), compute_uv=False)[0]
+        exact = np.linalg.svd(conv_matrix(w, (3, 12, 12), **conv).toarray(),
+                              compute_uv=False)[0]
         assert b.lower <= exact * (1 + 1e-13) and exact <= b.upper * (1 + 1e-13)
 
 
