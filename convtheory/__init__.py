@@ -34,6 +34,7 @@ from .transposed_spec import ConvTransposeSpec, conv_transpose_output_shape
 from .graph import GraphMetrics, conv_graph, dense_graph, graph_metrics
 from .im2col import col2im, im2col
 from .matrices import DEFAULT_MAX_BYTES, conv_matrix, estimate_matrix_bytes
+from .validation import BudgetError
 from .network.analysis import LayerAnalysis, NetworkAnalysis, analyze_network
 from .operators import ConvOperator, conv_operator, estimate_operator_bytes
 from .pooling import (avg_pool_matrix, avg_pool_operator, binomial_filter, blur_pool_matrix,
@@ -60,6 +61,7 @@ from ._version import __version__
 install_proofs_finder()
 
 __all__ = [
+    "BudgetError",
     "DEFAULT_MAX_BYTES",
     "PADDING_MODES",
     "Certificate",

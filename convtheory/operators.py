@@ -37,7 +37,7 @@ from .overlap_add import OverlapAddConv
 from .spec import ConvSpec
 from .taps import spatial_taps
 from .threads import fft_workers, gemm_threads, parallel_matmul
-from .validation import as_choice, as_instance, as_max_bytes, check_budget
+from .validation import BudgetError, as_choice, as_instance, as_max_bytes, check_budget
 from .weights import conv_arguments
 
 __all__ = ["ConvOperator", "conv_operator", "estimate_operator_bytes", "method_costs"]
@@ -276,8 +276,8 @@ class ConvOperator(LinearOperator):
             # product does; like ``conv_matrix(...) @ x``, without numpy's RuntimeWarning.
             with np.errstate(invalid="ignore", over="ignore"):
                 return self._direct_adjoint(X) if adjoint else self._direct(X)
-        except ValueError as err:
-            if not why or "max_bytes" not in str(err):
+        except BudgetError as err:
+            if not why:
                 raise
             # The side that fell back: an auto operator's adjoint may take the FFT while
             # its forward is direct.

@@ -35,7 +35,7 @@ Examples
 >>> check_budget(3 * 2**30, 2**30, "conv_matrix", "use conv_operator")
 Traceback (most recent call last):
 ...
-ValueError: conv_matrix would need about 3.0 GiB, over max_bytes=1,073,741,824 (1.0 GiB); use conv_operator
+convtheory.validation.BudgetError: conv_matrix would need about 3.0 GiB, over max_bytes=1,073,741,824 (1.0 GiB); use conv_operator
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ import numpy as np
 __all__ = [
     "MAX_INT",
     "MAX_SAMPLES",
+    "BudgetError",
     "as_bool",
     "as_callable",
     "as_choice",
@@ -370,6 +371,12 @@ def format_bytes(n) -> str:
     return f"{n / 1024:,.1f} KiB"
 
 
+class BudgetError(ValueError):
+    """Raised by :func:`check_budget`: work refused because it would need more than
+    ``max_bytes``.  A ``ValueError``, so callers that catch those keep working; a caller
+    that can take another way (a path that fits) catches this one alone."""
+
+
 def check_budget(needed, max_bytes, what: str, advice: str) -> None:
     """Refuse, before allocating, work that needs more than ``max_bytes``.
 
@@ -391,7 +398,9 @@ def check_budget(needed, max_bytes, what: str, advice: str) -> None:
     TypeError
         If ``max_bytes`` is not an integer.
     ValueError
-        If ``max_bytes < 1``, or ``needed > max_bytes``; the message states the
+        If ``max_bytes < 1``.
+    BudgetError
+        If ``needed > max_bytes`` (a ValueError); the message states the
         estimate in readable units, the budget and the advice.
 
     Examples
@@ -401,9 +410,13 @@ def check_budget(needed, max_bytes, what: str, advice: str) -> None:
     Traceback (most recent call last):
     ...
     TypeError: max_bytes must be an integer, got 1.5 of type float
+    >>> check_budget(2**21, 2**20, "im2col", "use a smaller batch")
+    Traceback (most recent call last):
+    ...
+    convtheory.validation.BudgetError: im2col would need about 2.0 MiB, over max_bytes=1,048,576 (1.0 MiB); use a smaller batch
     """
     max_bytes = as_max_bytes(max_bytes)
     needed = int(needed)
     if needed > max_bytes:
-        raise ValueError(f"{what} would need about {format_bytes(needed)}, over "
+        raise BudgetError(f"{what} would need about {format_bytes(needed)}, over "
                          f"max_bytes={max_bytes:,} ({format_bytes(max_bytes)}); {advice}")

@@ -52,3 +52,16 @@ def test_transposed_conv_unbatched_and_shorthand_shapes_still_build():
     assert conv_transpose_matrix(np.ones((3, 4, 3, 3)), (3, 8, 8)).shape == (400, 192)
     assert conv_transpose_matrix(np.ones((3, 3)), (8, 8)).shape == (100, 64)
     assert conv_transpose_matrix(np.ones((1, 1, 2, 2, 2)), (1, 2, 2, 2)).shape == (27, 8)
+
+
+def test_a_refusal_is_a_budget_error_and_a_value_error():
+    """check_budget's refusal has a class of its own (callers that can take another way
+    catch it alone), which is a ValueError (callers that catch those keep working)."""
+    from convtheory import BudgetError, conv_matrix
+    from convtheory.validation import check_budget
+    assert issubclass(BudgetError, ValueError)
+    with pytest.raises(BudgetError, match=r"conv_matrix of a 3,844 x 4,096 matrix would need"):
+        conv_matrix(np.ones((3, 3)), (64, 64), max_bytes=1000)
+    with pytest.raises(ValueError, match=r"max_bytes must be >= 1") as caught:
+        check_budget(10, 0, "x", "y")
+    assert not isinstance(caught.value, BudgetError)  # a bad budget is not a refusal

@@ -40,7 +40,8 @@ BAD = [None, "s", "", math.nan, math.inf, -math.inf, -1, 0, -1.5, 1.5, True, Fal
 RECORDS = {"Certificate", "GraphMetrics", "KernelRecovery", "ReceptiveField",
            "ReceptiveFieldMap", "StructureBreach", "Taps", "Verdict",
            "ConvolutionAssertionError", "ConvtheoryAssertionError",
-           "EquivarianceAssertionError", "NotLinearError", "LayerAnalysis", "NetworkAnalysis",
+           "EquivarianceAssertionError", "NotLinearError", "BudgetError", "LayerAnalysis",
+           "NetworkAnalysis",
            "SpectralNormBounds"}
 
 W2 = np.ones((1, 1, 3, 3))
